@@ -1,0 +1,41 @@
+import type { HookKind, HookTemplate } from '../policy/compiled-policy.js';
+import type { Container } from './pod.js';
+
+/**
+ * Annotations for one hook. `container` is always explicit: Velero otherwise
+ * runs the hook in the first container, which in Wutong is often a sidecar.
+ */
+export function hookAnnotations(
+  hook: HookTemplate,
+  container: Container,
+  dataDir: string | undefined,
+): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  if (hook.kind === 'init-restore') {
+    out.push([`${hook.prefix}container-name`, hook.initContainerName ?? 'restore-init']);
+    out.push([`${hook.prefix}container-image`, hook.image ?? container.image ?? '']);
+  } else {
+    out.push([`${hook.prefix}container`, container.name]);
+  }
+  out.push([`${hook.prefix}command`, hook.command.render(dataDir)]);
+  for (const [suffix, value] of hook.fixed) out.push([`${hook.prefix}${suffix}`, value]);
+  return out;
+}
+
+const PREFIXES: Record<HookKind, string> = {
+  'pre-backup': 'pre.hook.backup.velero.io/',
+  'post-backup': 'post.hook.backup.velero.io/',
+  'post-restore': 'post.hook.restore.velero.io/',
+  'init-restore': 'init.hook.restore.velero.io/',
+};
+
+/**
+ * True when the pod already carries any annotation of this hook. The user's
+ * hook is then theirs entirely: adding our `container` or `timeout` to their
+ * `command` would build a hook neither side wrote.
+ */
+export function userOwnsHook(kind: HookKind, annotations: Record<string, string>): boolean {
+  const prefix = PREFIXES[kind];
+  for (const key in annotations) if (key.startsWith(prefix)) return true;
+  return false;
+}

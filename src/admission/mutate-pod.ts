@@ -1,0 +1,135 @@
+import type { CompiledPolicy, CompiledRule, HookKind } from '../policy/compiled-policy.js';
+import { hookAnnotations, userOwnsHook } from './hook-annotations.js';
+import { matchRule } from './match-rule.js';
+import type { Container, Pod } from './pod.js';
+import { resolveServiceId, SERVICE_ID_LABEL } from './service-id.js';
+import { dataDirOf, isHostPathVolume, isPvcVolume, selectFsbVolumes } from './volumes.js';
+import type { MutationWarning } from './warnings.js';
+
+/** A pod (or its namespace) opts out with this label set to "false". */
+export const INJECT_LABEL = 'backup.wutong.io/inject';
+const FSB_ANNOTATIONS = ['backup.velero.io/backup-volumes', 'backup.velero.io/backup-volumes-excludes'];
+
+export type PodMutation =
+  | { handled: false; skipReason: string }
+  | {
+      handled: true;
+      /** The labels and annotations the pod should have: the originals plus what was added, never changed. */
+      labels: Record<string, string>;
+      annotations: Record<string, string>;
+      added: { labels: number; fsb: number; hooks: number };
+      warnings: MutationWarning[];
+      /** Short facts for the API server's audit log. */
+      audit: Record<string, string>;
+    };
+
+interface Selected {
+  rule: CompiledRule;
+  container: Container;
+  dataDir: string | undefined;
+}
+
+function selectRule(
+  policy: CompiledPolicy,
+  namespace: string,
+  pod: Pod,
+  labels: Record<string, string>,
+  warnings: MutationWarning[],
+): Selected | undefined {
+  const containers = pod.spec?.containers ?? [];
+  const volumes = pod.spec?.volumes ?? [];
+  for (const rule of policy.rules) {
+    const match = matchRule(rule, namespace, labels, containers);
+    if (match.kind === 'no-container' && rule.targeted) {
+      warnings.push({
+        reason: 'container-not-found',
+        message: `rule "${rule.name}" selects this pod but it has no ${match.wanted}; its hooks were not added`,
+      });
+    }
+    if (match.kind !== 'matched') continue;
+    const dataDir = dataDirOf(match.container, volumes);
+    if (dataDir === undefined && rule.hooks.some((h) => h.command.needsDataDir)) {
+      warnings.push({
+        reason: 'no-data-volume',
+        message: `rule "${rule.name}" writes into {{dataDir}} but container "${match.container.name}" mounts no persistent volume; its hooks were not added`,
+      });
+      continue;
+    }
+    return { rule, container: match.container, dataDir };
+  }
+  return undefined;
+}
+
+/**
+ * The whole admission decision, as a pure function: what labels and
+ * annotations this pod should carry under this policy, and what to warn
+ * about. Nothing the pod already has is changed, so running it again on its
+ * own output adds nothing (reinvocation-safe).
+ */
+export function mutatePod(pod: Pod, policy: CompiledPolicy, namespace: string): PodMutation {
+  const originalLabels = pod.metadata?.labels ?? {};
+  if (originalLabels[INJECT_LABEL] === 'false') return { handled: false, skipReason: `label ${INJECT_LABEL}=false` };
+  for (const [key, value] of policy.podSelector) {
+    if (originalLabels[key] !== value) return { handled: false, skipReason: `not selected: ${key}!=${value}` };
+  }
+
+  const originalAnnotations = pod.metadata?.annotations ?? {};
+  const labels = { ...originalLabels };
+  const annotations = { ...originalAnnotations };
+  const warnings: MutationWarning[] = [];
+  const audit: Record<string, string> = {};
+  const added = { labels: 0, fsb: 0, hooks: 0 };
+
+  const serviceId = resolveServiceId(pod, originalLabels);
+  if (serviceId.warning) warnings.push(serviceId.warning);
+  if (serviceId.add !== undefined) {
+    labels[SERVICE_ID_LABEL] = serviceId.add;
+    added.labels++;
+  }
+
+  const volumes = pod.spec?.volumes ?? [];
+  for (const volume of volumes) {
+    if (isHostPathVolume(volume)) {
+      warnings.push({
+        reason: 'host-path-volume',
+        message: `volume "${volume.name}" is a hostPath: Velero file-system backup cannot back it up`,
+      });
+    }
+  }
+
+  if (!FSB_ANNOTATIONS.some((key) => key in originalAnnotations)) {
+    const fsb = selectFsbVolumes(volumes, policy.fsbMode, policy.includeEmptyDir);
+    if (fsb) {
+      annotations[fsb.annotation] = fsb.volumes.join(',');
+      added.fsb++;
+      audit['fsb-volumes'] = `${policy.fsbMode === 'opt-in' ? 'include' : 'exclude'}:${fsb.volumes.join(',')}`;
+    }
+  }
+
+  const selected = selectRule(policy, namespace, pod, originalLabels, warnings);
+  if (selected) {
+    const injected: HookKind[] = [];
+    for (const hook of selected.rule.hooks) {
+      if (userOwnsHook(hook.kind, originalAnnotations)) continue;
+      for (const [key, value] of hookAnnotations(hook, selected.container, selected.dataDir)) {
+        annotations[key] = value;
+        added.hooks++;
+      }
+      injected.push(hook.kind);
+    }
+    audit.rule = selected.rule.name;
+    audit['hook-container'] = selected.container.name;
+    if (injected.length > 0) audit.hooks = injected.join(',');
+  } else if (volumes.some(isPvcVolume) && !hasUserBackupHook(originalAnnotations)) {
+    warnings.push({
+      reason: 'crash-consistent-only',
+      message: 'pod has persistent volumes but no hook rule matched: its backup will be crash-consistent only',
+    });
+  }
+
+  return { handled: true, labels, annotations, added, warnings, audit };
+}
+
+function hasUserBackupHook(annotations: Record<string, string>): boolean {
+  return userOwnsHook('pre-backup', annotations) || userOwnsHook('post-backup', annotations);
+}

@@ -1,0 +1,52 @@
+import type { CompiledPolicy } from '../policy/compiled-policy.js';
+import { metadataPatch } from './metadata-patch.js';
+import { mutatePod } from './mutate-pod.js';
+import type { Pod } from './pod.js';
+import type { AdmissionRequest, AdmissionResponse } from './admission-review.js';
+import type { MutationWarning } from './warnings.js';
+
+export type ReviewOutcome = 'patched' | 'unchanged' | 'skipped';
+
+export interface ReviewResult {
+  response: AdmissionResponse;
+  outcome: ReviewOutcome;
+  /** Why the pod was skipped, for debug logs. */
+  skipReason?: string;
+  warnings: MutationWarning[];
+  added: { labels: number; fsb: number; hooks: number };
+}
+
+const NONE = { labels: 0, fsb: 0, hooks: 0 };
+const WARNING_PREFIX = 'wutong-backup: ';
+
+function isPodRequest(request: AdmissionRequest): boolean {
+  return (request.kind?.kind ?? 'Pod') === 'Pod' && (request.kind?.group ?? '') === '' && typeof request.object === 'object' && request.object !== null;
+}
+
+/** One admission request → its response. Pure apart from reading the policy it is given. */
+export function handleReview(request: AdmissionRequest, policy: CompiledPolicy): ReviewResult {
+  const uid = request.uid;
+  if (!isPodRequest(request)) {
+    return { response: { uid, allowed: true }, outcome: 'skipped', skipReason: 'not a pod', warnings: [], added: NONE };
+  }
+  const pod = request.object as Pod;
+  const namespace = request.namespace ?? pod.metadata?.namespace ?? '';
+  const mutation = mutatePod(pod, policy, namespace);
+  if (!mutation.handled) {
+    return { response: { uid, allowed: true }, outcome: 'skipped', skipReason: mutation.skipReason, warnings: [], added: NONE };
+  }
+  const response: AdmissionResponse = { uid, allowed: true };
+  const ops = metadataPatch(pod.metadata, mutation.labels, mutation.annotations);
+  if (ops.length > 0) {
+    response.patchType = 'JSONPatch';
+    response.patch = Buffer.from(JSON.stringify(ops)).toString('base64');
+  }
+  if (mutation.warnings.length > 0) response.warnings = mutation.warnings.map((w) => WARNING_PREFIX + w.message);
+  if (Object.keys(mutation.audit).length > 0) response.auditAnnotations = mutation.audit;
+  return {
+    response,
+    outcome: ops.length > 0 ? 'patched' : 'unchanged',
+    warnings: mutation.warnings,
+    added: mutation.added,
+  };
+}

@@ -1,0 +1,54 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+// prom-client instead of hand-written exposition: it gets the text format,
+// label escaping and histogram buckets right, and adds process metrics.
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry, prefix: 'wutong_backup_' });
+
+export const admissionRequests = new Counter({
+  name: 'wutong_backup_admission_requests_total',
+  help: 'Admission reviews answered, by outcome (patched, unchanged, skipped, bad_request, error).',
+  labelNames: ['outcome'] as const,
+  registers: [registry],
+});
+
+// Buckets reach down to 100 µs: a healthy review takes well under a millisecond.
+export const admissionDuration = new Histogram({
+  name: 'wutong_backup_admission_duration_seconds',
+  help: 'Time from the request body being parsed to the response being written.',
+  buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
+  registers: [registry],
+});
+
+export const annotationsInjected = new Counter({
+  name: 'wutong_backup_annotations_injected_total',
+  help: 'Labels and annotations added to pods, by kind (label, fsb, hook).',
+  labelNames: ['kind'] as const,
+  registers: [registry],
+});
+
+export const admissionWarnings = new Counter({
+  name: 'wutong_backup_admission_warnings_total',
+  help: 'Warnings returned to the API server, by reason.',
+  labelNames: ['reason'] as const,
+  registers: [registry],
+});
+
+export const policyValid = new Gauge({
+  name: 'wutong_backup_policy_valid',
+  help: '1 when the last policy document read was valid, 0 when it was rejected (the last good one stays in force).',
+  registers: [registry],
+});
+
+export const policyGeneration = new Gauge({
+  name: 'wutong_backup_policy_generation',
+  help: 'Generation of the policy in force: increments each time a valid policy is loaded.',
+  registers: [registry],
+});
+
+export const certificateRegenerations = new Counter({
+  name: 'wutong_backup_certificate_regenerations_total',
+  help: 'Serving certificates or CAs (re)generated, by reason.',
+  labelNames: ['reason'] as const,
+  registers: [registry],
+});

@@ -1,0 +1,49 @@
+/**
+ * The in-memory form the webhook answers from: regular expressions built and
+ * annotation values pre-rendered once at load, so admission does no parsing.
+ */
+export interface CompiledPolicy {
+  /** Counts valid loads; lets logs and metrics say which policy answered. */
+  generation: number;
+  /** Where it came from: a file path, a ConfigMap, or "built-in default". */
+  source: string;
+  podSelector: ReadonlyArray<readonly [string, string]>;
+  fsbMode: 'opt-in' | 'opt-out';
+  includeEmptyDir: boolean;
+  rules: readonly CompiledRule[];
+}
+
+export interface CompiledRule {
+  name: string;
+  namespaces: ReadonlySet<string> | undefined;
+  labels: ReadonlyArray<readonly [string, string]>;
+  containers: readonly string[] | undefined;
+  image: RegExp | undefined;
+  /** Whether the rule was aimed at particular pods (labels or namespaces): only then is a missing container worth a warning. */
+  targeted: boolean;
+  hooks: readonly HookTemplate[];
+}
+
+/** The four hook kinds Velero reads from pod annotations. */
+export type HookKind = 'pre-backup' | 'post-backup' | 'post-restore' | 'init-restore';
+
+export interface HookTemplate {
+  kind: HookKind;
+  /** Annotation prefix, e.g. "pre.hook.backup.velero.io/". */
+  prefix: string;
+  /** Key naming the container: "container" for exec hooks, "container-name" for init hooks. */
+  containerKey: 'container' | 'container-name' | undefined;
+  /** Fixed annotations (suffix → value), e.g. on-error, timeout. */
+  fixed: ReadonlyArray<readonly [string, string]>;
+  /** The command annotation value; `{{dataDir}}` already escaped for its context. */
+  command: RenderedValue;
+  /** init-restore only: image of the init container; undefined means the matched container's image. */
+  image: string | undefined;
+  initContainerName: string | undefined;
+}
+
+/** A string that may need the matched container's data directory substituted in. */
+export interface RenderedValue {
+  needsDataDir: boolean;
+  render(dataDir: string | undefined): string;
+}

@@ -1,0 +1,104 @@
+import type { CompiledRule, HookTemplate, RenderedValue } from './compiled-policy.js';
+import type { BackupHook, HookCommand, HookRule, RestoreExecHook, RestoreInitHook } from './hook-policy-schema.js';
+import { shellQuote } from './shell-quote.js';
+
+/** The one placeholder a hook command may use: the mount path of the matched container's first persistent volume. */
+export const DATA_DIR_PLACEHOLDER = '{{dataDir}}';
+const PLACEHOLDER = /\{\{\s*([^}]*?)\s*\}\}/g;
+
+/** Names of placeholders other than dataDir, so the policy loader can reject typos. */
+export function unknownPlaceholders(text: string): string[] {
+  return [...text.matchAll(PLACEHOLDER)].map((m) => m[1] ?? '').filter((name) => name !== 'dataDir');
+}
+
+function fixedValue(value: string): RenderedValue {
+  return { needsDataDir: false, render: () => value };
+}
+
+/**
+ * Renders a hook's command as the JSON argv Velero expects. Velero never runs
+ * a shell itself, so `shell:` becomes ["/bin/sh","-c",script]; in a script the
+ * data directory is shell-quoted, in an argv it is a plain element.
+ */
+export function renderCommand(hook: HookCommand): RenderedValue {
+  const argv = hook.shell !== undefined ? ['/bin/sh', '-c', hook.shell] : (hook.command ?? []);
+  const quote = hook.shell !== undefined ? shellQuote : (v: string) => v;
+  const needsDataDir = argv.some((arg) => arg.includes(DATA_DIR_PLACEHOLDER));
+  if (!needsDataDir) return fixedValue(JSON.stringify(argv));
+  return {
+    needsDataDir,
+    render: (dataDir) => {
+      const dir = quote(dataDir ?? '');
+      return JSON.stringify(argv.map((arg) => arg.split(DATA_DIR_PLACEHOLDER).join(dir)));
+    },
+  };
+}
+
+function pairs(entries: Array<[string, string | undefined]>): Array<readonly [string, string]> {
+  return entries.filter((e): e is [string, string] => e[1] !== undefined);
+}
+
+function backupTemplate(kind: 'pre-backup' | 'post-backup', hook: BackupHook): HookTemplate {
+  return {
+    kind,
+    prefix: kind === 'pre-backup' ? 'pre.hook.backup.velero.io/' : 'post.hook.backup.velero.io/',
+    containerKey: 'container',
+    fixed: pairs([
+      ['on-error', hook.onError],
+      ['timeout', hook.timeout],
+    ]),
+    command: renderCommand(hook),
+    image: undefined,
+    initContainerName: undefined,
+  };
+}
+
+function restoreExecTemplate(hook: RestoreExecHook): HookTemplate {
+  return {
+    kind: 'post-restore',
+    prefix: 'post.hook.restore.velero.io/',
+    containerKey: 'container',
+    fixed: pairs([
+      ['on-error', hook.onError],
+      ['exec-timeout', hook.execTimeout],
+      ['wait-timeout', hook.waitTimeout],
+    ]),
+    command: renderCommand(hook),
+    image: undefined,
+    initContainerName: undefined,
+  };
+}
+
+function restoreInitTemplate(rule: string, hook: RestoreInitHook): HookTemplate {
+  return {
+    kind: 'init-restore',
+    prefix: 'init.hook.restore.velero.io/',
+    containerKey: 'container-name',
+    fixed: [],
+    command: renderCommand(hook),
+    image: hook.image,
+    initContainerName: hook.containerName ?? `restore-${rule}`.slice(0, 63).replace(/-+$/, ''),
+  };
+}
+
+export function hookTemplates(rule: HookRule): HookTemplate[] {
+  const templates: HookTemplate[] = [];
+  if (rule.backup?.pre) templates.push(backupTemplate('pre-backup', rule.backup.pre));
+  if (rule.backup?.post) templates.push(backupTemplate('post-backup', rule.backup.post));
+  if (rule.restore?.post) templates.push(restoreExecTemplate(rule.restore.post));
+  if (rule.restore?.init) templates.push(restoreInitTemplate(rule.name, rule.restore.init));
+  return templates;
+}
+
+export function compileRule(rule: HookRule): CompiledRule {
+  const { match } = rule;
+  return {
+    name: rule.name,
+    namespaces: match.namespaces ? new Set(match.namespaces) : undefined,
+    labels: Object.entries(match.labels ?? {}),
+    containers: match.containers,
+    image: match.image !== undefined ? new RegExp(match.image) : undefined,
+    targeted: match.labels !== undefined || match.namespaces !== undefined,
+    hooks: hookTemplates(rule),
+  };
+}

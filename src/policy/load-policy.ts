@@ -1,0 +1,73 @@
+import { parseDocument } from 'yaml';
+import type { CompiledPolicy } from './compiled-policy.js';
+import { hookPolicySchema, type HookPolicyDocument } from './hook-policy-schema.js';
+import { compileRule, unknownPlaceholders } from './hook-templates.js';
+import { formatPath, PolicyError, type PolicyIssue } from './policy-error.js';
+
+function commandTexts(doc: HookPolicyDocument): Array<{ path: string; text: string }> {
+  const out: Array<{ path: string; text: string }> = [];
+  doc.rules.forEach((rule, r) => {
+    const hooks = [
+      ['backup.pre', rule.backup?.pre],
+      ['backup.post', rule.backup?.post],
+      ['restore.post', rule.restore?.post],
+      ['restore.init', rule.restore?.init],
+    ] as const;
+    for (const [where, hook] of hooks) {
+      if (!hook) continue;
+      if (hook.shell !== undefined) out.push({ path: `rules[${r}].${where}.shell`, text: hook.shell });
+      hook.command?.forEach((arg, a) => out.push({ path: `rules[${r}].${where}.command[${a}]`, text: arg }));
+    }
+  });
+  return out;
+}
+
+/** Validates a parsed document; throws PolicyError naming every bad field. */
+export function validatePolicy(raw: unknown, source: string): HookPolicyDocument {
+  const result = hookPolicySchema.safeParse(raw);
+  if (!result.success) {
+    const issues: PolicyIssue[] = result.error.issues.map((issue) => ({
+      path: formatPath(issue.path),
+      message: issue.message,
+    }));
+    throw new PolicyError(issues, source);
+  }
+  const placeholderIssues = commandTexts(result.data).flatMap(({ path, text }) =>
+    unknownPlaceholders(text).map((name) => ({
+      path,
+      message: `unknown placeholder {{${name}}} (only {{dataDir}} is defined)`,
+    })),
+  );
+  if (placeholderIssues.length > 0) throw new PolicyError(placeholderIssues, source);
+  return result.data;
+}
+
+export function compilePolicy(doc: HookPolicyDocument, source: string, generation: number): CompiledPolicy {
+  return {
+    generation,
+    source,
+    podSelector: Object.entries(doc.podSelector.matchLabels),
+    fsbMode: doc.fileSystemBackup.mode,
+    includeEmptyDir: doc.fileSystemBackup.includeEmptyDir,
+    rules: doc.rules.map(compileRule),
+  };
+}
+
+/** YAML text → validated document. YAML syntax errors carry line and column. */
+export function parsePolicyText(text: string, source: string): HookPolicyDocument {
+  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (document.errors.length > 0) {
+    throw new PolicyError(
+      document.errors.map((e) => ({ path: '', message: `invalid YAML: ${e.message.split('\n')[0] ?? e.message}` })),
+      source,
+    );
+  }
+  const raw: unknown = document.toJS();
+  if (raw === null || raw === undefined) throw new PolicyError([{ path: '', message: 'empty policy document' }], source);
+  return validatePolicy(raw, source);
+}
+
+/** Text → policy ready for admission, or PolicyError. */
+export function loadPolicy(text: string, source: string, generation: number): CompiledPolicy {
+  return compilePolicy(parsePolicyText(text, source), source, generation);
+}

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Provision a real kube-apiserver v1.20.2 (built from Debian's source package)
+# plus etcd for the end-to-end tests. Idempotent; the warm path is a couple of
+# stat/exec calls. See README.md in this directory.
+set -euo pipefail
+
+K8S_VERSION=v1.20.2
+SRC_DIR_NAME=kubernetes-1.20.5+really1.20.2
+CACHE_DIR=${CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/wutong-backup}
+BIN="$CACHE_DIR/kube-apiserver-$K8S_VERSION"
+
+log() { echo "[provision] $*" >&2; }
+die() { echo "[provision] ERROR: $*" >&2; exit 1; }
+
+is_ready() {
+  [ -x "$BIN" ] && "$BIN" --version >/dev/null 2>&1 && command -v etcd >/dev/null 2>&1
+}
+
+# ---- warm path -------------------------------------------------------------
+if is_ready; then
+  log "ready: $BIN ($("$BIN" --version 2>/dev/null)), etcd at $(command -v etcd)"
+  exit 0
+fi
+
+# ---- cold path -------------------------------------------------------------
+if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  die "cannot provision kube-apiserver: need root and apt-get; run with E2E=0 to skip end-to-end tests explicitly"
+fi
+
+mkdir -p "$CACHE_DIR"
+exec 9>"$CACHE_DIR/.lock"
+log "waiting for lock $CACHE_DIR/.lock"
+flock 9
+# Someone else may have finished while we waited for the lock.
+if is_ready; then
+  log "ready (provisioned concurrently): $BIN"
+  exit 0
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+APT_UPDATED=0
+apt_update() {
+  if [ "$APT_UPDATED" -eq 0 ]; then
+    log "apt-get update"
+    apt-get update -qq
+    APT_UPDATED=1
+  fi
+}
+
+PKGS=(golang-go rsync jq etcd-server golang-github-modern-go-reflect2-dev openssl)
+MISSING=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed'; then
+    MISSING+=("$p")
+  fi
+done
+if [ "${#MISSING[@]}" -gt 0 ]; then
+  apt_update
+  log "apt-get install ${MISSING[*]}"
+  apt-get install -y -qq --no-install-recommends "${MISSING[@]}" >/dev/null
+else
+  log "apt packages already installed: ${PKGS[*]}"
+fi
+command -v etcd >/dev/null 2>&1 || die "etcd not on PATH after installing etcd-server"
+
+if [ ! -x "$BIN" ] || ! "$BIN" --version >/dev/null 2>&1; then
+  SRC_LIST=/etc/apt/sources.list.d/debian-src.sources
+  if [ ! -f "$SRC_LIST" ]; then
+    log "adding deb-src entries ($SRC_LIST)"
+    cat > "$SRC_LIST" <<'SRC'
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+    APT_UPDATED=0 # new sources: must refresh even if we updated above
+    apt_update
+  fi
+
+  BUILD_DIR="$CACHE_DIR/build"
+  rm -rf "$BUILD_DIR"
+  mkdir -p "$BUILD_DIR"
+  trap 'rm -rf "$BUILD_DIR"' EXIT
+  cd "$BUILD_DIR"
+
+  log "apt-get source kubernetes (into $BUILD_DIR)"
+  if ! apt-get source -qq kubernetes >"$BUILD_DIR/apt-source.log" 2>&1; then
+    # Maybe the deb-src file existed but indices were never fetched.
+    log "apt-get source failed; refreshing indices and retrying"
+    APT_UPDATED=0
+    apt_update
+    apt-get source -qq kubernetes >"$BUILD_DIR/apt-source.log" 2>&1 || {
+      cat "$BUILD_DIR/apt-source.log" >&2
+      die "apt-get source kubernetes failed"
+    }
+  fi
+  [ -d "$SRC_DIR_NAME" ] || die "expected source dir $SRC_DIR_NAME not found in $BUILD_DIR (got: $(ls "$BUILD_DIR" | tr '\n' ' '))"
+  cd "$SRC_DIR_NAME"
+
+  # The vendored reflect2 v1.0.1 segfaults under Go >= 1.18; use Debian's v1.0.2.
+  log "replacing vendored reflect2 with Debian's golang-github-modern-go-reflect2-dev"
+  rm -rf vendor/github.com/modern-go/reflect2
+  cp -r /usr/share/gocode/src/github.com/modern-go/reflect2 vendor/github.com/modern-go/reflect2
+
+  export GOPATH=$PWD/.go
+  mkdir -p .go/src/k8s.io
+  ln -sfn ../../.. .go/src/k8s.io/kubernetes
+
+  log "building cmd/kube-apiserver with $(go version) (takes several minutes)"
+  BUILD_HOME=$(mktemp -d)
+  if ! HOME=$BUILD_HOME GOCACHE=$BUILD_HOME/go-build CGO_ENABLED=0 \
+      make WHAT=cmd/kube-apiserver >"$BUILD_DIR/build.log" 2>&1; then
+    tail -n 60 "$BUILD_DIR/build.log" >&2
+    rm -rf "$BUILD_HOME"
+    die "kube-apiserver build failed (log tail above)"
+  fi
+  rm -rf "$BUILD_HOME"
+
+  OUT=_output/bin/kube-apiserver
+  [ -x "$OUT" ] || OUT=$(find _output -type f -name kube-apiserver -perm -u+x | head -n1)
+  [ -n "$OUT" ] && [ -x "$OUT" ] || die "build produced no kube-apiserver binary"
+  cp "$OUT" "$BIN.tmp.$$"
+  chmod 0755 "$BIN.tmp.$$"
+  mv -f "$BIN.tmp.$$" "$BIN"
+
+  cd "$CACHE_DIR"
+  rm -rf "$BUILD_DIR"
+  trap - EXIT
+fi
+
+is_ready || die "provisioning finished but $BIN --version or etcd is not usable"
+log "ready: $BIN ($("$BIN" --version 2>/dev/null)), etcd at $(command -v etcd)"
