@@ -1,6 +1,7 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Logger } from 'pino';
-import { BadReviewError, decodeReview, reviewResponse, type ReviewVersion } from '../admission/admission-review.js';
+import type { BadReviewError } from '../admission/admission-review.js';
+import { decodeReview, reviewResponse, type ReviewVersion } from '../admission/admission-review.js';
 import { handleReview } from '../admission/review-handler.js';
 import { admissionDuration, admissionRequests, admissionWarnings, annotationsInjected } from '../observability/metrics.js';
 import type { PolicyStore } from '../policy/policy-store.js';
