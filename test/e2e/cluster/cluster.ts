@@ -10,7 +10,7 @@ import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 
@@ -45,9 +45,19 @@ export interface ApiResponse {
   json: unknown;
 }
 
-const HERE = fileURLToPath(new URL('.', import.meta.url));
-const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const PROVISION_SCRIPT = join(HERE, 'provision.sh');
+// This file runs from test/e2e/cluster (tests) and, compiled, from
+// dist/test/e2e/cluster (jest's globalSetup): find the repo root by walking up.
+function findRepoRoot(): string {
+  let dir = fileURLToPath(new URL('.', import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) || !existsSync(join(dir, 'test', 'e2e', 'cluster'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('cannot find the wutong-backup repository root');
+    dir = parent;
+  }
+  return dir;
+}
+const REPO_ROOT = findRepoRoot();
+const PROVISION_SCRIPT = join(REPO_ROOT, 'test', 'e2e', 'cluster', 'provision.sh');
 const READY_TIMEOUT_MS = 90_000;
 const STOP_GRACE_MS = 5_000;
 

@@ -1,0 +1,108 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const MAIN = fileURLToPath(new URL('../../../dist/src/main.js', import.meta.url));
+
+export interface WebhookProcess {
+  /** https://127.0.0.1:<port> */
+  url: string;
+  port: number;
+  /** PEM of the CA that signed the serving certificate (TLS_DIR/ca.crt). */
+  caPem: string;
+  tlsDir: string;
+  /** Every log line so far, parsed. */
+  logs: Array<Record<string, unknown>>;
+  /** Resolves when a log line satisfies the predicate (or rejects after timeoutMs). */
+  waitForLog(predicate: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs the built webhook (`node dist/src/main.js`, what `npm start` runs) as
+ * a child process with the given environment, and waits until it serves.
+ * Without KUBECONFIG it runs standalone: HOME points at an empty folder so a
+ * developer's own ~/.kube/config is never picked up by accident.
+ */
+export async function startWebhookProcess(env: Record<string, string> = {}): Promise<WebhookProcess> {
+  const home = mkdtempSync(join(tmpdir(), 'wb-e2e-home-'));
+  const tlsDir = env.TLS_DIR ?? join(home, 'certs');
+  const child: ChildProcess = spawn(process.execPath, [MAIN], {
+    env: { PATH: process.env.PATH ?? '', HOME: home, PORT: '0', HOST: '127.0.0.1', TLS_DIR: tlsDir, LOG_LEVEL: 'debug', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Array<Record<string, unknown>> = [];
+  const waiters = new Set<{ predicate: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }>();
+  let stderr = '';
+  let buffered = '';
+  child.stdout?.setEncoding('utf8');
+  child.stdout?.on('data', (chunk: string) => {
+    buffered += chunk;
+    let nl: number;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      try {
+        const parsed = JSON.parse(line) as Record<string, unknown>;
+        logs.push(parsed);
+        for (const w of waiters) if (w.predicate(parsed)) {
+          waiters.delete(w);
+          w.resolve(parsed);
+        }
+      } catch {
+        // not a log line
+      }
+    }
+  });
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => (stderr += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  const waitForLog = (predicate: (l: Record<string, unknown>) => boolean, timeoutMs = 20_000): Promise<Record<string, unknown>> => {
+    const existing = logs.find(predicate);
+    if (existing) return Promise.resolve(existing);
+    return new Promise((resolve, reject) => {
+      const waiter = { predicate, resolve };
+      waiters.add(waiter);
+      const timer = setTimeout(() => {
+        waiters.delete(waiter);
+        reject(new Error(`webhook did not log the expected line within ${timeoutMs} ms; stderr: ${stderr.slice(-2000)}; last logs: ${JSON.stringify(logs.slice(-5))}`));
+      }, timeoutMs);
+      void exited.then((code) => {
+        if (!waiters.has(waiter)) return;
+        waiters.delete(waiter);
+        clearTimeout(timer);
+        reject(new Error(`webhook exited with ${code} before logging the expected line; stderr: ${stderr.slice(-2000)}; logs: ${JSON.stringify(logs.slice(-5))}`));
+      });
+      const original = waiter.resolve;
+      waiter.resolve = (l) => {
+        clearTimeout(timer);
+        original(l);
+      };
+    });
+  };
+
+  const serving = await waitForLog((l) => l.msg === 'webhook serving');
+  const url = String(serving.url).replace('localhost', '127.0.0.1');
+  const port = Number(new URL(url).port);
+  let stopped = false;
+  return {
+    url,
+    port,
+    caPem: readFileSync(join(tlsDir, 'ca.crt'), 'utf8'),
+    tlsDir,
+    logs,
+    waitForLog,
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      if (child.exitCode === null) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
