@@ -4,7 +4,10 @@ export interface Config {
   port: number;
   host: string | undefined;
   tlsDir: string;
+  /** Set when POLICY_FILE is given explicitly: a file then wins over the ConfigMap even in a cluster. */
   policyFile: string;
+  policyFileExplicit: boolean;
+  policyConfigMap: string;
 }
 
 function port(value: string | undefined, fallback: number): number {
@@ -20,5 +23,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     host: env.HOST || undefined,
     tlsDir: env.TLS_DIR || 'certs',
     policyFile: env.POLICY_FILE || DEFAULT_POLICY_FILE,
+    policyFileExplicit: Boolean(env.POLICY_FILE),
+    policyConfigMap: env.POLICY_CONFIGMAP || 'wutong-backup-policy',
   };
 }

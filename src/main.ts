@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { generateDevelopmentTls, hasTlsFiles, readTlsDir } from './certificates/tls-files.js';
 import { configFromEnv } from './config.js';
 import { logger } from './observability/logger.js';
-import { applyPolicyText } from './policy/apply-policy-text.js';
+import { findCluster } from './kube/kube-config.js';
 import { loadDefaultPolicy } from './policy/default-policy.js';
-import { watchPolicyFile } from './policy/file-policy-source.js';
+import { startPolicySource } from './policy/start-policy-source.js';
 import { PolicyStore } from './policy/policy-store.js';
 import { startHttpsServer } from './server/https-server.js';
 import { webhookApp } from './server/webhook-app.js';
@@ -30,11 +29,17 @@ async function main(): Promise<void> {
   const config = configFromEnv();
   const log = logger;
 
+  const cluster = findCluster();
+  log.info({ cluster: cluster?.source ?? 'none (standalone)', namespace: cluster?.namespace }, 'starting');
+
   const store = new PolicyStore(loadDefaultPolicy(0));
-  const policyPath = resolve(config.policyFile);
-  const error = applyPolicyText(store, readFileSync(policyPath, 'utf8'), policyPath, log);
-  if (error) log.warn({ inForce: store.current().source }, 'serving the built-in default policy until the file is fixed');
-  const stopWatching = watchPolicyFile(store, policyPath, log);
+  const stopWatching = await startPolicySource(
+    cluster && !config.policyFileExplicit
+      ? { kind: 'configmap', cluster, name: config.policyConfigMap }
+      : { kind: 'file', path: resolve(config.policyFile) },
+    store,
+    log,
+  );
 
   const tlsDir = resolve(config.tlsDir);
   if (!hasTlsFiles(tlsDir)) {

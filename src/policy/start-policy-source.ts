@@ -1,0 +1,42 @@
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { watchConfigMap } from '../kube/configmap-watch.js';
+import { kubeEventRecorder } from '../kube/event-recorder.js';
+import type { ClusterAccess } from '../kube/kube-config.js';
+import { policyValid } from '../observability/metrics.js';
+import { applyPolicyText } from './apply-policy-text.js';
+import { configMapPolicyHandlers } from './configmap-policy-source.js';
+import { watchPolicyFile } from './file-policy-source.js';
+import type { PolicyStore } from './policy-store.js';
+
+export type PolicySourceSpec = { kind: 'file'; path: string } | { kind: 'configmap'; cluster: ClusterAccess; name: string };
+
+/**
+ * Starts the policy source and resolves once its first read is done, so the
+ * webhook never reports ready on a policy it has not tried to load. Until a
+ * valid document arrives the store keeps the built-in default, and says so.
+ */
+export async function startPolicySource(spec: PolicySourceSpec, store: PolicyStore, log: Logger): Promise<() => void> {
+  const builtIn = store.current().source;
+  const sayIfDefault = (): void => {
+    if (store.current().source === builtIn) {
+      policyValid.set(0);
+      log.warn({ source: spec.kind === 'file' ? spec.path : `configmap ${spec.cluster.namespace}/${spec.name}` }, 'no valid policy loaded: serving the built-in default');
+    }
+  };
+  if (spec.kind === 'file') {
+    try {
+      applyPolicyText(store, readFileSync(spec.path, 'utf8'), spec.path, log);
+    } catch (err) {
+      log.error({ path: spec.path, err: (err as Error).message }, 'policy file unreadable');
+    }
+    sayIfDefault();
+    return watchPolicyFile(store, spec.path, log);
+  }
+  const { cluster, name } = spec;
+  const handlers = configMapPolicyHandlers(store, kubeEventRecorder(cluster.kubeConfig, log), log);
+  const watch = watchConfigMap(cluster.kubeConfig, cluster.namespace, name, handlers, log);
+  await watch.start();
+  sayIfDefault();
+  return () => watch.stop();
+}
