@@ -3,7 +3,6 @@ import { DEFAULT_POLICY_FILE } from './policy/default-policy.js';
 export interface Config {
   port: number;
   host: string | undefined;
-  tlsDir: string;
   /** Set when POLICY_FILE is given explicitly: a file then wins over the ConfigMap even in a cluster. */
   policyFile: string;
   policyFileExplicit: boolean;
@@ -21,7 +20,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     port: port(env.PORT, 8443),
     host: env.HOST || undefined,
-    tlsDir: env.TLS_DIR || 'certs',
     policyFile: env.POLICY_FILE || DEFAULT_POLICY_FILE,
     policyFileExplicit: Boolean(env.POLICY_FILE),
     policyConfigMap: env.POLICY_CONFIGMAP || 'wutong-backup-policy',

@@ -1,5 +1,7 @@
 import { resolve } from 'node:path';
-import { generateDevelopmentTls, hasTlsFiles, readTlsDir } from './certificates/tls-files.js';
+import { followCertificateSource } from './certificates/certificate-source.js';
+import { tlsConfigFromEnv } from './certificates/tls-config.js';
+import { createCertificateSource } from './kube/create-certificate-source.js';
 import { configFromEnv } from './config.js';
 import { logger } from './observability/logger.js';
 import { findCluster } from './kube/kube-config.js';
@@ -41,21 +43,25 @@ async function main(): Promise<void> {
     log,
   );
 
-  const tlsDir = resolve(config.tlsDir);
-  if (!hasTlsFiles(tlsDir)) {
-    generateDevelopmentTls(tlsDir);
-    log.warn({ tlsDir }, 'no TLS files found: generated a development CA and serving certificate for localhost/127.0.0.1');
+  const tlsConfig = tlsConfigFromEnv(process.env, cluster);
+  const tls = createCertificateSource(tlsConfig, cluster, log);
+  await tls.start();
+  const readiness = new Map([['tls', () => tls.healthy()]]);
+  const server = await startHttpsServer(webhookApp(store, log, readiness), tls.current(), config.port, config.host);
+  const stopFollowingTls = followCertificateSource(tls, (material) => server.setTls(material));
+  log.info({ url: server.url, tls: tlsConfig.source, policy: store.current().source }, 'webhook serving');
+  if (tlsConfig.source === 'files') {
+    const caFile = resolve(tlsConfig.dir, 'ca.crt');
+    log.info(
+      `try it: curl -s --cacert ${caFile} -H 'Content-Type: application/json' ${server.url.replace('127.0.0.1', 'localhost')}/mutate -d '${EXAMPLE_REVIEW}'`,
+    );
   }
-  const tls = readTlsDir(tlsDir);
-  const server = await startHttpsServer(webhookApp(store, log), tls, config.port, config.host);
-  log.info({ url: server.url, tlsDir, policy: store.current().source }, 'webhook serving');
-  log.info(
-    `try it: curl -s --cacert ${tlsDir}/ca.crt -H 'Content-Type: application/json' ${server.url.replace('127.0.0.1', 'localhost')}/mutate -d '${EXAMPLE_REVIEW}'`,
-  );
 
   const shutdown = (signal: string): void => {
     log.info({ signal }, 'shutting down');
     stopWatching();
+    stopFollowingTls();
+    tls.stop();
     void server.close().then(() => process.exit(0));
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));

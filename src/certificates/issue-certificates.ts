@@ -1,4 +1,5 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import forge from 'node-forge';
 
 /** PEM-encoded certificate and its private key. */
@@ -8,14 +9,24 @@ export interface KeyPair {
 }
 
 export interface CertificateOptions {
-  /** Validity in days from now (notBefore is backdated an hour for clock skew). */
-  validityDays: number;
+  /** How long the certificate is valid, counted from issuance (not from the backdated notBefore). */
+  validityMs: number;
   /** Override "now", for tests of expiry and rotation. */
   now?: Date;
 }
 
-const HOUR_MS = 3_600_000;
-const DAY_MS = 24 * HOUR_MS;
+export const HOUR_MS = 3_600_000;
+export const DAY_MS = 24 * HOUR_MS;
+/** Default lifetimes: long-lived CA, yearly serving certificate. */
+export const DEFAULT_CA_VALIDITY_MS = 5 * 365 * DAY_MS;
+export const DEFAULT_CERT_VALIDITY_MS = 365 * DAY_MS;
+
+/**
+ * notBefore is set this far before issuance so a verifier whose clock lags
+ * ours still accepts a fresh certificate. Exactly this amount, always: the
+ * renewal logic recovers the issuance time as notBefore + BACKDATE_MS.
+ */
+export const BACKDATE_MS = HOUR_MS;
 
 // node:crypto generates RSA keys natively in milliseconds; node-forge's pure-JS
 // generator takes seconds. node-forge is still the right tool to build X.509.
@@ -40,11 +51,17 @@ function serialNumber(): string {
 }
 
 function validity(cert: forge.pki.Certificate, options: CertificateOptions): void {
+  if (!(options.validityMs > 0)) throw new Error(`certificate validity must be positive, got ${options.validityMs} ms`);
   const now = options.now?.getTime() ?? Date.now();
-  cert.validity.notBefore = new Date(now - HOUR_MS);
-  cert.validity.notAfter = new Date(now + options.validityDays * DAY_MS);
+  cert.validity.notBefore = new Date(now - BACKDATE_MS);
+  cert.validity.notAfter = new Date(now + options.validityMs);
 }
 
+/**
+ * A self-signed CA. Give each CA a distinct common name (see caCommonName):
+ * during a rotation the old and the new CA sit in one bundle, and verifiers
+ * that pick the issuer by subject name must not confuse them.
+ */
 export function issueCa(commonName: string, options: CertificateOptions): KeyPair {
   const keys = rsaKeys();
   const cert = forge.pki.createCertificate();
@@ -63,7 +80,10 @@ export function issueCa(commonName: string, options: CertificateOptions): KeyPai
   return { cert: forge.pki.certificateToPem(cert), key: keys.pem };
 }
 
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+/** "wutong-backup-ca@1764000000": unique per issuance, like kube-apiserver's own self-signed CAs. */
+export function caCommonName(prefix: string, now: Date = new Date()): string {
+  return `${prefix}@${Math.floor(now.getTime() / 1000)}`;
+}
 
 /**
  * A serving certificate for the given DNS names and IPs, signed by the CA.
@@ -86,7 +106,7 @@ export function issueServingCertificate(ca: KeyPair, hosts: readonly string[], o
     { name: 'extKeyUsage', serverAuth: true },
     {
       name: 'subjectAltName',
-      altNames: hosts.map((host) => (IPV4.test(host) ? { type: 7, ip: host } : { type: 2, value: host })),
+      altNames: hosts.map((host) => (isIP(host) !== 0 ? { type: 7, ip: host } : { type: 2, value: host })),
     },
     { name: 'subjectKeyIdentifier' },
     { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
@@ -99,3 +119,6 @@ export function issueServingCertificate(ca: KeyPair, hosts: readonly string[], o
 export function serviceHosts(service: string, namespace: string): string[] {
   return [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`];
 }
+
+/** Extra names for a webhook reached on this machine (development, or an API server calling it by URL). */
+export const LOCAL_HOSTS: readonly string[] = ['localhost', '127.0.0.1'];

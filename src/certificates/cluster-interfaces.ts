@@ -1,0 +1,59 @@
+// The Kubernetes I/O the Secret-backed certificate source needs, as two small
+// interfaces. src/kube implements them with @kubernetes/client-node; tests use
+// in-memory implementations.
+
+/** Keys of the kubernetes.io/tls Secret that holds the webhook's CA and serving pair. */
+export const SECRET_KEYS = {
+  cert: 'tls.crt',
+  key: 'tls.key',
+  ca: 'ca.crt',
+  caKey: 'ca.key',
+  /** The CA being retired, present only while a CA rotation overlaps old and new. */
+  previousCa: 'ca-previous.crt',
+} as const;
+
+/** Secret data as text (PEM), keyed by SECRET_KEYS values; decoding from base64 is the store's job. */
+export type TlsSecretData = Readonly<Record<string, string>>;
+
+export interface StoredTlsSecret {
+  data: TlsSecretData;
+  /** Opaque version for optimistic concurrency (metadata.resourceVersion). */
+  resourceVersion: string;
+}
+
+/** Thrown by create (already exists) and update (resourceVersion is stale): someone else wrote first. */
+export class TlsSecretConflictError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TlsSecretConflictError';
+  }
+}
+
+export interface TlsSecretStore {
+  /** "namespace/name", for logs. */
+  readonly description: string;
+  /** The Secret, or undefined when it does not exist. */
+  get(): Promise<StoredTlsSecret | undefined>;
+  /** Creates the Secret; TlsSecretConflictError when it already exists. */
+  create(data: TlsSecretData): Promise<StoredTlsSecret>;
+  /** Replaces the data if the Secret is still at resourceVersion; TlsSecretConflictError otherwise. */
+  update(data: TlsSecretData, resourceVersion: string): Promise<StoredTlsSecret>;
+}
+
+/** Thrown by WebhookCaBundle.ensure when the webhook configuration does not exist (yet). */
+export class WebhookConfigurationNotFoundError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WebhookConfigurationNotFoundError';
+  }
+}
+
+export interface WebhookCaBundle {
+  /** "MutatingWebhookConfiguration/name", for logs. */
+  readonly description: string;
+  /**
+   * Makes every webhook entry carry exactly this PEM bundle in caBundle.
+   * Resolves true if something was changed, false if all entries already had it.
+   */
+  ensure(caBundlePem: string): Promise<boolean>;
+}

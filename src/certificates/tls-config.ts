@@ -1,0 +1,105 @@
+import { durationFromEnv } from './duration.js';
+import { DEFAULT_CA_VALIDITY_MS, DEFAULT_CERT_VALIDITY_MS, HOUR_MS, LOCAL_HOSTS, serviceHosts } from './issue-certificates.js';
+
+/** Secret-backed self-signed certificates, bootstrapped and rotated by the webhook itself. */
+export interface SelfTlsConfig {
+  source: 'self';
+  namespace: string;
+  secretName: string;
+  webhookConfigurationName: string;
+  serviceName: string;
+  /** SANs: the Service's DNS names, plus localhost/127.0.0.1 outside a cluster, plus TLS_EXTRA_HOSTS. */
+  hosts: string[];
+  caValidityMs: number;
+  certValidityMs: number;
+  checkIntervalMs: number;
+  reloadIntervalMs: number;
+  overlapMs: number;
+}
+
+/** Files in a directory, renewed by someone else (or generated once for development). */
+export interface FileTlsConfig {
+  source: 'files';
+  dir: string;
+  reloadIntervalMs: number;
+  /** Set in development: generate a pair for these hosts when the files are missing. */
+  generateMissingFor: string[] | undefined;
+}
+
+export type TlsConfig = SelfTlsConfig | FileTlsConfig;
+
+/** What the process knows about the cluster it may run in (see kube-config.ts findCluster). */
+export interface ClusterPlacement {
+  /** "in-cluster" when running with a service account, else the kubeconfig path. */
+  source: string;
+  namespace: string;
+}
+
+export const TLS_DEFAULTS = {
+  secretName: 'wutong-backup-tls',
+  webhookConfigurationName: 'wutong-backup',
+  serviceName: 'wutong-backup',
+  dir: 'certs',
+  checkIntervalMs: 12 * HOUR_MS,
+  reloadIntervalMs: 10_000,
+  overlapMs: 24 * HOUR_MS,
+} as const;
+
+/**
+ * TLS settings from the environment:
+ *   TLS_SOURCE           self | files. Default: self in a cluster, otherwise
+ *                        development files (generated in TLS_DIR when missing).
+ *   TLS_DIR              files mode directory (default certs).
+ *   TLS_SECRET_NAME      self mode Secret (default wutong-backup-tls).
+ *   WEBHOOK_CONFIGURATION_NAME  MutatingWebhookConfiguration whose caBundle is kept (default wutong-backup).
+ *   WEBHOOK_SERVICE_NAME Service the API server calls (default wutong-backup).
+ *   TLS_EXTRA_HOSTS      comma-separated extra SANs (DNS names or IPs).
+ *   CA_VALIDITY, CERT_VALIDITY  lifetimes (default 43800h = 5 years, 8760h = 1 year).
+ *   TLS_CHECK_INTERVAL   renewal/rotation check period (default 12h).
+ *   TLS_RELOAD_INTERVAL  how often the Secret or files are re-read (default 10s).
+ *   TLS_CA_OVERLAP       how long old and new CA are both trusted during a CA rotation (default 24h).
+ */
+export function tlsConfigFromEnv(env: NodeJS.ProcessEnv, cluster: ClusterPlacement | undefined): TlsConfig {
+  const requested = (env.TLS_SOURCE ?? '').trim();
+  if (requested !== '' && requested !== 'self' && requested !== 'files') {
+    throw new Error(`TLS_SOURCE must be "self" or "files", got "${requested}"`);
+  }
+  const inCluster = cluster?.source === 'in-cluster';
+  const source = requested === '' ? (inCluster ? 'self' : 'files') : requested;
+  const reloadIntervalMs = durationFromEnv(env, 'TLS_RELOAD_INTERVAL', TLS_DEFAULTS.reloadIntervalMs);
+  const extraHosts = (env.TLS_EXTRA_HOSTS ?? '')
+    .split(',')
+    .map((h) => h.trim())
+    .filter((h) => h !== '');
+
+  if (source === 'files') {
+    return {
+      source,
+      dir: env.TLS_DIR || TLS_DEFAULTS.dir,
+      reloadIntervalMs,
+      generateMissingFor: requested === '' ? unique([...LOCAL_HOSTS, ...extraHosts]) : undefined,
+    };
+  }
+  if (!cluster) {
+    throw new Error('TLS_SOURCE=self needs cluster access: run in a pod with a service account, or set KUBECONFIG');
+  }
+  const serviceName = env.WEBHOOK_SERVICE_NAME || TLS_DEFAULTS.serviceName;
+  return {
+    source,
+    namespace: cluster.namespace,
+    secretName: env.TLS_SECRET_NAME || TLS_DEFAULTS.secretName,
+    webhookConfigurationName: env.WEBHOOK_CONFIGURATION_NAME || TLS_DEFAULTS.webhookConfigurationName,
+    serviceName,
+    // Outside a cluster the API server reaches the webhook by URL on this machine.
+    hosts: unique([...serviceHosts(serviceName, cluster.namespace), ...(inCluster ? [] : LOCAL_HOSTS), ...extraHosts]),
+    caValidityMs: durationFromEnv(env, 'CA_VALIDITY', DEFAULT_CA_VALIDITY_MS),
+    certValidityMs: durationFromEnv(env, 'CERT_VALIDITY', DEFAULT_CERT_VALIDITY_MS),
+    checkIntervalMs: durationFromEnv(env, 'TLS_CHECK_INTERVAL', TLS_DEFAULTS.checkIntervalMs),
+    reloadIntervalMs,
+    overlapMs: durationFromEnv(env, 'TLS_CA_OVERLAP', TLS_DEFAULTS.overlapMs),
+  };
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}

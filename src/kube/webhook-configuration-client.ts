@@ -1,0 +1,58 @@
+import { AdmissionregistrationV1Api, type KubeConfig, type V1MutatingWebhookConfiguration } from '@kubernetes/client-node';
+import { WebhookConfigurationNotFoundError, type WebhookCaBundle } from '../certificates/cluster-interfaces.js';
+import { apiErrorMessage, apiStatus } from './api-error.js';
+
+const MAX_ATTEMPTS = 5;
+
+export interface JsonPatchOperation {
+  op: 'add' | 'replace' | 'remove' | 'test';
+  path: string;
+  value?: unknown;
+}
+
+/**
+ * JSON patch that puts `caBundleBase64` into every webhook entry whose
+ * caBundle differs; empty when all already match. Pinning resourceVersion
+ * makes the API server reject the patch (409) if the configuration changed
+ * since it was read, so entries are never addressed by a stale index.
+ */
+export function caBundlePatch(configuration: V1MutatingWebhookConfiguration, caBundleBase64: string): JsonPatchOperation[] {
+  const changes: JsonPatchOperation[] = (configuration.webhooks ?? []).flatMap((webhook, index) =>
+    webhook.clientConfig.caBundle === caBundleBase64 ? [] : [{ op: 'add' as const, path: `/webhooks/${index}/clientConfig/caBundle`, value: caBundleBase64 }],
+  );
+  if (changes.length === 0) return [];
+  return [{ op: 'add', path: '/metadata/resourceVersion', value: configuration.metadata?.resourceVersion ?? '' }, ...changes];
+}
+
+/** caBundle of every entry in the project's MutatingWebhookConfiguration. */
+export function kubeWebhookCaBundle(kubeConfig: KubeConfig, name: string): WebhookCaBundle {
+  const api = kubeConfig.makeApiClient(AdmissionregistrationV1Api);
+  const description = `MutatingWebhookConfiguration ${name}`;
+  const notFound = (): Error => new WebhookConfigurationNotFoundError(`${description} not found`);
+  return {
+    description,
+    async ensure(caBundlePem) {
+      const wanted = Buffer.from(caBundlePem, 'utf8').toString('base64');
+      for (let attempt = 1; ; attempt++) {
+        let configuration: V1MutatingWebhookConfiguration;
+        try {
+          configuration = await api.readMutatingWebhookConfiguration({ name });
+        } catch (err) {
+          if (apiStatus(err) === 404) throw notFound();
+          throw new Error(`reading ${description} failed: ${apiErrorMessage(err)}`);
+        }
+        const body = caBundlePatch(configuration, wanted);
+        if (body.length === 0) return false;
+        try {
+          await api.patchMutatingWebhookConfiguration({ name, body });
+          return true;
+        } catch (err) {
+          const status = apiStatus(err);
+          if (status === 404) throw notFound();
+          if (status === 409 && attempt < MAX_ATTEMPTS) continue;
+          throw new Error(`patching caBundle of ${description} failed: ${apiErrorMessage(err)}`);
+        }
+      }
+    },
+  };
+}

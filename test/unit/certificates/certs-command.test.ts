@@ -1,0 +1,90 @@
+import { jest } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCertsCommand } from '../../../src/cli/certs-command.js';
+
+jest.setTimeout(60_000);
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'certs-cli-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+async function run(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCertsCommand(argv, { stdout: { write: (t: string) => (stdout += t) }, stderr: { write: (t: string) => (stderr += t) }, env });
+  return { code, stdout, stderr };
+}
+
+test('generate writes the four files and prints the caBundle', async () => {
+  const out = join(dir, 'certs');
+  const { code, stdout } = await run(['generate', '--service', 'hook', '--namespace', 'backup', '--out', out]);
+  expect(code).toBe(0);
+  const ca = readFileSync(join(out, 'ca.crt'), 'utf8');
+  expect(stdout).toBe(`${Buffer.from(ca).toString('base64')}\n`);
+  const cert = new X509Certificate(readFileSync(join(out, 'tls.crt')));
+  expect(cert.subjectAltName).toBe('DNS:hook, DNS:hook.backup, DNS:hook.backup.svc, DNS:hook.backup.svc.cluster.local');
+  expect(statSync(join(out, 'tls.key')).mode & 0o077).toBe(0);
+  expect(statSync(join(out, 'ca.key')).mode & 0o077).toBe(0);
+  expect(execFileSync('openssl', ['verify', '-CAfile', join(out, 'ca.crt'), join(out, 'tls.crt')], { encoding: 'utf8' })).toMatch(/: OK\n$/);
+});
+
+test('--development adds localhost and 127.0.0.1; --host adds more; validity flags win over env', async () => {
+  const { code } = await run(
+    ['generate', '--out', dir, '--development', '--host', 'hook.example.com', '--cert-validity=30d', '--ca-validity', '400d'],
+    { CERT_VALIDITY: '1h' },
+  );
+  expect(code).toBe(0);
+  const cert = new X509Certificate(readFileSync(join(dir, 'tls.crt')));
+  expect(cert.subjectAltName).toContain('DNS:wutong-backup.wutong-backup.svc, DNS:wutong-backup.wutong-backup.svc.cluster.local, DNS:localhost, IP Address:127.0.0.1, DNS:hook.example.com');
+  const days = (new Date(cert.validTo).getTime() - Date.now()) / 86_400_000;
+  expect(days).toBeGreaterThan(29.9);
+  expect(days).toBeLessThan(30.1);
+  const caDays = (new Date(new X509Certificate(readFileSync(join(dir, 'ca.crt'))).validTo).getTime() - Date.now()) / 86_400_000;
+  expect(Math.round(caDays)).toBe(400);
+});
+
+test('CERT_VALIDITY applies when no flag is given', async () => {
+  expect((await run(['generate', '--out', dir], { CERT_VALIDITY: '48h' })).code).toBe(0);
+  const hours = (new Date(new X509Certificate(readFileSync(join(dir, 'tls.crt'))).validTo).getTime() - Date.now()) / 3_600_000;
+  expect(Math.round(hours)).toBe(48);
+});
+
+test('refuses to overwrite keys unless --force', async () => {
+  expect((await run(['generate', '--out', dir])).code).toBe(0);
+  const first = readFileSync(join(dir, 'ca.key'), 'utf8');
+  const again = await run(['generate', '--out', dir]);
+  expect(again.code).toBe(1);
+  expect(again.stderr).toBe(`wutong-backup certs: ${dir} already holds tls.crt, tls.key, ca.crt, ca.key; pass --force to replace them\n`);
+  expect(readFileSync(join(dir, 'ca.key'), 'utf8')).toBe(first);
+  expect((await run(['generate', '--out', dir, '--force'])).code).toBe(0);
+  expect(readFileSync(join(dir, 'ca.key'), 'utf8')).not.toBe(first);
+});
+
+test('--help prints usage and succeeds', async () => {
+  for (const argv of [['--help'], ['generate', '-h']]) {
+    const { code, stdout } = await run(argv);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^Usage: wutong-backup certs generate \[options\]/);
+  }
+});
+
+test.each([
+  [[], 'missing subcommand (expected "generate") (see --help)'],
+  [['renew'], 'unknown subcommand "renew" (expected "generate") (see --help)'],
+  [['generate', '--servce', 'x'], 'unknown option "--servce" (see --help)'],
+  [['generate', '--service'], '--service needs a value (see --help)'],
+  [['generate', '--service', 'Hook_1'], '--service must be a DNS label (lowercase letters, digits, "-"), got "Hook_1" (see --help)'],
+  [['generate', '--cert-validity', '1 year'], '--cert-validity must be a duration such as 8760h, 365d, 90m or 30s, got "1 year" (see --help)'],
+  [['generate', '--force=yes'], '--force takes no value (see --help)'],
+])('usage error %j: one line, exit 2', async (argv, message) => {
+  const { code, stdout, stderr } = await run(argv);
+  expect(code).toBe(2);
+  expect(stdout).toBe('');
+  expect(stderr).toBe(`wutong-backup certs: ${message}\n`);
+});

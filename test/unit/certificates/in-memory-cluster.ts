@@ -1,0 +1,94 @@
+// In-memory implementations of the two interfaces the Secret-backed source
+// talks to the cluster through. Every call yields to the event loop first, so
+// concurrent sources interleave the way they would against a real API server.
+import {
+  TlsSecretConflictError,
+  WebhookConfigurationNotFoundError,
+  type StoredTlsSecret,
+  type TlsSecretData,
+  type TlsSecretStore,
+  type WebhookCaBundle,
+} from '../../../src/certificates/cluster-interfaces.js';
+
+const yieldToOthers = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+export class InMemoryTlsSecretStore implements TlsSecretStore {
+  readonly description = 'test-ns/wutong-backup-tls';
+  private secret: StoredTlsSecret | undefined;
+  private version = 0;
+  /** Writes refused because someone else wrote first. */
+  conflicts = 0;
+  writes = 0;
+  /** Make the next n get() calls fail like an unreachable API server. */
+  failingGets = 0;
+
+  async get(): Promise<StoredTlsSecret | undefined> {
+    await yieldToOthers();
+    if (this.failingGets > 0) {
+      this.failingGets--;
+      throw new Error('connect ECONNREFUSED 10.96.0.1:443');
+    }
+    return this.secret && { data: { ...this.secret.data }, resourceVersion: this.secret.resourceVersion };
+  }
+
+  async create(data: TlsSecretData): Promise<StoredTlsSecret> {
+    await yieldToOthers();
+    if (this.secret) {
+      this.conflicts++;
+      throw new TlsSecretConflictError('already exists');
+    }
+    return this.write(data);
+  }
+
+  async update(data: TlsSecretData, resourceVersion: string): Promise<StoredTlsSecret> {
+    await yieldToOthers();
+    if (this.secret?.resourceVersion !== resourceVersion) {
+      this.conflicts++;
+      throw new TlsSecretConflictError('stale resourceVersion');
+    }
+    return this.write(data);
+  }
+
+  /** What a user or another tool put into the Secret. */
+  put(data: TlsSecretData): void {
+    this.secret = { data: { ...data }, resourceVersion: String(++this.version) };
+  }
+
+  /** The data as stored right now (undefined if absent). */
+  peek(): TlsSecretData | undefined {
+    return this.secret?.data;
+  }
+
+  private write(data: TlsSecretData): StoredTlsSecret {
+    this.writes++;
+    this.put(data);
+    return { data: { ...data }, resourceVersion: String(this.version) };
+  }
+}
+
+export class InMemoryWebhookCaBundle implements WebhookCaBundle {
+  readonly description = 'MutatingWebhookConfiguration wutong-backup';
+  bundle: string | undefined;
+  exists = true;
+  /** When set, ensure() fails with this message (an API error other than 404). */
+  failure: string | undefined;
+  patches = 0;
+
+  async ensure(caBundlePem: string): Promise<boolean> {
+    await yieldToOthers();
+    if (!this.exists) throw new WebhookConfigurationNotFoundError(`${this.description} not found`);
+    if (this.failure) throw new Error(this.failure);
+    if (this.bundle === caBundlePem) return false;
+    this.bundle = caBundlePem;
+    this.patches++;
+    return true;
+  }
+}
+
+export class TestClock {
+  constructor(public current: Date = new Date()) {}
+  now = (): Date => this.current;
+  advance(ms: number): void {
+    this.current = new Date(this.current.getTime() + ms);
+  }
+}
