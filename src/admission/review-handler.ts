@@ -2,6 +2,7 @@ import type { CompiledPolicy } from '../policy/compiled-policy.js';
 import { metadataPatch } from './metadata-patch.js';
 import { mutatePod } from './mutate-pod.js';
 import type { Pod } from './pod.js';
+import { podShapeProblem } from './pod-shape.js';
 import type { AdmissionRequest, AdmissionResponse } from './admission-review.js';
 import type { MutationWarning } from './warnings.js';
 
@@ -28,6 +29,10 @@ export function handleReview(request: AdmissionRequest, policy: CompiledPolicy):
   const uid = request.uid;
   if (!isPodRequest(request)) {
     return { response: { uid, allowed: true }, outcome: 'skipped', skipReason: 'not a pod', warnings: [], added: NONE };
+  }
+  const shapeProblem = podShapeProblem(request.object);
+  if (shapeProblem !== undefined) {
+    return { response: { uid, allowed: true }, outcome: 'skipped', skipReason: `malformed pod: ${shapeProblem}`, warnings: [], added: NONE };
   }
   const pod = request.object as Pod;
   const namespace = request.namespace ?? pod.metadata?.namespace ?? '';
