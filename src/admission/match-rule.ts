@@ -7,12 +7,21 @@ export type RuleMatch =
   /** The rule wanted this pod but none of its containers qualified. */
   | { kind: 'no-container'; wanted: string };
 
-function labelsMatch(rule: CompiledRule, labels: Record<string, string>): boolean {
-  for (const [key, value] of rule.labels) if (labels[key] !== value) return false;
-  return true;
+/** Which of the rule's pod conditions the pod fails first; `explain` turns it into text. */
+export type PodMismatch =
+  | { kind: 'namespace' }
+  | { kind: 'label'; key: string; want: string; got: string | undefined };
+
+/** Undefined when the rule's namespaces and labels select the pod. Allocates only on a mismatch, builds no text. */
+export function podMismatch(rule: CompiledRule, namespace: string, labels: Record<string, string>): PodMismatch | undefined {
+  if (rule.namespaces && !rule.namespaces.has(namespace)) return { kind: 'namespace' };
+  for (const [key, value] of rule.labels) {
+    if (labels[key] !== value) return { kind: 'label', key, want: value, got: labels[key] };
+  }
+  return undefined;
 }
 
-function containerMatches(rule: CompiledRule, container: Container): boolean {
+export function containerMatches(rule: CompiledRule, container: Container): boolean {
   if (rule.image && !rule.image.test(container.image ?? '')) return false;
   return true;
 }
@@ -32,21 +41,30 @@ function pickContainer(rule: CompiledRule, containers: readonly Container[]): Co
   return containers.find((c) => containerMatches(rule, c));
 }
 
+/** "container mysql or db with image matching /…/": what the rule looks for in a pod. */
+export function wantedContainer(rule: CompiledRule): string {
+  return [
+    rule.containers ? `container ${rule.containers.join(' or ')}` : '',
+    rule.image ? `image matching /${rule.image.source}/` : '',
+  ]
+    .filter(Boolean)
+    .join(' with ');
+}
+
 export function matchRule(
   rule: CompiledRule,
   namespace: string,
   labels: Record<string, string>,
   containers: readonly Container[],
 ): RuleMatch {
-  if (rule.namespaces && !rule.namespaces.has(namespace)) return { kind: 'pod-mismatch' };
-  if (!labelsMatch(rule, labels)) return { kind: 'pod-mismatch' };
+  if (podMismatch(rule, namespace, labels)) return { kind: 'pod-mismatch' };
   const container = pickContainer(rule, containers);
   if (container) return { kind: 'matched', container };
-  const wanted = [
-    rule.containers ? `container ${rule.containers.join(' or ')}` : '',
-    rule.image ? `image matching /${rule.image.source}/` : '',
-  ]
-    .filter(Boolean)
-    .join(' with ');
-  return { kind: 'no-container', wanted };
+  // A getter: most pods fail most image rules, and only a targeted rule's warning reads the text.
+  return {
+    kind: 'no-container',
+    get wanted() {
+      return wantedContainer(rule);
+    },
+  };
 }

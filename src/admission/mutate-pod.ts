@@ -30,7 +30,7 @@ interface Selected {
 }
 
 function selectRule(
-  policy: CompiledPolicy,
+  rules: readonly CompiledRule[],
   namespace: string,
   pod: Pod,
   labels: Record<string, string>,
@@ -38,7 +38,7 @@ function selectRule(
 ): Selected | undefined {
   const containers = pod.spec?.containers ?? [];
   const volumes = pod.spec?.volumes ?? [];
-  for (const rule of policy.rules) {
+  for (const rule of rules) {
     const match = matchRule(rule, namespace, labels, containers);
     if (match.kind === 'no-container' && rule.targeted) {
       warnings.push({
@@ -106,11 +106,20 @@ export function mutatePod(pod: Pod, policy: CompiledPolicy, namespace: string): 
     }
   }
 
-  const selected = selectRule(policy, namespace, pod, originalLabels, warnings);
+  // autoProfiles: a profile picked by image, only when no rule of the policy took the pod.
+  const selected =
+    selectRule(policy.rules, namespace, pod, originalLabels, warnings) ??
+    (policy.autoRules ? selectRule(policy.autoRules, namespace, pod, originalLabels, warnings) : undefined);
   if (selected) {
     const injected: HookKind[] = [];
+    // A profile's hooks only work together (its restore hook imports the
+    // dump its pre hook wrote, its post hook lifts the block its pre hook
+    // set): when the pod has its own annotations for any of them, the
+    // profile adds none.
+    const profileDeclined =
+      selected.rule.profile !== undefined && selected.rule.hooks.some((h) => userOwnsHook(h.kind, originalAnnotations));
     for (const hook of selected.rule.hooks) {
-      if (userOwnsHook(hook.kind, originalAnnotations)) continue;
+      if (profileDeclined || userOwnsHook(hook.kind, originalAnnotations)) continue;
       for (const [key, value] of hookAnnotations(hook, selected.container, selected.dataDir)) {
         annotations[key] = value;
         added.hooks++;

@@ -11,10 +11,14 @@ export interface CompiledPolicy {
   fsbMode: 'opt-in' | 'opt-out';
   includeEmptyDir: boolean;
   rules: readonly CompiledRule[];
+  /** autoProfiles: rules built from profiles, tried by image when no rule matched. Absent when off. */
+  autoRules?: readonly CompiledRule[];
 }
 
 export interface CompiledRule {
   name: string;
+  /** The profile the rule's hooks come from, if any (for explain and audit). */
+  profile?: string;
   namespaces: ReadonlySet<string> | undefined;
   labels: ReadonlyArray<readonly [string, string]>;
   containers: readonly string[] | undefined;

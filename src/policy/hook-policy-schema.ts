@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isGoDuration } from './duration.js';
+import { findProfile, PROFILE_NAMES } from './profiles/profile-registry.js';
 
 // zod gives every rejection an exact path (rules[2].backup.pre.timeout), which
 // is what a platform engineer needs to fix a ConfigMap; hand-written checks
@@ -37,51 +38,150 @@ function exactlyOneCommand<T extends { command?: string[] | undefined; shell?: s
   }
 }
 
+/** In a rule a hook may give neither (it keeps its profile's script, checked per rule); both would be ambiguous. */
+function atMostOneCommand<T extends { command?: string[] | undefined; shell?: string | undefined }>(
+  value: T,
+  ctx: z.RefinementCtx,
+): void {
+  if (value.command !== undefined && value.shell !== undefined) {
+    ctx.addIssue({ code: 'custom', message: 'set exactly one of command or shell', path: ['command'] });
+  }
+}
+
 const onError = z.enum(['Continue', 'Fail']);
 
-export const backupHookSchema = z
-  .strictObject({ ...commandFields, onError: onError.optional(), timeout: duration.optional() })
-  .superRefine(exactlyOneCommand);
+const backupHookFields = z.strictObject({ ...commandFields, onError: onError.optional(), timeout: duration.optional() });
+const restoreExecHookFields = z.strictObject({
+  ...commandFields,
+  onError: onError.optional(),
+  execTimeout: duration.optional(),
+  waitTimeout: duration.optional(),
+});
+const restoreInitHookFields = z.strictObject({
+  ...commandFields,
+  /** Image of the init container; defaults to the matched container's image. */
+  image: z.string().min(1).optional(),
+  containerName: dnsLabel.optional(),
+});
 
-export const restoreExecHookSchema = z
+export const backupHookSchema = backupHookFields.superRefine(exactlyOneCommand);
+export const restoreExecHookSchema = restoreExecHookFields.superRefine(exactlyOneCommand);
+export const restoreInitHookSchema = restoreInitHookFields.superRefine(exactlyOneCommand);
+
+/**
+ * A hook as a rule writes it. With a profile, its fields override the
+ * profile's hook one by one (command or shell replaces the script), and
+ * `false` removes the profile's hook; without a profile it must be complete,
+ * which the rule checks. `false` becomes `{ disabled: true }` here so the
+ * error paths of a bad hook stay those of an object, not of a union.
+ */
+const DISABLED = { disabled: z.literal(true).optional() };
+const falseToDisabled = (value: unknown): unknown => (value === false ? { disabled: true } : value);
+const backupHookInRule = z.preprocess(falseToDisabled, backupHookFields.extend(DISABLED).superRefine(atMostOneCommand));
+const restoreExecHookInRule = z.preprocess(
+  falseToDisabled,
+  restoreExecHookFields.extend(DISABLED).superRefine(atMostOneCommand),
+);
+const restoreInitHookInRule = z.preprocess(
+  falseToDisabled,
+  restoreInitHookFields.extend(DISABLED).superRefine(atMostOneCommand),
+);
+
+const ruleMatchFields = z.strictObject({
+  namespaces: z.array(z.string().min(1)).min(1).optional(),
+  /** Exact label equality; service_id is a label like any other. */
+  labels: z.record(z.string(), z.string()).optional(),
+  /** Names of containers the hooks may run in, in order of preference. */
+  containers: z.array(z.string().min(1)).min(1).optional(),
+  /** Regular expression tested against the container image. */
+  image: regex.optional(),
+});
+
+const NAMES_NO_CONTAINER = 'name the container the hooks run in with containers or image';
+
+export const ruleMatchSchema = ruleMatchFields.refine((m) => m.containers !== undefined || m.image !== undefined, {
+  message: NAMES_NO_CONTAINER,
+});
+
+function unknownProfileMessage(name: string): string {
+  return `unknown profile "${name}"; known: ${PROFILE_NAMES.join(', ')}`;
+}
+
+const HOOK_SLOTS = [
+  ['backup', 'pre'],
+  ['backup', 'post'],
+  ['restore', 'post'],
+  ['restore', 'init'],
+] as const;
+
+type RuleHookGroups = {
+  backup?: { pre?: object; post?: object } | undefined;
+  restore?: { post?: object; init?: object } | undefined;
+};
+
+/** The rule's hook in one slot, as written (`false` already turned into `{ disabled: true }`). */
+export function ruleHook(
+  rule: RuleHookGroups,
+  group: 'backup' | 'restore',
+  slot: 'pre' | 'post' | 'init',
+): { command?: string[] | undefined; shell?: string | undefined; disabled?: true | undefined } | undefined {
+  const hooks = rule[group] as Record<string, object | undefined> | undefined;
+  return hooks?.[slot];
+}
+
+/**
+ * What a rule must say depends on its profile: without one it names its
+ * container and gives complete hooks (exactly as before profiles existed);
+ * with one it may leave both to the profile.
+ */
+function checkRule(
+  rule: RuleHookGroups & { profile?: string | undefined; match?: { containers?: unknown; image?: unknown } | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  const profile = rule.profile === undefined ? undefined : findProfile(rule.profile);
+  if (rule.profile !== undefined && profile === undefined) {
+    ctx.addIssue({ code: 'custom', message: unknownProfileMessage(rule.profile), path: ['profile'] });
+    return;
+  }
+  if (rule.match === undefined && profile === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'Invalid input: expected object, received undefined', path: ['match'] });
+  } else if (rule.match?.containers === undefined && rule.match?.image === undefined && profile?.image === undefined) {
+    const why = profile ? ` (profile ${profile.name} matches no image by itself)` : '';
+    ctx.addIssue({ code: 'custom', message: NAMES_NO_CONTAINER + why, path: ['match'] });
+  }
+  for (const [group, slot] of HOOK_SLOTS) {
+    const hook = ruleHook(rule, group, slot);
+    if (hook === undefined) continue;
+    const base = profile?.[group] as Record<string, object | undefined> | undefined;
+    const profileHasHook = base?.[slot] !== undefined || (group === 'backup' && slot === 'post' && profile?.cleanup !== undefined);
+    if (hook.disabled) {
+      if (!profileHasHook) {
+        const owner = profile ? `profile ${profile.name} has no ${group}.${slot} hook` : 'the rule names no profile';
+        ctx.addIssue({ code: 'custom', message: `false removes a profile's hook, but ${owner}`, path: [group, slot] });
+      }
+    } else if (hook.command === undefined && hook.shell === undefined && !profileHasHook) {
+      ctx.addIssue({ code: 'custom', message: 'set exactly one of command or shell', path: [group, slot, 'command'] });
+    }
+  }
+}
+
+export const ruleSchema = z
   .strictObject({
-    ...commandFields,
-    onError: onError.optional(),
-    execTimeout: duration.optional(),
-    waitTimeout: duration.optional(),
+    name: dnsLabel,
+    /** A built-in hook set (src/policy/profiles, docs/profiles.md) the hooks below override field by field. */
+    profile: z.string().optional(),
+    match: ruleMatchFields.optional(),
+    backup: z
+      .strictObject({ pre: backupHookInRule.optional(), post: backupHookInRule.optional() })
+      .optional(),
+    restore: z.strictObject({ post: restoreExecHookInRule.optional(), init: restoreInitHookInRule.optional() }).optional(),
   })
-  .superRefine(exactlyOneCommand);
+  .superRefine(checkRule);
 
-export const restoreInitHookSchema = z
-  .strictObject({
-    ...commandFields,
-    /** Image of the init container; defaults to the matched container's image. */
-    image: z.string().min(1).optional(),
-    containerName: dnsLabel.optional(),
-  })
-  .superRefine(exactlyOneCommand);
-
-export const ruleMatchSchema = z
-  .strictObject({
-    namespaces: z.array(z.string().min(1)).min(1).optional(),
-    /** Exact label equality; service_id is a label like any other. */
-    labels: z.record(z.string(), z.string()).optional(),
-    /** Names of containers the hooks may run in, in order of preference. */
-    containers: z.array(z.string().min(1)).min(1).optional(),
-    /** Regular expression tested against the container image. */
-    image: regex.optional(),
-  })
-  .refine((m) => m.containers !== undefined || m.image !== undefined, {
-    message: 'name the container the hooks run in with containers or image',
-  });
-
-export const ruleSchema = z.strictObject({
-  name: dnsLabel,
-  match: ruleMatchSchema,
-  backup: z.strictObject({ pre: backupHookSchema.optional(), post: backupHookSchema.optional() }).optional(),
-  restore: z
-    .strictObject({ post: restoreExecHookSchema.optional(), init: restoreInitHookSchema.optional() })
-    .optional(),
+const autoProfileName = z.string().superRefine((name, ctx) => {
+  const profile = findProfile(name);
+  if (profile === undefined) ctx.addIssue({ code: 'custom', message: unknownProfileMessage(name) });
+  else if (profile.image === undefined) ctx.addIssue({ code: 'custom', message: `profile ${name} has no image to be picked by` });
 });
 
 export const labelSelectorSchema = z.strictObject({
@@ -102,6 +202,16 @@ export const hookPolicySchema = z
         includeEmptyDir: z.boolean().default(false),
       })
       .default({ mode: 'opt-in', includeEmptyDir: false }),
+    /**
+     * Where dumps go after the backup. removeAfterBackup adds a post-backup
+     * hook deleting them: only safe on Velero >= 1.15.1, where post hooks
+     * wait for file-system backup (velero#8159).
+     */
+    dumps: z
+      .strictObject({ removeAfterBackup: z.boolean().default(false) })
+      .default({ removeAfterBackup: false }),
+    /** When no rule matches: true tries every profile's image, a list only those profiles. */
+    autoProfiles: z.union([z.boolean(), z.array(autoProfileName)]).default(false),
     rules: z.array(ruleSchema).default([]),
   })
   .superRefine((policy, ctx) => {

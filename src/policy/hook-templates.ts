@@ -5,6 +5,8 @@ import { shellQuote } from './shell-quote.js';
 /** The one placeholder a hook command may use: the mount path of the matched container's first persistent volume. */
 export const DATA_DIR_PLACEHOLDER = '{{dataDir}}';
 const PLACEHOLDER = /\{\{\s*([^}]*?)\s*\}\}/g;
+/** Every spelling unknownPlaceholders accepts as dataDir, "{{ dataDir }}" included, so none passes validation unsubstituted. */
+const DATA_DIR = /\{\{\s*dataDir\s*\}\}/g;
 
 /** Names of placeholders other than dataDir, so the policy loader can reject typos. */
 export function unknownPlaceholders(text: string): string[] {
@@ -23,13 +25,14 @@ function fixedValue(value: string): RenderedValue {
 export function renderCommand(hook: HookCommand): RenderedValue {
   const argv = hook.shell !== undefined ? ['/bin/sh', '-c', hook.shell] : (hook.command ?? []);
   const quote = hook.shell !== undefined ? shellQuote : (v: string) => v;
-  const needsDataDir = argv.some((arg) => arg.includes(DATA_DIR_PLACEHOLDER));
+  const needsDataDir = argv.some((arg) => arg.match(DATA_DIR) !== null);
   if (!needsDataDir) return fixedValue(JSON.stringify(argv));
   return {
     needsDataDir,
     render: (dataDir) => {
       const dir = quote(dataDir ?? '');
-      return JSON.stringify(argv.map((arg) => arg.split(DATA_DIR_PLACEHOLDER).join(dir)));
+      // A replacer function, so "$&" or "$1" in a mount path stays literal.
+      return JSON.stringify(argv.map((arg) => arg.replace(DATA_DIR, () => dir)));
     },
   };
 }
@@ -91,9 +94,11 @@ export function hookTemplates(rule: HookRule): HookTemplate[] {
 }
 
 export function compileRule(rule: HookRule): CompiledRule {
-  const { match } = rule;
+  // A rule naming a profile may leave match out; load-policy fills in the profile's image.
+  const match = rule.match ?? {};
   return {
     name: rule.name,
+    ...(rule.profile !== undefined ? { profile: rule.profile } : {}),
     namespaces: match.namespaces ? new Set(match.namespaces) : undefined,
     labels: Object.entries(match.labels ?? {}),
     containers: match.containers,

@@ -3,6 +3,7 @@ import type { CompiledPolicy } from './compiled-policy.js';
 import { hookPolicySchema, type HookPolicyDocument } from './hook-policy-schema.js';
 import { compileRule, unknownPlaceholders } from './hook-templates.js';
 import { formatPath, PolicyError, type PolicyIssue } from './policy-error.js';
+import { autoProfileRules, resolveProfiles } from './profiles/resolve-profiles.js';
 
 function commandTexts(doc: HookPolicyDocument): Array<{ path: string; text: string }> {
   const out: Array<{ path: string; text: string }> = [];
@@ -22,7 +23,11 @@ function commandTexts(doc: HookPolicyDocument): Array<{ path: string; text: stri
   return out;
 }
 
-/** Validates a parsed document; throws PolicyError naming every bad field. */
+/**
+ * Validates a parsed document; throws PolicyError naming every bad field.
+ * Rules naming a profile come back resolved: the profile's hooks with the
+ * rule's overrides, so everything downstream sees plain rules.
+ */
 export function validatePolicy(raw: unknown, source: string): HookPolicyDocument {
   const result = hookPolicySchema.safeParse(raw);
   if (!result.success) {
@@ -32,17 +37,20 @@ export function validatePolicy(raw: unknown, source: string): HookPolicyDocument
     }));
     throw new PolicyError(issues, source);
   }
-  const placeholderIssues = commandTexts(result.data).flatMap(({ path, text }) =>
+  const resolved = resolveProfiles(result.data);
+  if (resolved.issues.length > 0) throw new PolicyError(resolved.issues, source);
+  const placeholderIssues = commandTexts(resolved.doc).flatMap(({ path, text }) =>
     unknownPlaceholders(text).map((name) => ({
       path,
       message: `unknown placeholder {{${name}}} (only {{dataDir}} is defined)`,
     })),
   );
   if (placeholderIssues.length > 0) throw new PolicyError(placeholderIssues, source);
-  return result.data;
+  return resolved.doc;
 }
 
 export function compilePolicy(doc: HookPolicyDocument, source: string, generation: number): CompiledPolicy {
+  const autoRules = autoProfileRules(doc).map(compileRule);
   return {
     generation,
     source,
@@ -50,6 +58,7 @@ export function compilePolicy(doc: HookPolicyDocument, source: string, generatio
     fsbMode: doc.fileSystemBackup.mode,
     includeEmptyDir: doc.fileSystemBackup.includeEmptyDir,
     rules: doc.rules.map(compileRule),
+    ...(autoRules.length > 0 ? { autoRules } : {}),
   };
 }
 

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { Express } from 'express';
+import type { RequestListener } from 'node:http';
 import type { TlsMaterial } from '../certificates/tls-files.js';
 
 export interface StartedServer {
@@ -18,7 +18,7 @@ export interface StartedServer {
 // would hit reset connections. Stay above 90 s.
 const KEEP_ALIVE_MS = 120_000;
 
-export async function startHttpsServer(app: Express, tls: TlsMaterial, port: number, host?: string): Promise<StartedServer> {
+export async function startHttpsServer(app: RequestListener, tls: TlsMaterial, port: number, host?: string): Promise<StartedServer> {
   const server = createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, app);
   server.keepAliveTimeout = KEEP_ALIVE_MS;
   server.headersTimeout = KEEP_ALIVE_MS + 5_000;

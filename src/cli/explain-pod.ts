@@ -1,0 +1,167 @@
+import { containerMatches, matchRule, podMismatch, type PodMismatch } from '../admission/match-rule.js';
+import { userOwnsHook } from '../admission/hook-annotations.js';
+import type { Container } from '../admission/pod.js';
+import { dataDirOf } from '../admission/volumes.js';
+import type { CompiledPolicy, CompiledRule, HookKind } from '../policy/compiled-policy.js';
+import type { ManifestMutation } from './mutate-manifest.js';
+
+// Everything here is derived from the webhook's own answer (handleReview)
+// and its own matching functions; explain only puts words to them.
+
+export type RuleVerdict = 'selected' | 'no-match' | 'not-used' | 'not-evaluated';
+
+export interface RuleExplanation {
+  name: string;
+  profile: string | undefined;
+  /** Built by autoProfiles rather than written in the policy. */
+  auto: boolean;
+  verdict: RuleVerdict;
+  reason: string;
+}
+
+export interface HookExplanation {
+  kind: HookKind;
+  /** "policy": added by the webhook; "pod": the pod's own annotations, kept as they are. */
+  source: 'policy' | 'pod';
+  annotations: Array<[string, string]>;
+}
+
+export interface PodExplanation {
+  subject: string;
+  namespace: string;
+  skipReason: string | undefined;
+  rules: RuleExplanation[];
+  autoProfiles: 'off' | 'not needed' | 'tried';
+  container: string | undefined;
+  dataDir: string | undefined;
+  fsb: string;
+  hooks: HookExplanation[];
+  /** Why a profile's hooks were left out although its rule matched. */
+  hookNote: string | undefined;
+  addedLabels: Record<string, string>;
+  warnings: string[];
+}
+
+const FSB_INCLUDE = 'backup.velero.io/backup-volumes';
+const FSB_EXCLUDE = 'backup.velero.io/backup-volumes-excludes';
+
+function describeContainers(containers: readonly Container[]): string {
+  if (containers.length === 0) return 'the pod has no containers';
+  return `the pod has ${containers.map((c) => `${c.name} (${c.image ?? 'no image'})`).join(', ')}`;
+}
+
+function describeMismatch(rule: CompiledRule, mismatch: PodMismatch, namespace: string): string {
+  if (mismatch.kind === 'namespace') return `namespace "${namespace}" is not one of ${[...(rule.namespaces ?? [])].join(', ')}`;
+  if (mismatch.got === undefined) return `the pod has no label ${mismatch.key} (the rule wants ${mismatch.key}=${mismatch.want})`;
+  return `label ${mismatch.key} is "${mismatch.got}", the rule wants "${mismatch.want}"`;
+}
+
+function describeChoice(rule: CompiledRule, container: Container): string {
+  const how = rule.image
+    ? `image ${container.image ?? ''} matches /${rule.image.source}/`
+    : `named in the rule's containers`;
+  return `hooks run in container "${container.name}" (${how})`;
+}
+
+function explainRules(
+  rules: readonly CompiledRule[],
+  auto: boolean,
+  m: ManifestMutation,
+  selected: string | undefined,
+  state: { decided: boolean },
+): RuleExplanation[] {
+  const pod = m.podBefore ?? {};
+  const labels = pod.metadata?.labels ?? {};
+  const containers = pod.spec?.containers ?? [];
+  return rules.map((rule) => {
+    const base = { name: rule.name, profile: rule.profile, auto };
+    if (state.decided) return { ...base, verdict: 'not-evaluated', reason: 'an earlier rule took the pod (first match wins)' };
+    const mismatch = podMismatch(rule, m.namespace, labels);
+    if (mismatch) return { ...base, verdict: 'no-match', reason: describeMismatch(rule, mismatch, m.namespace) };
+    const match = matchRule(rule, m.namespace, labels, containers);
+    if (match.kind === 'no-container') {
+      const close = rule.image ? containers.filter((c) => rule.containers?.includes(c.name) && !containerMatches(rule, c)) : [];
+      const note = close.length > 0 ? ` (${close.map((c) => `${c.name} has image ${c.image ?? 'none'}`).join(', ')})` : '';
+      return { ...base, verdict: 'no-match', reason: `no container fits: wants ${match.wanted}; ${describeContainers(containers)}${note}` };
+    }
+    if (match.kind === 'pod-mismatch') return { ...base, verdict: 'no-match', reason: 'the pod does not fit' };
+    if (rule.name === selected) {
+      state.decided = true;
+      return { ...base, verdict: 'selected', reason: describeChoice(rule, match.container) };
+    }
+    const why = m.warnings.find((w) => w.includes(`rule "${rule.name}"`));
+    return { ...base, verdict: 'not-used', reason: why ?? 'matched, but the webhook did not use it' };
+  });
+}
+
+function fsbOf(m: ManifestMutation): string {
+  const before = m.podBefore?.metadata?.annotations ?? {};
+  for (const key of [FSB_INCLUDE, FSB_EXCLUDE]) {
+    if (before[key] !== undefined) return `the pod's own ${key}=${before[key]} is kept`;
+  }
+  const include = m.addedAnnotations[FSB_INCLUDE];
+  if (include !== undefined) return `Velero copies volumes ${include.split(',').join(', ')} (${FSB_INCLUDE})`;
+  const exclude = m.addedAnnotations[FSB_EXCLUDE];
+  if (exclude !== undefined) {
+    const excluded = new Set(exclude.split(','));
+    const taken = (m.podBefore?.spec?.volumes ?? []).map((v) => v.name).filter((n) => !excluded.has(n));
+    return `Velero copies ${taken.length > 0 ? `volumes ${taken.join(', ')}` : 'no volume'} when the backup uses --default-volumes-to-fs-backup (${FSB_EXCLUDE}=${exclude})`;
+  }
+  return 'no volume: the pod has no volume worth copying';
+}
+
+const HOOK_PREFIXES: ReadonlyArray<readonly [HookKind, string]> = [
+  ['pre-backup', 'pre.hook.backup.velero.io/'],
+  ['post-backup', 'post.hook.backup.velero.io/'],
+  ['post-restore', 'post.hook.restore.velero.io/'],
+  ['init-restore', 'init.hook.restore.velero.io/'],
+];
+
+function hooksOf(m: ManifestMutation, rule: CompiledRule | undefined): { hooks: HookExplanation[]; note: string | undefined } {
+  const before = m.podBefore?.metadata?.annotations ?? {};
+  const hooks: HookExplanation[] = [];
+  for (const [kind, prefix] of HOOK_PREFIXES) {
+    const ours = Object.entries(m.addedAnnotations).filter(([key]) => key.startsWith(prefix));
+    const theirs = Object.entries(before).filter(([key]) => key.startsWith(prefix));
+    if (ours.length > 0) hooks.push({ kind, source: 'policy', annotations: ours });
+    else if (theirs.length > 0) hooks.push({ kind, source: 'pod', annotations: theirs });
+  }
+  const owned = rule?.hooks.filter((h) => userOwnsHook(h.kind, before)) ?? [];
+  const note =
+    rule?.profile !== undefined && owned.length > 0 && owned.length < rule.hooks.length
+      ? `profile ${rule.profile} added no hook: the pod has its own ${owned.map((h) => h.kind).join(', ')} annotations, and a profile's hooks only work together`
+      : undefined;
+  return { hooks, note };
+}
+
+/** What the webhook did to one pod (or pod template) and why. */
+export function explainPod(m: ManifestMutation, policy: CompiledPolicy): PodExplanation {
+  const review = m.review;
+  const skipped = review?.outcome === 'skipped';
+  const audit = review?.response.auditAnnotations ?? {};
+  const selected = audit.rule;
+  const state = { decided: false };
+  const rules = skipped ? [] : explainRules(policy.rules, false, m, selected, state);
+  let autoProfiles: PodExplanation['autoProfiles'] = policy.autoRules ? 'not needed' : 'off';
+  if (!skipped && !state.decided && policy.autoRules) {
+    autoProfiles = 'tried';
+    rules.push(...explainRules(policy.autoRules, true, m, selected, state));
+  }
+  const rule = [...policy.rules, ...(policy.autoRules ?? [])].find((r) => r.name === selected);
+  const container = m.podBefore?.spec?.containers?.find((c) => c.name === audit['hook-container']);
+  const { hooks, note } = skipped ? { hooks: [], note: undefined } : hooksOf(m, rule);
+  return {
+    subject: m.subject?.name ?? '(no pod)',
+    namespace: m.namespace,
+    skipReason: skipped ? (review?.skipReason ?? 'skipped') : undefined,
+    rules,
+    autoProfiles,
+    container: container?.name,
+    dataDir: container ? dataDirOf(container, m.podBefore?.spec?.volumes ?? []) : undefined,
+    fsb: skipped ? 'untouched' : fsbOf(m),
+    hooks,
+    hookNote: note,
+    addedLabels: m.addedLabels,
+    warnings: m.warnings,
+  };
+}

@@ -1,0 +1,82 @@
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../../../src/package-root.js';
+import { cli } from './run-cli-in-process.js';
+
+const FIXTURES = join(PACKAGE_ROOT, 'test', 'fixtures', 'cli');
+
+describe('wutong-backup explain', () => {
+  test('says why each rule did or did not take the pod, and what autoProfiles picked', async () => {
+    const run = await cli(['explain', '-f', join(FIXTURES, 'mixed.yaml'), '--policy', join(FIXTURES, 'team-policy.yaml')]);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    const lines = run.stdout.split('\n');
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        'pod/orders-db-0 in namespace shop',
+        '    1. billing-db [profile postgresql]: no match: namespace "shop" is not one of billing',
+        '    2. orders-cache [profile redis]: no match: label app is "orders", the rule wants "orders-cache"',
+        '    3. orders-db [profile mysql]: no match: no container fits: wants container mysql; the pod has exporter (prom/postgres-exporter:v0.15.0), db (postgres:16.2)',
+        '  autoProfiles (no rule took the pod; profiles by image):',
+        '    profile postgresql: SELECTED: hooks run in container "db" (image postgres:16.2 matches /(^|\\/)(postgres|postgresql|postgis)(:|@|$)/)',
+        '  hooks run in container: db; {{dataDir}} = /var/lib/postgresql/data',
+        '  file-system backup: Velero copies volumes data (backup.velero.io/backup-volumes)',
+        '    post-backup, added:',
+        '      post.hook.backup.velero.io/command: ["rm","-f","--","/var/lib/postgresql/data/.wutong-backup-postgresql.sql"]',
+        '    - rule "orders-db" selects this pod but it has no container mysql; its hooks were not added',
+        `${join(FIXTURES, 'mixed.yaml')} (document 1): a Service has no pod: the webhook never sees it`,
+      ]),
+    );
+    // Profiles after the picked one are not listed.
+    const podSection = run.stdout.split('\n\n').find((section) => section.startsWith('pod/orders-db-0')) ?? '';
+    expect(podSection).toContain('profile mariadb: no match');
+    expect(podSection).not.toContain('profile etcd:');
+    // Shell scripts are shown line by line.
+    expect(lines).toContain('          | pg_dumpall --username="$user" --clean --if-exists > "$out.tmp"');
+  });
+
+  test('the built-in policy on a StatefulSet: first rule wins, the later ones are not evaluated', async () => {
+    const run = await cli(['explain', '-f', join(FIXTURES, 'mysql-statefulset.yaml')]);
+    expect(run.stdout).toContain('policy: built-in default');
+    expect(run.stdout).toContain('    1. mysql [profile mysql]: SELECTED: hooks run in container "gr3a9f1c"');
+    expect(run.stdout).toContain('    2. postgresql [profile postgresql]: not evaluated: an earlier rule took the pod (first match wins)');
+    expect(run.stdout).toContain('  autoProfiles: off');
+    expect(run.stdout).toContain('  labels added: service_id=5f3c1b2a9d8e4f60a7b1c2d3e4f5a6b7');
+    expect(run.stdout).toContain('  warnings: none');
+  });
+
+  test('a pod the webhook skips says why and nothing else', async () => {
+    const pod = 'apiVersion: v1\nkind: Pod\nmetadata: { name: p, labels: { creator: Wutong, backup.wutong.io/inject: "false" } }\nspec: { containers: [{ name: c, image: mysql:8 }] }\n';
+    const run = await cli(['explain', '-f', '-'], pod);
+    expect(run.stdout).toBe(
+      'policy: built-in default\n\npod/p in namespace default\n  not handled: label backup.wutong.io/inject=false; the webhook leaves this pod unchanged\n',
+    );
+  });
+
+  test("a pod with its own hook annotations keeps them, and is told why the profile added nothing", async () => {
+    const pod = [
+      'apiVersion: v1',
+      'kind: Pod',
+      'metadata:',
+      '  name: p',
+      '  labels: { creator: Wutong, service_id: 5f3c1b2a9d8e4f60a7b1c2d3e4f5a6b7 }',
+      '  annotations: { pre.hook.backup.velero.io/command: \'["/bin/my-dump"]\' }',
+      'spec:',
+      '  containers: [{ name: db, image: mysql:8, volumeMounts: [{ name: d, mountPath: /var/lib/mysql }] }]',
+      '  volumes: [{ name: d, persistentVolumeClaim: { claimName: d } }]',
+    ].join('\n');
+    const run = await cli(['explain', '-f', '-'], pod);
+    expect(run.stdout).toContain("    pre-backup, the pod's own annotations, kept as they are:");
+    expect(run.stdout).toContain(
+      "  note: profile mysql added no hook: the pod has its own pre-backup annotations, and a profile's hooks only work together",
+    );
+    expect(run.stdout).not.toContain('post-restore');
+  });
+
+  test('a rule that matches a container without a data volume is reported as not used, with the reason', async () => {
+    const pod = 'apiVersion: v1\nkind: Pod\nmetadata: { name: p, labels: { creator: Wutong, service_id: 5f3c1b2a9d8e4f60a7b1c2d3e4f5a6b7 } }\nspec: { containers: [{ name: db, image: "redis:7" }] }\n';
+    const run = await cli(['explain', '-f', '-'], pod);
+    expect(run.stdout).toContain(
+      '    3. redis [profile redis]: matched but not used: rule "redis" writes into {{dataDir}} but container "db" mounts no persistent volume; its hooks were not added',
+    );
+    expect(run.stdout).toContain('  file-system backup: no volume: the pod has no volume worth copying');
+  });
+});
