@@ -68,7 +68,7 @@ export function issueCa(commonName: string, options: CertificateOptions): KeyPai
   cert.publicKey = keys.publicKey;
   cert.serialNumber = serialNumber();
   validity(cert, options);
-  const subject = [{ name: 'commonName', value: commonName }];
+  const subject = [commonNameAttribute(commonName)];
   cert.setSubject(subject);
   cert.setIssuer(subject);
   cert.setExtensions([
@@ -78,6 +78,15 @@ export function issueCa(commonName: string, options: CertificateOptions): KeyPai
   ]);
   cert.sign(keys.privateKey, forge.md.sha256.create());
   return { cert: forge.pki.certificateToPem(cert), key: keys.pem };
+}
+
+/**
+ * node-forge encodes names as PrintableString by default, which has no "@"
+ * or "_": Go's x509 (the API server) then refuses the whole certificate
+ * ("invalid PrintableString"). UTF8String is what Go and OpenSSL write.
+ */
+function commonNameAttribute(value: string): { name: string; value: string; valueTagClass: number } {
+  return { name: 'commonName', value, valueTagClass: forge.asn1.Type.UTF8 };
 }
 
 /** "wutong-backup-ca@1764000000": unique per issuance, like kube-apiserver's own self-signed CAs. */
@@ -98,7 +107,7 @@ export function issueServingCertificate(ca: KeyPair, hosts: readonly string[], o
   cert.publicKey = keys.publicKey;
   cert.serialNumber = serialNumber();
   validity(cert, options);
-  cert.setSubject([{ name: 'commonName', value: hosts[0] ?? '' }]);
+  cert.setSubject([commonNameAttribute(hosts[0] ?? '')]);
   cert.setIssuer(caCert.subject.attributes);
   cert.setExtensions([
     { name: 'basicConstraints', cA: false, critical: true },

@@ -4,7 +4,8 @@ import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { caCommonName, issueCa, issueServingCertificate, serviceHosts } from '../../../src/certificates/issue-certificates.js';
+import forge from 'node-forge';
+import { caCommonName, DAY_MS, issueCa, issueServingCertificate, serviceHosts } from '../../../src/certificates/issue-certificates.js';
 
 // RSA key generation is slow on a loaded CI machine; each test issues several keys.
 jest.setTimeout(60_000);
@@ -105,5 +106,35 @@ describe('CA', () => {
 
   test('has a name unique to its issuance time, so old and new CA differ during a rotation', () => {
     expect(x509.subject).toBe(`CN=test-ca@${NOW.getTime() / 1000}`);
+  });
+});
+
+describe('name encoding that Go (the API server) accepts', () => {
+  // Go's x509 rejects a certificate whose PrintableString holds a character
+  // outside that type's alphabet; the API server then fails every call with
+  // "x509: invalid RDNSequence: invalid attribute value: invalid PrintableString".
+  const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
+
+  function printableStrings(node: forge.asn1.Asn1, out: string[] = []): string[] {
+    if (node.type === forge.asn1.Type.PRINTABLESTRING && typeof node.value === 'string') out.push(node.value);
+    if (Array.isArray(node.value)) for (const child of node.value) printableStrings(child, out);
+    return out;
+  }
+
+  test.each([
+    ['a CA named like kube-apiserver names its CAs', () => issueCa(caCommonName('wutong-backup-ca'), { validityMs: DAY_MS }).cert],
+    [
+      'a serving certificate issued by it',
+      () => {
+        const ca = issueCa(caCommonName('wutong-backup-ca'), { validityMs: DAY_MS });
+        return issueServingCertificate(ca, ['wutong_backup.local', '127.0.0.1'], { validityMs: DAY_MS }).cert;
+      },
+    ],
+  ])('%s uses only valid PrintableString values', (_what, issue) => {
+    const der = forge.pem.decode(issue())[0]!.body;
+    const strings = printableStrings(forge.asn1.fromDer(der));
+    for (const s of strings) expect(s).toMatch(PRINTABLE);
+    const cert = new X509Certificate(issue());
+    expect(cert.subject).toContain('CN=');
   });
 });
