@@ -22,7 +22,7 @@ export function hookAnnotations(
   return out;
 }
 
-const PREFIXES: Record<HookKind, string> = {
+export const HOOK_PREFIXES: Record<HookKind, string> = {
   'pre-backup': 'pre.hook.backup.velero.io/',
   'post-backup': 'post.hook.backup.velero.io/',
   'post-restore': 'post.hook.restore.velero.io/',
@@ -35,7 +35,7 @@ const PREFIXES: Record<HookKind, string> = {
  * `command` would build a hook neither side wrote.
  */
 export function userOwnsHook(kind: HookKind, annotations: Record<string, string>): boolean {
-  const prefix = PREFIXES[kind];
+  const prefix = HOOK_PREFIXES[kind];
   for (const key in annotations) if (key.startsWith(prefix)) return true;
   return false;
 }

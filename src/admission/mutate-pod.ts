@@ -1,5 +1,5 @@
 import type { CompiledPolicy, CompiledRule, HookKind } from '../policy/compiled-policy.js';
-import { hookAnnotations, userOwnsHook } from './hook-annotations.js';
+import { HOOK_PREFIXES, hookAnnotations, userOwnsHook } from './hook-annotations.js';
 import { matchRule } from './match-rule.js';
 import type { Container, Pod } from './pod.js';
 import { resolveServiceId, SERVICE_ID_LABEL } from './service-id.js';
@@ -8,13 +8,36 @@ import type { MutationWarning } from './warnings.js';
 
 /** A pod (or its namespace) opts out with this label set to "false". */
 export const INJECT_LABEL = 'backup.wutong.io/inject';
+/**
+ * Which of the pod's annotations the webhook wrote: "fsb" and hook kinds,
+ * comma-separated. Those it may rewrite when called again (reinvocation after
+ * another webhook added a volume); everything else on the pod is the user's
+ * and is never changed.
+ */
+export const MANAGED_ANNOTATION = 'backup.wutong.io/managed';
 const FSB_ANNOTATIONS = ['backup.velero.io/backup-volumes', 'backup.velero.io/backup-volumes-excludes'];
+type ManagedToken = 'fsb' | HookKind;
+
+function managedTokens(annotations: Record<string, string>): Set<string> {
+  const value = annotations[MANAGED_ANNOTATION];
+  return value ? new Set(value.split(',')) : new Set();
+}
+
+/** Takes back what an earlier pass of the webhook wrote, so this pass can write it afresh. */
+function dropManaged(annotations: Record<string, string>, managed: ReadonlySet<string>): void {
+  if (managed.has('fsb')) for (const key of FSB_ANNOTATIONS) delete annotations[key];
+  for (const [kind, prefix] of Object.entries(HOOK_PREFIXES)) {
+    if (!managed.has(kind)) continue;
+    for (const key of Object.keys(annotations)) if (key.startsWith(prefix)) delete annotations[key];
+  }
+  delete annotations[MANAGED_ANNOTATION];
+}
 
 export type PodMutation =
   | { handled: false; skipReason: string }
   | {
       handled: true;
-      /** The labels and annotations the pod should have: the originals plus what was added, never changed. */
+      /** The labels and annotations the pod should have: the user's untouched, the webhook's (MANAGED_ANNOTATION) brought up to date. */
       labels: Record<string, string>;
       annotations: Record<string, string>;
       added: { labels: number; fsb: number; hooks: number };
@@ -63,8 +86,9 @@ function selectRule(
 /**
  * The whole admission decision, as a pure function: what labels and
  * annotations this pod should carry under this policy, and what to warn
- * about. Nothing the pod already has is changed, so running it again on its
- * own output adds nothing (reinvocation-safe).
+ * about. Nothing the user set is changed; what the webhook set itself is
+ * recomputed, so running it again on its own output changes nothing, and
+ * running it after another webhook added a volume brings the list up to date.
  */
 export function mutatePod(pod: Pod, policy: CompiledPolicy, namespace: string): PodMutation {
   const originalLabels = pod.metadata?.labels ?? {};
@@ -76,6 +100,15 @@ export function mutatePod(pod: Pod, policy: CompiledPolicy, namespace: string): 
   const originalAnnotations = pod.metadata?.annotations ?? {};
   const labels = { ...originalLabels };
   const annotations = { ...originalAnnotations };
+  const previouslyManaged = managedTokens(originalAnnotations);
+  if (previouslyManaged.size > 0) dropManaged(annotations, previouslyManaged);
+  // What the user wrote is what is left once the webhook's own keys are gone.
+  const userAnnotations = previouslyManaged.size > 0 ? { ...annotations } : originalAnnotations;
+  const managed: ManagedToken[] = [];
+  const set = (key: string, value: string): boolean => {
+    annotations[key] = value;
+    return originalAnnotations[key] !== value;
+  };
   const warnings: MutationWarning[] = [];
   const audit: Record<string, string> = {};
   const added = { labels: 0, fsb: 0, hooks: 0 };
@@ -97,11 +130,11 @@ export function mutatePod(pod: Pod, policy: CompiledPolicy, namespace: string): 
     }
   }
 
-  if (!FSB_ANNOTATIONS.some((key) => key in originalAnnotations)) {
+  if (!FSB_ANNOTATIONS.some((key) => key in userAnnotations)) {
     const fsb = selectFsbVolumes(volumes, policy.fsbMode, policy.includeEmptyDir);
     if (fsb) {
-      annotations[fsb.annotation] = fsb.volumes.join(',');
-      added.fsb++;
+      if (set(fsb.annotation, fsb.volumes.join(','))) added.fsb++;
+      managed.push('fsb');
       audit['fsb-volumes'] = `${policy.fsbMode === 'opt-in' ? 'include' : 'exclude'}:${fsb.volumes.join(',')}`;
     }
   }
@@ -117,25 +150,26 @@ export function mutatePod(pod: Pod, policy: CompiledPolicy, namespace: string): 
     // set): when the pod has its own annotations for any of them, the
     // profile adds none.
     const profileDeclined =
-      selected.rule.profile !== undefined && selected.rule.hooks.some((h) => userOwnsHook(h.kind, originalAnnotations));
+      selected.rule.profile !== undefined && selected.rule.hooks.some((h) => userOwnsHook(h.kind, userAnnotations));
     for (const hook of selected.rule.hooks) {
-      if (profileDeclined || userOwnsHook(hook.kind, originalAnnotations)) continue;
+      if (profileDeclined || userOwnsHook(hook.kind, userAnnotations)) continue;
       for (const [key, value] of hookAnnotations(hook, selected.container, selected.dataDir)) {
-        annotations[key] = value;
-        added.hooks++;
+        if (set(key, value)) added.hooks++;
       }
       injected.push(hook.kind);
+      managed.push(hook.kind);
     }
     audit.rule = selected.rule.name;
     audit['hook-container'] = selected.container.name;
     if (injected.length > 0) audit.hooks = injected.join(',');
-  } else if (volumes.some(isPvcVolume) && !hasUserBackupHook(originalAnnotations)) {
+  } else if (volumes.some(isPvcVolume) && !hasUserBackupHook(userAnnotations)) {
     warnings.push({
       reason: 'crash-consistent-only',
       message: 'pod has persistent volumes but no hook rule matched: its backup will be crash-consistent only',
     });
   }
 
+  if (managed.length > 0) annotations[MANAGED_ANNOTATION] = managed.join(',');
   return { handled: true, labels, annotations, added, warnings, audit };
 }
 

@@ -1,11 +1,14 @@
 import { z } from 'zod';
+import { MANAGED_ANNOTATION } from '../admission/mutate-pod.js';
 
 /** A value in expected.yaml: the exact string, or `{ contains: text }` for long values such as hook scripts. */
 const valueMatcher = z.union([z.string(), z.strictObject({ contains: z.string().min(1) })]);
 
 /**
  * expected.yaml of a `policy test` case. labels/annotations list exactly the
- * keys the webhook adds (nothing more, nothing less) when given; absent lists
+ * keys the webhook adds (nothing more, nothing less) when given, except its
+ * own bookkeeping annotation (backup.wutong.io/managed), which is only
+ * compared when the case names it; absent lists
  * keys the mutated pod must not carry; warnings lists one substring per
  * expected warning (every warning must be expected).
  */
@@ -59,7 +62,11 @@ function diffMap(section: string, expected: Record<string, ValueMatcher>, actual
 export function diffMutation(expected: ExpectedMutation, actual: ActualMutation): string[] {
   const out: string[] = [];
   if (expected.labels) out.push(...diffMap('labels', expected.labels, actual.addedLabels));
-  if (expected.annotations) out.push(...diffMap('annotations', expected.annotations, actual.addedAnnotations));
+  if (expected.annotations) {
+    const { [MANAGED_ANNOTATION]: bookkeeping, ...added } = actual.addedAnnotations;
+    const compared = MANAGED_ANNOTATION in expected.annotations || bookkeeping === undefined ? actual.addedAnnotations : added;
+    out.push(...diffMap('annotations', expected.annotations, compared));
+  }
   for (const key of expected.absent ?? []) {
     const value = actual.annotations[key] ?? actual.labels[key];
     if (value !== undefined) out.push(`absent: + ${key}: ${show(value)} (present, expected absent)`);

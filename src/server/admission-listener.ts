@@ -7,6 +7,7 @@ import type { PolicyStore } from '../policy/policy-store.js';
 
 // The API server refuses objects over 3 MiB, so no genuine review is larger.
 export const BODY_LIMIT_BYTES = 3 * 1024 * 1024;
+const TOO_LARGE = `request body exceeds 3 MiB (${BODY_LIMIT_BYTES} bytes), the API server's own object limit`;
 
 function reject(res: ServerResponse, status: number, reason: string): void {
   admissionRequests.inc({ outcome: 'bad_request' });
@@ -83,7 +84,7 @@ export function admissionListener(store: PolicyStore, log: Logger): (req: Incomi
   return (req, res) => {
     const declared = Number(req.headers['content-length']);
     if (declared > BODY_LIMIT_BYTES) {
-      reject(res, 413, `request body exceeds ${BODY_LIMIT_BYTES} bytes, the API server's own object limit`);
+      reject(res, 413, TOO_LARGE);
       req.resume();
       return;
     }
@@ -96,7 +97,7 @@ export function admissionListener(store: PolicyStore, log: Logger): (req: Incomi
       if (size > BODY_LIMIT_BYTES) {
         tooLarge = true;
         chunks.length = 0;
-        reject(res, 413, `request body exceeds ${BODY_LIMIT_BYTES} bytes, the API server's own object limit`);
+        reject(res, 413, TOO_LARGE);
         return;
       }
       chunks.push(chunk);

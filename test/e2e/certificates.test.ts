@@ -41,7 +41,7 @@ async function storedCa(namespace: string): Promise<X509Certificate> {
 
 /** Starts `count` webhook replicas at once in self mode, sharing one namespace, Secret and webhook configuration. */
 async function startReplicas(namespace: string, configuration: string, count: number, env: Record<string, string> = {}): Promise<WebhookProcess[]> {
-  return Promise.all(
+  const started = await Promise.allSettled(
     Array.from({ length: count }, () =>
       startWebhookProcess({
         KUBECONFIG: clusterInfo().kubeconfigPath,
@@ -53,6 +53,13 @@ async function startReplicas(namespace: string, configuration: string, count: nu
       }),
     ),
   );
+  const replicas = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) {
+    await Promise.all(replicas.map((r) => r.stop()));
+    throw failed.reason;
+  }
+  return replicas;
 }
 
 /** One webhook entry per replica, registered WITHOUT a caBundle: the replicas must fill it in. */

@@ -82,9 +82,8 @@ describe('POST /mutate over HTTPS', () => {
   });
 
   test('an empty body gets 400', async () => {
-    // The JSON parser reads an empty body as {}, so the envelope check names the missing kind.
     const reply = await webhook.call('/mutate', { body: '' });
-    expect({ status: reply.status, body: reply.body }).toEqual({ status: 400, body: 'bad AdmissionReview: kind is not AdmissionReview\n' });
+    expect({ status: reply.status, body: reply.body }).toEqual({ status: 400, body: 'bad AdmissionReview: body is not valid JSON (Unexpected end of JSON input)\n' });
   });
 
   test('a 2.9 MiB review (a pod with a huge annotation) is accepted and patched', async () => {
@@ -97,7 +96,7 @@ describe('POST /mutate over HTTPS', () => {
     expect((await webhook.call('/mutate', { body: reviewOfSize(3 * MiB) })).status).toBe(200);
     const reply = await webhook.call('/mutate', { body: reviewOfSize(3 * MiB + 1) });
     expect(reply.status).toBe(413);
-    expect(reply.body).toBe("request body exceeds 3mb, the API server's own object limit\n");
+    expect(reply.body).toBe("request body exceeds 3 MiB (3145728 bytes), the API server's own object limit\n");
   });
 });
 

@@ -1,16 +1,23 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const MAIN = fileURLToPath(new URL('../../../dist/src/main.js', import.meta.url));
 
+// A test that fails before its afterAll must not leave webhooks running: they
+// would keep the jest worker alive and hold ports.
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 export interface WebhookProcess {
   /** https://127.0.0.1:<port> */
   url: string;
   port: number;
-  /** PEM of the CA that signed the serving certificate (TLS_DIR/ca.crt). */
+  /** PEM of the CA that signed the serving certificate (TLS_DIR/ca.crt); empty in self mode, where the CA lives in a Secret. */
   caPem: string;
   tlsDir: string;
   /** Every log line so far, parsed. */
@@ -33,6 +40,8 @@ export async function startWebhookProcess(env: Record<string, string> = {}): Pro
     env: { PATH: process.env.PATH ?? '', HOME: home, PORT: '0', HOST: '127.0.0.1', TLS_DIR: tlsDir, LOG_LEVEL: 'debug', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   const logs: Array<Record<string, unknown>> = [];
   const waiters = new Set<{ predicate: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }>();
   let stderr = '';
@@ -84,14 +93,20 @@ export async function startWebhookProcess(env: Record<string, string> = {}): Pro
     });
   };
 
-  const serving = await waitForLog((l) => l.msg === 'webhook serving');
+  let serving: Record<string, unknown>;
+  try {
+    serving = await waitForLog((l) => l.msg === 'webhook serving');
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
   const url = String(serving.url).replace('localhost', '127.0.0.1');
   const port = Number(new URL(url).port);
   let stopped = false;
   return {
     url,
     port,
-    caPem: readFileSync(join(tlsDir, 'ca.crt'), 'utf8'),
+    caPem: existsSync(join(tlsDir, 'ca.crt')) ? readFileSync(join(tlsDir, 'ca.crt'), 'utf8') : '',
     tlsDir,
     logs,
     waitForLog,

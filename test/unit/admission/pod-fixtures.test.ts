@@ -112,7 +112,8 @@ describe('what the patched pods carry', () => {
     expect(annotations['config.wutong.io/path~1/etc~0conf']).toBe('tilde and slash in key');
     expect(annotations['pre.hook.backup.velero.io/command']).toBeDefined();
     expect(Object.keys(annotations).filter((k) => k.includes('~1'))).toEqual(['config.wutong.io/path~1/etc~0conf']);
-    expect(Object.keys(annotations).length).toBe(Object.keys(pod.metadata?.annotations ?? {}).length + 5);
+    // five Velero annotations plus the webhook's own bookkeeping (backup.wutong.io/managed)
+    expect(Object.keys(annotations).length).toBe(Object.keys(pod.metadata?.annotations ?? {}).length + 6);
   });
 
   test('a pod with no annotations map gets the whole map in one op', () => {
