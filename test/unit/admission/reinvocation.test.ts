@@ -56,7 +56,7 @@ test("a user's backup-volumes annotation is never rewritten, even when volumes a
 test('hooks the webhook wrote for a container that another webhook then replaced are taken back', () => {
   const first = apply(mysqlPod(), review(mysqlPod()));
   const changed = structuredClone(first);
-  changed.spec!.containers[1]!.image = 'nginx:1.25';
+  changed.spec!.containers![1]!.image = 'nginx:1.25';
   const after = apply(changed, review(changed));
   const keys = Object.keys(after.metadata?.annotations ?? {});
   expect(keys.filter((k) => k.startsWith('pre.hook.backup.velero.io/'))).toEqual([]);
