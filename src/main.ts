@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   const config = configFromEnv();
   const log = logger;
 
-  const cluster = findCluster();
+  const cluster = await findCluster();
   log.info({ cluster: cluster?.source ?? 'none (standalone)', namespace: cluster?.namespace }, 'starting');
 
   const store = new PolicyStore(loadDefaultPolicy(0));
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   );
 
   const tlsConfig = tlsConfigFromEnv(process.env, cluster);
-  const tls = createCertificateSource(tlsConfig, cluster, log);
+  const tls = await createCertificateSource(tlsConfig, cluster, log);
   await tls.start();
   const readiness = new Map([['tls', () => tls.healthy()]]);
   const server = await startHttpsServer(webhookApp(store, log, readiness), tls.current(), config.port, config.host);

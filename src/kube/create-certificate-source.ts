@@ -4,11 +4,12 @@ import { FileCertificateSource } from '../certificates/file-certificate-source.j
 import { SecretCertificateSource } from '../certificates/secret-certificate-source.js';
 import type { TlsConfig } from '../certificates/tls-config.js';
 import type { ClusterAccess } from './kube-config.js';
-import { kubeTlsSecretStore } from './tls-secret-store.js';
-import { kubeWebhookCaBundle } from './webhook-configuration-client.js';
 
-/** The certificate source TLS_SOURCE asks for (see tlsConfigFromEnv), wired to the cluster when needed. */
-export function createCertificateSource(config: TlsConfig, cluster: ClusterAccess | undefined, log: Logger): CertificateSource {
+/**
+ * The certificate source TLS_SOURCE asks for (see tlsConfigFromEnv), wired to
+ * the cluster when needed; the Kubernetes adapters load only in that case.
+ */
+export async function createCertificateSource(config: TlsConfig, cluster: ClusterAccess | undefined, log: Logger): Promise<CertificateSource> {
   if (config.source === 'files') {
     return new FileCertificateSource({
       dir: config.dir,
@@ -18,6 +19,9 @@ export function createCertificateSource(config: TlsConfig, cluster: ClusterAcces
     });
   }
   if (!cluster) throw new Error('TLS_SOURCE=self needs cluster access: run in a pod with a service account, or set KUBECONFIG');
+  // One after the other: jest's ESM loader fails two concurrent imports of one shared module.
+  const { kubeTlsSecretStore } = await import('./tls-secret-store.js');
+  const { kubeWebhookCaBundle } = await import('./webhook-configuration-client.js');
   return new SecretCertificateSource(
     kubeTlsSecretStore(cluster.kubeConfig, config.namespace, config.secretName),
     kubeWebhookCaBundle(cluster.kubeConfig, config.webhookConfigurationName),

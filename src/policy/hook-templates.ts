@@ -27,14 +27,40 @@ export function renderCommand(hook: HookCommand): RenderedValue {
   const quote = hook.shell !== undefined ? shellQuote : (v: string) => v;
   const needsDataDir = argv.some((arg) => arg.match(DATA_DIR) !== null);
   if (!needsDataDir) return fixedValue(JSON.stringify(argv));
+  // A cluster has few distinct data directories per rule (/var/lib/mysql,
+  // /data…): remember the rendered value instead of re-serialising the script
+  // on every admission. Bounded so hostile mount paths cannot grow it forever.
+  const rendered = new Map<string, string>();
   return {
     needsDataDir,
     render: (dataDir) => {
-      const dir = quote(dataDir ?? '');
+      const key = dataDir ?? '';
+      const cached = rendered.get(key);
+      if (cached !== undefined) return cached;
+      const dir = quote(key);
       // A replacer function, so "$&" or "$1" in a mount path stays literal.
-      return JSON.stringify(argv.map((arg) => arg.replace(DATA_DIR, () => dir)));
+      const value = JSON.stringify(argv.map((arg) => arg.replace(DATA_DIR, () => dir)));
+      if (rendered.size >= RENDER_CACHE_SIZE) rendered.clear();
+      rendered.set(key, value);
+      return value;
     },
   };
+}
+
+const RENDER_CACHE_SIZE = 256;
+
+const SHELLS = /(^|\/)(sh|bash|ash|dash|zsh|ksh)$/;
+
+/**
+ * In `command:` the data directory is inserted as it is, which is right for
+ * an argv but not for a script handed to a shell there: a mount path with
+ * `;` or `$(...)` would run as code. Such scripts belong in `shell:`, where
+ * the path is quoted. Returns the index of the offending element.
+ */
+export function unquotedDataDirInShell(command: readonly string[] | undefined): number | undefined {
+  if (!command || !SHELLS.test(command[0] ?? '')) return undefined;
+  const index = command.findIndex((arg, i) => i > 0 && arg.match(DATA_DIR) !== null);
+  return index > 0 ? index : undefined;
 }
 
 function pairs(entries: Array<[string, string | undefined]>): Array<readonly [string, string]> {

@@ -1,26 +1,37 @@
 import { parseDocument } from 'yaml';
 import type { CompiledPolicy } from './compiled-policy.js';
-import { hookPolicySchema, type HookPolicyDocument } from './hook-policy-schema.js';
-import { compileRule, unknownPlaceholders } from './hook-templates.js';
+import { hookPolicySchema, type HookCommand, type HookPolicyDocument } from './hook-policy-schema.js';
+import { compileRule, unknownPlaceholders, unquotedDataDirInShell } from './hook-templates.js';
 import { formatPath, PolicyError, type PolicyIssue } from './policy-error.js';
 import { autoProfileRules, resolveProfiles } from './profiles/resolve-profiles.js';
 
+function ruleHooks(doc: HookPolicyDocument): Array<{ where: string; hook: HookCommand }> {
+  return doc.rules.flatMap((rule, r) =>
+    (
+      [
+        ['backup.pre', rule.backup?.pre],
+        ['backup.post', rule.backup?.post],
+        ['restore.post', rule.restore?.post],
+        ['restore.init', rule.restore?.init],
+      ] as const
+    ).flatMap(([where, hook]) => (hook ? [{ where: `rules[${r}].${where}`, hook }] : [])),
+  );
+}
+
 function commandTexts(doc: HookPolicyDocument): Array<{ path: string; text: string }> {
-  const out: Array<{ path: string; text: string }> = [];
-  doc.rules.forEach((rule, r) => {
-    const hooks = [
-      ['backup.pre', rule.backup?.pre],
-      ['backup.post', rule.backup?.post],
-      ['restore.post', rule.restore?.post],
-      ['restore.init', rule.restore?.init],
-    ] as const;
-    for (const [where, hook] of hooks) {
-      if (!hook) continue;
-      if (hook.shell !== undefined) out.push({ path: `rules[${r}].${where}.shell`, text: hook.shell });
-      hook.command?.forEach((arg, a) => out.push({ path: `rules[${r}].${where}.command[${a}]`, text: arg }));
-    }
+  return ruleHooks(doc).flatMap(({ where, hook }) => [
+    ...(hook.shell !== undefined ? [{ path: `${where}.shell`, text: hook.shell }] : []),
+    ...(hook.command ?? []).map((arg, a) => ({ path: `${where}.command[${a}]`, text: arg })),
+  ]);
+}
+
+function shellInjectionIssues(doc: HookPolicyDocument): PolicyIssue[] {
+  return ruleHooks(doc).flatMap(({ where, hook }) => {
+    const index = unquotedDataDirInShell(hook.command);
+    return index === undefined
+      ? []
+      : [{ path: `${where}.command[${index}]`, message: 'a script given to a shell must use shell: (which quotes {{dataDir}}), not command:' }];
   });
-  return out;
 }
 
 /**
@@ -39,12 +50,15 @@ export function validatePolicy(raw: unknown, source: string): HookPolicyDocument
   }
   const resolved = resolveProfiles(result.data);
   if (resolved.issues.length > 0) throw new PolicyError(resolved.issues, source);
-  const placeholderIssues = commandTexts(resolved.doc).flatMap(({ path, text }) =>
-    unknownPlaceholders(text).map((name) => ({
-      path,
-      message: `unknown placeholder {{${name}}} (only {{dataDir}} is defined)`,
-    })),
-  );
+  const placeholderIssues = [
+    ...commandTexts(resolved.doc).flatMap(({ path, text }) =>
+      unknownPlaceholders(text).map((name) => ({
+        path,
+        message: `unknown placeholder {{${name}}} (only {{dataDir}} is defined)`,
+      })),
+    ),
+    ...shellInjectionIssues(resolved.doc),
+  ];
   if (placeholderIssues.length > 0) throw new PolicyError(placeholderIssues, source);
   return resolved.doc;
 }

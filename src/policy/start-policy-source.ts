@@ -1,7 +1,5 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { watchConfigMap } from '../kube/configmap-watch.js';
-import { kubeEventRecorder } from '../kube/event-recorder.js';
 import type { ClusterAccess } from '../kube/kube-config.js';
 import { policyValid } from '../observability/metrics.js';
 import { applyPolicyText } from './apply-policy-text.js';
@@ -34,6 +32,9 @@ export async function startPolicySource(spec: PolicySourceSpec, store: PolicySto
     return watchPolicyFile(store, spec.path, log);
   }
   const { cluster, name } = spec;
+  // One after the other: jest's ESM loader fails two concurrent imports of one shared module.
+  const { watchConfigMap } = await import('../kube/configmap-watch.js');
+  const { kubeEventRecorder } = await import('../kube/event-recorder.js');
   const handlers = configMapPolicyHandlers(store, kubeEventRecorder(cluster.kubeConfig, log), log);
   const watch = watchConfigMap(cluster.kubeConfig, cluster.namespace, name, handlers, log);
   await watch.start();

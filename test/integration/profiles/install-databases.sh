@@ -36,7 +36,12 @@ if ! command -v apt-get >/dev/null 2>&1; then
 fi
 echo "install-databases: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
+# Test files run in parallel and may all find the tools missing: one installs,
+# the others wait for it. apt's own lock is waited on too, not failed on.
+exec 9>/var/lock/wutong-backup-install-databases.lock
+flock 9
 # shellcheck disable=SC2086 # one word per package
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
+apt-get -o DPkg::Lock::Timeout=600 update -qq
+# shellcheck disable=SC2086
+apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $missing >/dev/null
 echo "install-databases: done"

@@ -18,14 +18,14 @@ function cluster(): { kubeConfig: KubeConfig; source: string; namespace: string 
   return { kubeConfig, source: 'in-cluster', namespace: 'e2e' };
 }
 
-test('TLS_SOURCE picks the source; nothing is contacted before start()', () => {
+test('TLS_SOURCE picks the source; nothing is contacted before start()', async () => {
   const c = cluster();
-  expect(createCertificateSource(tlsConfigFromEnv({}, c), c, log)).toBeInstanceOf(SecretCertificateSource);
-  expect(createCertificateSource(tlsConfigFromEnv({ TLS_SOURCE: 'files' }, c), c, log)).toBeInstanceOf(FileCertificateSource);
-  expect(createCertificateSource(tlsConfigFromEnv({}, undefined), undefined, log)).toBeInstanceOf(FileCertificateSource);
+  await expect(createCertificateSource(tlsConfigFromEnv({}, c), c, log)).resolves.toBeInstanceOf(SecretCertificateSource);
+  await expect(createCertificateSource(tlsConfigFromEnv({ TLS_SOURCE: 'files' }, c), c, log)).resolves.toBeInstanceOf(FileCertificateSource);
+  await expect(createCertificateSource(tlsConfigFromEnv({}, undefined), undefined, log)).resolves.toBeInstanceOf(FileCertificateSource);
 });
 
-test('self mode without cluster access is a clear error', () => {
+test('self mode without cluster access is a clear error', async () => {
   const c = cluster();
-  expect(() => createCertificateSource(tlsConfigFromEnv({}, c), undefined, log)).toThrow(/TLS_SOURCE=self needs cluster access/);
+  await expect(createCertificateSource(tlsConfigFromEnv({}, c), undefined, log)).rejects.toThrow(/TLS_SOURCE=self needs cluster access/);
 });

@@ -211,3 +211,19 @@ describe('defaults', () => {
     expect(policy.rules[1]?.hooks[0]?.initContainerName).toBe('wait-for-dump');
   });
 });
+
+test('a script handed to a shell through command: may not use {{dataDir}} unquoted; shell: is the way', () => {
+  const doc = `apiVersion: backup.wutong.io/v1alpha1
+kind: HookPolicy
+rules:
+  - name: app
+    match: { image: app }
+    backup:
+      pre:
+        command: ["/bin/sh", "-c", "tar cf {{dataDir}}/x.tar /etc"]
+`;
+  expect(() => loadPolicy(doc, 'p.yaml', 1)).toThrow(
+    'p.yaml: rules[0].backup.pre.command[2]: a script given to a shell must use shell: (which quotes {{dataDir}}), not command:',
+  );
+  expect(() => loadPolicy(doc.replace('["/bin/sh", "-c", "tar cf {{dataDir}}/x.tar /etc"]', '["tar", "cf", "{{dataDir}}/x.tar", "/etc"]'), 'p.yaml', 1)).not.toThrow();
+});
