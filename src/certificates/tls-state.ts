@@ -82,11 +82,6 @@ function asProblem(err: unknown): CertificateProblem {
   return err instanceof CertificateProblem ? err : new CertificateProblem('corrupt', (err as Error).message);
 }
 
-/** True when the serving certificate was signed by the retiring CA rather than the current one. */
-export function servedByPreviousCa(state: TlsState): boolean {
-  return state.previousCa !== undefined && !isSignedBy(state.serving.cert, state.ca.cert);
-}
-
 /** The caBundle clients must trust: the current CA, plus the retiring one during a rotation. */
 export function caBundlePem(state: Pick<TlsState, 'ca' | 'previousCa'>): string {
   return [state.ca.cert.pem, state.previousCa?.pem].filter((pem): pem is string => pem !== undefined).map(withNewline).join('');

@@ -6,7 +6,6 @@ import type { CompiledPolicy } from './compiled-policy.js';
  */
 export class PolicyStore {
   #current: CompiledPolicy;
-  #listeners = new Set<(policy: CompiledPolicy) => void>();
 
   constructor(initial: CompiledPolicy) {
     this.#current = initial;
@@ -23,11 +22,5 @@ export class PolicyStore {
 
   replace(policy: CompiledPolicy): void {
     this.#current = policy;
-    for (const listener of this.#listeners) listener(policy);
-  }
-
-  onChange(listener: (policy: CompiledPolicy) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
   }
 }
