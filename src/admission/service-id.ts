@@ -5,6 +5,12 @@ export const SERVICE_ID_LABEL = 'service_id';
 const FALLBACK_LABEL = 'wutong.io/service_id';
 const SERVICE_ID_ENV = 'SERVICE_ID';
 const SERVICE_ID = /^[0-9a-f]{32}$/;
+// The API server truncates long warnings; a hostile value must not crowd out the reason.
+const SHOWN_LENGTH = 40;
+
+function shown(value: string): string {
+  return value.length > SHOWN_LENGTH ? `${value.slice(0, SHOWN_LENGTH)}…` : value;
+}
 
 export interface ServiceIdResult {
   /** The label to add, when the pod lacks it and a valid id was found. */
@@ -34,7 +40,7 @@ export function resolveServiceId(pod: Pod, labels: Record<string, string>): Serv
           add: undefined,
           warning: {
             reason: 'invalid-service-id',
-            message: `label service_id="${existing}" is not 32 lowercase hex characters; Wutong backups cannot find this pod by component`,
+            message: `label service_id="${shown(existing)}" is not 32 lowercase hex characters; Wutong backups cannot find this pod by component`,
           },
         };
   }
@@ -53,7 +59,7 @@ export function resolveServiceId(pod: Pod, labels: Record<string, string>): Serv
       add: undefined,
       warning: {
         reason: 'invalid-service-id',
-        message: `service_id candidate "${candidate}" is not 32 lowercase hex characters; label not set`,
+        message: `service_id candidate "${shown(candidate)}" is not 32 lowercase hex characters; label not set`,
       },
     };
   }
