@@ -30,17 +30,37 @@ export function followCertificateSource(source: CertificateSource, apply: (mater
   return unsubscribe;
 }
 
-/** Listener bookkeeping shared by the sources: one failing listener must not starve the others. */
-export class ChangeListeners {
+/**
+ * The pair a source serves and who follows it, shared by the sources: one
+ * failing listener must not starve the others.
+ */
+export class ServedPair {
+  private material: TlsMaterial | undefined;
   private readonly listeners = new Set<(material: TlsMaterial) => void>();
 
   constructor(private readonly onListenerError: (err: unknown) => void) {}
+
+  get loaded(): boolean {
+    return this.material !== undefined;
+  }
+
+  current(): TlsMaterial {
+    if (!this.material) throw new Error('no serving certificate yet: start() has not finished');
+    return this.material;
+  }
 
   add(listener: (material: TlsMaterial) => void): () => void {
     this.listeners.add(listener);
     return () => {
       this.listeners.delete(listener);
     };
+  }
+
+  /** Takes the pair now served; true when its certificate or key changed (the bundle alone does not count). */
+  replace(material: TlsMaterial): boolean {
+    const changed = this.material?.cert !== material.cert || this.material.key !== material.key;
+    this.material = material;
+    return changed;
   }
 
   notify(material: TlsMaterial): void {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { certificateRegenerations } from '../observability/metrics.js';
-import { ChangeListeners, type CertificateSource } from './certificate-source.js';
+import { ServedPair, type CertificateSource } from './certificate-source.js';
 import { fingerprint, isExpired, parseKeyPair, type ParsedCertificate } from './inspect-certificates.js';
 import { generateDevelopmentTls, hasTlsFiles, readTlsDir, TLS_FILES, type TlsMaterial } from './tls-files.js';
 
@@ -24,18 +24,17 @@ export interface FileCertificateSourceOptions {
  * last good pair keeps being served.
  */
 export class FileCertificateSource implements CertificateSource {
-  private material: TlsMaterial | undefined;
   private served: ParsedCertificate | undefined;
   private lastSeen: string | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private readonly listeners: ChangeListeners;
+  private readonly pair: ServedPair;
   private readonly clock: () => Date;
   private readonly log: Logger;
 
   constructor(private readonly options: FileCertificateSourceOptions) {
     this.clock = options.clock ?? (() => new Date());
     this.log = options.log.child({ component: 'tls', tlsDir: options.dir });
-    this.listeners = new ChangeListeners((err) => this.log.error({ err: (err as Error).message }, 'applying the new serving certificate failed'));
+    this.pair = new ServedPair((err) => this.log.error({ err: (err as Error).message }, 'applying the new serving certificate failed'));
   }
 
   start(): Promise<void> {
@@ -59,12 +58,11 @@ export class FileCertificateSource implements CertificateSource {
   }
 
   current(): TlsMaterial {
-    if (!this.material) throw new Error('no serving certificate yet: start() has not finished');
-    return this.material;
+    return this.pair.current();
   }
 
   onChange(listener: (material: TlsMaterial) => void): () => void {
-    return this.listeners.add(listener);
+    return this.pair.add(listener);
   }
 
   healthy(): string | undefined {
@@ -90,7 +88,7 @@ export class FileCertificateSource implements CertificateSource {
     }
     if (contentOf(files) === this.lastSeen) return;
     try {
-      if (this.load(files)) this.listeners.notify(files);
+      if (this.load(files)) this.pair.notify(files);
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'changed TLS files are unusable; keeping the current certificate');
     }
@@ -101,8 +99,7 @@ export class FileCertificateSource implements CertificateSource {
     // Remembered before validation, so a broken pair is reported once, not every poll.
     this.lastSeen = contentOf(files);
     const cert = parseKeyPair(files.cert, files.key, { cert: TLS_FILES.cert, key: TLS_FILES.key });
-    const changed = this.material?.cert !== files.cert || this.material.key !== files.key;
-    this.material = files;
+    const changed = this.pair.replace(files);
     this.served = cert;
     if (isExpired(cert, this.clock())) this.log.error({ notAfter: cert.notAfter.toISOString() }, 'serving certificate in the TLS files has expired');
     if (changed) this.log.info({ fingerprint: fingerprint(cert), notAfter: cert.notAfter.toISOString() }, 'serving certificate loaded');

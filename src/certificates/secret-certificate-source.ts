@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { certificateRegenerations } from '../observability/metrics.js';
-import { ChangeListeners, type CertificateSource } from './certificate-source.js';
+import { ServedPair, type CertificateSource } from './certificate-source.js';
 import { fingerprint, isExpired, parseCertificate, type RegenerationReason } from './inspect-certificates.js';
 import { caCommonName, issueCa, issueServingCertificate } from './issue-certificates.js';
 import { nextStepAt, planRotation } from './rotation-plan.js';
@@ -65,8 +65,7 @@ const MAX_TIMER_MS = 2_147_483_647;
  */
 export class SecretCertificateSource implements CertificateSource {
   private state: TlsState | undefined;
-  private material: TlsMaterial | undefined;
-  private readonly listeners: ChangeListeners;
+  private readonly pair: ServedPair;
   private readonly clock: () => Date;
   private readonly log: Logger;
   private queue: Promise<unknown> = Promise.resolve();
@@ -87,7 +86,7 @@ export class SecretCertificateSource implements CertificateSource {
     if (options.hosts.length === 0) throw new Error('the serving certificate needs at least one host name');
     this.clock = options.clock ?? (() => new Date());
     this.log = options.log.child({ component: 'tls', secret: store.description });
-    this.listeners = new ChangeListeners((err) => this.log.error({ err: message(err) }, 'applying the new serving certificate failed'));
+    this.pair = new ServedPair((err) => this.log.error({ err: message(err) }, 'applying the new serving certificate failed'));
   }
 
   async start(): Promise<void> {
@@ -98,7 +97,7 @@ export class SecretCertificateSource implements CertificateSource {
         await this.checkNow();
         break;
       } catch (err) {
-        if (this.material) {
+        if (this.pair.loaded) {
           // A valid pair is loaded; only a rotation step failed. Serve and retry later.
           this.log.warn({ err: message(err) }, 'TLS check failed; serving the stored certificate and retrying');
           this.retryPending = true;
@@ -116,12 +115,11 @@ export class SecretCertificateSource implements CertificateSource {
   }
 
   current(): TlsMaterial {
-    if (!this.material) throw new Error('no serving certificate yet: start() has not finished');
-    return this.material;
+    return this.pair.current();
   }
 
   onChange(listener: (material: TlsMaterial) => void): () => void {
-    return this.listeners.add(listener);
+    return this.pair.add(listener);
   }
 
   healthy(): string | undefined {
@@ -278,14 +276,12 @@ export class SecretCertificateSource implements CertificateSource {
   private adopt(state: TlsState): void {
     this.state = state;
     const material: TlsMaterial = { cert: state.serving.cert.pem, key: state.serving.key, ca: caBundlePem(state) };
-    const changed = this.material?.cert !== material.cert || this.material.key !== material.key;
-    this.material = material;
-    if (!changed) return;
+    if (!this.pair.replace(material)) return;
     this.log.info(
       { fingerprint: fingerprint(state.serving.cert), notAfter: state.serving.cert.notAfter.toISOString(), issuer: state.serving.cert.x509.issuer },
       'serving certificate loaded',
     );
-    this.listeners.notify(material);
+    this.pair.notify(material);
   }
 
   /** Best effort: a failure is logged and retried at the next reload tick. */
