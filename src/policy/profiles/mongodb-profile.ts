@@ -1,5 +1,5 @@
 import type { HookProfile } from './hook-profile.js';
-import { PICK_TOOL, removeDumpHook, script } from './shell-snippets.js';
+import { COMMIT_DUMP, importPreamble, PICK_TOOL, removeDumpHook, script } from './shell-snippets.js';
 
 export const MONGODB_DUMP_FILE = '.wutong-backup-mongodb.archive';
 
@@ -69,7 +69,7 @@ export const mongodbProfile: HookProfile = {
         ROLE,
         'if [ -n "$shell" ]; then case "$(role || true)" in primary | secondary) set -- "$@" --oplog ;; esac; fi',
         'mongodump "$@" --quiet --gzip --archive="$out.tmp"',
-        'mv -f "$out.tmp" "$out"',
+        COMMIT_DUMP,
       ),
       onError: 'Fail',
       timeout: '30m',
@@ -81,9 +81,7 @@ export const mongodbProfile: HookProfile = {
     // the others); a secondary drops its now redundant dump.
     post: {
       shell: script(
-        'set -eu',
-        `dump={{dataDir}}/${MONGODB_DUMP_FILE}`,
-        'if [ ! -f "$dump" ]; then echo "no dump at $dump: nothing to import"; exit 0; fi',
+        ...importPreamble(MONGODB_DUMP_FILE),
         PICK_TOOL,
         CREDENTIALS,
         'shell=$(pick mongosh mongo)',

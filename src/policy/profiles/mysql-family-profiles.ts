@@ -1,5 +1,5 @@
 import type { HookProfile } from './hook-profile.js';
-import { PICK_TOOL, removeDumpHook, script, waitUntil } from './shell-snippets.js';
+import { COMMIT_DUMP, importPreamble, PICK_TOOL, removeDumpHook, script, waitUntil } from './shell-snippets.js';
 
 // MySQL and MariaDB share one procedure; the two profiles differ in the
 // images they recognise and in which env names they read first. Both try
@@ -66,7 +66,7 @@ function mysqlFamilyProfile(flavor: Flavor): HookProfile {
           // tool has no such option.
           `if "$dump" --help 2>/dev/null | grep -q -- '--set-gtid-purged'; then set -- "$@" --set-gtid-purged=OFF; fi`,
           '"$dump" "$@" > "$out.tmp"',
-          'mv -f "$out.tmp" "$out"',
+          COMMIT_DUMP,
         ),
         onError: 'Fail',
         timeout: '30m',
@@ -79,9 +79,7 @@ function mysqlFamilyProfile(flavor: Flavor): HookProfile {
       // it again.
       post: {
         shell: script(
-          'set -eu',
-          `dump={{dataDir}}/${MYSQL_DUMP_FILE}`,
-          'if [ ! -f "$dump" ]; then echo "no dump at $dump: nothing to import"; exit 0; fi',
+          ...importPreamble(MYSQL_DUMP_FILE),
           PICK_TOOL,
           credentials(flavor.envPrefixes),
           'client=$(pick mariadb mysql)',

@@ -1,5 +1,5 @@
 import type { HookProfile } from './hook-profile.js';
-import { removeDumpHook, script, waitUntil } from './shell-snippets.js';
+import { COMMIT_DUMP, importPreamble, removeDumpHook, script, waitUntil } from './shell-snippets.js';
 
 export const POSTGRESQL_DUMP_FILE = '.wutong-backup-postgresql.sql';
 
@@ -43,7 +43,7 @@ export const postgresqlProfile: HookProfile = {
         CREDENTIALS,
         `trap 'rm -f "$out.tmp"' EXIT`,
         'pg_dumpall --username="$user" --clean --if-exists > "$out.tmp"',
-        'mv -f "$out.tmp" "$out"',
+        COMMIT_DUMP,
       ),
       onError: 'Fail',
       timeout: '30m',
@@ -57,9 +57,7 @@ export const postgresqlProfile: HookProfile = {
     // drop or create itself); any other error fails the hook.
     post: {
       shell: script(
-        'set -eu',
-        `dump={{dataDir}}/${POSTGRESQL_DUMP_FILE}`,
-        'if [ ! -f "$dump" ]; then echo "no dump at $dump: nothing to import"; exit 0; fi',
+        ...importPreamble(POSTGRESQL_DUMP_FILE),
         CREDENTIALS,
         waitUntil('pg_isready --username="$user" --dbname=postgres', 'PostgreSQL', 600),
         'err=$(mktemp)',

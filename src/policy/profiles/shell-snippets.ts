@@ -37,6 +37,18 @@ export function removeDumpHook(file: string): BackupHook {
   return { command: ['rm', '-f', '--', `{{dataDir}}/${file}`], onError: 'Continue', timeout: '1m' };
 }
 
+/**
+ * Opening lines of every import (restore) script: stop quietly when the
+ * restored volume holds no dump, e.g. a backup taken before the profile was
+ * in force.
+ */
+export function importPreamble(file: string): string[] {
+  return ['set -eu', `dump={{dataDir}}/${file}`, 'if [ ! -f "$dump" ]; then echo "no dump at $dump: nothing to import"; exit 0; fi'];
+}
+
+/** Last line of every dump script: the finished dump replaces the previous one in one rename. */
+export const COMMIT_DUMP = 'mv -f "$out.tmp" "$out"';
+
 /** Joins script lines; a trailing newline keeps `sh -c` output tidy in Velero's logs. */
 export function script(...lines: string[]): string {
   return `${lines.join('\n')}\n`;
