@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Provision a real kube-apiserver v1.20.2 (built from Debian's source package)
-# plus etcd for the end-to-end tests. Idempotent; the warm path (binary cached,
-# etcd installed) is one `--version` call. Cold path: ~5 min on 2 cores.
+# Provision a real kube-apiserver and kube-controller-manager v1.20.2 (built
+# from Debian's source package in one run) plus etcd for the end-to-end tests.
+# Idempotent; the warm path (binaries cached, etcd and kubectl installed) is two
+# `--version` calls.
 # Env: CACHE_DIR (default ${XDG_CACHE_HOME:-$HOME/.cache}/wutong-backup).
 # See README.md in this directory.
 set -euo pipefail
@@ -10,13 +11,17 @@ K8S_VERSION=v1.20.2
 SRC_DIR_NAME=kubernetes-1.20.5+really1.20.2
 CACHE_DIR=${CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/wutong-backup}
 BIN="$CACHE_DIR/kube-apiserver-$K8S_VERSION"
+KCM_BIN="$CACHE_DIR/kube-controller-manager-$K8S_VERSION"
 
 log() { echo "[provision] $*" >&2; }
 die() { echo "[provision] ERROR: $*" >&2; exit 1; }
 
 VERSION_OUT=
-binary_ok() { [ -x "$BIN" ] && VERSION_OUT=$("$BIN" --version 2>/dev/null); }
-is_ready() { binary_ok && command -v etcd >/dev/null 2>&1; }
+binary_ok() {
+  [ -x "$BIN" ] && [ -x "$KCM_BIN" ] && VERSION_OUT=$("$BIN" --version 2>/dev/null) && "$KCM_BIN" --version >/dev/null 2>&1
+}
+# kubectl (Debian's kubernetes-client 1.20) renders manifests/ with its bundled kustomize.
+is_ready() { binary_ok && command -v etcd >/dev/null 2>&1 && command -v kubectl >/dev/null 2>&1; }
 
 # ---- warm path -------------------------------------------------------------
 if is_ready; then
@@ -67,7 +72,7 @@ SRC
   SRC_LIST_NEW=1
 fi
 
-PKGS=(golang-go rsync jq etcd-server golang-github-modern-go-reflect2-dev openssl)
+PKGS=(golang-go rsync jq etcd-server golang-github-modern-go-reflect2-dev openssl kubernetes-client)
 MISSING=()
 for p in "${PKGS[@]}"; do
   if ! dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed'; then
@@ -116,27 +121,31 @@ if [ "$NEED_BUILD" -eq 1 ]; then
   mkdir -p .go/src/k8s.io
   ln -sfn ../../.. .go/src/k8s.io/kubernetes
 
-  log "building cmd/kube-apiserver with $(go version) (takes several minutes)"
+  log "building cmd/kube-apiserver and cmd/kube-controller-manager with $(go version) (takes several minutes)"
   # Throw-away HOME/GOCACHE inside the build dir, removed with it.
   BUILD_HOME="$BUILD_DIR/home"
   mkdir -p "$BUILD_HOME"
   if ! HOME=$BUILD_HOME GOCACHE=$BUILD_HOME/go-build CGO_ENABLED=0 \
-      make WHAT=cmd/kube-apiserver >"$BUILD_DIR/build.log" 2>&1; then
+      make WHAT="cmd/kube-apiserver cmd/kube-controller-manager" >"$BUILD_DIR/build.log" 2>&1; then
     tail -n 60 "$BUILD_DIR/build.log" >&2
-    die "kube-apiserver build failed (log tail above)"
+    die "kube-apiserver/kube-controller-manager build failed (log tail above)"
   fi
 
-  OUT=_output/bin/kube-apiserver
-  [ -x "$OUT" ] || OUT=$(find _output -type f -name kube-apiserver -perm -u+x | head -n1)
-  [ -n "$OUT" ] && [ -x "$OUT" ] || die "build produced no kube-apiserver binary"
-  cp "$OUT" "$BIN.tmp.$$"
-  chmod 0755 "$BIN.tmp.$$"
-  mv -f "$BIN.tmp.$$" "$BIN"
+  install_binary() {
+    local name=$1 dest=$2 out=_output/bin/$1
+    [ -x "$out" ] || out=$(find _output -type f -name "$name" -perm -u+x | head -n1)
+    [ -n "$out" ] && [ -x "$out" ] || die "build produced no $name binary"
+    cp "$out" "$dest.tmp.$$"
+    chmod 0755 "$dest.tmp.$$"
+    mv -f "$dest.tmp.$$" "$dest"
+  }
+  install_binary kube-apiserver "$BIN"
+  install_binary kube-controller-manager "$KCM_BIN"
 
   cd "$CACHE_DIR"
   rm -rf "$BUILD_DIR"
   trap - EXIT
 fi
 
-is_ready || die "provisioning finished but $BIN --version or etcd is not usable"
+is_ready || die "provisioning finished but $BIN, $KCM_BIN, etcd or kubectl is not usable"
 log "ready: $BIN ($VERSION_OUT), etcd at $(command -v etcd)"
