@@ -12,6 +12,11 @@ SRC_DIR_NAME=kubernetes-1.20.5+really1.20.2
 CACHE_DIR=${CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/wutong-backup}
 BIN="$CACHE_DIR/kube-apiserver-$K8S_VERSION"
 KCM_BIN="$CACHE_DIR/kube-controller-manager-$K8S_VERSION"
+# Debian's kubectl 1.20 (package kubernetes-client) renders manifests/ with its
+# bundled kustomize. It is unpacked into the cache rather than installed: the
+# machine image may carry a newer /usr/bin/kubectl (kustomize v5), which the
+# tests use as the second renderer, and the two packages own the same path.
+KUBECTL_BIN="$CACHE_DIR/kubectl-$K8S_VERSION"
 
 log() { echo "[provision] $*" >&2; }
 die() { echo "[provision] ERROR: $*" >&2; exit 1; }
@@ -20,8 +25,8 @@ VERSION_OUT=
 binary_ok() {
   [ -x "$BIN" ] && [ -x "$KCM_BIN" ] && VERSION_OUT=$("$BIN" --version 2>/dev/null) && "$KCM_BIN" --version >/dev/null 2>&1
 }
-# kubectl (Debian's kubernetes-client 1.20) renders manifests/ with its bundled kustomize.
-is_ready() { binary_ok && command -v etcd >/dev/null 2>&1 && command -v kubectl >/dev/null 2>&1; }
+kubectl_ok() { [ -x "$KUBECTL_BIN" ] && "$KUBECTL_BIN" version --client >/dev/null 2>&1; }
+is_ready() { binary_ok && kubectl_ok && command -v etcd >/dev/null 2>&1; }
 
 # ---- warm path -------------------------------------------------------------
 if is_ready; then
@@ -72,7 +77,7 @@ SRC
   SRC_LIST_NEW=1
 fi
 
-PKGS=(golang-go rsync jq etcd-server golang-github-modern-go-reflect2-dev openssl kubernetes-client)
+PKGS=(golang-go rsync jq etcd-server golang-github-modern-go-reflect2-dev openssl)
 MISSING=()
 for p in "${PKGS[@]}"; do
   if ! dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed'; then
@@ -87,6 +92,19 @@ else
   log "apt packages already installed: ${PKGS[*]}"
 fi
 command -v etcd >/dev/null 2>&1 || die "etcd not on PATH after installing etcd-server"
+
+if ! kubectl_ok; then
+  apt_update
+  DEB_DIR=$(mktemp -d)
+  log "unpacking Debian's kubernetes-client (kubectl 1.20) into $KUBECTL_BIN"
+  (cd "$DEB_DIR" && apt-get download -qq kubernetes-client >/dev/null 2>&1) || die "apt-get download kubernetes-client failed"
+  dpkg-deb -x "$DEB_DIR"/kubernetes-client_*.deb "$DEB_DIR/root"
+  cp "$DEB_DIR/root/usr/bin/kubectl" "$KUBECTL_BIN.tmp.$$"
+  chmod 0755 "$KUBECTL_BIN.tmp.$$"
+  mv -f "$KUBECTL_BIN.tmp.$$" "$KUBECTL_BIN"
+  rm -rf "$DEB_DIR"
+  kubectl_ok || die "$KUBECTL_BIN does not run"
+fi
 
 if [ "$NEED_BUILD" -eq 1 ]; then
   # Fresh deb-src entries need one index refresh (no-op if done above).
@@ -147,5 +165,5 @@ if [ "$NEED_BUILD" -eq 1 ]; then
   trap - EXIT
 fi
 
-is_ready || die "provisioning finished but $BIN, $KCM_BIN, etcd or kubectl is not usable"
+is_ready || die "provisioning finished but $BIN, $KCM_BIN, $KUBECTL_BIN or etcd is not usable"
 log "ready: $BIN ($VERSION_OUT), etcd at $(command -v etcd)"
