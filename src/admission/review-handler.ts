@@ -5,6 +5,7 @@ import type { Pod } from './pod.js';
 import { podShapeProblem } from './pod-shape.js';
 import type { AdmissionRequest, AdmissionResponse } from './admission-review.js';
 import type { MutationWarning } from './warnings.js';
+import { EXCLUDED_NAMESPACES, namespaceExclusion, type ExcludedNamespaces } from './excluded-namespaces.js';
 
 export type ReviewOutcome = 'patched' | 'unchanged' | 'skipped';
 
@@ -25,7 +26,7 @@ function isPodRequest(request: AdmissionRequest): boolean {
 }
 
 /** One admission request → its response. Pure apart from reading the policy it is given. */
-export function handleReview(request: AdmissionRequest, policy: CompiledPolicy): ReviewResult {
+export function handleReview(request: AdmissionRequest, policy: CompiledPolicy, excluded: ExcludedNamespaces = EXCLUDED_NAMESPACES): ReviewResult {
   const uid = request.uid;
   if (!isPodRequest(request)) {
     return { response: { uid, allowed: true }, outcome: 'skipped', skipReason: 'not a pod', warnings: [], added: NONE };
@@ -36,6 +37,10 @@ export function handleReview(request: AdmissionRequest, policy: CompiledPolicy):
   }
   const pod = request.object as Pod;
   const namespace = request.namespace ?? pod.metadata?.namespace ?? '';
+  const exclusion = namespaceExclusion(namespace, excluded);
+  if (exclusion !== undefined) {
+    return { response: { uid, allowed: true }, outcome: 'skipped', skipReason: exclusion, warnings: [], added: NONE };
+  }
   const mutation = mutatePod(pod, policy, namespace);
   if (!mutation.handled) {
     return { response: { uid, allowed: true }, outcome: 'skipped', skipReason: mutation.skipReason, warnings: [], added: NONE };

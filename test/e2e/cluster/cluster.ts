@@ -1,6 +1,7 @@
-// End-to-end test harness: a real kube-apiserver v1.20.2 (built once from
-// Debian's source package by provision.sh and cached) backed by a private etcd,
-// both bound to free loopback ports in a throw-away data directory.
+// End-to-end test harness: a real kube-apiserver and kube-controller-manager
+// v1.20.2 (built once from Debian's source package by provision.sh and cached)
+// backed by a private etcd, bound to free loopback ports in a throw-away data
+// directory.
 // Node built-ins only (plus `yaml` for reading CRD manifests).
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -27,7 +28,12 @@ export interface TestCluster {
   kubeconfigPath: string;
   /** Temp dir holding everything (certs, etcd data, logs, kubeconfig). */
   dataDir: string;
-  /** Kills apiserver then etcd (SIGTERM, SIGKILL after 5 s); removes dataDir unless KEEP_E2E=1. Idempotent. */
+  /**
+   * The API server's audit log (JSON lines): every request made by a
+   * ServiceAccount of namespace AUDITED_NAMESPACE, at level Metadata.
+   */
+  auditLogPath: string;
+  /** Kills controller-manager, apiserver, then etcd (SIGTERM, SIGKILL after 5 s); removes dataDir unless KEEP_E2E=1. Idempotent. */
   stop(): Promise<void>;
 }
 
@@ -72,6 +78,36 @@ function cacheDir(): string {
 export function apiserverBinary(): string {
   return join(cacheDir(), `kube-apiserver-${KUBE_VERSION}`);
 }
+
+/** Path of the cached kube-controller-manager binary (same rule as provision.sh). */
+export function controllerManagerBinary(): string {
+  return join(cacheDir(), `kube-controller-manager-${KUBE_VERSION}`);
+}
+
+/** Path of Debian's kubectl 1.20 (with its bundled kustomize v2.0.3), unpacked by provision.sh. */
+export function kubectl120Binary(): string {
+  return join(cacheDir(), `kubectl-${KUBE_VERSION}`);
+}
+
+/** The namespace whose ServiceAccounts' requests the audit log records: the shipped manifests' namespace. */
+export const AUDITED_NAMESPACE = 'wutong-backup';
+
+/**
+ * The controllers a real cluster would run that the tests depend on: owner
+ * references cascade, namespaces are finalized, ServiceAccounts and their
+ * token Secrets appear, workloads create pods, PVCs bind and are protected.
+ */
+const CONTROLLERS = [
+  'garbagecollector',
+  'namespace',
+  'serviceaccount',
+  'serviceaccount-token',
+  'statefulset',
+  'deployment',
+  'replicaset',
+  'persistentvolume-binder',
+  'pvc-protection',
+];
 
 /** `<repoRoot>/../shared/velero-crds/v<version>` */
 export function veleroCrdDir(version: '1.11.1' | '1.18.1'): string {
@@ -303,7 +339,8 @@ async function generateCerts(dir: string): Promise<CertPaths> {
   };
 }
 
-function kubeconfig(server: string, caPem: string, token: string): string {
+/** A kubeconfig for one bearer token; `namespace` becomes the context's namespace. */
+export function kubeconfig(server: string, caPem: string, token: string, user = 'e2e-admin', namespace?: string): string {
   return [
     'apiVersion: v1',
     'kind: Config',
@@ -313,14 +350,15 @@ function kubeconfig(server: string, caPem: string, token: string): string {
     `    server: ${server}`,
     `    certificate-authority-data: ${Buffer.from(caPem).toString('base64')}`,
     'users:',
-    '- name: e2e-admin',
+    `- name: ${user}`,
     '  user:',
     `    token: ${token}`,
     'contexts:',
     '- name: e2e',
     '  context:',
     '    cluster: e2e',
-    '    user: e2e-admin',
+    `    user: ${user}`,
+    ...(namespace ? [`    namespace: ${namespace}`] : []),
     'current-context: e2e',
     '',
   ].join('\n');
@@ -400,6 +438,52 @@ function httpGetStatus(url: string): Promise<number> {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+interface ServiceAccountJson {
+  secrets?: { name?: string }[];
+}
+interface SecretJson {
+  type?: string;
+  data?: Record<string, string>;
+}
+
+/**
+ * Waits until the controller-manager has created ServiceAccount `name` in
+ * `namespace` and its token Secret, and returns that token. Pods need their
+ * ServiceAccount's token Secret before the ServiceAccount admission plugin
+ * lets them in.
+ */
+export async function waitForServiceAccountToken(
+  cluster: Conn,
+  namespace: string,
+  name = 'default',
+  timeoutMs = 60_000,
+  stillWorthWaiting: () => void = () => undefined,
+): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    stillWorthWaiting();
+    const sa = await apiRequest(cluster, 'GET', `/api/v1/namespaces/${namespace}/serviceaccounts/${name}`, undefined, undefined, 5_000).catch(() => undefined);
+    for (const ref of (sa?.json as ServiceAccountJson | undefined)?.secrets ?? []) {
+      const secret = await apiRequest(cluster, 'GET', `/api/v1/namespaces/${namespace}/secrets/${ref.name ?? ''}`, undefined, undefined, 5_000).catch(() => undefined);
+      const json = secret?.json as SecretJson | undefined;
+      const token = json?.type === 'kubernetes.io/service-account-token' ? json.data?.token : undefined;
+      if (token) return Buffer.from(token, 'base64').toString('utf8');
+    }
+    if (Date.now() > deadline) throw new Error(`ServiceAccount ${namespace}/${name} has no token Secret after ${timeoutMs} ms`);
+    await sleep(200);
+  }
+}
+
+/** Requests by ServiceAccounts of AUDITED_NAMESPACE at Metadata level; nothing else. */
+const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+    userGroups: ["system:serviceaccounts:${AUDITED_NAMESPACE}"]
+  - level: None
+`;
+
 // ---------------------------------------------------------------------------
 // cluster
 
@@ -409,14 +493,16 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  */
 export async function startCluster(options: StartClusterOptions = {}): Promise<TestCluster> {
   const bin = apiserverBinary();
-  if (!existsSync(bin)) {
-    throw new Error(`kube-apiserver not provisioned at ${bin}; call provision() first (or run with E2E=0 to skip)`);
+  for (const path of [bin, controllerManagerBinary()]) {
+    if (!existsSync(path)) throw new Error(`${path} not provisioned; call provision() first (or run with E2E=0 to skip)`);
   }
   const timeoutMs = options.timeoutMs ?? READY_TIMEOUT_MS;
   const keep = process.env.KEEP_E2E === '1';
   const dataDir = mkdtempSync(join(tmpdir(), 'wutong-e2e-'));
   const etcdLog = join(dataDir, 'etcd.log');
   const apiserverLog = join(dataDir, 'kube-apiserver.log');
+  const controllerManagerLog = join(dataDir, 'kube-controller-manager.log');
+  const auditLogPath = join(dataDir, 'audit.log');
   const children: ChildProcess[] = [];
   let stopping: Promise<void> | undefined;
 
@@ -440,11 +526,23 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
     const certs = await generateCerts(join(dataDir, 'pki'));
     const caPem = await readFile(certs.caCert, 'utf8');
     const token = randomBytes(24).toString('hex');
+    // The controller-manager has its own identity, bound by the API server's
+    // bootstrap RBAC; with --use-service-account-credentials each controller
+    // then acts as its own ServiceAccount in kube-system, as in a real cluster.
+    const controllerManagerToken = randomBytes(24).toString('hex');
     const tokenFile = join(dataDir, 'pki', 'tokens.csv');
-    await writeFile(tokenFile, `${token},admin,admin,system:masters\n`, { mode: 0o600 });
+    await writeFile(
+      tokenFile,
+      `${token},admin,admin,system:masters\n${controllerManagerToken},system:kube-controller-manager,system:kube-controller-manager\n`,
+      { mode: 0o600 },
+    );
     const server = `https://127.0.0.1:${apiPort}`;
     const kubeconfigPath = join(dataDir, 'kubeconfig');
     await writeFile(kubeconfigPath, kubeconfig(server, caPem, token), { mode: 0o600 });
+    const controllerManagerKubeconfig = join(dataDir, 'kube-controller-manager.kubeconfig');
+    await writeFile(controllerManagerKubeconfig, kubeconfig(server, caPem, controllerManagerToken, 'system:kube-controller-manager'), { mode: 0o600 });
+    const auditPolicyPath = join(dataDir, 'audit-policy.yaml');
+    await writeFile(auditPolicyPath, AUDIT_POLICY);
 
     const etcdUrl = `http://127.0.0.1:${etcdClientPort}`;
     const peerUrl = `http://127.0.0.1:${etcdPeerPort}`;
@@ -482,8 +580,12 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
       `--service-account-signing-key-file=${certs.saKey}`,
       '--service-account-issuer=https://kubernetes.default.svc',
       '--api-audiences=https://kubernetes.default.svc',
+      // ServiceAccount is on by default: pods get their namespace's default
+      // ServiceAccount and its token, which the controller-manager creates.
       '--enable-admission-plugins=MutatingAdmissionWebhook,ValidatingAdmissionWebhook',
-      '--disable-admission-plugins=ServiceAccount',
+      `--audit-policy-file=${auditPolicyPath}`,
+      `--audit-log-path=${auditLogPath}`,
+      '--audit-log-format=json',
       '--service-cluster-ip-range=10.96.0.0/16',
       '--allow-privileged=true',
       '--profiling=false',
@@ -512,7 +614,29 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
       }
     }
 
-    const cluster: TestCluster = { server, token, caPem, kubeconfigPath, dataDir, stop };
+    const controllerManager = spawnLogged(controllerManagerBinary(), [
+      `--kubeconfig=${controllerManagerKubeconfig}`,
+      `--controllers=${CONTROLLERS.join(',')}`,
+      '--use-service-account-credentials=true',
+      `--service-account-private-key-file=${certs.saKey}`,
+      `--root-ca-file=${certs.caCert}`,
+      '--leader-elect=false',
+      // Serve nothing: the tests watch what the controllers do, not their endpoints.
+      '--port=0',
+      '--secure-port=0',
+      '--profiling=false',
+      '--controller-start-interval=0s',
+    ], controllerManagerLog);
+    children.push(controllerManager);
+    // The default ServiceAccount of `default` with its token Secret shows that
+    // the ServiceAccount and token controllers run: pods can be created.
+    await waitForServiceAccountToken(conn, 'default', 'default', Math.max(1_000, deadline - Date.now()), () => {
+      if (hasExited(controllerManager)) throw new Error(`kube-controller-manager exited early (code ${controllerManager.exitCode})`);
+    }).catch((err: unknown) => {
+      throw new Error(`${(err as Error).message}\ncontroller-manager log tail:\n${logTail(controllerManagerLog)}`);
+    });
+
+    const cluster: TestCluster = { server, token, caPem, kubeconfigPath, dataDir, auditLogPath, stop };
     return cluster;
   } catch (err) {
     await stop();

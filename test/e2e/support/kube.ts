@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { request } from 'node:https';
 import { AdmissionregistrationV1Api, CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { waitForServiceAccountToken } from '../cluster/cluster.js';
 
 export interface ClusterInfo {
   server: string;
@@ -26,11 +28,16 @@ export function clients(kc = adminKubeConfig()): { core: CoreV1Api; admission: A
   return { core: kc.makeApiClient(CoreV1Api), admission: kc.makeApiClient(AdmissionregistrationV1Api) };
 }
 
-let counter = 0;
-/** A fresh namespace per test file, labelled so only that file's webhooks see it. */
+/**
+ * A fresh namespace per test file, labelled so only that file's webhooks see
+ * it. Resolves once the controller-manager has given it a default
+ * ServiceAccount with a token: before that the ServiceAccount admission
+ * plugin refuses pods.
+ */
 export async function createNamespace(core: CoreV1Api, suite: string): Promise<string> {
-  const name = `e2e-${suite}-${process.pid}-${counter++}`;
+  const name = `e2e-${suite}-${process.pid}-${randomBytes(3).toString('hex')}`;
   await core.createNamespace({ body: { metadata: { name, labels: { 'e2e-suite': name } } } });
+  await waitForServiceAccountToken(clusterInfo(), name);
   return name;
 }
 

@@ -1,0 +1,66 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
+import { kubectl120Binary } from '../cluster/cluster.js';
+
+export const MANIFESTS_DIR = fileURLToPath(new URL('../../../manifests', import.meta.url));
+
+/** The two renderers users have: kubectl 1.20's bundled kustomize (v2.0.3) and a current kubectl (kustomize v5). */
+export const KUSTOMIZERS = {
+  'kubectl 1.20 (kustomize v2.0.3)': kubectl120Binary(),
+  'kubectl 1.32 (kustomize v5.5)': '/usr/bin/kubectl',
+} as const;
+export type Kustomizer = keyof typeof KUSTOMIZERS;
+
+/** `base` or `overlays/<name>`. */
+export type ManifestTarget = 'base' | 'overlays/fail-closed' | 'overlays/trial' | 'overlays/cert-manager';
+export const MANIFEST_TARGETS: readonly ManifestTarget[] = ['base', 'overlays/fail-closed', 'overlays/trial', 'overlays/cert-manager'];
+
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [field: string]: unknown;
+}
+
+export interface Rendered {
+  yaml: string;
+  objects: KubeObject[];
+  /** What kustomize wrote to stderr (v5 prints deprecation notes there). */
+  stderr: string;
+}
+
+export function run(cmd: string, args: string[], input?: string, timeoutMs = 120_000): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${cmd} ${args.join(' ')} failed: ${err.message}\n${stderr}`));
+      else resolve({ stdout, stderr });
+    });
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+/** Renders manifests/<target> with `kubectl kustomize`; rejects on any kustomize error. */
+export async function render(target: ManifestTarget, kustomizer: Kustomizer = 'kubectl 1.20 (kustomize v2.0.3)'): Promise<Rendered> {
+  const { stdout, stderr } = await run(KUSTOMIZERS[kustomizer], ['kustomize', `${MANIFESTS_DIR}/${target}`]);
+  const objects = parseAllDocuments(stdout).map((doc) => {
+    if (doc.errors.length > 0) throw new Error(`${target} (${kustomizer}): ${doc.errors[0]?.message ?? 'YAML error'}`);
+    return doc.toJS() as KubeObject;
+  });
+  for (const o of objects) {
+    if (!o || typeof o !== 'object' || !o.kind || !o.apiVersion || !o.metadata?.name) {
+      throw new Error(`${target} (${kustomizer}) rendered a document that is not a Kubernetes object: ${JSON.stringify(o)}`);
+    }
+  }
+  return { yaml: stdout, objects, stderr };
+}
+
+export function objectKey(o: KubeObject): string {
+  return `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+}
+
+export function findObject(objects: readonly KubeObject[], kind: string, name: string): KubeObject {
+  const found = objects.find((o) => o.kind === kind && o.metadata.name === name);
+  if (!found) throw new Error(`no ${kind} ${name} in the rendered manifests`);
+  return found;
+}

@@ -1,0 +1,181 @@
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { apiRequest, kubeconfig, kubectl120Binary, waitForServiceAccountToken } from '../cluster/cluster.js';
+import { clusterInfo } from './kube.js';
+import { findObject, render, run, type KubeObject, type ManifestTarget } from './kustomize.js';
+import { startServiceStandIn, type ServiceStandIn } from './service-stand-in.js';
+import { startWebhookProcess, type WebhookProcess } from './webhook-process.js';
+
+/** Names the shipped manifests use (manifests/base). */
+export const SHIPPED = {
+  namespace: 'wutong-backup',
+  serviceAccount: 'wutong-backup',
+  webhookConfiguration: 'wutong-backup',
+  deployment: 'wutong-backup',
+  tlsSecret: 'wutong-backup-tls',
+  policyConfigMap: 'wutong-backup-policy',
+} as const;
+
+export interface ShippedInstall {
+  target: ManifestTarget;
+  /** The objects kustomize rendered and kubectl applied. */
+  objects: KubeObject[];
+  /** The kubeconfig the webhook runs with: the ServiceAccount's own token, never an admin identity. */
+  serviceAccountKubeconfig: string;
+  /** The webhook configuration's clientConfig points here; it spreads connections over the running replicas. */
+  service: ServiceStandIn;
+  /** Runs `count` replicas of the built binary with the Deployment's environment plus `overrides`. */
+  startReplicas(count: number, overrides?: Record<string, string>): Promise<WebhookProcess[]>;
+  /** The CA the replicas keep in Secret wutong-backup-tls. */
+  storedCa(): Promise<X509Certificate>;
+  /** Stops the replicas, deletes everything that was applied (waiting for the namespace to go), releases the installation. */
+  uninstall(): Promise<void>;
+}
+
+const LOCK_TIMEOUT_MS = 15 * 60_000;
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The shipped manifests name one namespace, one Secret and one cluster-wide
+ * webhook configuration, so two test files cannot install them at once. Each
+ * file holds this lock from install to uninstall (whatever jest's worker
+ * count), and starts from an empty cluster state: no file depends on
+ * another's leftovers.
+ */
+async function acquireInstallLock(): Promise<() => void> {
+  const path = join(dirname(clusterInfo().kubeconfigPath), 'shipped-install.lock');
+  const deadline = Date.now() + LOCK_TIMEOUT_MS;
+  for (;;) {
+    try {
+      const fd = openSync(path, 'wx');
+      writeFileSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(path, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = Number(readFileSync(path, { encoding: 'utf8', flag: 'r' }) || '0');
+      if (holder > 0 && !pidAlive(holder)) {
+        unlinkSync(path);
+        continue;
+      }
+    }
+    if (Date.now() > deadline) throw new Error(`the shipped installation is still held by another test file after ${LOCK_TIMEOUT_MS} ms (${path})`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+function kubectl(args: string[], input?: string, timeoutMs?: number): Promise<{ stdout: string; stderr: string }> {
+  return run(kubectl120Binary(), ['--kubeconfig', clusterInfo().kubeconfigPath, ...args], input, timeoutMs);
+}
+
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: { fieldRef?: { fieldPath?: string } };
+}
+interface DeploymentShape {
+  metadata: { namespace?: string };
+  spec: { template: { spec: { containers: { name: string; env?: EnvVar[] }[] } } };
+}
+
+/** The webhook container's environment as the kubelet would set it (values and the namespace fieldRef). */
+export function deploymentEnv(objects: readonly KubeObject[]): Record<string, string> {
+  const deployment = findObject(objects, 'Deployment', SHIPPED.deployment) as unknown as DeploymentShape;
+  const container = deployment.spec.template.spec.containers.find((c) => c.name === 'webhook');
+  if (!container) throw new Error('the Deployment has no container "webhook"');
+  return Object.fromEntries(
+    (container.env ?? []).map((e) => {
+      if (e.value !== undefined) return [e.name, e.value];
+      if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.namespace') return [e.name, deployment.metadata.namespace ?? 'default'];
+      throw new Error(`env ${e.name}: the test cannot resolve ${JSON.stringify(e.valueFrom)}`);
+    }),
+  );
+}
+
+/**
+ * Installs manifests/<target> as a platform team would (`kubectl apply` of
+ * what kustomize renders, here with kubectl 1.20), then changes exactly one
+ * thing: the webhook configuration's clientConfig becomes a URL of a loopback
+ * stand-in for the Service, because no pod of the Deployment runs here. The
+ * webhook processes run as the installed ServiceAccount.
+ */
+export async function installShipped(target: ManifestTarget = 'base'): Promise<ShippedInstall> {
+  const release = await acquireInstallLock();
+  const info = clusterInfo();
+  const workDir = mkdtempSync(join(tmpdir(), 'wb-e2e-install-'));
+  let service: ServiceStandIn | undefined;
+  const replicas: WebhookProcess[] = [];
+  let rendered: KubeObject[] = [];
+  let yaml = '';
+
+  const uninstall = async (): Promise<void> => {
+    await Promise.all(replicas.map((r) => r.stop()));
+    await service?.close();
+    if (yaml) await kubectl(['delete', '--ignore-not-found', '--wait=true', '--timeout=180s', '-f', '-'], yaml, 200_000);
+    rmSync(workDir, { recursive: true, force: true });
+    release();
+  };
+
+  try {
+    const out = await render(target);
+    rendered = out.objects;
+    yaml = out.yaml;
+    await kubectl(['apply', '--validate=true', '-f', '-'], yaml);
+    service = await startServiceStandIn();
+    const patch = await apiRequest(
+      info,
+      'PATCH',
+      `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${SHIPPED.webhookConfiguration}`,
+      [{ op: 'replace', path: '/webhooks/0/clientConfig', value: { url: `${service.url}/mutate` } }],
+      'application/json-patch+json',
+    );
+    if (patch.status !== 200) throw new Error(`pointing the webhook configuration at the test process failed: ${patch.status} ${patch.body}`);
+    const token = await waitForServiceAccountToken(info, SHIPPED.namespace, SHIPPED.serviceAccount);
+    const serviceAccountKubeconfig = join(workDir, 'serviceaccount.kubeconfig');
+    writeFileSync(
+      serviceAccountKubeconfig,
+      kubeconfig(info.server, info.caPem, token, `system:serviceaccount:${SHIPPED.namespace}:${SHIPPED.serviceAccount}`, SHIPPED.namespace),
+      { mode: 0o600 },
+    );
+    const env = deploymentEnv(rendered);
+    const stand = service;
+
+    return {
+      target,
+      objects: rendered,
+      serviceAccountKubeconfig,
+      service: stand,
+      async startReplicas(count, overrides = {}) {
+        const started = await Promise.allSettled(
+          Array.from({ length: count }, () => startWebhookProcess({ ...env, KUBECONFIG: serviceAccountKubeconfig, ...overrides })),
+        );
+        const ok = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+        replicas.push(...ok);
+        const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+        if (failed) throw failed.reason;
+        stand.setBackends(replicas.map((r) => r.port));
+        return ok;
+      },
+      async storedCa() {
+        const res = await apiRequest(info, 'GET', `/api/v1/namespaces/${SHIPPED.namespace}/secrets/${SHIPPED.tlsSecret}`);
+        const data = (res.json as { data?: Record<string, string> } | undefined)?.data?.['ca.crt'];
+        if (res.status !== 200 || !data) throw new Error(`Secret ${SHIPPED.tlsSecret}: ${res.status} ${res.body.slice(0, 200)}`);
+        return new X509Certificate(Buffer.from(data, 'base64'));
+      },
+      uninstall,
+    };
+  } catch (err) {
+    await uninstall().catch(() => undefined);
+    throw err;
+  }
+}
