@@ -1,23 +1,19 @@
 import { jest } from '@jest/globals';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { request } from 'node:https';
-import type { AdmissionregistrationV1Api, CoreV1Api, V1Pod } from '@kubernetes/client-node';
-import { generateDevelopmentTls } from '../../src/certificates/tls-files.js';
-import { clients, clusterInfo, createNamespace, deleteNamespace } from './support/kube.js';
-import { startWebhookProcess, type WebhookProcess } from './support/webhook-process.js';
-import { registerWebhook, unregisterWebhook } from './support/webhook-registration.js';
+import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
+import { clients, createNamespace, deleteNamespace } from './support/kube.js';
+import { installShipped, SHIPPED, type ShippedInstall } from './support/shipped-install.js';
+import type { WebhookProcess } from './support/webhook-process.js';
 import { eventually, waitUntilMutating } from './support/wait.js';
 
-jest.setTimeout(60_000);
+jest.setTimeout(120_000);
 
-const CONFIG = 'e2e-policy-configmap';
-const CONFIGMAP = 'wutong-backup-policy';
+const CONFIGMAP = SHIPPED.policyConfigMap;
 let core: CoreV1Api;
-let admission: AdmissionregistrationV1Api;
+let install: ShippedInstall;
 let namespace: string;
 let webhook: WebhookProcess;
+let webhookCa: string;
 
 function policy(command: string[], timeout = '1m'): string {
   return `apiVersion: backup.wutong.io/v1alpha1
@@ -42,13 +38,15 @@ function appPod(name: string): V1Pod {
 
 const preCommand = (p: V1Pod): string | undefined => p.metadata?.annotations?.['pre.hook.backup.velero.io/command'];
 
+/** Edits the installed policy ConfigMap, as an operator would. */
 async function setPolicy(text: string): Promise<void> {
-  await core.replaceNamespacedConfigMap({ name: CONFIGMAP, namespace, body: { metadata: { name: CONFIGMAP, namespace }, data: { 'policy.yaml': text } } });
+  const ns = SHIPPED.namespace;
+  await core.replaceNamespacedConfigMap({ name: CONFIGMAP, namespace: ns, body: { metadata: { name: CONFIGMAP, namespace: ns }, data: { 'policy.yaml': text } } });
 }
 
 async function metrics(): Promise<string> {
   return new Promise((resolve, reject) => {
-    request(`${webhook.url}/metrics`, { ca: webhook.caPem }, (res) => {
+    request(`${webhook.url}/metrics`, { ca: webhookCa }, (res) => {
       let body = '';
       res.on('data', (c: Buffer) => (body += c.toString()));
       res.on('end', () => resolve(body));
@@ -58,20 +56,20 @@ async function metrics(): Promise<string> {
   });
 }
 
+// The shipped manifests with their policy ConfigMap, one replica as the
+// ServiceAccount; the test then edits that ConfigMap.
 beforeAll(async () => {
-  ({ core, admission } = clients());
+  ({ core } = clients());
+  install = await installShipped('base');
+  [webhook] = (await install.startReplicas(1)) as [WebhookProcess];
+  webhookCa = (await install.storedCa()).toString();
   namespace = await createNamespace(core, 'policy');
-  await core.createNamespacedConfigMap({ namespace, body: { metadata: { name: CONFIGMAP }, data: { 'policy.yaml': policy(['/bin/echo', 'v1']) } } });
-  const tlsDir = mkdtempSync(join(tmpdir(), 'wb-e2e-tls-'));
-  generateDevelopmentTls(tlsDir);
-  webhook = await startWebhookProcess({ KUBECONFIG: clusterInfo().kubeconfigPath, POD_NAMESPACE: namespace, TLS_SOURCE: 'files', TLS_DIR: tlsDir });
-  await registerWebhook(admission, { name: CONFIG, namespace, url: webhook.url, caPem: webhook.caPem });
+  await setPolicy(policy(['/bin/echo', 'v1']));
   await waitUntilMutating(core, namespace, appPod('probe'), (p) => preCommand(p) === '["/bin/echo","v1"]');
 });
 
 afterAll(async () => {
-  await unregisterWebhook(admission, CONFIG);
-  await webhook?.stop();
+  await install?.uninstall();
   await deleteNamespace(core, namespace);
 });
 
@@ -83,15 +81,18 @@ test('an edit of the policy ConfigMap is in force for pods created 2 seconds lat
 });
 
 test('an invalid edit leaves admission unchanged and is reported as an Event naming the field', async () => {
+  // Its own starting point, whatever ran before.
+  await setPolicy(policy(['/bin/echo', 'good']));
+  await waitUntilMutating(core, namespace, appPod('before-bad-edit'), (p) => preCommand(p) === '["/bin/echo","good"]');
   await setPolicy(policy(['/bin/echo', 'v3'], 'soon'));
   const event = await eventually(async () => {
-    const list = await core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${CONFIGMAP}` });
+    const list = await core.listNamespacedEvent({ namespace: SHIPPED.namespace, fieldSelector: `involvedObject.name=${CONFIGMAP}` });
     return list.items.find((e) => e.reason === 'PolicyRejected');
   }, 'a PolicyRejected event');
   expect(event.type).toBe('Warning');
   expect(event.message).toContain('rules[0].backup.pre.timeout: expected a duration like 30s');
 
   const stored = await core.createNamespacedPod({ namespace, body: appPod('after-bad-edit') });
-  expect(preCommand(stored)).toBe('["/bin/echo","v2"]');
+  expect(preCommand(stored)).toBe('["/bin/echo","good"]');
   expect(await metrics()).toMatch(/^wutong_backup_policy_valid 0$/m);
 });
