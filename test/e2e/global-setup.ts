@@ -27,5 +27,6 @@ export default async function globalSetup(): Promise<void> {
     token: cluster.token,
     caPem: cluster.caPem,
     kubeconfigPath: cluster.kubeconfigPath,
+    auditLogPath: cluster.auditLogPath,
   });
 }

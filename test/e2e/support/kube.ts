@@ -8,6 +8,8 @@ export interface ClusterInfo {
   token: string;
   caPem: string;
   kubeconfigPath: string;
+  /** The API server's audit log: requests by the shipped namespace's ServiceAccounts. */
+  auditLogPath: string;
 }
 
 export function clusterInfo(): ClusterInfo {
