@@ -682,7 +682,7 @@ function isCrd(doc: unknown): doc is CrdManifest {
  * Creates or updates (server-side apply, force) every CustomResourceDefinition in
  * `dir/*.yaml`, then waits until each is Established and its served versions answer.
  */
-export async function installCrds(cluster: TestCluster, dir: string, timeoutMs = 60_000): Promise<void> {
+export async function installCrds(cluster: Pick<TestCluster, 'server' | 'token' | 'caPem'>, dir: string, timeoutMs = 60_000): Promise<void> {
   const files = (await readdir(dir)).filter((f) => f.endsWith('.yaml') || f.endsWith('.yml')).sort();
   const crds: CrdManifest[] = [];
   for (const file of files) {

@@ -1,0 +1,90 @@
+import { jest } from '@jest/globals';
+import { fileURLToPath } from 'node:url';
+import { isDeepStrictEqual } from 'node:util';
+import { stringify } from 'yaml';
+import { installCrds, kubectl120Binary } from './cluster/cluster.js';
+import { clusterInfo } from './support/kube.js';
+import { findObject, KUSTOMIZERS, MANIFEST_TARGETS, objectKey, render, run, type KubeObject, type Kustomizer, type ManifestTarget } from './support/kustomize.js';
+import { installShipped, SHIPPED } from './support/shipped-install.js';
+
+jest.setTimeout(300_000);
+
+const CERT_MANAGER_CRDS = fileURLToPath(new URL('./fixtures/cert-manager', import.meta.url));
+const kustomizers = Object.keys(KUSTOMIZERS) as Kustomizer[];
+
+/** Lists of named items (env, containers, volumes…) compare by name: the two kustomize versions merge patches in different orders. */
+function normalised(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    const items = value.map(normalised);
+    const named = items.every((i) => typeof i === 'object' && i !== null && typeof (i as { name?: unknown }).name === 'string');
+    return named ? [...items].sort((a, b) => String((a as { name: string }).name).localeCompare(String((b as { name: string }).name))) : items;
+  }
+  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, normalised(v)]));
+  return value;
+}
+
+/** Server-side dry run with kubectl 1.20's schema validation against the test API server's OpenAPI. */
+function dryRunApply(yaml: string, kubectl = kubectl120Binary(), validate = '--validate=true'): Promise<unknown> {
+  return run(kubectl, ['--kubeconfig', clusterInfo().kubeconfigPath, 'apply', '--dry-run=server', validate, '-f', '-'], yaml);
+}
+
+beforeAll(async () => {
+  await installCrds(clusterInfo(), CERT_MANAGER_CRDS);
+});
+
+describe.each(MANIFEST_TARGETS.map((t) => [t]))('%s', (target: ManifestTarget) => {
+  test('renders with kubectl 1.20’s kustomize and with kustomize v5, to the same objects', async () => {
+    const [old, current] = await Promise.all(kustomizers.map((k) => render(target, k)));
+    expect(old!.stderr.trim()).toBe('');
+    const byKey = (objects: KubeObject[]): Map<string, unknown> => new Map(objects.map((o) => [objectKey(o), normalised(o)]));
+    const a = byKey(old!.objects);
+    const b = byKey(current!.objects);
+    expect([...a.keys()].sort()).toEqual([...b.keys()].sort());
+    const different = [...a.keys()].filter((k) => !isDeepStrictEqual(a.get(k), b.get(k)));
+    expect(different).toEqual([]);
+  });
+
+  test('is applied for real, every field known to the API server’s schema (kubectl --validate, then the API server itself)', async () => {
+    const install = await installShipped(target);
+    try {
+      const kinds = install.objects.map(objectKey);
+      expect(kinds).toEqual(expect.arrayContaining([`MutatingWebhookConfiguration//${SHIPPED.webhookConfiguration}`, `Deployment/${SHIPPED.namespace}/${SHIPPED.deployment}`]));
+    } finally {
+      await install.uninstall();
+    }
+  });
+});
+
+test('the validation the manifests pass does reject an unknown field, in a built-in kind and in the Certificate', async () => {
+  const { objects } = await render('overlays/cert-manager');
+  const deployment = structuredClone(findObject(objects, 'Deployment', SHIPPED.deployment)) as KubeObject & { spec: Record<string, unknown> };
+  deployment.spec.replica = 3; // misspelled
+  const certificate = structuredClone(findObject(objects, 'Certificate', 'wutong-backup')) as KubeObject & { spec: Record<string, unknown> };
+  certificate.spec.dnsName = ['x']; // misspelled
+  const namespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'manifests-validation' } };
+  for (const broken of [deployment, certificate]) {
+    const yaml = [namespace, { ...broken, metadata: { ...broken.metadata, namespace: 'default' } }].map((o) => stringify(o)).join('---\n');
+    await expect(dryRunApply(yaml)).rejects.toThrow(/unknown field "(replica|dnsName)"/);
+  }
+});
+
+test('the rendered Deployment is what the README promises', async () => {
+  const { objects } = await render('base');
+  const deployment = findObject(objects, 'Deployment', SHIPPED.deployment) as unknown as {
+    spec: { replicas: number; template: { spec: Record<string, unknown> & { containers: Record<string, unknown>[] } } };
+  };
+  const pod = deployment.spec.template.spec;
+  const container = pod.containers[0]!;
+  expect(deployment.spec.replicas).toBe(2);
+  expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+  expect(container.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+  expect(container.resources).toEqual({ requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } });
+  expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(15);
+  expect(pod.topologySpreadConstraints).toEqual([expect.objectContaining({ topologyKey: 'kubernetes.io/hostname' })]);
+  expect(container).toHaveProperty('readinessProbe');
+  expect(container).toHaveProperty('livenessProbe');
+  expect(findObject(objects, 'PodDisruptionBudget', SHIPPED.deployment)).toMatchObject({ spec: { minAvailable: 1 } });
+  const failClosed = (await render('overlays/fail-closed')).objects;
+  expect(findObject(failClosed, 'Deployment', SHIPPED.deployment)).toMatchObject({ spec: { replicas: 3 } });
+  expect(findObject(failClosed, 'MutatingWebhookConfiguration', SHIPPED.webhookConfiguration)).toMatchObject({ webhooks: [{ failurePolicy: 'Fail' }] });
+});
