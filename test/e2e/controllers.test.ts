@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { AppsV1Api, type CoreV1Api, type V1Pod } from '@kubernetes/client-node';
+import { AppsV1Api, type CoreV1Api } from '@kubernetes/client-node';
 import { apiStatus } from '../../src/kube/api-error.js';
 import { waitForServiceAccountToken } from './cluster/cluster.js';
 import { adminKubeConfig, clients, clusterInfo, createNamespace, deleteNamespace } from './support/kube.js';
@@ -100,7 +100,7 @@ describe('workloads through the installed webhook', () => {
       const list = await core.listNamespacedPod({ namespace, labelSelector: 'app=orders-db' });
       return list.items.length === 2 && list.items.every((p) => p.status?.phase === 'Running') ? list.items : undefined;
     }, 'two Running StatefulSet pods', 90_000);
-    for (const pod of pods as V1Pod[]) {
+    for (const pod of pods) {
       expect(pod.metadata?.annotations?.['backup.velero.io/backup-volumes']).toBe('data');
       expect(pod.metadata?.annotations?.['pre.hook.backup.velero.io/container']).toBe('gr3a9f1c');
     }

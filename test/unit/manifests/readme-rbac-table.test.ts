@@ -1,0 +1,50 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+interface Rule {
+  apiGroups: string[];
+  resources: string[];
+  resourceNames?: string[];
+  verbs: string[];
+}
+interface RoleDoc {
+  kind: string;
+  rules?: Rule[];
+}
+
+/** One permission row: "namespace|configmaps|wutong-backup-policy|list,watch". */
+function rowsFromRbac(): string[] {
+  const docs = parseAllDocuments(readFileSync(`${ROOT}manifests/base/rbac.yaml`, 'utf8')).map((d) => d.toJS() as RoleDoc);
+  return docs
+    .filter((d) => d.kind === 'Role' || d.kind === 'ClusterRole')
+    .flatMap((d) =>
+      (d.rules ?? []).flatMap((r) =>
+        r.apiGroups.flatMap((group) =>
+          r.resources.map((resource) =>
+            [d.kind === 'Role' ? 'namespace' : 'cluster', group ? `${resource}.${group}` : resource, (r.resourceNames ?? ['any']).join(','), [...r.verbs].sort().join(',')].join('|'),
+          ),
+        ),
+      ),
+    )
+    .sort();
+}
+
+function rowsFromReadme(): string[] {
+  const lines = readFileSync(`${ROOT}README.md`, 'utf8').split('\n').map((l) => l.trim());
+  const header = lines.findIndex((l) => l === '| scope | resource | names | verbs | for |');
+  if (header < 0) throw new Error('README.md has no RBAC permission table');
+  const rows: string[] = [];
+  for (const line of lines.slice(header + 2)) {
+    if (!line.startsWith('|')) break;
+    const [scope, resource, names, verbs] = line.split('|').slice(1, 5).map((c) => c.trim().replace(/`/g, ''));
+    rows.push([scope, resource, names?.split(',').map((n) => n.trim()).join(','), verbs?.split(',').map((v) => v.trim()).sort().join(',')].join('|'));
+  }
+  return rows.sort();
+}
+
+test('the README’s permission table is exactly what manifests/base/rbac.yaml grants', () => {
+  expect(rowsFromReadme()).toEqual(rowsFromRbac());
+});
