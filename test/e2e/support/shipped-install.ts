@@ -64,6 +64,7 @@ async function acquireInstallLock(): Promise<() => void> {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = Number(readFileSync(path, { encoding: 'utf8', flag: 'r' }) || '0');
+      if (holder === process.pid) throw new Error('the shipped installation is still held by this process: an earlier install in this jest worker was not uninstalled (a failed or timed-out beforeAll?)');
       if (holder > 0 && !pidAlive(holder)) {
         unlinkSync(path);
         continue;
@@ -119,11 +120,14 @@ export async function installShipped(target: ManifestTarget = 'base'): Promise<S
   let yaml = '';
 
   const uninstall = async (): Promise<void> => {
-    await Promise.all(replicas.map((r) => r.stop()));
-    await service?.close();
-    if (yaml) await kubectl(['delete', '--ignore-not-found', '--wait=true', '--timeout=180s', '-f', '-'], yaml, 200_000);
-    rmSync(workDir, { recursive: true, force: true });
-    release();
+    try {
+      await Promise.all(replicas.map((r) => r.stop()));
+      await service?.close();
+      if (yaml) await kubectl(['delete', '--ignore-not-found', '--wait=true', '--timeout=180s', '-f', '-'], yaml, 200_000);
+    } finally {
+      rmSync(workDir, { recursive: true, force: true });
+      release();
+    }
   };
 
   try {
