@@ -4,7 +4,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { stringify } from 'yaml';
 import { installCrds, kubectl120Binary } from './cluster/cluster.js';
 import { clusterInfo } from './support/kube.js';
-import { findObject, KUSTOMIZERS, MANIFEST_TARGETS, objectKey, render, run, type KubeObject, type Kustomizer, type ManifestTarget } from './support/kustomize.js';
+import { findObject, KUBERNETES_120, KUSTOMIZERS, MANIFEST_TARGETS, objectKey, render, run, type KubeObject, type Kustomizer, type ManifestTarget } from './support/kustomize.js';
 import { installShipped, SHIPPED } from './support/shipped-install.js';
 
 jest.setTimeout(300_000);
@@ -68,6 +68,16 @@ test('the validation the manifests pass does reject an unknown field, in a built
   }
 });
 
+test('overlays/kubernetes-1.20 is the base with the PodDisruptionBudget served as policy/v1beta1, and nothing else changed', async () => {
+  const base = (await render('base')).objects;
+  const old = (await render(KUBERNETES_120)).objects;
+  expect(old.map(objectKey)).toEqual(base.map(objectKey));
+  for (const [i, o] of old.entries()) {
+    const expected = o.kind === 'PodDisruptionBudget' ? { ...base[i], apiVersion: 'policy/v1beta1' } : base[i];
+    expect(o).toEqual(expected);
+  }
+});
+
 test('the rendered Deployment is what the README promises', async () => {
   const { objects } = await render('base');
   const deployment = findObject(objects, 'Deployment', SHIPPED.deployment) as unknown as {
@@ -83,7 +93,7 @@ test('the rendered Deployment is what the README promises', async () => {
   expect(pod.topologySpreadConstraints).toEqual([expect.objectContaining({ topologyKey: 'kubernetes.io/hostname' })]);
   expect(container).toHaveProperty('readinessProbe');
   expect(container).toHaveProperty('livenessProbe');
-  expect(findObject(objects, 'PodDisruptionBudget', SHIPPED.deployment)).toMatchObject({ spec: { minAvailable: 1 } });
+  expect(findObject(objects, 'PodDisruptionBudget', SHIPPED.deployment)).toMatchObject({ apiVersion: 'policy/v1', spec: { minAvailable: 1 } });
   const failClosed = (await render('overlays/fail-closed')).objects;
   expect(findObject(failClosed, 'Deployment', SHIPPED.deployment)).toMatchObject({ spec: { replicas: 3 } });
   expect(findObject(failClosed, 'MutatingWebhookConfiguration', SHIPPED.webhookConfiguration)).toMatchObject({ webhooks: [{ failurePolicy: 'Fail' }] });

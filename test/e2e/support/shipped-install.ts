@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { apiRequest, kubeconfig, kubectl120Binary, waitForServiceAccountToken } from '../cluster/cluster.js';
 import { clusterInfo } from './kube.js';
-import { findObject, render, run, type KubeObject, type ManifestTarget } from './kustomize.js';
+import { findObject, renderForTestbed, run, type KubeObject, type ManifestTarget } from './kustomize.js';
 import { startServiceStandIn, type ServiceStandIn } from './service-stand-in.js';
 import { startWebhookProcess, type WebhookProcess } from './webhook-process.js';
 
@@ -131,7 +131,7 @@ export async function installShipped(target: ManifestTarget = 'base'): Promise<S
   };
 
   try {
-    const out = await render(target);
+    const out = await renderForTestbed(target);
     rendered = out.objects;
     yaml = out.yaml;
     await kubectl(['apply', '--validate=true', '-f', '-'], yaml);
