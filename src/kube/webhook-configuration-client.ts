@@ -1,4 +1,5 @@
 import { AdmissionregistrationV1Api, type KubeConfig, type V1MutatingWebhookConfiguration } from '@kubernetes/client-node';
+import { DEFAULT_REQUEST_TIMEOUT_MS, makeApiClient } from './api-client.js';
 import { WebhookConfigurationNotFoundError, type WebhookCaBundle } from '../certificates/cluster-interfaces.js';
 import { apiErrorMessage, apiStatus } from './api-error.js';
 
@@ -25,8 +26,8 @@ export function caBundlePatch(configuration: V1MutatingWebhookConfiguration, caB
 }
 
 /** caBundle of every entry in the project's MutatingWebhookConfiguration. */
-export function kubeWebhookCaBundle(kubeConfig: KubeConfig, name: string): WebhookCaBundle {
-  const api = kubeConfig.makeApiClient(AdmissionregistrationV1Api);
+export function kubeWebhookCaBundle(kubeConfig: KubeConfig, name: string, requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): WebhookCaBundle {
+  const api = makeApiClient(kubeConfig, AdmissionregistrationV1Api, requestTimeoutMs);
   const description = `MutatingWebhookConfiguration ${name}`;
   const notFound = (): Error => new WebhookConfigurationNotFoundError(`${description} not found`);
   return {
