@@ -12,15 +12,19 @@ export interface JsonPatchOperation {
 }
 
 /**
- * JSON patch that puts `caBundleBase64` into every webhook entry whose
- * caBundle differs; empty when all already match. Pinning resourceVersion
- * makes the API server reject the patch (409) if the configuration changed
- * since it was read, so entries are never addressed by a stale index.
+ * JSON patch that sets each webhook entry's caBundle to bundleFor(its
+ * current bundle) where that differs; empty when all already match. Pinning
+ * resourceVersion makes the API server reject the patch (409) if the
+ * configuration changed since it was read, so entries are never addressed by
+ * a stale index and no one else's concurrent change is overwritten.
  */
-export function caBundlePatch(configuration: V1MutatingWebhookConfiguration, caBundleBase64: string): JsonPatchOperation[] {
-  const changes: JsonPatchOperation[] = (configuration.webhooks ?? []).flatMap((webhook, index) =>
-    webhook.clientConfig.caBundle === caBundleBase64 ? [] : [{ op: 'add' as const, path: `/webhooks/${index}/clientConfig/caBundle`, value: caBundleBase64 }],
-  );
+export function caBundlePatch(configuration: V1MutatingWebhookConfiguration, bundleFor: (currentPem: string) => string): JsonPatchOperation[] {
+  const changes: JsonPatchOperation[] = (configuration.webhooks ?? []).flatMap((webhook, index) => {
+    const current = Buffer.from(webhook.clientConfig.caBundle ?? '', 'base64').toString('utf8');
+    const wanted = bundleFor(current);
+    if (wanted === current) return [];
+    return [{ op: 'add' as const, path: `/webhooks/${index}/clientConfig/caBundle`, value: Buffer.from(wanted, 'utf8').toString('base64') }];
+  });
   if (changes.length === 0) return [];
   return [{ op: 'add', path: '/metadata/resourceVersion', value: configuration.metadata?.resourceVersion ?? '' }, ...changes];
 }
@@ -32,8 +36,7 @@ export function kubeWebhookCaBundle(kubeConfig: KubeConfig, name: string, reques
   const notFound = (): Error => new WebhookConfigurationNotFoundError(`${description} not found`);
   return {
     description,
-    async ensure(caBundlePem) {
-      const wanted = Buffer.from(caBundlePem, 'utf8').toString('base64');
+    async ensure(bundleFor) {
       for (let attempt = 1; ; attempt++) {
         let configuration: V1MutatingWebhookConfiguration;
         try {
@@ -42,7 +45,7 @@ export function kubeWebhookCaBundle(kubeConfig: KubeConfig, name: string, reques
           if (apiStatus(err) === 404) throw notFound();
           throw new Error(`reading ${description} failed: ${apiErrorMessage(err)}`);
         }
-        const body = caBundlePatch(configuration, wanted);
+        const body = caBundlePatch(configuration, bundleFor);
         if (body.length === 0) return false;
         try {
           await api.patchMutatingWebhookConfiguration({ name, body });

@@ -74,12 +74,17 @@ export class InMemoryWebhookCaBundle implements WebhookCaBundle {
   failure: string | undefined;
   patches = 0;
 
-  async ensure(caBundlePem: string): Promise<boolean> {
+  /** Every bundle written, in order (what API server clients saw, one after the other). */
+  history: string[] = [];
+
+  async ensure(bundleFor: (currentPem: string) => string): Promise<boolean> {
     await yieldToOthers();
     if (!this.exists) throw new WebhookConfigurationNotFoundError(`${this.description} not found`);
     if (this.failure) throw new Error(this.failure);
-    if (this.bundle === caBundlePem) return false;
-    this.bundle = caBundlePem;
+    const wanted = bundleFor(this.bundle ?? '');
+    if (this.bundle === wanted) return false;
+    this.bundle = wanted;
+    this.history.push(wanted);
     this.patches++;
     return true;
   }
