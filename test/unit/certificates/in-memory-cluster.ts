@@ -21,9 +21,14 @@ export class InMemoryTlsSecretStore implements TlsSecretStore {
   writes = 0;
   /** Make the next n get() calls fail like an unreachable API server. */
   failingGets = 0;
+  /** While true, get() never answers: an API server that accepts the request and goes silent. */
+  hanging = false;
+  /** Every content the Secret held, in order (what was ever committed). */
+  history: TlsSecretData[] = [];
 
   async get(): Promise<StoredTlsSecret | undefined> {
     await yieldToOthers();
+    if (this.hanging) return new Promise<never>(() => undefined);
     if (this.failingGets > 0) {
       this.failingGets--;
       throw new Error('connect ECONNREFUSED 10.96.0.1:443');
@@ -52,6 +57,7 @@ export class InMemoryTlsSecretStore implements TlsSecretStore {
   /** What a user or another tool put into the Secret. */
   put(data: TlsSecretData): void {
     this.secret = { data: { ...data }, resourceVersion: String(++this.version) };
+    this.history.push({ ...data });
   }
 
   /** The data as stored right now (undefined if absent). */
