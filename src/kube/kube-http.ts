@@ -77,6 +77,8 @@ function readAll(response: IncomingMessage): Promise<string> {
     response.on('data', (chunk: string) => (body += chunk));
     response.on('end', () => resolve(body));
     response.on('error', reject);
+    // Destroyed mid-body (the request's timeout fired): no 'end' will come.
+    response.on('close', () => (response.complete ? resolve(body) : reject(new Error('connection closed before the response was complete'))));
   });
 }
 

@@ -76,6 +76,7 @@ export function listWatch<T extends ListedObject>(http: KubeHttp, options: ListW
   let running: AbortController | undefined;
   let wake: (() => void) | undefined;
   let failures = 0;
+  let expiredLast = false;
   let listed: (() => void) | undefined;
   const firstList = new Promise<void>((resolve) => (listed = resolve));
 
@@ -107,14 +108,20 @@ export function listWatch<T extends ListedObject>(http: KubeHttp, options: ListW
     return list.metadata?.resourceVersion ?? '';
   };
 
-  /** One watch request; resolves with the last resourceVersion when the server ends it. */
-  const watchOnce = async (from: string): Promise<string> => {
+  /** One watch request; resolves with the last resourceVersion when the server ends it or `endAt` (epoch ms) passes. */
+  const watchOnce = async (from: string, endAt: number): Promise<string> => {
     const controller = new AbortController();
     running = controller;
     let resourceVersion = from;
     let buffered = '';
     let idle: NodeJS.Timeout | undefined;
     let failure: Error | undefined;
+    let ended = false;
+    // Time for the periodic relist: stop this healthy watch, without counting it as a failure.
+    const relistDue = setTimeout(() => {
+      ended = true;
+      controller.abort();
+    }, Math.max(0, endAt - Date.now()));
     const fail = (err: Error): void => {
       failure ??= err;
       controller.abort();
@@ -173,9 +180,10 @@ export function listWatch<T extends ListedObject>(http: KubeHttp, options: ListW
       );
     } catch (err) {
       if (err instanceof KubeHttpError && err.status === 410) throw new Expired(err.message);
-      if (!failure) throw err;
+      if (!failure && !ended) throw err;
     } finally {
       clearTimeout(idle);
+      clearTimeout(relistDue);
       running = undefined;
     }
     if (failure) throw failure;
@@ -191,14 +199,20 @@ export function listWatch<T extends ListedObject>(http: KubeHttp, options: ListW
         while (!stopped && Date.now() - listedAt < options.relistIntervalMs) {
           const started = Date.now();
           try {
-            resourceVersion = await watchOnce(resourceVersion);
+            resourceVersion = await watchOnce(resourceVersion, listedAt + options.relistIntervalMs);
+            expiredLast = false;
           } finally {
-            if (Date.now() - started >= healthyAfterMs) failures = 0;
+            if (Date.now() - started >= healthyAfterMs) {
+              failures = 0;
+              expiredLast = false;
+            }
           }
         }
       } catch (err) {
         if (stopped) return;
-        if (err instanceof Expired) {
+        // 410 right after a list would relist in a tight loop: only the first in a row is free.
+        if (err instanceof Expired && !expiredLast) {
+          expiredLast = true;
           log.debug({ ...where }, 'watch expired (410 Gone); relisting');
           continue;
         }
