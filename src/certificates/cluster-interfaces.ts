@@ -52,8 +52,10 @@ export interface WebhookCaBundle {
   /** "MutatingWebhookConfiguration/name", for logs. */
   readonly description: string;
   /**
-   * Makes every webhook entry carry exactly this PEM bundle in caBundle.
-   * Resolves true if something was changed, false if all entries already had it.
+   * Sets every webhook entry's caBundle to bundleFor(what the entry holds now,
+   * as PEM; "" when unset), in one write that fails if the configuration
+   * changed since it was read (then it reads again). Resolves true if
+   * something was changed, false if every entry already held its bundle.
    */
-  ensure(caBundlePem: string): Promise<boolean>;
+  ensure(bundleFor: (currentPem: string) => string): Promise<boolean>;
 }

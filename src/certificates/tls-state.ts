@@ -97,6 +97,6 @@ export function secretDataOf(state: TlsState): TlsSecretData {
   };
 }
 
-function withNewline(pem: string): string {
+export function withNewline(pem: string): string {
   return pem.endsWith('\n') ? pem : `${pem}\n`;
 }

@@ -14,6 +14,8 @@ export function apiErrorMessage(err: unknown): string {
     const e = err as ApiException<unknown>;
     return `HTTP ${e.code}${statusMessage(e.body) ? `: ${statusMessage(e.body)}` : ''}`;
   }
+  // node-fetch's "The user aborted a request." hides that api-client.ts's deadline fired.
+  if (err instanceof Error && err.name === 'AbortError') return 'no answer from the API server within the request timeout';
   return err instanceof Error ? err.message : String(err);
 }
 

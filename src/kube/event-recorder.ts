@@ -1,4 +1,5 @@
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { DEFAULT_REQUEST_TIMEOUT_MS, makeApiClient } from './api-client.js';
 import type { Logger } from 'pino';
 import type { ObjectReference } from './object-reference.js';
 
@@ -11,8 +12,8 @@ const COMPONENT = 'wutong-backup';
 const MAX_MESSAGE = 1024;
 
 /** Kubernetes Events, so `kubectl describe configmap` shows why a policy was rejected. */
-export function kubeEventRecorder(kubeConfig: KubeConfig, log: Logger): EventRecorder {
-  const api = kubeConfig.makeApiClient(CoreV1Api);
+export function kubeEventRecorder(kubeConfig: KubeConfig, log: Logger, requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): EventRecorder {
+  const api = makeApiClient(kubeConfig, CoreV1Api, requestTimeoutMs);
   return {
     async record(object, type, reason, message) {
       const now = new Date();

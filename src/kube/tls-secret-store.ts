@@ -1,12 +1,13 @@
 import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
+import { DEFAULT_REQUEST_TIMEOUT_MS, makeApiClient } from './api-client.js';
 import { TlsSecretConflictError, type StoredTlsSecret, type TlsSecretData, type TlsSecretStore } from '../certificates/cluster-interfaces.js';
 import { apiErrorMessage, apiStatus } from './api-error.js';
 
 const LABELS = { 'app.kubernetes.io/name': 'wutong-backup', 'app.kubernetes.io/component': 'webhook-tls' };
 
 /** The webhook's kubernetes.io/tls Secret, read and written through CoreV1Api. */
-export function kubeTlsSecretStore(kubeConfig: KubeConfig, namespace: string, name: string): TlsSecretStore {
-  const api = kubeConfig.makeApiClient(CoreV1Api);
+export function kubeTlsSecretStore(kubeConfig: KubeConfig, namespace: string, name: string, requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): TlsSecretStore {
+  const api = makeApiClient(kubeConfig, CoreV1Api, requestTimeoutMs);
   const description = `${namespace}/${name}`;
   const failure = (action: string, err: unknown): Error => new Error(`${action} Secret ${description} failed: ${apiErrorMessage(err)}`);
   return {

@@ -21,9 +21,14 @@ export class InMemoryTlsSecretStore implements TlsSecretStore {
   writes = 0;
   /** Make the next n get() calls fail like an unreachable API server. */
   failingGets = 0;
+  /** While true, get() never answers: an API server that accepts the request and goes silent. */
+  hanging = false;
+  /** Every content the Secret held, in order (what was ever committed). */
+  history: TlsSecretData[] = [];
 
   async get(): Promise<StoredTlsSecret | undefined> {
     await yieldToOthers();
+    if (this.hanging) return new Promise<never>(() => undefined);
     if (this.failingGets > 0) {
       this.failingGets--;
       throw new Error('connect ECONNREFUSED 10.96.0.1:443');
@@ -52,6 +57,7 @@ export class InMemoryTlsSecretStore implements TlsSecretStore {
   /** What a user or another tool put into the Secret. */
   put(data: TlsSecretData): void {
     this.secret = { data: { ...data }, resourceVersion: String(++this.version) };
+    this.history.push({ ...data });
   }
 
   /** The data as stored right now (undefined if absent). */
@@ -74,12 +80,17 @@ export class InMemoryWebhookCaBundle implements WebhookCaBundle {
   failure: string | undefined;
   patches = 0;
 
-  async ensure(caBundlePem: string): Promise<boolean> {
+  /** Every bundle written, in order (what API server clients saw, one after the other). */
+  history: string[] = [];
+
+  async ensure(bundleFor: (currentPem: string) => string): Promise<boolean> {
     await yieldToOthers();
     if (!this.exists) throw new WebhookConfigurationNotFoundError(`${this.description} not found`);
     if (this.failure) throw new Error(this.failure);
-    if (this.bundle === caBundlePem) return false;
-    this.bundle = caBundlePem;
+    const wanted = bundleFor(this.bundle ?? '');
+    if (this.bundle === wanted) return false;
+    this.bundle = wanted;
+    this.history.push(wanted);
     this.patches++;
     return true;
   }

@@ -87,6 +87,31 @@ describe('bootstrap', () => {
     expect(certificatesIn(c.webhook.bundle ?? '').map((x) => x.fingerprint256)).toEqual([new X509Certificate(data['ca.crt'] ?? '').fingerprint256]);
   });
 
+  test('the CA that loses the race for the Secret never reaches caBundle: every bundle ever written holds committed CAs only', async () => {
+    for (let round = 0; round < 5; round++) {
+      const c = cluster();
+      await Promise.all([source(c).start(), source(c).start(), source(c).start()]);
+      expect(c.store.writes).toBe(1);
+      const committed = new Set(c.store.history.flatMap((d) => [d['ca.crt'], d['ca-previous.crt']]).filter((pem): pem is string => pem !== undefined).map((pem) => new X509Certificate(pem).fingerprint256));
+      expect(c.webhook.history.length).toBeGreaterThanOrEqual(1);
+      for (const bundle of c.webhook.history) {
+        for (const ca of certificatesIn(bundle)) expect(committed.has(ca.fingerprint256)).toBe(true);
+      }
+    }
+  });
+
+  test('a new pair is served only once caBundle trusts it', async () => {
+    const c = cluster();
+    const s = source(c);
+    const trustedWhenServed: boolean[] = [];
+    s.onChange((m) => trustedWhenServed.push(trustedBy(c.webhook.bundle ?? '', m.cert)));
+    await s.start();
+    expect(trustedBy(c.webhook.bundle ?? '', s.current().cert)).toBe(true);
+    c.store.put({ ...secret(c), 'ca.key': 'garbage' }); // CA unusable: a new CA is generated
+    await s.reloadNow();
+    expect(trustedWhenServed).toEqual([true, true]); // the first pair, then the repaired one
+  });
+
   test('adopts a valid Secret without rewriting it', async () => {
     const c = cluster();
     await source(c).start();
@@ -121,6 +146,21 @@ describe('bootstrap', () => {
     expect(c.webhook.bundle).toBe(secret(c)['ca.crt']);
   });
 
+  test('a caBundle someone emptied or overwrote is restored at the next reload, keeping CAs others added', async () => {
+    const c = cluster();
+    const s = source(c);
+    await s.start();
+    const ca = secret(c)['ca.crt'] ?? '';
+    c.webhook.bundle = '';
+    await s.reloadNow();
+    expect(c.webhook.bundle).toBe(ca);
+
+    const foreign = issueCa('someone-elses-ca', { validityMs: 365 * DAY, now: c.clock.now() }).cert;
+    c.webhook.bundle = foreign;
+    await s.reloadNow();
+    expect(certificatesIn(c.webhook.bundle ?? '').map((x) => x.fingerprint256)).toEqual([new X509Certificate(ca).fingerprint256, new X509Certificate(foreign).fingerprint256]);
+  });
+
   test('is not ready before start, or when the served certificate has expired', async () => {
     const c = cluster();
     const s = source(c, { certValidityMs: DAY });
@@ -128,6 +168,25 @@ describe('bootstrap', () => {
     await s.start();
     c.clock.advance(2 * DAY);
     expect(s.healthy()).toMatch(/expired at 2030-01-02T00:00:00.000Z/);
+  });
+});
+
+describe('upkeep cannot wedge', () => {
+  test('a Secret read that never answers fails after the operation deadline; reloads keep running and pick up the next pair', async () => {
+    const c = cluster();
+    const s = source(c, { reloadIntervalMs: 50, operationDeadlineMs: 300 });
+    await s.start();
+    const first = s.current().cert;
+    c.store.hanging = true;
+    await expect(s.checkNow()).rejects.toThrow(/still running after 300 ms/);
+    c.store.hanging = false;
+
+    const ca = issueCa('another-replicas-ca', { validityMs: 365 * DAY, now: c.clock.now() });
+    const serving = issueServingCertificate(ca, HOSTS, { validityMs: 90 * DAY, now: c.clock.now() });
+    c.store.put({ 'ca.crt': ca.cert, 'ca.key': ca.key, 'tls.crt': serving.cert, 'tls.key': serving.key });
+    const deadline = Date.now() + 10_000;
+    while (s.current().cert === first && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(s.current().cert).toBe(serving.cert);
   });
 });
 

@@ -1,0 +1,94 @@
+import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { KubeConfig } from '@kubernetes/client-node';
+
+/** A non-2xx answer, with the API server's Status message when it sent one. */
+export class KubeHttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'KubeHttpError';
+  }
+}
+
+/**
+ * Plain GETs against the API server with the kubeconfig's credentials, for
+ * what client-node's typed clients do not do well: a JSON list of any
+ * resource path, and a watch stream whose bytes the caller can see (so it can
+ * tell a quiet watch from a dead connection). Both are bounded: the list by
+ * timeoutMs, the stream by the caller's signal.
+ */
+export interface KubeHttp {
+  getJson(path: string, query: Readonly<Record<string, string>>, timeoutMs: number): Promise<unknown>;
+  /** Resolves when the server ends the stream; rejects on an error, a non-200 answer, or when signal aborts. */
+  stream(path: string, query: Readonly<Record<string, string>>, onChunk: (text: string) => void, signal: AbortSignal): Promise<void>;
+}
+
+export function kubeHttp(kubeConfig: KubeConfig): KubeHttp {
+  const open = async (path: string, query: Readonly<Record<string, string>>, signal: AbortSignal): Promise<IncomingMessage> => {
+    const cluster = kubeConfig.getCurrentCluster();
+    if (!cluster) throw new Error('the kubeconfig has no current cluster');
+    const url = new URL(cluster.server.replace(/\/$/, '') + path);
+    for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
+    const options: RequestOptions & Record<string, unknown> = { method: 'GET', headers: { accept: 'application/json' } };
+    await kubeConfig.applyToHTTPSOptions(options);
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      const req = send(url, { ...options, signal }, resolve);
+      req.on('error', reject);
+      req.end();
+    });
+  };
+
+  return {
+    async getJson(path, query, timeoutMs) {
+      const signal = AbortSignal.timeout(timeoutMs);
+      try {
+        const response = await open(path, query, signal);
+        const body = await readAll(response);
+        if (response.statusCode !== 200) throw failure(response.statusCode ?? 0, body);
+        return JSON.parse(body) as unknown;
+      } catch (err) {
+        if (signal.aborted) throw new Error(`GET ${path}: no answer from the API server within ${timeoutMs} ms`);
+        throw err;
+      }
+    },
+    async stream(path, query, onChunk, signal) {
+      const response = await open(path, query, signal);
+      if (response.statusCode !== 200) throw failure(response.statusCode ?? 0, await readAll(response));
+      response.setEncoding('utf8');
+      await new Promise<void>((resolve, reject) => {
+        response.on('data', onChunk);
+        response.on('end', resolve);
+        response.on('error', reject);
+        response.on('aborted', () => reject(new Error('watch connection aborted')));
+        response.on('close', () => (response.complete ? resolve() : reject(new Error('watch connection closed before the stream ended'))));
+      });
+    },
+  };
+}
+
+function readAll(response: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let body = '';
+    response.setEncoding('utf8');
+    response.on('data', (chunk: string) => (body += chunk));
+    response.on('end', () => resolve(body));
+    response.on('error', reject);
+    // Destroyed mid-body (the request's timeout fired): no 'end' will come.
+    response.on('close', () => (response.complete ? resolve(body) : reject(new Error('connection closed before the response was complete'))));
+  });
+}
+
+function failure(status: number, body: string): KubeHttpError {
+  let message = body.slice(0, 200);
+  try {
+    const parsed = JSON.parse(body) as { message?: unknown };
+    if (typeof parsed.message === 'string') message = parsed.message;
+  } catch {
+    // not a Status object: keep the start of the body
+  }
+  return new KubeHttpError(status, `HTTP ${status}: ${message}`);
+}
