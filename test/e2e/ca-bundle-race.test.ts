@@ -1,20 +1,17 @@
 import { jest } from '@jest/globals';
 import { X509Certificate } from 'node:crypto';
 import { Watch, type AdmissionregistrationV1Api, type CoreV1Api, type V1MutatingWebhookConfiguration, type V1Pod } from '@kubernetes/client-node';
-import { adminKubeConfig, clients, clusterInfo, createNamespace, deleteNamespace } from './support/kube.js';
-import { freePort, startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
-import { startWebhookProcess, type WebhookProcess } from './support/webhook-process.js';
-import { unregisterWebhook, webhookEntry } from './support/webhook-registration.js';
+import { adminKubeConfig, clients, createNamespace, deleteNamespace } from './support/kube.js';
+import { installShipped, SHIPPED, type ShippedInstall } from './support/shipped-install.js';
 import { eventually } from './support/wait.js';
 
 // Bootstrap of TLS_SOURCE=self under failurePolicy Fail, the way a rollout
-// starts it: two replicas at once, the MutatingWebhookConfiguration already
-// applied (no caBundle yet), one Service in front (here a loopback TCP proxy
-// spreading connections over the replicas that listen), pods being created
-// all along.
+// starts it: the fail-closed overlay applied (its MutatingWebhookConfiguration
+// has no caBundle yet), two replicas at once as the ServiceAccount, the
+// Service stand-in in front (each replica joins it once it serves), pods being
+// created all along.
 jest.setTimeout(240_000);
 
-const SECRET = 'wutong-backup-tls';
 const ROUNDS = 3;
 let core: CoreV1Api;
 let admission: AdmissionregistrationV1Api;
@@ -33,10 +30,6 @@ const caFingerprints = (bundlePem: string): string[] =>
 
 const bundleOf = (config: V1MutatingWebhookConfiguration): string => Buffer.from(config.webhooks?.[0]?.clientConfig.caBundle ?? '', 'base64').toString('utf8');
 
-async function committedCa(namespace: string): Promise<string> {
-  const secret = await core.readNamespacedSecret({ name: SECRET, namespace });
-  return new X509Certificate(Buffer.from(secret.data?.['ca.crt'] ?? '', 'base64')).fingerprint256;
-}
 
 interface Attempt {
   startedAt: number;
@@ -90,51 +83,43 @@ beforeAll(() => {
 });
 
 interface Deployment {
+  /** Where the test creates its pods. */
   namespace: string;
-  configuration: string;
-  replicas: WebhookProcess[];
-  service: TcpProxy;
+  install: ShippedInstall;
 }
 
-/** Applies the configuration (no caBundle), calls beforeReplicas, then starts both replicas at once. */
-async function deploy(round: number, beforeReplicas: (namespace: string, configuration: string) => Promise<void>): Promise<Deployment> {
-  const namespace = await createNamespace(core, `ca-race-${round}`);
-  const configuration = `e2e-ca-race-${process.pid}-${round}`;
-  const ports = [await freePort(), await freePort()];
-  const service = await startTcpProxy(() => ports);
-  const entry = webhookEntry({ name: configuration, namespace, url: `https://127.0.0.1:${service.port}`, caPem: '', failurePolicy: 'Fail', timeoutSeconds: 5 });
-  delete entry.clientConfig.caBundle;
-  await admission.createMutatingWebhookConfiguration({ body: { metadata: { name: configuration }, webhooks: [entry] } });
-  await beforeReplicas(namespace, configuration);
-  const replicas = await Promise.all(
-    ports.map((port) =>
-      startWebhookProcess({
-        KUBECONFIG: clusterInfo().kubeconfigPath,
-        POD_NAMESPACE: namespace,
-        PORT: String(port),
-        TLS_SOURCE: 'self',
-        WEBHOOK_CONFIGURATION_NAME: configuration,
-      }),
-    ),
-  );
-  return { namespace, configuration, replicas, service };
+const configuration = SHIPPED.webhookConfiguration;
+
+/** Installs the fail-closed overlay, calls beforeReplicas, then starts both replicas at once. */
+async function deploy(round: number, beforeReplicas: (namespace: string) => Promise<void>): Promise<Deployment> {
+  const install = await installShipped('overlays/fail-closed');
+  let namespace: string | undefined;
+  try {
+    namespace = await createNamespace(core, `ca-race-${round}`);
+    await beforeReplicas(namespace);
+    await install.startReplicas(2);
+    return { namespace, install };
+  } catch (err) {
+    await install.uninstall();
+    if (namespace) await deleteNamespace(core, namespace);
+    throw err;
+  }
 }
 
 async function teardown(d: Deployment | undefined): Promise<void> {
   if (!d) return;
-  await unregisterWebhook(admission, d.configuration);
-  await Promise.all(d.replicas.map((r) => r.stop()));
-  await d.service.close();
+  await d.install.uninstall();
   await deleteNamespace(core, d.namespace);
 }
 
+const committedCa = async (d: Deployment): Promise<string> => (await d.install.storedCa()).fingerprint256;
 test(`two replicas bootstrapping at once under failurePolicy Fail: only the committed CA ever reaches caBundle, and no pod is rejected once admission works (${ROUNDS} rounds)`, async () => {
   for (let round = 0; round < ROUNDS; round++) {
     let deployment: Deployment | undefined;
     let watch: { bundles: string[]; stop(): void } | undefined;
     let pods: { stop(): Promise<Attempt[]> } | undefined;
     try {
-      deployment = await deploy(round, async (namespace, configuration) => {
+      deployment = await deploy(round, async (namespace) => {
         watch = await watchBundles(configuration);
         pods = createPodsContinuously(namespace);
       });
@@ -143,7 +128,7 @@ test(`two replicas bootstrapping at once under failurePolicy Fail: only the comm
       const attempts = (await pods?.stop()) ?? [];
       watch?.stop();
 
-      const committed = await committedCa(deployment.namespace);
+      const committed = await committedCa(deployment);
       const seen = [...new Set((watch?.bundles ?? []).flatMap(caFingerprints))];
       expect(seen).toEqual([committed]);
 
@@ -175,12 +160,12 @@ describe('a caBundle emptied by someone else', () => {
 
   test('is restored within one reload interval (10 s by default) and admission works again', async () => {
     const d = deployment!;
-    const committed = await committedCa(d.namespace);
-    await eventually(async () => (caFingerprints(bundleOf(await admission.readMutatingWebhookConfiguration({ name: d.configuration }))).includes(committed) ? true : undefined), 'the CA in caBundle');
-    await admission.patchMutatingWebhookConfiguration({ name: d.configuration, body: [{ op: 'add', path: '/webhooks/0/clientConfig/caBundle', value: '' }] });
+    const committed = await committedCa(d);
+    await eventually(async () => (caFingerprints(bundleOf(await admission.readMutatingWebhookConfiguration({ name: configuration }))).includes(committed) ? true : undefined), 'the CA in caBundle');
+    await admission.patchMutatingWebhookConfiguration({ name: configuration, body: [{ op: 'add', path: '/webhooks/0/clientConfig/caBundle', value: '' }] });
     const emptiedAt = Date.now();
     await eventually(
-      async () => (caFingerprints(bundleOf(await admission.readMutatingWebhookConfiguration({ name: d.configuration }))).includes(committed) ? true : undefined),
+      async () => (caFingerprints(bundleOf(await admission.readMutatingWebhookConfiguration({ name: configuration }))).includes(committed) ? true : undefined),
       'caBundle restored',
       20_000,
       100,

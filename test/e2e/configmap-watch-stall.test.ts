@@ -1,16 +1,14 @@
 import { jest } from '@jest/globals';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { AdmissionregistrationV1Api, CoreV1Api, V1Pod } from '@kubernetes/client-node';
-import { generateDevelopmentTls } from '../../src/certificates/tls-files.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import { clients, clusterInfo, createNamespace, deleteNamespace } from './support/kube.js';
+import { installShipped, SHIPPED, type ShippedInstall } from './support/shipped-install.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
-import { startWebhookProcess, type WebhookProcess } from './support/webhook-process.js';
-import { registerWebhook, unregisterWebhook } from './support/webhook-registration.js';
+import type { WebhookProcess } from './support/webhook-process.js';
 import { waitUntilMutating } from './support/wait.js';
 
-// The webhook reaches the API server through a loopback proxy that, mid-watch,
+// The shipped install, one replica as the ServiceAccount, whose connection to
+// the API server goes through a loopback proxy that, mid-watch,
 // silently stops forwarding (half-open: no FIN, no RST, no error). A policy
 // edit made after that must still come into force within the bound the README
 // promises: the watch's idle deadline (server timeout 30 s + 5 s) notices, the
@@ -18,10 +16,8 @@ import { waitUntilMutating } from './support/wait.js';
 jest.setTimeout(120_000);
 
 const PROMISED_BOUND_MS = 40_000;
-const CONFIG = 'e2e-policy-stall';
-const CONFIGMAP = 'wutong-backup-policy';
 let core: CoreV1Api;
-let admission: AdmissionregistrationV1Api;
+let install: ShippedInstall;
 let namespace: string;
 let webhook: WebhookProcess;
 let proxy: TcpProxy;
@@ -44,25 +40,28 @@ const appPod = (name: string): V1Pod => ({
 });
 const preCommand = (p: V1Pod): string | undefined => p.metadata?.annotations?.['pre.hook.backup.velero.io/command'];
 
+/** Edits the installed policy ConfigMap, as an operator would. */
+async function setPolicy(text: string): Promise<void> {
+  const ns = SHIPPED.namespace;
+  const name = SHIPPED.policyConfigMap;
+  await core.replaceNamespacedConfigMap({ name, namespace: ns, body: { metadata: { name, namespace: ns }, data: { 'policy.yaml': text } } });
+}
+
 beforeAll(async () => {
-  ({ core, admission } = clients());
+  ({ core } = clients());
+  install = await installShipped('base');
   namespace = await createNamespace(core, 'stall');
-  await core.createNamespacedConfigMap({ namespace, body: { metadata: { name: CONFIGMAP }, data: { 'policy.yaml': policy('before') } } });
+  await setPolicy(policy('before'));
   const info = clusterInfo();
   proxy = await startTcpProxy(() => [Number(new URL(info.server).port)]);
-  const dir = mkdtempSync(join(tmpdir(), 'wb-e2e-stall-'));
-  const kubeconfig = join(dir, 'kubeconfig');
-  writeFileSync(kubeconfig, readFileSync(info.kubeconfigPath, 'utf8').replace(info.server, `https://127.0.0.1:${proxy.port}`), { mode: 0o600 });
-  const tlsDir = join(dir, 'tls');
-  generateDevelopmentTls(tlsDir);
-  webhook = await startWebhookProcess({ KUBECONFIG: kubeconfig, POD_NAMESPACE: namespace, TLS_SOURCE: 'files', TLS_DIR: tlsDir });
-  await registerWebhook(admission, { name: CONFIG, namespace, url: webhook.url, caPem: webhook.caPem });
+  const throughProxy = `${install.serviceAccountKubeconfig}.proxied`;
+  writeFileSync(throughProxy, readFileSync(install.serviceAccountKubeconfig, 'utf8').replace(info.server, `https://127.0.0.1:${proxy.port}`), { mode: 0o600 });
+  [webhook] = (await install.startReplicas(1, { KUBECONFIG: throughProxy })) as [WebhookProcess];
   await waitUntilMutating(core, namespace, appPod('probe'), (p) => preCommand(p) === '["/bin/echo","before"]');
 });
 
 afterAll(async () => {
-  await unregisterWebhook(admission, CONFIG);
-  await webhook?.stop();
+  await install?.uninstall();
   await proxy?.close();
   await deleteNamespace(core, namespace);
 });
@@ -71,7 +70,7 @@ test(`an edit made after the API server connection silently stalls is in force w
   // The probe saw the listed policy; give the watch that follows the list time to reach the API server.
   await new Promise((r) => setTimeout(r, 2_000));
   proxy.stall();
-  await core.replaceNamespacedConfigMap({ name: CONFIGMAP, namespace, body: { metadata: { name: CONFIGMAP, namespace }, data: { 'policy.yaml': policy('after') } } });
+  await setPolicy(policy('after'));
   const editedAt = Date.now();
   let inForceMs: number | undefined;
   while (Date.now() - editedAt < PROMISED_BOUND_MS + 10_000) {

@@ -1,53 +1,29 @@
-import { connect, createServer, type Server, type Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 
 /**
  * Plays the webhook's Service (what kube-proxy does for a ClusterIP): a
- * loopback TCP port that hands each new connection to the next backend in
- * turn. TLS passes through untouched, so the API server talks to the
+ * loopback TCP port that hands each new connection to one of the backends
+ * that accepts. TLS passes through untouched, so the API server talks to the
  * replicas themselves, as in a cluster.
  */
 export interface ServiceStandIn {
   /** https://127.0.0.1:<port> */
   url: string;
   setBackends(ports: readonly number[]): void;
+  /** The proxy underneath, for tests that break the network on purpose. */
+  proxy: TcpProxy;
   close(): Promise<void>;
 }
 
 export async function startServiceStandIn(): Promise<ServiceStandIn> {
   let backends: readonly number[] = [];
-  let next = 0;
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    sockets.add(client);
-    client.once('close', () => sockets.delete(client));
-    if (backends.length === 0) {
-      client.destroy();
-      return;
-    }
-    const port = backends[next++ % backends.length]!;
-    const upstream = connect(port, '127.0.0.1');
-    sockets.add(upstream);
-    upstream.once('close', () => sockets.delete(upstream));
-    client.pipe(upstream).pipe(client);
-    const drop = (): void => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', drop);
-    upstream.on('error', drop);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const proxy = await startTcpProxy(() => backends);
   return {
-    url: `https://127.0.0.1:${port}`,
+    url: `https://127.0.0.1:${proxy.port}`,
     setBackends(ports) {
       backends = [...ports];
     },
-    close: () =>
-      new Promise((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
+    proxy,
+    close: () => proxy.close(),
   };
 }

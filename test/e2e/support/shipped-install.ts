@@ -160,14 +160,18 @@ export async function installShipped(target: ManifestTarget = 'base'): Promise<S
       serviceAccountKubeconfig,
       service: stand,
       async startReplicas(count, overrides = {}) {
+        // Each replica joins the Service as soon as it serves, as an endpoint does once its pod is ready.
         const started = await Promise.allSettled(
-          Array.from({ length: count }, () => startWebhookProcess({ ...env, KUBECONFIG: serviceAccountKubeconfig, ...overrides })),
+          Array.from({ length: count }, async () => {
+            const replica = await startWebhookProcess({ ...env, KUBECONFIG: serviceAccountKubeconfig, ...overrides });
+            replicas.push(replica);
+            stand.setBackends(replicas.map((r) => r.port));
+            return replica;
+          }),
         );
         const ok = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
-        replicas.push(...ok);
         const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
         if (failed) throw failed.reason;
-        stand.setBackends(replicas.map((r) => r.port));
         return ok;
       },
       async storedCa() {
