@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { durationFromEnv, formatDuration, parseDuration } from '../certificates/duration.js';
+import { durationFromEnv, formatDuration, parseDuration } from '../duration.js';
 import {
   caCommonName,
   DEFAULT_CA_VALIDITY_MS,

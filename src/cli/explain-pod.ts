@@ -2,7 +2,8 @@ import { containerMatches, matchRule, podMismatch, type PodMismatch } from '../a
 import { userOwnsHook } from '../admission/hook-annotations.js';
 import type { Container } from '../admission/pod.js';
 import { dataDirOf } from '../admission/volumes.js';
-import type { CompiledPolicy, CompiledRule, HookKind } from '../policy/compiled-policy.js';
+import type { CompiledPolicy, CompiledRule } from '../policy/compiled-policy.js';
+import { HOOK_KINDS, type HookKind } from '../policy/hook-kinds.js';
 import type { ManifestMutation } from './mutate-manifest.js';
 
 // Everything here is derived from the webhook's own answer (handleReview)
@@ -110,17 +111,10 @@ function fsbOf(m: ManifestMutation): string {
   return 'no volume: the pod has no volume worth copying';
 }
 
-const HOOK_PREFIXES: ReadonlyArray<readonly [HookKind, string]> = [
-  ['pre-backup', 'pre.hook.backup.velero.io/'],
-  ['post-backup', 'post.hook.backup.velero.io/'],
-  ['post-restore', 'post.hook.restore.velero.io/'],
-  ['init-restore', 'init.hook.restore.velero.io/'],
-];
-
 function hooksOf(m: ManifestMutation, rule: CompiledRule | undefined): { hooks: HookExplanation[]; note: string | undefined } {
   const before = m.podBefore?.metadata?.annotations ?? {};
   const hooks: HookExplanation[] = [];
-  for (const [kind, prefix] of HOOK_PREFIXES) {
+  for (const { kind, prefix } of HOOK_KINDS) {
     const ours = Object.entries(m.addedAnnotations).filter(([key]) => key.startsWith(prefix));
     const theirs = Object.entries(before).filter(([key]) => key.startsWith(prefix));
     if (ours.length > 0) hooks.push({ kind, source: 'policy', annotations: ours });
