@@ -66,7 +66,7 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
     case 'certs': {
       // Loaded on demand: it pulls in the certificate code no other command needs.
       const { runCertsCommand } = await import('./certs-command.js');
-      return runCertsCommand(rest, { stdout: io.stdout, stderr: io.stderr, env: io.env });
+      return runCertsCommand(rest, io);
     }
     default:
       throw new UsageError(`unknown command "${command}"`, '');
