@@ -14,7 +14,7 @@ export interface ManifestMutation {
   /** Undefined for an object without a pod (Service, ConfigMap...): passed through untouched. */
   subject: PodSubject | undefined;
   namespace: string;
-  /** The whole object as it would be stored: the pod, or the workload with its template mutated. */
+  /** The whole object: the pod as admitted, or the workload with its template showing what each of its pods gets. */
   output: Record<string, unknown>;
   /** The JSON Patch the webhook answers, with paths into this object (under the template for workloads). */
   patch: Operation[];

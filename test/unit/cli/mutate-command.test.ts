@@ -19,7 +19,7 @@ function documents(file: string): K8sObject[] {
 }
 
 describe('wutong-backup mutate', () => {
-  test('prints every object of a multi-document file as it would be stored: pods and pod templates mutated, others untouched', async () => {
+  test('prints every object of a multi-document file: pods as admitted, pod templates as their pods would be, others untouched', async () => {
     const run = await cli(['mutate', '-f', MIXED, '-o', 'json']);
     expect(run.code).toBe(0);
     const list = JSON.parse(run.stdout) as { kind: string; items: K8sObject[] };
