@@ -1,10 +1,10 @@
 import type { CompiledPolicy, CompiledRule, HookKind } from '../policy/compiled-policy.js';
 import { hookAnnotations, userOwnsHook } from './hook-annotations.js';
 import { matchRule } from './match-rule.js';
-import { FSB_ANNOTATIONS, MANAGED_ANNOTATION, managedMarker, withoutOwned } from './ownership.js';
+import { MANAGED_ANNOTATION, managedMarker, withoutOwned } from './ownership.js';
 import type { Container, Pod } from './pod.js';
 import { resolveServiceId, SERVICE_ID_LABEL } from './service-id.js';
-import { dataDirOf, isHostPathVolume, isPvcVolume, selectFsbVolumes } from './volumes.js';
+import { dataDirOf, FSB_ANNOTATIONS, isHostPathVolume, isPvcVolume, selectFsbVolumes } from './volumes.js';
 import type { MutationWarning } from './warnings.js';
 
 /** A pod (or its namespace) opts out with this label set to "false". */

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { HOOK_KINDS } from '../policy/hook-kinds.js';
+import { FSB_ANNOTATIONS } from './volumes.js';
 
 /**
  * The webhook's record of what it wrote: every annotation key it set, with a
@@ -11,8 +12,6 @@ import { HOOK_KINDS } from '../policy/hook-kinds.js';
  * anything else is the user's and is never changed or removed.
  */
 export const MANAGED_ANNOTATION = 'backup.wutong.io/managed';
-
-export const FSB_ANNOTATIONS = ['backup.velero.io/backup-volumes', 'backup.velero.io/backup-volumes-excludes'] as const;
 
 /**
  * Annotations that only work together: the FSB list, and each hook's keys.

@@ -1,7 +1,7 @@
 import { containerMatches, matchRule, podMismatch, type PodMismatch } from '../admission/match-rule.js';
 import { userOwnsHook } from '../admission/hook-annotations.js';
 import type { Container } from '../admission/pod.js';
-import { dataDirOf } from '../admission/volumes.js';
+import { dataDirOf, FSB_EXCLUDE_ANNOTATION as FSB_EXCLUDE, FSB_INCLUDE_ANNOTATION as FSB_INCLUDE } from '../admission/volumes.js';
 import type { CompiledPolicy, CompiledRule } from '../policy/compiled-policy.js';
 import { HOOK_KINDS, type HookKind } from '../policy/hook-kinds.js';
 import type { ManifestMutation } from './mutate-manifest.js';
@@ -43,8 +43,6 @@ export interface PodExplanation {
   warnings: string[];
 }
 
-const FSB_INCLUDE = 'backup.velero.io/backup-volumes';
-const FSB_EXCLUDE = 'backup.velero.io/backup-volumes-excludes';
 
 function describeContainers(containers: readonly Container[]): string {
   if (containers.length === 0) return 'the pod has no containers';
