@@ -56,6 +56,16 @@ function readMarker(marker: string | undefined): Map<string, string> {
   return entries;
 }
 
+/** The annotations the marker on a pod the webhook has just answered lists: what that pass wrote, added or rewritten alike. */
+export function writtenAnnotations(annotations: Record<string, string>): Record<string, string> {
+  const written: Record<string, string> = {};
+  for (const key of readMarker(annotations[MANAGED_ANNOTATION]).keys()) {
+    const value = annotations[key];
+    if (value !== undefined) written[key] = value;
+  }
+  return written;
+}
+
 /**
  * The annotations with the webhook's own groups taken back, so this pass can
  * write them afresh (a volume another webhook added, a policy change): what is
