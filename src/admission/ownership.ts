@@ -14,15 +14,19 @@ import { FSB_ANNOTATIONS } from './volumes.js';
 export const MANAGED_ANNOTATION = 'backup.wutong.io/managed';
 
 /**
- * Annotations that only work together: the FSB list, and each hook's keys.
- * When any key of a group is the user's (added, edited, or one of ours
- * removed), the whole group is: the webhook neither rewrites nor completes
- * it, so it never pairs its `container` with the user's `command`.
+ * Annotations that only work together: the FSB list (group 0), and each
+ * hook's keys (groups 1-4). When any key of a group is the user's (added,
+ * edited, or one of ours removed), the whole group is: the webhook neither
+ * rewrites nor completes it, so it never pairs its `container` with the
+ * user's `command`.
  */
-const GROUPS: ReadonlyArray<(key: string) => boolean> = [
-  (key) => (FSB_ANNOTATIONS as readonly string[]).includes(key),
-  ...HOOK_KINDS.map(({ prefix }) => (key: string) => key.startsWith(prefix)),
-];
+const GROUP_COUNT = 1 + HOOK_KINDS.length;
+
+function groupOf(key: string): number {
+  if ((FSB_ANNOTATIONS as readonly string[]).includes(key)) return 0;
+  for (let i = 0; i < HOOK_KINDS.length; i++) if (key.startsWith(HOOK_KINDS[i]?.prefix ?? '\0')) return i + 1;
+  return -1;
+}
 
 // 72 bits of SHA-256 in base64url: the point is telling an edited value from
 // the one written, not resisting forgery (whoever can edit the value can edit
@@ -80,15 +84,22 @@ export function withoutOwned(annotations: Record<string, string>): Record<string
   const marker = annotations[MANAGED_ANNOTATION];
   if (marker === undefined) return annotations;
   const listed = readMarker(marker);
-  const rest = { ...annotations };
-  delete rest[MANAGED_ANNOTATION];
-  if (listed.size === 0) return rest;
-  for (const inGroup of GROUPS) {
-    const present = Object.keys(rest).filter(inGroup);
-    if (present.length === 0) continue;
-    const vouched = present.every((key) => listed.get(key) === digestOf(rest[key] ?? ''));
-    const complete = [...listed.keys()].filter(inGroup).every((key) => key in rest);
-    if (vouched && complete) for (const key of present) delete rest[key];
+  const entries = Object.entries(annotations).filter(([key]) => key !== MANAGED_ANNOTATION);
+  if (listed.size === 0) return Object.fromEntries(entries);
+  // One pass: each key's group, and whether anything in a group is not as the webhook wrote it.
+  const groups = entries.map(([key]) => groupOf(key));
+  const users = new Array<boolean>(GROUP_COUNT).fill(false);
+  entries.forEach(([key, value], i) => {
+    const group = groups[i] ?? -1;
+    if (group >= 0 && !users[group] && listed.get(key) !== digestOf(value)) users[group] = true;
+  });
+  for (const key of listed.keys()) {
+    const group = groupOf(key);
+    if (group >= 0 && !Object.hasOwn(annotations, key)) users[group] = true;
   }
-  return rest;
+  // fromEntries, not assignment: a "__proto__" key stays a plain key.
+  return Object.fromEntries(entries.filter((_, i) => {
+    const group = groups[i] ?? -1;
+    return group < 0 || users[group];
+  }));
 }
