@@ -84,22 +84,24 @@ export function withoutOwned(annotations: Record<string, string>): Record<string
   const marker = annotations[MANAGED_ANNOTATION];
   if (marker === undefined) return annotations;
   const listed = readMarker(marker);
-  const entries = Object.entries(annotations).filter(([key]) => key !== MANAGED_ANNOTATION);
-  if (listed.size === 0) return Object.fromEntries(entries);
-  // One pass: each key's group, and whether anything in a group is not as the webhook wrote it.
-  const groups = entries.map(([key]) => groupOf(key));
+  const rest = { ...annotations };
+  delete rest[MANAGED_ANNOTATION];
+  if (listed.size === 0) return rest;
+  // One pass: which keys each group has, and whether anything in it is not as the webhook wrote it.
+  const present: string[][] = Array.from({ length: GROUP_COUNT }, () => []);
   const users = new Array<boolean>(GROUP_COUNT).fill(false);
-  entries.forEach(([key, value], i) => {
-    const group = groups[i] ?? -1;
-    if (group >= 0 && !users[group] && listed.get(key) !== digestOf(value)) users[group] = true;
-  });
+  for (const key in rest) {
+    const group = groupOf(key);
+    if (group < 0) continue;
+    present[group]?.push(key);
+    if (!users[group] && listed.get(key) !== digestOf(rest[key] ?? '')) users[group] = true;
+  }
   for (const key of listed.keys()) {
     const group = groupOf(key);
-    if (group >= 0 && !Object.hasOwn(annotations, key)) users[group] = true;
+    if (group >= 0 && !Object.hasOwn(rest, key)) users[group] = true;
   }
-  // fromEntries, not assignment: a "__proto__" key stays a plain key.
-  return Object.fromEntries(entries.filter((_, i) => {
-    const group = groups[i] ?? -1;
-    return group < 0 || users[group];
-  }));
+  for (let group = 0; group < GROUP_COUNT; group++) {
+    if (!users[group]) for (const key of present[group] ?? []) delete rest[key];
+  }
+  return rest;
 }
