@@ -1,3 +1,5 @@
+import { isObject } from '../is-object.js';
+
 /** The AdmissionReview versions the API server may send; we answer in the one we got. */
 export const REVIEW_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;
 export type ReviewVersion = (typeof REVIEW_VERSIONS)[number];
@@ -35,10 +37,6 @@ export interface AdmissionReviewResponse {
 /** The body was not an AdmissionReview we can answer: the transport turns this into HTTP 400. */
 export class BadReviewError extends Error {
   override name = 'BadReviewError';
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Checks the envelope only; the object inside is the mutation's business. */

@@ -1,4 +1,5 @@
-import type { HookKind, HookTemplate } from '../policy/compiled-policy.js';
+import type { HookTemplate } from '../policy/compiled-policy.js';
+import { HOOK_PREFIX, type HookKind } from '../policy/hook-kinds.js';
 import type { Container } from './pod.js';
 
 /**
@@ -22,20 +23,13 @@ export function hookAnnotations(
   return out;
 }
 
-export const HOOK_PREFIXES: Record<HookKind, string> = {
-  'pre-backup': 'pre.hook.backup.velero.io/',
-  'post-backup': 'post.hook.backup.velero.io/',
-  'post-restore': 'post.hook.restore.velero.io/',
-  'init-restore': 'init.hook.restore.velero.io/',
-};
-
 /**
  * True when the pod already carries any annotation of this hook. The user's
  * hook is then theirs entirely: adding our `container` or `timeout` to their
  * `command` would build a hook neither side wrote.
  */
 export function userOwnsHook(kind: HookKind, annotations: Record<string, string>): boolean {
-  const prefix = HOOK_PREFIXES[kind];
+  const prefix = HOOK_PREFIX[kind];
   for (const key in annotations) if (key.startsWith(prefix)) return true;
   return false;
 }

@@ -1,43 +1,20 @@
 import type { CompiledPolicy, CompiledRule, HookKind } from '../policy/compiled-policy.js';
-import { HOOK_PREFIXES, hookAnnotations, userOwnsHook } from './hook-annotations.js';
+import { hookAnnotations, userOwnsHook } from './hook-annotations.js';
 import { matchRule } from './match-rule.js';
+import { MANAGED_ANNOTATION, managedMarker, withoutOwned } from './ownership.js';
 import type { Container, Pod } from './pod.js';
 import { resolveServiceId, SERVICE_ID_LABEL } from './service-id.js';
-import { dataDirOf, isHostPathVolume, isPvcVolume, selectFsbVolumes } from './volumes.js';
+import { dataDirOf, FSB_ANNOTATIONS, isHostPathVolume, isPvcVolume, selectFsbVolumes } from './volumes.js';
 import type { MutationWarning } from './warnings.js';
 
 /** A pod (or its namespace) opts out with this label set to "false". */
 export const INJECT_LABEL = 'backup.wutong.io/inject';
-/**
- * Which of the pod's annotations the webhook wrote: "fsb" and hook kinds,
- * comma-separated. Those it may rewrite when called again (reinvocation after
- * another webhook added a volume); everything else on the pod is the user's
- * and is never changed.
- */
-export const MANAGED_ANNOTATION = 'backup.wutong.io/managed';
-const FSB_ANNOTATIONS = ['backup.velero.io/backup-volumes', 'backup.velero.io/backup-volumes-excludes'];
-type ManagedToken = 'fsb' | HookKind;
-
-function managedTokens(annotations: Record<string, string>): Set<string> {
-  const value = annotations[MANAGED_ANNOTATION];
-  return value ? new Set(value.split(',')) : new Set();
-}
-
-/** Takes back what an earlier pass of the webhook wrote, so this pass can write it afresh. */
-function dropManaged(annotations: Record<string, string>, managed: ReadonlySet<string>): void {
-  if (managed.has('fsb')) for (const key of FSB_ANNOTATIONS) delete annotations[key];
-  for (const [kind, prefix] of Object.entries(HOOK_PREFIXES)) {
-    if (!managed.has(kind)) continue;
-    for (const key of Object.keys(annotations)) if (key.startsWith(prefix)) delete annotations[key];
-  }
-  delete annotations[MANAGED_ANNOTATION];
-}
 
 export type PodMutation =
   | { handled: false; skipReason: string }
   | {
       handled: true;
-      /** The labels and annotations the pod should have: the user's untouched, the webhook's (MANAGED_ANNOTATION) brought up to date. */
+      /** The labels and annotations the pod should have: the user's untouched, the webhook's (recorded in MANAGED_ANNOTATION) brought up to date. */
       labels: Record<string, string>;
       annotations: Record<string, string>;
       added: { labels: number; fsb: number; hooks: number };
@@ -99,14 +76,13 @@ export function mutatePod(pod: Pod, policy: CompiledPolicy, namespace: string): 
 
   const originalAnnotations = pod.metadata?.annotations ?? {};
   const labels = { ...originalLabels };
-  const annotations = { ...originalAnnotations };
-  const previouslyManaged = managedTokens(originalAnnotations);
-  if (previouslyManaged.size > 0) dropManaged(annotations, previouslyManaged);
-  // What the user wrote is what is left once the webhook's own keys are gone.
-  const userAnnotations = previouslyManaged.size > 0 ? { ...annotations } : originalAnnotations;
-  const managed: ManagedToken[] = [];
+  // What the user wrote is what is left once the webhook's own, unedited keys are taken back.
+  const userAnnotations = withoutOwned(originalAnnotations);
+  const annotations = { ...userAnnotations };
+  const written: Array<[string, string]> = [];
   const set = (key: string, value: string): boolean => {
     annotations[key] = value;
+    written.push([key, value]);
     return originalAnnotations[key] !== value;
   };
   const warnings: MutationWarning[] = [];
@@ -134,7 +110,6 @@ export function mutatePod(pod: Pod, policy: CompiledPolicy, namespace: string): 
     const fsb = selectFsbVolumes(volumes, policy.fsbMode, policy.includeEmptyDir);
     if (fsb) {
       if (set(fsb.annotation, fsb.volumes.join(','))) added.fsb++;
-      managed.push('fsb');
       audit['fsb-volumes'] = `${policy.fsbMode === 'opt-in' ? 'include' : 'exclude'}:${fsb.volumes.join(',')}`;
     }
   }
@@ -157,7 +132,6 @@ export function mutatePod(pod: Pod, policy: CompiledPolicy, namespace: string): 
         if (set(key, value)) added.hooks++;
       }
       injected.push(hook.kind);
-      managed.push(hook.kind);
     }
     audit.rule = selected.rule.name;
     audit['hook-container'] = selected.container.name;
@@ -169,7 +143,7 @@ export function mutatePod(pod: Pod, policy: CompiledPolicy, namespace: string): 
     });
   }
 
-  if (managed.length > 0) annotations[MANAGED_ANNOTATION] = managed.join(',');
+  if (written.length > 0) annotations[MANAGED_ANNOTATION] = managedMarker(written);
   return { handled: true, labels, annotations, added, warnings, audit };
 }
 

@@ -1,6 +1,4 @@
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+import { isObject } from '../is-object.js';
 
 function absent(value: unknown): boolean {
   return value === undefined || value === null;

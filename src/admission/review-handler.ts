@@ -19,6 +19,7 @@ export interface ReviewResult {
 }
 
 const NONE = { labels: 0, fsb: 0, hooks: 0 };
+/** kubectl prints every webhook's warnings together: say whose these are. */
 const WARNING_PREFIX = 'wutong-backup: ';
 
 function isPodRequest(request: AdmissionRequest): boolean {

@@ -35,8 +35,13 @@ export function isNonPersistentVolume(volume: Volume): boolean {
   return NON_PERSISTENT_SOURCES.some((source) => volume[source] !== undefined && volume[source] !== null);
 }
 
+/** Velero's file-system backup annotations: the volumes to copy (opt-in), or those to leave out (opt-out). */
+export const FSB_INCLUDE_ANNOTATION = 'backup.velero.io/backup-volumes';
+export const FSB_EXCLUDE_ANNOTATION = 'backup.velero.io/backup-volumes-excludes';
+export const FSB_ANNOTATIONS = [FSB_INCLUDE_ANNOTATION, FSB_EXCLUDE_ANNOTATION] as const;
+
 export interface FsbSelection {
-  annotation: 'backup.velero.io/backup-volumes' | 'backup.velero.io/backup-volumes-excludes';
+  annotation: (typeof FSB_ANNOTATIONS)[number];
   volumes: string[];
 }
 
@@ -52,12 +57,12 @@ export function selectFsbVolumes(
 ): FsbSelection | undefined {
   if (mode === 'opt-in') {
     const names = volumes.filter((v) => isPvcVolume(v) || (includeEmptyDir && isEmptyDirVolume(v))).map((v) => v.name);
-    return names.length > 0 ? { annotation: 'backup.velero.io/backup-volumes', volumes: names } : undefined;
+    return names.length > 0 ? { annotation: FSB_INCLUDE_ANNOTATION, volumes: names } : undefined;
   }
   const names = volumes
     .filter((v) => isNonPersistentVolume(v) && !(includeEmptyDir && isEmptyDirVolume(v)))
     .map((v) => v.name);
-  return names.length > 0 ? { annotation: 'backup.velero.io/backup-volumes-excludes', volumes: names } : undefined;
+  return names.length > 0 ? { annotation: FSB_EXCLUDE_ANNOTATION, volumes: names } : undefined;
 }
 
 /** Mount path of the container's first PVC-backed volume: where a dump survives into the backup. */

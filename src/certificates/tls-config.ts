@@ -1,4 +1,4 @@
-import { durationFromEnv } from './duration.js';
+import { durationFromEnv } from '../duration.js';
 import { DEFAULT_CA_VALIDITY_MS, DEFAULT_CERT_VALIDITY_MS, HOUR_MS, LOCAL_HOSTS, serviceHosts } from './issue-certificates.js';
 
 /** Secret-backed self-signed certificates, bootstrapped and rotated by the webhook itself. */

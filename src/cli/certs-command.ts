@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { durationFromEnv, formatDuration, parseDuration } from '../certificates/duration.js';
+import { durationFromEnv, formatDuration, parseDuration } from '../duration.js';
 import {
   caCommonName,
   DEFAULT_CA_VALIDITY_MS,
@@ -11,14 +11,11 @@ import {
   serviceHosts,
 } from '../certificates/issue-certificates.js';
 import { TLS_FILES, writeTlsDir } from '../certificates/tls-files.js';
+import { CliError, UsageError } from './cli-error.js';
+import type { CliIo } from './cli-io.js';
+import { parseOptions } from './parse-options.js';
 
-export interface CommandIo {
-  stdout: { write(text: string): unknown };
-  stderr: { write(text: string): unknown };
-  env: NodeJS.ProcessEnv;
-}
-
-const USAGE = `Usage: wutong-backup certs generate [options]
+export const CERTS_USAGE = `Usage: wutong-backup certs generate [options]
 
 Generates a CA and a serving certificate for the webhook's Service and writes
 ca.crt, ca.key, tls.crt and tls.key to the output directory. Prints the CA as
@@ -37,10 +34,19 @@ Options:
 `;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const VALUE_FLAGS = new Set(['--service', '--namespace', '--out', '--host', '--ca-validity', '--cert-validity']);
-const SWITCHES = new Set(['--development', '--force']);
+const COMMAND = 'certs generate';
 
-class UsageError extends Error {}
+const OPTIONS = {
+  service: { type: 'string' },
+  namespace: { type: 'string' },
+  out: { type: 'string' },
+  host: { type: 'string', multiple: true },
+  development: { type: 'boolean' },
+  'ca-validity': { type: 'string' },
+  'cert-validity': { type: 'string' },
+  force: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
 interface GenerateOptions {
   service: string;
@@ -53,84 +59,70 @@ interface GenerateOptions {
 }
 
 /**
- * `wutong-backup certs ...`; argv is what follows "certs" (e.g. ["generate",
- * "--service", "wutong-backup"]). Resolves to the exit code: 0 done, 1 the
- * certificates could not be written, 2 bad usage. Errors are one line on stderr.
+ * `wutong-backup certs ...`; args is what follows "certs" (e.g. ["generate",
+ * "--service", "wutong-backup"]). Exit 0 when done; a file that cannot be
+ * written is a CliError (exit 1), bad usage a UsageError (exit 2).
  */
-export function runCertsCommand(argv: string[], io: CommandIo = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+export function runCertsCommand(args: string[], io: CliIo): Promise<number> {
+  const [subcommand, ...rest] = args;
+  if (subcommand === '-h' || subcommand === '--help') {
+    io.stdout.write(CERTS_USAGE);
+    return Promise.resolve(0);
+  }
+  if (subcommand === undefined) throw new UsageError('certs needs a subcommand: generate', 'certs');
+  if (subcommand !== 'generate') throw new UsageError(`unknown certs command "${subcommand}"; use generate`, 'certs');
+  const { values } = parseOptions(rest, OPTIONS, COMMAND);
+  if (values.help) {
+    io.stdout.write(CERTS_USAGE);
+    return Promise.resolve(0);
+  }
+  return Promise.resolve(generate(generateOptions(values, io.env), io));
+}
+
+function dnsLabel(flag: string, value: string | undefined): string {
+  const label = value ?? 'wutong-backup';
+  if (!DNS_LABEL.test(label)) throw new UsageError(`--${flag} must be a DNS label (lowercase letters, digits, "-"), got "${label}"`, COMMAND);
+  return label;
+}
+
+/** A validity flag, else its env setting, else the default; a bad value is a usage error naming where it came from. */
+function validity(flag: string, value: string | undefined, env: NodeJS.ProcessEnv, envName: string, fallback: number): number {
   try {
-    const [subcommand, ...rest] = argv;
-    if (subcommand === '-h' || subcommand === '--help' || (subcommand === 'generate' && (rest.includes('-h') || rest.includes('--help')))) {
-      io.stdout.write(USAGE);
-      return Promise.resolve(0);
-    }
-    if (subcommand === undefined) throw new UsageError('missing subcommand (expected "generate")');
-    if (subcommand !== 'generate') throw new UsageError(`unknown subcommand "${subcommand}" (expected "generate")`);
-    return Promise.resolve(generate(parseGenerateOptions(rest, io.env), io));
+    return value === undefined ? durationFromEnv(env, envName, fallback) : parseDuration(value, `--${flag}`);
   } catch (err) {
-    const usage = err instanceof UsageError;
-    io.stderr.write(`wutong-backup certs: ${(err as Error).message}${usage ? ' (see --help)' : ''}\n`);
-    return Promise.resolve(usage ? 2 : 1);
+    throw new UsageError((err as Error).message, COMMAND);
   }
 }
 
-function parseGenerateOptions(args: string[], env: NodeJS.ProcessEnv): GenerateOptions {
-  const values = new Map<string, string[]>();
-  const switches = new Set<string>();
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] ?? '';
-    const eq = arg.indexOf('=');
-    const flag = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
-    if (SWITCHES.has(flag)) {
-      if (flag !== arg) throw new UsageError(`${flag} takes no value`);
-      switches.add(flag);
-      continue;
-    }
-    if (!VALUE_FLAGS.has(flag)) throw new UsageError(`unknown option "${arg}"`);
-    const value = flag !== arg ? arg.slice(eq + 1) : args[++i];
-    if (value === undefined || value === '' || (flag === arg && value.startsWith('--'))) throw new UsageError(`${flag} needs a value`);
-    values.set(flag, [...(values.get(flag) ?? []), value]);
-  }
-  const single = (flag: string): string | undefined => {
-    const given = values.get(flag);
-    if (given && given.length > 1) throw new UsageError(`${flag} given more than once`);
-    return given?.[0];
-  };
-  const label = (flag: string): string => {
-    const value = single(flag) ?? 'wutong-backup';
-    if (!DNS_LABEL.test(value)) throw new UsageError(`${flag} must be a DNS label (lowercase letters, digits, "-"), got "${value}"`);
-    return value;
-  };
-  const duration = (flag: string, envName: string, fallback: number): number => {
-    const value = single(flag);
-    try {
-      return value === undefined ? durationFromEnv(env, envName, fallback) : parseDuration(value, flag);
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
-  };
-  const service = label('--service');
-  const namespace = label('--namespace');
-  const extra = [...(switches.has('--development') ? LOCAL_HOSTS : []), ...(values.get('--host') ?? [])];
+type Values = ReturnType<typeof parseOptions<typeof OPTIONS>>['values'];
+
+function generateOptions(values: Values, env: NodeJS.ProcessEnv): GenerateOptions {
+  const service = dnsLabel('service', values.service);
+  const namespace = dnsLabel('namespace', values.namespace);
+  const extra = [...(values.development ? LOCAL_HOSTS : []), ...(values.host ?? [])];
   return {
     service,
     namespace,
-    out: single('--out') ?? 'certs',
+    out: values.out ?? 'certs',
     hosts: [...new Set([...serviceHosts(service, namespace), ...extra])],
-    caValidityMs: duration('--ca-validity', 'CA_VALIDITY', DEFAULT_CA_VALIDITY_MS),
-    certValidityMs: duration('--cert-validity', 'CERT_VALIDITY', DEFAULT_CERT_VALIDITY_MS),
-    force: switches.has('--force'),
+    caValidityMs: validity('ca-validity', values['ca-validity'], env, 'CA_VALIDITY', DEFAULT_CA_VALIDITY_MS),
+    certValidityMs: validity('cert-validity', values['cert-validity'], env, 'CERT_VALIDITY', DEFAULT_CERT_VALIDITY_MS),
+    force: values.force ?? false,
   };
 }
 
-function generate(options: GenerateOptions, io: CommandIo): number {
+function generate(options: GenerateOptions, io: CliIo): number {
   const existing = Object.values(TLS_FILES).filter((file) => existsSync(join(options.out, file)));
   if (existing.length > 0 && !options.force) {
-    throw new Error(`${options.out} already holds ${existing.join(', ')}; pass --force to replace them`);
+    throw new CliError(`${options.out} already holds ${existing.join(', ')}; pass --force to replace them`);
   }
   const ca = issueCa(caCommonName('wutong-backup-ca'), { validityMs: options.caValidityMs });
   const serving = issueServingCertificate(ca, options.hosts, { validityMs: options.certValidityMs });
-  writeTlsDir(options.out, ca, serving);
+  try {
+    writeTlsDir(options.out, ca, serving);
+  } catch (err) {
+    throw new CliError(`cannot write ${options.out}: ${(err as Error).message}`);
+  }
   io.stderr.write(
     `wrote ${Object.values(TLS_FILES).join(', ')} to ${options.out} ` +
       `(SANs: ${options.hosts.join(', ')}; CA ${formatDuration(options.caValidityMs)}, certificate ${formatDuration(options.certValidityMs)}); caBundle:\n`,

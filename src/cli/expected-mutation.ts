@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MANAGED_ANNOTATION } from '../admission/mutate-pod.js';
+import { MANAGED_ANNOTATION } from '../admission/ownership.js';
 
 /** A value in expected.yaml: the exact string, or `{ contains: text }` for long values such as hook scripts. */
 const valueMatcher = z.union([z.string(), z.strictObject({ contains: z.string().min(1) })]);

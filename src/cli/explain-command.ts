@@ -57,7 +57,7 @@ function commandLines(value: string): string[] {
 }
 
 function hookLines(hook: HookExplanation): string[] {
-  const out = [`    ${hook.kind}${hook.source === 'pod' ? ", the pod's own annotations, kept as they are" : ', added'}:`];
+  const out = [`    ${hook.kind}${hook.source === 'pod' ? ", the pod's own annotations, kept as they are" : ', from the policy'}:`];
   for (const [key, value] of hook.annotations) {
     if (key.endsWith('/command')) {
       const [first, ...rest] = commandLines(value);

@@ -1,8 +1,10 @@
 import { containerMatches, matchRule, podMismatch, type PodMismatch } from '../admission/match-rule.js';
 import { userOwnsHook } from '../admission/hook-annotations.js';
+import { withoutOwned, writtenAnnotations } from '../admission/ownership.js';
 import type { Container } from '../admission/pod.js';
-import { dataDirOf } from '../admission/volumes.js';
-import type { CompiledPolicy, CompiledRule, HookKind } from '../policy/compiled-policy.js';
+import { dataDirOf, FSB_EXCLUDE_ANNOTATION as FSB_EXCLUDE, FSB_INCLUDE_ANNOTATION as FSB_INCLUDE } from '../admission/volumes.js';
+import type { CompiledPolicy, CompiledRule } from '../policy/compiled-policy.js';
+import { HOOK_KINDS, type HookKind } from '../policy/hook-kinds.js';
 import type { ManifestMutation } from './mutate-manifest.js';
 
 // Everything here is derived from the webhook's own answer (handleReview)
@@ -21,7 +23,7 @@ export interface RuleExplanation {
 
 export interface HookExplanation {
   kind: HookKind;
-  /** "policy": added by the webhook; "pod": the pod's own annotations, kept as they are. */
+  /** "policy": written by the webhook from the policy (this time, or again: it is its own); "pod": the user's, kept as they are. */
   source: 'policy' | 'pod';
   annotations: Array<[string, string]>;
 }
@@ -42,8 +44,6 @@ export interface PodExplanation {
   warnings: string[];
 }
 
-const FSB_INCLUDE = 'backup.velero.io/backup-volumes';
-const FSB_EXCLUDE = 'backup.velero.io/backup-volumes-excludes';
 
 function describeContainers(containers: readonly Container[]): string {
   if (containers.length === 0) return 'the pod has no containers';
@@ -94,14 +94,27 @@ function explainRules(
   });
 }
 
+/**
+ * The pod's annotations split as the webhook sees them: the user's (what is
+ * left once its own, unedited keys are taken back) and what it wrote this
+ * time. A pod that already carries the webhook's output (mutate output, a
+ * restored pod) thus shows the policy's hooks as the policy's.
+ */
+function ownership(m: ManifestMutation): { user: Record<string, string>; written: Record<string, string> } {
+  return {
+    user: withoutOwned(m.podBefore?.metadata?.annotations ?? {}),
+    written: writtenAnnotations(m.podAfter?.metadata?.annotations ?? {}),
+  };
+}
+
 function fsbOf(m: ManifestMutation): string {
-  const before = m.podBefore?.metadata?.annotations ?? {};
+  const { user, written } = ownership(m);
   for (const key of [FSB_INCLUDE, FSB_EXCLUDE]) {
-    if (before[key] !== undefined) return `the pod's own ${key}=${before[key]} is kept`;
+    if (user[key] !== undefined) return `the pod's own ${key}=${user[key]} is kept`;
   }
-  const include = m.addedAnnotations[FSB_INCLUDE];
+  const include = written[FSB_INCLUDE];
   if (include !== undefined) return `Velero copies volumes ${include.split(',').join(', ')} (${FSB_INCLUDE})`;
-  const exclude = m.addedAnnotations[FSB_EXCLUDE];
+  const exclude = written[FSB_EXCLUDE];
   if (exclude !== undefined) {
     const excluded = new Set(exclude.split(','));
     const taken = (m.podBefore?.spec?.volumes ?? []).map((v) => v.name).filter((n) => !excluded.has(n));
@@ -110,23 +123,16 @@ function fsbOf(m: ManifestMutation): string {
   return 'no volume: the pod has no volume worth copying';
 }
 
-const HOOK_PREFIXES: ReadonlyArray<readonly [HookKind, string]> = [
-  ['pre-backup', 'pre.hook.backup.velero.io/'],
-  ['post-backup', 'post.hook.backup.velero.io/'],
-  ['post-restore', 'post.hook.restore.velero.io/'],
-  ['init-restore', 'init.hook.restore.velero.io/'],
-];
-
 function hooksOf(m: ManifestMutation, rule: CompiledRule | undefined): { hooks: HookExplanation[]; note: string | undefined } {
-  const before = m.podBefore?.metadata?.annotations ?? {};
+  const { user, written } = ownership(m);
   const hooks: HookExplanation[] = [];
-  for (const [kind, prefix] of HOOK_PREFIXES) {
-    const ours = Object.entries(m.addedAnnotations).filter(([key]) => key.startsWith(prefix));
-    const theirs = Object.entries(before).filter(([key]) => key.startsWith(prefix));
+  for (const { kind, prefix } of HOOK_KINDS) {
+    const ours = Object.entries(written).filter(([key]) => key.startsWith(prefix));
+    const theirs = Object.entries(user).filter(([key]) => key.startsWith(prefix));
     if (ours.length > 0) hooks.push({ kind, source: 'policy', annotations: ours });
     else if (theirs.length > 0) hooks.push({ kind, source: 'pod', annotations: theirs });
   }
-  const owned = rule?.hooks.filter((h) => userOwnsHook(h.kind, before)) ?? [];
+  const owned = rule?.hooks.filter((h) => userOwnsHook(h.kind, user)) ?? [];
   const note =
     rule?.profile !== undefined && owned.length > 0 && owned.length < rule.hooks.length
       ? `profile ${rule.profile} added no hook: the pod has its own ${owned.map((h) => h.kind).join(', ')} annotations, and a profile's hooks only work together`

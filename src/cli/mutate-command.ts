@@ -8,10 +8,11 @@ import { readManifests } from './read-manifests.js';
 
 export const MUTATE_USAGE = `Usage: wutong-backup mutate -f FILE [options]
 
-Prints the objects as the webhook would store them: labels and annotations
-added to each Pod, or to the pod template of each Deployment, StatefulSet,
-DaemonSet, ReplicaSet, ReplicationController, Job and CronJob. Other objects
-pass through unchanged. Needs no cluster. Warnings go to stderr.
+Prints each Pod as the webhook would admit it: with the labels and
+annotations it adds. For a Deployment, StatefulSet, DaemonSet, ReplicaSet,
+ReplicationController, Job or CronJob (which the webhook never sees: it
+mutates their pods) the pod template shows what each pod will carry. Other
+objects pass through unchanged. Needs no cluster. Warnings go to stderr.
 
 Options:
   -f, --filename FILE   YAML or JSON, one or more documents; "-" reads stdin.

@@ -9,20 +9,17 @@ import type { Manifest } from './read-manifests.js';
 
 const { applyPatch } = fastJsonPatch;
 
-/** The webhook prefixes its warnings for kubectl; the CLI names the object instead. */
-const WARNING_PREFIX = 'wutong-backup: ';
-
 export interface ManifestMutation {
   manifest: Manifest;
   /** Undefined for an object without a pod (Service, ConfigMap...): passed through untouched. */
   subject: PodSubject | undefined;
   namespace: string;
-  /** The whole object as it would be stored: the pod, or the workload with its template mutated. */
+  /** The whole object: the pod as admitted, or the workload with its template showing what each of its pods gets. */
   output: Record<string, unknown>;
   /** The JSON Patch the webhook answers, with paths into this object (under the template for workloads). */
   patch: Operation[];
   review: ReviewResult | undefined;
-  /** Warnings as the webhook sends them, without its prefix. */
+  /** The mutation's warnings; the CLI names the object instead of the webhook's "wutong-backup: " prefix for kubectl. */
   warnings: string[];
   addedLabels: Record<string, string>;
   addedAnnotations: Record<string, string>;
@@ -96,7 +93,7 @@ export function mutateManifest(manifest: Manifest, policy: CompiledPolicy, names
     output,
     patch,
     review,
-    warnings: (review.response.warnings ?? []).map((w) => (w.startsWith(WARNING_PREFIX) ? w.slice(WARNING_PREFIX.length) : w)),
+    warnings: review.warnings.map((w) => w.message),
     addedLabels: added(found.pod.metadata?.labels, podAfter.metadata?.labels),
     addedAnnotations: added(found.pod.metadata?.annotations, podAfter.metadata?.annotations),
     podBefore: found.pod,

@@ -1,4 +1,5 @@
 import type { Pod } from '../admission/pod.js';
+import { isObject } from '../is-object.js';
 
 /**
  * Where the pod lives inside a manifest: the object itself for a Pod, the
@@ -26,10 +27,6 @@ export interface PodSubject {
   namespace: string | undefined;
   /** The pod the webhook would be asked about. */
   pod: Pod;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function at(object: Record<string, unknown>, path: readonly string[]): unknown {

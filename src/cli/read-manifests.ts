@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { parseAllDocuments } from 'yaml';
 import { CliError } from './cli-error.js';
 import { readText } from './read-text.js';
+import { isObject } from '../is-object.js';
 
 /** One Kubernetes object from the input, with where it came from for messages. */
 export interface Manifest {
@@ -13,10 +14,6 @@ async function readStream(stream: Readable): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
   return Buffer.concat(chunks).toString('utf8');
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**

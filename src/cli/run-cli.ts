@@ -13,7 +13,7 @@ export const USAGE = `Usage: wutong-backup COMMAND [options]
 Offline tools for the wutong-backup admission webhook; none needs a cluster.
 
 Commands:
-  mutate -f FILE            Print pods or workloads as the webhook would store them
+  mutate -f FILE            Print pods as the webhook would admit them (workloads: their pod template)
   explain -f FILE           Explain which rule, profile, volumes, hooks and warnings a pod gets
   policy validate FILE...   Check hook policy files, naming every bad field
   policy test DIR           Run a folder of policy test cases (pod.yaml + expected.yaml)
@@ -66,7 +66,7 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
     case 'certs': {
       // Loaded on demand: it pulls in the certificate code no other command needs.
       const { runCertsCommand } = await import('./certs-command.js');
-      return runCertsCommand(rest, { stdout: io.stdout, stderr: io.stderr, env: io.env });
+      return runCertsCommand(rest, io);
     }
     default:
       throw new UsageError(`unknown command "${command}"`, '');

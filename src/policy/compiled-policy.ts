@@ -1,3 +1,7 @@
+import type { HookKind } from './hook-kinds.js';
+
+export type { HookKind } from './hook-kinds.js';
+
 /**
  * The in-memory form the webhook answers from: regular expressions built and
  * annotation values pre-rendered once at load, so admission does no parsing.
@@ -28,15 +32,11 @@ export interface CompiledRule {
   hooks: readonly HookTemplate[];
 }
 
-/** The four hook kinds Velero reads from pod annotations. */
-export type HookKind = 'pre-backup' | 'post-backup' | 'post-restore' | 'init-restore';
 
 export interface HookTemplate {
   kind: HookKind;
   /** Annotation prefix, e.g. "pre.hook.backup.velero.io/". */
   prefix: string;
-  /** Key naming the container: "container" for exec hooks, "container-name" for init hooks. */
-  containerKey: 'container' | 'container-name' | undefined;
   /** Fixed annotations (suffix → value), e.g. on-error, timeout. */
   fixed: ReadonlyArray<readonly [string, string]>;
   /** The command annotation value; `{{dataDir}}` already escaped for its context. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { isGoDuration } from './duration.js';
+import { isGoDuration } from '../duration.js';
+import { HOOK_KINDS, type HookGroup, type HookSlot } from './hook-kinds.js';
 import { findProfile, PROFILE_NAMES } from './profiles/profile-registry.js';
 
 // zod gives every rejection an exact path (rules[2].backup.pre.timeout), which
@@ -107,13 +108,6 @@ function unknownProfileMessage(name: string): string {
   return `unknown profile "${name}"; known: ${PROFILE_NAMES.join(', ')}`;
 }
 
-const HOOK_SLOTS = [
-  ['backup', 'pre'],
-  ['backup', 'post'],
-  ['restore', 'post'],
-  ['restore', 'init'],
-] as const;
-
 type RuleHookGroups = {
   backup?: { pre?: object; post?: object } | undefined;
   restore?: { post?: object; init?: object } | undefined;
@@ -122,8 +116,8 @@ type RuleHookGroups = {
 /** The rule's hook in one slot, as written (`false` already turned into `{ disabled: true }`). */
 export function ruleHook(
   rule: RuleHookGroups,
-  group: 'backup' | 'restore',
-  slot: 'pre' | 'post' | 'init',
+  group: HookGroup,
+  slot: HookSlot,
 ): { command?: string[] | undefined; shell?: string | undefined; disabled?: true | undefined } | undefined {
   const hooks = rule[group] as Record<string, object | undefined> | undefined;
   return hooks?.[slot];
@@ -149,7 +143,7 @@ function checkRule(
     const why = profile ? ` (profile ${profile.name} matches no image by itself)` : '';
     ctx.addIssue({ code: 'custom', message: NAMES_NO_CONTAINER + why, path: ['match'] });
   }
-  for (const [group, slot] of HOOK_SLOTS) {
+  for (const { group, slot } of HOOK_KINDS) {
     const hook = ruleHook(rule, group, slot);
     if (hook === undefined) continue;
     const base = profile?.[group] as Record<string, object | undefined> | undefined;

@@ -1,5 +1,6 @@
 import type { CompiledRule, HookTemplate, RenderedValue } from './compiled-policy.js';
 import type { BackupHook, HookCommand, HookRule, RestoreExecHook, RestoreInitHook } from './hook-policy-schema.js';
+import { HOOK_PREFIX } from './hook-kinds.js';
 import { shellQuote } from './shell-quote.js';
 
 /** The one placeholder a hook command may use: the mount path of the matched container's first persistent volume. */
@@ -70,8 +71,7 @@ function pairs(entries: Array<[string, string | undefined]>): Array<readonly [st
 function backupTemplate(kind: 'pre-backup' | 'post-backup', hook: BackupHook): HookTemplate {
   return {
     kind,
-    prefix: kind === 'pre-backup' ? 'pre.hook.backup.velero.io/' : 'post.hook.backup.velero.io/',
-    containerKey: 'container',
+    prefix: HOOK_PREFIX[kind],
     fixed: pairs([
       ['on-error', hook.onError],
       ['timeout', hook.timeout],
@@ -85,8 +85,7 @@ function backupTemplate(kind: 'pre-backup' | 'post-backup', hook: BackupHook): H
 function restoreExecTemplate(hook: RestoreExecHook): HookTemplate {
   return {
     kind: 'post-restore',
-    prefix: 'post.hook.restore.velero.io/',
-    containerKey: 'container',
+    prefix: HOOK_PREFIX['post-restore'],
     fixed: pairs([
       ['on-error', hook.onError],
       ['exec-timeout', hook.execTimeout],
@@ -101,8 +100,7 @@ function restoreExecTemplate(hook: RestoreExecHook): HookTemplate {
 function restoreInitTemplate(rule: string, hook: RestoreInitHook): HookTemplate {
   return {
     kind: 'init-restore',
-    prefix: 'init.hook.restore.velero.io/',
-    containerKey: 'container-name',
+    prefix: HOOK_PREFIX['init-restore'],
     fixed: [],
     command: renderCommand(hook),
     image: hook.image,

@@ -1,24 +1,18 @@
 import type { HookPolicyDocument, HookRule } from '../hook-policy-schema.js';
 import { ruleHook } from '../hook-policy-schema.js';
+import { HOOK_KINDS, type HookGroup, type HookSlot } from '../hook-kinds.js';
 import type { PolicyIssue } from '../policy-error.js';
 import type { HookProfile } from './hook-profile.js';
 import { findProfile, PROFILES } from './profile-registry.js';
 
 type Hook = Record<string, unknown> & { command?: string[]; shell?: string; disabled?: true };
 
-const SLOTS = [
-  ['backup', 'pre'],
-  ['backup', 'post'],
-  ['restore', 'post'],
-  ['restore', 'init'],
-] as const;
-
 /** Rule names autoProfiles gives its rules; "/" keeps them apart from any rule a policy can name. */
 export function autoRuleName(profile: string): string {
   return `auto/${profile}`;
 }
 
-function profileHook(profile: HookProfile, group: 'backup' | 'restore', slot: 'pre' | 'post' | 'init', removeAfterBackup: boolean): Hook | undefined {
+function profileHook(profile: HookProfile, group: HookGroup, slot: HookSlot, removeAfterBackup: boolean): Hook | undefined {
   const hooks = profile[group] as Record<string, Hook | undefined>;
   const own = hooks[slot];
   if (own !== undefined) return own;
@@ -57,7 +51,7 @@ export function resolveRule(
   if (profile === undefined) return { rule, issues: [] };
   const issues: PolicyIssue[] = [];
   const groups: Record<'backup' | 'restore', Record<string, Hook>> = { backup: {}, restore: {} };
-  for (const [group, slot] of SLOTS) {
+  for (const { group, slot } of HOOK_KINDS) {
     const override = ruleHook(rule, group, slot) as Hook | undefined;
     const hook = mergeHook(profileHook(profile, group, slot, removeAfterBackup), override);
     if (hook === undefined) continue;

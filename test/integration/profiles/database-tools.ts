@@ -38,10 +38,9 @@ const checked = new Map<string, ToolCheck>();
 
 /**
  * The integration tests run real database servers. When one of `tools` is
- * missing, install-databases.sh installs it (it needs root and apt); only
- * when that fails too do the tests skip, saying why.
+ * missing, install-databases.sh installs it (it needs root and apt).
  */
-export function ensureDatabaseTools(tools: readonly string[]): ToolCheck {
+function ensureDatabaseTools(tools: readonly string[]): ToolCheck {
   const key = tools.join(' ');
   const known = checked.get(key);
   if (known) return known;
@@ -65,4 +64,20 @@ export function ensureDatabaseTools(tools: readonly string[]): ToolCheck {
   }
   checked.set(key, result);
   return result;
+}
+
+/** The switch that skips every database profile suite, and the only thing that does. */
+export const SKIP_PROFILES_HINT = 'or skip the database profile tests explicitly: PROFILES=0 npm test';
+
+/**
+ * `describe` for a suite that runs real database servers, after making sure
+ * their tools are there. A suite that cannot run fails, saying why: skipping
+ * quietly would leave CI green with the profiles untested. Only PROFILES=0
+ * skips, because someone asked for it.
+ */
+export function databaseSuite(tools: readonly string[], env: NodeJS.ProcessEnv = process.env): typeof describe {
+  if (env.PROFILES === '0') return describe.skip;
+  const check = ensureDatabaseTools(tools);
+  if (!check.ok) throw new Error(`${check.reason}. Run as root with apt access, ${SKIP_PROFILES_HINT}`);
+  return describe;
 }

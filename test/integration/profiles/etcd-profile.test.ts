@@ -3,7 +3,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { ensureDatabaseTools, findTool, toolPath } from './database-tools.js';
+import { databaseSuite, findTool, toolPath } from './database-tools.js';
 import { databasePod, freePort, hookArgv, PREFIX, profileAnnotations, runHook, ServerProcess, waitFor } from './hook-runner.js';
 
 // The etcd profile for real: etcdctl snapshot save from the pre-backup hook,
@@ -11,15 +11,13 @@ import { databasePod, freePort, hookArgv, PREFIX, profileAnnotations, runHook, S
 // annotation's init container none), swapping the snapshot in before etcd
 // starts on the restored volume.
 
-const tools = ensureDatabaseTools(['etcd', 'etcdctl']);
-if (!tools.ok) console.warn(`skipping the etcd profile tests: ${tools.reason}`);
-const suite = tools.ok ? describe : describe.skip;
+const suite = databaseSuite(['etcd', 'etcdctl']);
 
 jest.setTimeout(120_000);
 
 const SNAPSHOT = '.wutong-backup-etcd.db';
 
-suite(`etcd profile against a real etcd${tools.ok ? '' : ` (skipped: ${tools.reason})`}`, () => {
+suite('etcd profile against a real etcd', () => {
   let root: string;
   const servers: ServerProcess[] = [];
 

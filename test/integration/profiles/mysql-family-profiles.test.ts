@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureDatabaseTools, findTool, toolPath } from './database-tools.js';
+import { databaseSuite, findTool, toolPath } from './database-tools.js';
 import { databasePod, freePort, hookArgv, PREFIX, profileAnnotations, runHook, ServerProcess, waitFor } from './hook-runner.js';
 
 // The mysql and mariadb profiles' hooks, run for real against MariaDB
@@ -12,9 +12,7 @@ import { databasePod, freePort, hookArgv, PREFIX, profileAnnotations, runHook, S
 // path configured in the "container's" ~/.my.cnf.
 
 const TOOLS = ['mariadbd', 'mariadb-install-db', 'mariadb', 'mariadb-dump', 'mariadb-admin'];
-const tools = ensureDatabaseTools(TOOLS);
-if (!tools.ok) console.warn(`skipping the MariaDB profile tests: ${tools.reason}`);
-const suite = tools.ok ? describe : describe.skip;
+const suite = databaseSuite(TOOLS);
 
 jest.setTimeout(180_000);
 
@@ -98,7 +96,7 @@ class MariaDb {
   }
 }
 
-suite(`mysql and mariadb profiles against a real MariaDB server${tools.ok ? '' : ` (skipped: ${tools.reason})`}`, () => {
+suite('mysql and mariadb profiles against a real MariaDB server', () => {
   let root: string;
   let runDir: string;
   let containerEnv: (passwordVar: string) => Record<string, string>;

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureDatabaseTools, findTool, toolPath } from './database-tools.js';
+import { databaseSuite, findTool, toolPath } from './database-tools.js';
 import { databasePod, freePort, hookArgv, PREFIX, profileAnnotations, runHook, ServerProcess, waitFor } from './hook-runner.js';
 
 // The postgresql profile's hooks, run for real: pg_dumpall, then the import
@@ -11,9 +11,7 @@ import { databasePod, freePort, hookArgv, PREFIX, profileAnnotations, runHook, S
 // to run as root, so servers and hooks run as the postgres user, as they do
 // in the official image.
 
-const tools = ensureDatabaseTools(['initdb', 'postgres', 'pg_dumpall', 'psql', 'pg_isready']);
-if (!tools.ok) console.warn(`skipping the PostgreSQL profile tests: ${tools.reason}`);
-const suite = tools.ok ? describe : describe.skip;
+const suite = databaseSuite(['initdb', 'postgres', 'pg_dumpall', 'psql', 'pg_isready']);
 
 jest.setTimeout(180_000);
 
@@ -28,12 +26,14 @@ function postgresUser(): { uid: number; gid: number } | undefined {
   return { uid, gid };
 }
 
-suite(`postgresql profile against a real PostgreSQL server${tools.ok ? '' : ` (skipped: ${tools.reason})`}`, () => {
-  const user = tools.ok ? postgresUser() : undefined;
+suite('postgresql profile against a real PostgreSQL server', () => {
+  // Looked up once the suite runs: under PROFILES=0 there may be no postgres user.
+  let user: { uid: number; gid: number } | undefined;
   let root: string;
   const servers: ServerProcess[] = [];
 
   beforeAll(() => {
+    user = postgresUser();
     root = mkdtempSync(join(tmpdir(), 'wutong-pg-'));
     if (user) chownSync(root, user.uid, user.gid);
   });

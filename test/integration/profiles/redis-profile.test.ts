@@ -3,21 +3,19 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureDatabaseTools, findTool, toolPath } from './database-tools.js';
+import { databaseSuite, findTool, toolPath } from './database-tools.js';
 import { databasePod, freePort, hookArgv, PREFIX, profileAnnotations, runHook, ServerProcess, waitFor } from './hook-runner.js';
 
 // The redis profile for real: BGSAVE from the hook, then a fresh server
 // started on the saved RDB alone, which is all a restore needs for Redis.
 
-const tools = ensureDatabaseTools(['redis-server', 'redis-cli']);
-if (!tools.ok) console.warn(`skipping the Redis profile tests: ${tools.reason}`);
-const suite = tools.ok ? describe : describe.skip;
+const suite = databaseSuite(['redis-server', 'redis-cli']);
 
 jest.setTimeout(120_000);
 
 const PASSWORD = `r3dis pa$$'"word`;
 
-suite(`redis profile against a real Redis server${tools.ok ? '' : ` (skipped: ${tools.reason})`}`, () => {
+suite('redis profile against a real Redis server', () => {
   let root: string;
   const servers: ServerProcess[] = [];
 

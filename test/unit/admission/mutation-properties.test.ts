@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import fastJsonPatch, { type Operation } from 'fast-json-patch';
 import { metadataPatch } from '../../../src/admission/metadata-patch.js';
 import { mutatePod, type PodMutation } from '../../../src/admission/mutate-pod.js';
+import { MANAGED_ANNOTATION } from '../../../src/admission/ownership.js';
 import type { Container, Pod, PodMetadata, Volume } from '../../../src/admission/pod.js';
 import { handleReview } from '../../../src/admission/review-handler.js';
 import type { CompiledPolicy } from '../../../src/policy/compiled-policy.js';
@@ -146,16 +147,93 @@ function applied(subject: Pod, ops: readonly Operation[]): Pod {
 }
 
 /**
+ * Pods that carry the webhook's marker, as users meet them: admitted once
+ * (maybe under another policy), then left as they are (valid), changed by
+ * another webhook or a rollout (stale: a volume added, an image replaced),
+ * their annotations copied onto another pod (kubectl get -o yaml, a Velero
+ * restore, `wutong-backup mutate` output), or edited by the user (a value
+ * changed, a key added under a hook prefix). `userOwned` holds what is the
+ * user's by construction: their own annotations before admission and every
+ * value they changed or added afterwards.
+ */
+interface LivedPod {
+  history: string;
+  subject: Pod;
+  userOwned: Record<string, string>;
+}
+
+const WEBHOOK_KEYS = [
+  'backup.velero.io/backup-volumes',
+  'backup.velero.io/backup-volumes-excludes',
+  'pre.hook.backup.velero.io/timeout',
+  'pre.hook.backup.velero.io/command',
+  'post.hook.backup.velero.io/on-error',
+  'post.hook.restore.velero.io/exec-timeout',
+  'init.hook.restore.velero.io/container-image',
+];
+
+const lived: fc.Arbitrary<LivedPod> = fc
+  .record({
+    first: pod,
+    other: pod,
+    writer: fc.constantFrom(...policies),
+    history: fc.constantFrom('valid', 'stale-volume', 'stale-image', 'copied', 'edited', 'added'),
+    pick: fc.nat(),
+    newValue: value,
+    addedKey: fc.constantFrom(...WEBHOOK_KEYS),
+  })
+  .map(({ first, other, writer, history, pick, newValue, addedKey }): LivedPod => {
+    const admitted = applied(first, patchOf(first, writer));
+    const userOwned: Record<string, string> = { ...first.metadata?.annotations };
+    let subject = structuredClone(admitted);
+    const annotations = (): Record<string, string> => {
+      subject.metadata ??= {};
+      return (subject.metadata.annotations ??= {});
+    };
+    if (history === 'stale-volume') {
+      subject.spec = { ...subject.spec, volumes: [...(subject.spec?.volumes ?? []), { name: 'extra', persistentVolumeClaim: { claimName: 'x' } }] };
+    } else if (history === 'stale-image') {
+      for (const c of subject.spec?.containers ?? []) c.image = 'nginx:1.25';
+    } else if (history === 'copied') {
+      subject = structuredClone(other);
+      const own = other.metadata?.annotations ?? {};
+      const copied = admitted.metadata?.annotations ?? {};
+      for (const [k, v] of Object.entries(own)) if (!(k in copied)) userOwned[k] = v;
+      for (const k of Object.keys(copied)) if (!(k in (first.metadata?.annotations ?? {}))) delete userOwned[k];
+      subject.metadata = { ...subject.metadata, annotations: { ...own, ...copied } };
+    } else if (history === 'edited') {
+      const keys = Object.keys(annotations()).filter((k) => k !== MANAGED_ANNOTATION);
+      const edited = keys[pick % Math.max(keys.length, 1)];
+      if (edited !== undefined && annotations()[edited] !== newValue) {
+        annotations()[edited] = newValue;
+        userOwned[edited] = newValue;
+      }
+    } else if (history === 'added' && !(addedKey in annotations())) {
+      annotations()[addedKey] = newValue;
+      userOwned[addedKey] = newValue;
+    }
+    delete userOwned[MANAGED_ANNOTATION];
+    return { history, subject, userOwned };
+  });
+
+/** Fresh pods and pods with a history, so every property also sees markers (valid, stale, copied, edited). */
+const anyPod: fc.Arbitrary<Pod> = fc.oneof(pod, lived.map((l) => l.subject));
+
+/**
  * The full-object oracle: the pod with the mutation's labels and annotations
  * swapped in. The patch deliberately never writes an empty map the pod did not
- * have (nor empty metadata), so those are left as they were.
+ * have (nor empty metadata), so those are left as they were; a map the pod had
+ * and the mutation emptied stays, empty.
  */
 function oracle(original: Pod, mutation: PodMutation): Pod {
   if (!mutation.handled) return original;
   const metadata: Record<string, unknown> = { ...original.metadata, labels: mutation.labels, annotations: mutation.annotations };
   for (const map of ['labels', 'annotations'] as const) {
     if (Object.keys(mutation[map]).length > 0) continue;
-    if (original.metadata && map in original.metadata) metadata[map] = original.metadata[map];
+    // Emptied (the webhook took back all it wrote): the map stays, empty. Never had one: still none.
+    const had = original.metadata?.[map];
+    if (typeof had === 'object' && had !== null) continue;
+    if (original.metadata && map in original.metadata) metadata[map] = had;
     else delete metadata[map];
   }
   if (original.metadata === undefined && Object.keys(metadata).length === 0) return original;
@@ -165,7 +243,7 @@ function oracle(original: Pod, mutation: PodMutation): Pod {
 describe('mutation properties over generated pods', () => {
   test('(a) the targeted metadata patch has the effect of the full-object diff', () => {
     fc.assert(
-      fc.property(pod, fc.constantFrom(...policies), (subject, policy) => {
+      fc.property(anyPod, fc.constantFrom(...policies), (subject, policy) => {
         const expected = oracle(subject, mutatePod(subject, policy, 'ns'));
         const viaPatch = applied(subject, patchOf(subject, policy));
         expect(viaPatch).toEqual(expected);
@@ -177,7 +255,7 @@ describe('mutation properties over generated pods', () => {
 
   test('(b) a second pass over the patched pod yields no patch', () => {
     fc.assert(
-      fc.property(pod, fc.constantFrom(...policies), (subject, policy) => {
+      fc.property(anyPod, fc.constantFrom(...policies), (subject, policy) => {
         const once = applied(subject, patchOf(subject, policy));
         expect(patchOf(once, policy)).toEqual([]);
       }),
@@ -185,7 +263,7 @@ describe('mutation properties over generated pods', () => {
     );
   }, SLOW);
 
-  test('(c) no original label or annotation is changed or removed', () => {
+  test('(c) a pod without a marker: no original label or annotation is changed or removed', () => {
     fc.assert(
       fc.property(pod, fc.constantFrom(...policies), (subject, policy) => {
         const ops = patchOf(subject, policy);
@@ -194,6 +272,17 @@ describe('mutation properties over generated pods', () => {
           for (const [k, v] of Object.entries(subject.metadata?.[map] ?? {})) expect(result.metadata?.[map]?.[k]).toBe(v);
         }
         expect(ops.every((op) => op.op === 'add')).toBe(true);
+      }),
+      RUNS,
+    );
+  }, SLOW);
+
+  test("(c') a pod with a marker: no label, and no annotation the user wrote, added or edited, is changed or removed", () => {
+    fc.assert(
+      fc.property(lived, fc.constantFrom(...policies), ({ subject, userOwned }, policy) => {
+        const result = applied(subject, patchOf(subject, policy));
+        for (const [k, v] of Object.entries(userOwned)) expect(result.metadata?.annotations?.[k]).toBe(v);
+        for (const [k, v] of Object.entries(subject.metadata?.labels ?? {})) expect(result.metadata?.labels?.[k]).toBe(v);
       }),
       RUNS,
     );
@@ -292,7 +381,8 @@ describe('(d) handleReview never throws', () => {
 test('the pod generator reaches every branch the properties are about', () => {
   const seen = new Map<string, number>();
   const count = (what: string): void => void seen.set(what, (seen.get(what) ?? 0) + 1);
-  for (const [subject, policy] of fc.sample(fc.tuple(pod, fc.constantFrom(...policies)), { numRuns: 300, seed: 42 })) {
+  for (const [subject, policy] of fc.sample(fc.tuple(anyPod, fc.constantFrom(...policies)), { numRuns: 600, seed: 42 })) {
+    if (subject.metadata?.annotations?.[MANAGED_ANNOTATION] !== undefined) count('has marker');
     const result = handleReview({ uid: 'u', namespace: 'ns', object: subject }, policy);
     count(result.outcome);
     for (const op of decodePatch(result.response.patch) ?? []) {
@@ -310,6 +400,9 @@ test('the pod generator reaches every branch the properties are about', () => {
       'add /metadata/annotations',
       'add /metadata/labels/<key>',
       'add /metadata/annotations/<key>',
+      'replace /metadata/annotations/<key>',
+      'remove /metadata/annotations/<key>',
+      'has marker',
       'missing-service-id',
       'invalid-service-id',
       'no-data-volume',
@@ -319,4 +412,14 @@ test('the pod generator reaches every branch the properties are about', () => {
     ]),
   );
   expect(seen.get('patched')).toBeGreaterThanOrEqual(50);
+  expect(seen.get('has marker')).toBeGreaterThanOrEqual(30);
+});
+
+test('the lived-pod generator reaches every history with a marker and a user edit', () => {
+  const seen = new Set<string>();
+  for (const l of fc.sample(lived, { numRuns: 400, seed: 7 })) {
+    const marker = l.subject.metadata?.annotations?.[MANAGED_ANNOTATION];
+    if (marker !== undefined && marker !== '') seen.add(l.history);
+  }
+  expect([...seen].sort()).toEqual(['added', 'copied', 'edited', 'stale-image', 'stale-volume', 'valid']);
 });

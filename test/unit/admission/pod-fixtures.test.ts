@@ -10,14 +10,11 @@ const { applyPatch } = fastJsonPatch;
 function answer(name: string): { actual: ExpectedReview; expected: ExpectedReview; pod: Pod; patched: Pod } {
   const { input, expected, policy } = loadPodCase(name);
   const review = decodeReview(input);
-  const { response } = reviewResponse(review.apiVersion, handleReview(review.request, policy).response);
-  const { patch, ...rest } = response;
+  // The envelope as the transport answers it, so expected.json's apiVersion checks the version actually sent back.
+  const envelope = reviewResponse(review.apiVersion, handleReview(review.request, policy).response);
+  const { patch, ...rest } = envelope.response;
   const ops = decodePatch(patch);
-  const actual: ExpectedReview = {
-    apiVersion: review.apiVersion,
-    kind: 'AdmissionReview',
-    response: ops === undefined ? rest : { ...rest, patch: ops },
-  };
+  const actual: ExpectedReview = { ...envelope, response: ops === undefined ? rest : { ...rest, patch: ops } };
   const pod = input.request.object;
   // validate=true: an op the API server would reject (bad path, missing parent) throws here too.
   const patched = ops === undefined ? structuredClone(pod) : applyPatch(structuredClone(pod), ops, true, true).newDocument;

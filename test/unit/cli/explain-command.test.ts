@@ -19,7 +19,7 @@ describe('wutong-backup explain', () => {
         '    profile postgresql: SELECTED: hooks run in container "db" (image postgres:16.2 matches /(^|\\/)(postgres|postgresql|postgis)(:|@|$)/)',
         '  hooks run in container: db; {{dataDir}} = /var/lib/postgresql/data',
         '  file-system backup: Velero copies volumes data (backup.velero.io/backup-volumes)',
-        '    post-backup, added:',
+        '    post-backup, from the policy:',
         '      post.hook.backup.velero.io/command: ["rm","-f","--","/var/lib/postgresql/data/.wutong-backup-postgresql.sql"]',
         '    - rule "orders-db" selects this pod but it has no container mysql; its hooks were not added',
         `${join(FIXTURES, 'mixed.yaml')} (document 1): a Service has no pod: the webhook never sees it`,
@@ -78,5 +78,20 @@ describe('wutong-backup explain', () => {
       '    3. redis [profile redis]: matched but not used: rule "redis" writes into {{dataDir}} but container "db" mounts no persistent volume; its hooks were not added',
     );
     expect(run.stdout).toContain('  file-system backup: no volume: the pod has no volume worth copying');
+  });
+});
+
+describe('explain on a pod that already carries the webhook output (mutate output, a restored pod)', () => {
+  test("the marker's vouched keys are the policy's, not the pod's own; an edited hook is the pod's", async () => {
+    const mutated = await cli(['mutate', '-f', join(FIXTURES, 'mysql-statefulset.yaml')]);
+    expect(mutated.code).toBe(0);
+    const again = await cli(['explain', '-f', '-'], mutated.stdout);
+    expect(again.stdout).toContain('    pre-backup, from the policy:');
+    expect(again.stdout).toContain('  file-system backup: Velero copies volumes data (backup.velero.io/backup-volumes)');
+    expect(again.stdout).not.toContain("the pod's own");
+
+    const edited = await cli(['explain', '-f', '-'], mutated.stdout.replace('pre.hook.backup.velero.io/timeout: 30m', 'pre.hook.backup.velero.io/timeout: 2h'));
+    expect(edited.stdout).toContain("    pre-backup, the pod's own annotations, kept as they are:");
+    expect(edited.stdout).toContain('      pre.hook.backup.velero.io/timeout: 2h');
   });
 });

@@ -8,14 +8,14 @@ export interface CliRun {
 }
 
 /** The CLI with its streams captured, for tests that need no build. */
-export async function cli(args: string[], stdin = ''): Promise<CliRun> {
+export async function cli(args: string[], stdin = '', env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   const code = await runCli(args, {
     stdout: { write: (text: string) => (stdout += text) },
     stderr: { write: (text: string) => (stderr += text) },
     stdin: Readable.from([stdin]),
-    env: {},
+    env,
   });
   return { code, stdout, stderr };
 }

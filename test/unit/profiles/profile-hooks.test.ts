@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { HOOK_KINDS } from '../../../src/policy/hook-kinds.js';
 import type { HookProfile } from '../../../src/policy/profiles/hook-profile.js';
 import { PROFILE_NAMES, PROFILES } from '../../../src/policy/profiles/profile-registry.js';
 import { shellQuote } from '../../../src/policy/shell-quote.js';
@@ -10,7 +11,9 @@ import { annotationsFor, podWith } from './profile-fixtures.js';
 /** A mount path a shell would split, expand or end early on if it were not quoted. */
 const AWKWARD_DIR = `/var/lib/it's a "dir" $HOME;$(touch /tmp/pwned)`;
 
-const HOOK_PREFIXES = ['pre.hook.backup.velero.io/', 'post.hook.backup.velero.io/', 'post.hook.restore.velero.io/', 'init.hook.restore.velero.io/'];
+const HOOK_PREFIXES = HOOK_KINDS.map((k) => k.prefix);
+/** Exec hooks name their container; an init-restore hook adds one instead. */
+const EXEC_HOOK_PREFIXES = HOOK_KINDS.filter((k) => k.kind !== 'init-restore').map((k) => k.prefix);
 
 function policyFor(profile: HookProfile): string {
   const match = profile.image === undefined ? '\n    match: { containers: [db] }' : '';
@@ -138,7 +141,7 @@ describe.each(PROFILES.map((p) => [p.name, p] as const))('profile %s', (_name, p
 
   test('hooks run in the matched container, never Velero\'s default (the first one)', () => {
     const all = annotations(profile);
-    for (const prefix of HOOK_PREFIXES.slice(0, 3)) {
+    for (const prefix of EXEC_HOOK_PREFIXES) {
       if (all[`${prefix}command`] !== undefined) expect(all[`${prefix}container`]).toBe('db');
     }
   });

@@ -1,4 +1,4 @@
-import { durationFromEnv, formatDuration, parseDuration } from '../../../src/certificates/duration.js';
+import { durationFromEnv, durationMs, formatDuration, GO_DURATION, isGoDuration, parseDuration, SETTING_DURATION } from '../../src/duration.js';
 
 test.each([
   ['8760h', 8760 * 3_600_000],
@@ -27,4 +27,21 @@ test('formats in the largest whole unit', () => {
   expect(formatDuration(3_600_000 * 25)).toBe('25h');
   expect(formatDuration(30_000)).toBe('30s');
   expect(formatDuration(1_500)).toBe('1500ms');
+});
+
+describe('Velero hook timeouts: Go time.ParseDuration syntax, no days', () => {
+  test.each(['30s', '5m', '1h30m', '2h', '250ms', '10us', '10µs', '10μs', '100ns', '1.5h'])('accepts %s', (text) => {
+    expect(isGoDuration(text)).toBe(true);
+  });
+
+  // "1d": Go rejects the unit, so Velero would fail the hook's timeout.
+  test.each(['1d', '', '10', ' 30s', '30s ', '-5s', '1e3s', 'h', '5 m', '1h-'])('rejects "%s"', (text) => {
+    expect(isGoDuration(text)).toBe(false);
+  });
+
+  test('the same parser reads both syntaxes, with days only where asked for', () => {
+    expect(durationMs('1d2h', SETTING_DURATION)).toBe(26 * 3_600_000);
+    expect(durationMs('1d2h', GO_DURATION)).toBeUndefined();
+    expect(durationMs('1h30m', GO_DURATION)).toBe(durationMs('1h30m', SETTING_DURATION));
+  });
 });

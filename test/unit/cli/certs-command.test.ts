@@ -4,7 +4,7 @@ import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCertsCommand } from '../../../src/cli/certs-command.js';
+import { cli, type CliRun } from './run-cli-in-process.js';
 
 jest.setTimeout(60_000);
 
@@ -14,11 +14,9 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-async function run(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCertsCommand(argv, { stdout: { write: (t: string) => (stdout += t) }, stderr: { write: (t: string) => (stderr += t) }, env });
-  return { code, stdout, stderr };
+/** `wutong-backup certs ...` through the CLI's one entry point, as the bin runs it. */
+function run(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  return cli(['certs', ...argv], '', env);
 }
 
 test('generate writes the four files and prints the caBundle', async () => {
@@ -60,7 +58,7 @@ test('refuses to overwrite keys unless --force', async () => {
   const first = readFileSync(join(dir, 'ca.key'), 'utf8');
   const again = await run(['generate', '--out', dir]);
   expect(again.code).toBe(1);
-  expect(again.stderr).toBe(`wutong-backup certs: ${dir} already holds tls.crt, tls.key, ca.crt, ca.key; pass --force to replace them\n`);
+  expect(again.stderr).toBe(`wutong-backup: ${dir} already holds tls.crt, tls.key, ca.crt, ca.key; pass --force to replace them\n`);
   expect(readFileSync(join(dir, 'ca.key'), 'utf8')).toBe(first);
   expect((await run(['generate', '--out', dir, '--force'])).code).toBe(0);
   expect(readFileSync(join(dir, 'ca.key'), 'utf8')).not.toBe(first);
@@ -74,17 +72,23 @@ test('--help prints usage and succeeds', async () => {
   }
 });
 
+const SEE_CERTS = '(see: wutong-backup certs --help)';
+const SEE_GENERATE = '(see: wutong-backup certs generate --help)';
+
 test.each([
-  [[], 'missing subcommand (expected "generate") (see --help)'],
-  [['renew'], 'unknown subcommand "renew" (expected "generate") (see --help)'],
-  [['generate', '--servce', 'x'], 'unknown option "--servce" (see --help)'],
-  [['generate', '--service'], '--service needs a value (see --help)'],
-  [['generate', '--service', 'Hook_1'], '--service must be a DNS label (lowercase letters, digits, "-"), got "Hook_1" (see --help)'],
-  [['generate', '--cert-validity', '1 year'], '--cert-validity must be a duration such as 8760h, 365d, 90m or 30s, got "1 year" (see --help)'],
-  [['generate', '--force=yes'], '--force takes no value (see --help)'],
-])('usage error %j: one line, exit 2', async (argv, message) => {
-  const { code, stdout, stderr } = await run(argv);
+  [[], `certs needs a subcommand: generate ${SEE_CERTS}`],
+  [['renew'], `unknown certs command "renew"; use generate ${SEE_CERTS}`],
+  [['generate', '--servce', 'x'], `Unknown option '--servce' ${SEE_GENERATE}`],
+  [['generate', '--service'], `Option '--service <value>' argument missing ${SEE_GENERATE}`],
+  [['generate', '--service', 'Hook_1'], `--service must be a DNS label (lowercase letters, digits, "-"), got "Hook_1" ${SEE_GENERATE}`],
+  [['generate', '--cert-validity', '1 year'], `--cert-validity must be a duration such as 8760h, 365d, 90m or 30s, got "1 year" ${SEE_GENERATE}`],
+  [['generate', '--force=yes'], `Option '--force' does not take an argument ${SEE_GENERATE}`],
+])('usage error %j: one line, exit 2, like every other command', async (argv, message) => {
+  expect(await run(argv)).toEqual({ code: 2, stdout: '', stderr: `wutong-backup: ${message}\n` });
+});
+
+test('a bad CERT_VALIDITY in the environment is a usage error naming the setting', async () => {
+  const { code, stderr } = await run(['generate', '--out', dir], { CERT_VALIDITY: 'soon' });
   expect(code).toBe(2);
-  expect(stdout).toBe('');
-  expect(stderr).toBe(`wutong-backup certs: ${message}\n`);
+  expect(stderr).toBe(`wutong-backup: CERT_VALIDITY must be a duration such as 8760h, 365d, 90m or 30s, got "soon" ${SEE_GENERATE}\n`);
 });
