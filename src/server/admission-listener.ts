@@ -136,7 +136,7 @@ export function admissionListener(store: PolicyStore, log: Logger, budget?: Body
       if (budget && size > reserved && !reserve(size - reserved)) {
         refused = true;
         chunks.length = 0;
-        overBudget(res, budget!);
+        overBudget(res, budget);
         return;
       }
       chunks.push(chunk);

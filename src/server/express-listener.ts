@@ -13,8 +13,10 @@ import type { WebhookListener } from './protocols.js';
 export function expressListener(configure: (app: Express) => void): WebhookListener {
   const http1 = express();
   const http2 = express();
-  Object.setPrototypeOf(http2.request, Object.create(Http2ServerRequest.prototype, Object.getOwnPropertyDescriptors(express.request)));
-  Object.setPrototypeOf(http2.response, Object.create(Http2ServerResponse.prototype, Object.getOwnPropertyDescriptors(express.response)));
+  const request: object = express.request;
+  const response: object = express.response;
+  Object.setPrototypeOf(http2.request, Object.create(Http2ServerRequest.prototype, Object.getOwnPropertyDescriptors(request)) as object);
+  Object.setPrototypeOf(http2.response, Object.create(Http2ServerResponse.prototype, Object.getOwnPropertyDescriptors(response)) as object);
   for (const app of [http1, http2]) {
     app.disable('x-powered-by');
     app.disable('etag');
