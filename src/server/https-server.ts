@@ -42,6 +42,17 @@ const DEFAULT_CLOSE_GRACE_MS = 10_000;
 // connection; the admission body budget is the memory bound that answers
 // properly, so this one must not be the first to trip.
 const MAX_SESSION_MEMORY_MB = 128;
+// Go's HTTP/2 client assumes 1,000 streams per connection when the server
+// advertises no limit (Node does not send its unlimited default), and dials
+// another connection beyond that: under a backlog that is a handshake storm
+// again. Advertise more than the body budget can ever admit, so the budget's
+// 429 is what a backlog meets.
+const MAX_CONCURRENT_STREAMS = 100_000;
+// Flow-control windows: the defaults (64 KiB per stream and per connection)
+// let only four 15 KB reviews travel at once on the API server's single
+// connection before it must wait for a WINDOW_UPDATE from this busy thread.
+const STREAM_WINDOW_BYTES = 1024 * 1024;
+const CONNECTION_WINDOW_BYTES = 32 * 1024 * 1024;
 
 /**
  * The webhook's TLS server: HTTP/2 with HTTP/1.1 still accepted, chosen by
@@ -74,7 +85,14 @@ export async function startHttpsServer(listener: WebhookListener, tls: TlsMateri
   };
 
   const server = createSecureServer(
-    { cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', allowHTTP1: true, maxSessionMemory: MAX_SESSION_MEMORY_MB },
+    {
+      cert: tls.cert,
+      key: tls.key,
+      minVersion: 'TLSv1.2',
+      allowHTTP1: true,
+      maxSessionMemory: MAX_SESSION_MEMORY_MB,
+      settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS, initialWindowSize: STREAM_WINDOW_BYTES },
+    },
     tracked,
   );
   // HTTP/2 sessions and HTTP/1.1 sockets both idle out after server.timeout;
@@ -92,6 +110,7 @@ export async function startHttpsServer(listener: WebhookListener, tls: TlsMateri
   server.on('session', (session: ServerHttp2Session) => {
     sessions.add(session);
     session.once('close', () => sessions.delete(session));
+    session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
     if (closing) session.close();
   });
 
