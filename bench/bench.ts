@@ -323,6 +323,8 @@ interface GoRun {
   served: number;
   /** Reviews the server answered 429 (body budget) during the run. */
   shed: number;
+  /** Share of the server's core other processes took during the run. */
+  otherOnServerCore: number;
 }
 
 async function connectionCounts(base: string, ca: string): Promise<{ accepted: number; established: number }> {
@@ -338,6 +340,7 @@ async function goRun(base: string, ca: string, caFile: string, bodyFile: string,
   const before = await outcomes(base, ca);
   const connsBefore = await connectionCounts(base, ca);
   const cpuBefore = processCpuUs(pid);
+  const coreBefore = coreTimes(SERVER_CPU);
   const output = await capture('taskset', [
     '-c',
     LOAD_CPU,
@@ -351,6 +354,9 @@ async function goRun(base: string, ca: string, caFile: string, bodyFile: string,
     `-duration=${GO_S}s`,
   ]);
   const cpuUs = processCpuUs(pid) - cpuBefore;
+  const coreAfter = coreTimes(SERVER_CPU);
+  const coreTotalUs = ((coreAfter.total - coreBefore.total) * 1e6) / CLK_TCK;
+  const coreBusyUs = ((coreAfter.busy - coreBefore.busy) * 1e6) / CLK_TCK;
   const connsAfter = await connectionCounts(base, ca);
   const delta = outcomeDelta(before, await outcomes(base, ca));
   const served = Object.values(delta).reduce((a, b) => a + b, 0);
@@ -362,6 +368,7 @@ async function goRun(base: string, ca: string, caFile: string, bodyFile: string,
     cpuUsPerReview: cpuUs / (served || 1),
     served,
     shed: delta.overloaded ?? 0,
+    otherOnServerCore: Math.max(0, coreBusyUs - cpuUs) / (coreTotalUs || 1),
   };
 }
 
@@ -384,8 +391,8 @@ function goReport(series: GoSeries[]): string[] {
       `timeout cancelled after each call), fixed rate, open loop, ${GO_WARMUP_S} s warm-up + ${GO_S} s measured, a fresh client process per run, ` +
       `${GO_RUNS} runs per row; medians, with the range over the runs:`,
     '',
-    '| Protocol, rate | connections per run: accepted / TLS established (server) | p50 | p99 (range) | CPU per review | failed or shed / sent | |',
-    '|---|---:|---:|---:|---:|---:|:-:|',
+    '| Protocol, rate | connections per run: accepted / TLS established (server) | p50 | p99 (range) | CPU per review | failed or shed / sent | other processes on server core | |',
+    '|---|---:|---:|---:|---:|---:|---:|:-:|',
     ...series.map(({ proto, rate, runs }) => {
       const p99 = runs.map((r) => r.client.p99Ms);
       const failed = runs.reduce((a, r) => a + r.client.bad + r.client.errors, 0);
@@ -394,7 +401,7 @@ function goReport(series: GoSeries[]): string[] {
       return (
         `| ${proto === 'h2' ? 'HTTP/2' : 'HTTP/1.1'}, ${int(rate)} req/s | ${median(runs.map((r) => r.accepted)).toFixed(0)} / ${median(runs.map((r) => r.established)).toFixed(0)} ` +
         `(${range(runs.map((r) => r.accepted), 0)}) | ${median(runs.map((r) => r.client.p50Ms)).toFixed(2)} ms | ${median(p99).toFixed(2)} ms (${range(p99, 1)}) | ` +
-        `${median(runs.map((r) => r.cpuUsPerReview)).toFixed(0)} µs | ${int(failed)} / ${int(sent)} | ${goal} |`
+        `${median(runs.map((r) => r.cpuUsPerReview)).toFixed(0)} µs | ${int(failed)} / ${int(sent)} | ${(median(runs.map((r) => r.otherOnServerCore)) * 100).toFixed(1)}% | ${goal} |`
       );
     }),
     '',
@@ -411,7 +418,8 @@ async function measureGoClients(base: string, ca: string, caFile: string, bodyFi
         const run = await goRun(base, ca, caFile, bodyFile, pid, proto, rate);
         log(
           `  go ${proto} ${rate} req/s run ${i + 1}: ${run.accepted} accepted / ${run.established} established, p50 ${run.client.p50Ms} ms, ` +
-            `p99 ${run.client.p99Ms} ms, ${run.cpuUsPerReview.toFixed(0)} µs/review, ${run.client.bad + run.client.errors} failed, ${run.shed} shed` +
+            `p99 ${run.client.p99Ms} ms, ${run.cpuUsPerReview.toFixed(0)} µs/review, ${run.client.bad + run.client.errors} failed, ${run.shed} shed, ` +
+            `others took ${(run.otherOnServerCore * 100).toFixed(1)}% of the server core` +
             (run.client.firstError ? ` (${run.client.firstError})` : ''),
         );
         runs.push(run);
