@@ -48,6 +48,8 @@ const GO_RUNS = Number(process.env.BENCH_GO_RUNS ?? 5);
 const GO_WARMUP_S = 2;
 const GO_S = 10;
 const GO_GOAL = { p99MsAt500: 5 } as const;
+/** Runs per row against the Go floor server (BENCH_GO_FLOOR=0 skips it). */
+const GO_FLOOR_RUNS = process.env.BENCH_GO_FLOOR === '0' ? 0 : 3;
 
 const GOAL = { rps: 5000, cpuUs: 220, p99MsAt2000: 5, rssMiB: 120 } as const;
 /** The issue's reference for a bare node:https handler doing this mutation on this machine when idle. */
@@ -372,6 +374,69 @@ async function goRun(base: string, ca: string, caFile: string, bodyFile: string,
   };
 }
 
+/** bench/go-floor on the server core: the Go client's and the machine's own share of the figures. */
+async function measureGoFloor(tlsDir: string, caFile: string, bodyFile: string): Promise<GoSeries[]> {
+  const floor = spawn('taskset', ['-c', SERVER_CPU, join(ROOT, 'dist', 'bench', 'go-floor'), `-cert=${join(tlsDir, 'tls.crt')}`, `-key=${join(tlsDir, 'tls.key')}`], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    const address = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      floor.stdout.on('data', (c: Buffer) => {
+        out += c.toString('utf8');
+        const m = /FLOOR_LISTENING (\S+)/.exec(out);
+        if (m?.[1]) resolve(m[1]);
+      });
+      floor.once('exit', (code) => reject(new Error(`go-floor exited ${code}`)));
+    });
+    const base = `https://${address}`;
+    const ca = readFileSync(caFile, 'utf8');
+    const accepted = async (): Promise<number> => Number((await https(`${base}/connections`, ca, 'GET')).body.trim());
+    const series: GoSeries[] = [];
+    for (const proto of GO_PROTOCOLS) {
+      for (const rate of GO_RATES) {
+        const runs: GoRun[] = [];
+        for (let i = 0; i < GO_FLOOR_RUNS; i++) {
+          const before = await accepted();
+          const cpuBefore = processCpuUs(floor.pid!);
+          const coreBefore = coreTimes(SERVER_CPU);
+          const output = await capture('taskset', [
+            '-c',
+            LOAD_CPU,
+            join(ROOT, 'dist', 'bench', 'go-client'),
+            `-url=${base}/mutate?timeout=10s`,
+            `-ca=${caFile}`,
+            `-body=${bodyFile}`,
+            `-proto=${proto}`,
+            `-rate=${rate}`,
+            `-warmup=${GO_WARMUP_S}s`,
+            `-duration=${GO_S}s`,
+          ]);
+          const cpuUs = processCpuUs(floor.pid!) - cpuBefore;
+          const coreAfter = coreTimes(SERVER_CPU);
+          const client = resultLine<GoResult>(output, 'GO_RESULT');
+          const served = rate * (GO_WARMUP_S + GO_S);
+          const n = (await accepted()) - before - 1; // minus this bench's own /connections call
+          runs.push({
+            client,
+            accepted: n,
+            established: client.handshakes,
+            cpuUsPerReview: cpuUs / served,
+            served,
+            shed: 0,
+            otherOnServerCore: Math.max(0, (((coreAfter.busy - coreBefore.busy) * 1e6) / CLK_TCK - cpuUs)) / ((((coreAfter.total - coreBefore.total) * 1e6) / CLK_TCK) || 1),
+          });
+          log(`  go floor ${proto} ${rate} req/s run ${i + 1}: ${n} accepted, p50 ${client.p50Ms} ms, p99 ${client.p99Ms} ms, ${(cpuUs / served).toFixed(0)} µs/review`);
+        }
+        series.push({ proto, rate, runs });
+      }
+    }
+    return series;
+  } finally {
+    floor.kill('SIGKILL');
+  }
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -384,7 +449,7 @@ interface GoSeries {
   runs: GoRun[];
 }
 
-function goReport(series: GoSeries[]): string[] {
+function goReport(series: GoSeries[], floor: GoSeries[]): string[] {
   const range = (values: number[], digits: number): string => `${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)}`;
   return [
     `Go clients built like kube-apiserver's webhook client (bench/go-client: one Transport, MaxIdleConnsPerHost 25, per-call 10 s context ` +
@@ -406,6 +471,23 @@ function goReport(series: GoSeries[]): string[] {
     }),
     '',
     `Goal: connections per run ≈ the client's connection count (HTTP/2: 1), p99 ≤ ${GO_GOAL.p99MsAt500} ms at 500 req/s, no collapse at 2,000 req/s.`,
+    ...(floor.length
+      ? [
+          '',
+          `Floor, same run: the same Go client against bench/go-floor (Go net/http on the server core, same certificate, reads and decodes each review, fixed answer), ${GO_FLOOR_RUNS} runs per row (accepted connections from its own counter; handshakes as the client saw them):`,
+          '',
+          '| Protocol, rate | connections per run: accepted / handshakes | p50 | p99 (range) | server CPU per request | other processes on server core |',
+          '|---|---:|---:|---:|---:|---:|',
+          ...floor.map(({ proto, rate, runs }) => {
+            const p99 = runs.map((r) => r.client.p99Ms);
+            return (
+              `| ${proto === 'h2' ? 'HTTP/2' : 'HTTP/1.1'}, ${int(rate)} req/s | ${median(runs.map((r) => r.accepted)).toFixed(0)} / ${median(runs.map((r) => r.established)).toFixed(0)} | ` +
+              `${median(runs.map((r) => r.client.p50Ms)).toFixed(2)} ms | ${median(p99).toFixed(2)} ms (${Math.min(...p99).toFixed(1)}–${Math.max(...p99).toFixed(1)}) | ` +
+              `${median(runs.map((r) => r.cpuUsPerReview)).toFixed(0)} µs | ${(median(runs.map((r) => r.otherOnServerCore)) * 100).toFixed(1)}% |`
+            );
+          }),
+        ]
+      : []),
   ];
 }
 
@@ -453,9 +535,10 @@ interface Measured {
   mem: { rss: number; hwm: number };
   baseline: SaturationRun | undefined;
   go: GoSeries[];
+  goFloor: GoSeries[];
 }
 
-function report({ bodyBytes, ops, loadAvg, sat, fixed, mem, baseline, go }: Measured): string {
+function report({ bodyBytes, ops, loadAvg, sat, fixed, mem, baseline, go, goFloor }: Measured): string {
   const at2000 = fixed.find((f) => f.rate === 2000);
   const worstRps = Math.min(...sat.map((s) => s.rps));
   const worstCpu = Math.max(...sat.map((s) => s.cpuUsPerReview));
@@ -499,7 +582,7 @@ function report({ bodyBytes, ops, loadAvg, sat, fixed, mem, baseline, go }: Meas
         ]
       : []),
     '',
-    ...(go.length ? goReport(go) : []),
+    ...(go.length ? goReport(go, goFloor) : []),
     '',
     '<details><summary>Details</summary>',
     '',
@@ -627,11 +710,15 @@ async function main(): Promise<void> {
     log(`Go clients: ${GO_PROTOCOLS.join(', ')} at ${GO_RATES.join(' and ')} req/s, ${GO_RUNS} runs each`);
     const go = await measureGoClients(base, ca, caFile, bodyFile, pid);
     servedTotal = Object.values(await outcomes(base, ca)).reduce((a, b) => a + b, 0);
-    measured = { bodyBytes: body.length, ops, loadAvg, sat, fixed, mem, baseline: undefined, go };
+    measured = { bodyBytes: body.length, ops, loadAvg, sat, fixed, mem, baseline: undefined, go, goFloor: [] };
   } finally {
     await server.stop();
   }
   if (BASELINE && !GO_ONLY) measured.baseline = await measureBaseline(tlsDir, bodyFile);
+  if (GO_FLOOR_RUNS > 0) {
+    log(`Go floor: bench/go-floor on CPU ${SERVER_CPU}, ${GO_FLOOR_RUNS} runs per row`);
+    measured.goFloor = await measureGoFloor(tlsDir, caFile, bodyFile);
+  }
 
   const markdown = report(measured);
   process.stdout.write(`\n${markdown}\n`);

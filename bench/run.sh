@@ -49,4 +49,5 @@ if ! command -v go >/dev/null 2>&1; then
 fi
 node_modules/.bin/tsc -p bench/tsconfig.json
 (cd bench/go-client && GO111MODULE=off go build -o ../../dist/bench/go-client main.go)
+(cd bench/go-floor && GO111MODULE=off go build -o ../../dist/bench/go-floor main.go)
 exec taskset -c "${BENCH_LOAD_CPU:-1}" node dist/bench/bench.js
