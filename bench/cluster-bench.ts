@@ -209,6 +209,20 @@ async function main(): Promise<void> {
     log(`pod creation with the webhook (failurePolicy Fail): ${RATE}/s for ${SECONDS} s`);
     const withWebhook = await createPods(api, 'mutated', true);
     const afterPods = memoryMiB(webhookPid!);
+    // Which protocol the API server's own webhook client negotiated, by the webhook's counters.
+    const metrics = await new Promise<string>((resolve, reject) => {
+      const req = request(`${base}/metrics`, { ca, agent: false }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve(text));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    const apiserverConnections = [...metrics.matchAll(/^wutong_backup_tls_connections_established_total\{protocol="([^"]+)"\} (\d+)/gm)]
+      .map((m) => `${m[2]} ${m[1]}`)
+      .join(', ');
 
     // HTTP/2 load straight at the webhook, as the API server's own client sends it.
     const bodyFile = join(work, 'review.json');
@@ -236,6 +250,8 @@ async function main(): Promise<void> {
       `| without the webhook | ${without.n} | ${without.p50.toFixed(1)} ms | ${without.p99.toFixed(1)} ms |`,
       `| with the webhook (failurePolicy Fail) | ${withWebhook.n} | ${withWebhook.p50.toFixed(1)} ms | ${withWebhook.p99.toFixed(1)} ms |`,
       `| ratio | | ${(withWebhook.p50 / without.p50).toFixed(2)}× | ${(withWebhook.p99 / without.p99).toFixed(2)}× |`,
+      '',
+      `Connections the webhook had established by then (the API server's, plus this bench's readiness probes over HTTP/1.1): ${apiserverConnections}.`,
       '',
       '| Webhook RSS, cluster mode | VmRSS | peak VmHWM |',
       '|---|---:|---:|',
