@@ -56,11 +56,12 @@ const CONNECTION_WINDOW_BYTES = 32 * 1024 * 1024;
 
 /**
  * The webhook's TLS server: HTTP/2 with HTTP/1.1 still accepted, chosen by
- * ALPN. kube-apiserver negotiates HTTP/2 when offered and then multiplexes
- * every review over one connection; over HTTP/1.1 its Go client (before Go
- * 1.23, golang/go#59017) abandons new connections' handshakes whenever another
- * connection frees up first, and a Node server, doing each handshake on its
- * one thread, drowns in them (see bench/README.md).
+ * ALPN. kube-apiserver itself offers only HTTP/1.1 to admission webhooks
+ * (kubernetes#82090; HTTP/2 only for loopback URLs from 1.30,
+ * kubernetes#122558), so HTTP/1.1 keep-alive is the path that matters in a
+ * cluster; HTTP/2 serves other Go clients with one connection instead of the
+ * handshake churn Go's HTTP/1.1 transport causes before Go 1.23
+ * (golang/go#59017; see bench/README.md).
  */
 export async function startHttpsServer(listener: WebhookListener, tls: TlsMaterial, port: number, host?: string): Promise<StartedServer> {
   let draining = false;

@@ -6,7 +6,7 @@ export interface H2Reply {
   body: string;
 }
 
-/** An HTTP/2 connection to the server under test, trusting only `ca` (what kube-apiserver negotiates when offered). */
+/** An HTTP/2 connection to the server under test, trusting only `ca` (what Go clients negotiate when offered). */
 export function h2Connect(port: number, ca: string): Promise<ClientHttp2Session> {
   return new Promise((resolve, reject) => {
     const session = connect(`https://127.0.0.1:${port}`, { ca, minVersion: 'TLSv1.2' });

@@ -172,7 +172,7 @@ describe('transport', () => {
   });
 });
 
-describe('HTTP/2 (what kube-apiserver negotiates when the webhook offers it)', () => {
+describe('HTTP/2 (what Go clients negotiate when the webhook offers it)', () => {
   test('reviews, health, readiness and metrics are served over HTTP/2 exactly as over HTTP/1.1', async () => {
     const session = await h2Connect(webhook.server.port, webhook.ca);
     try {
