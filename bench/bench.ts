@@ -7,7 +7,10 @@
  *   - saturation throughput at 16 and 64 connections (wrk, closed loop),
  *   - server CPU per review over those runs (/proc/<pid>/stat),
  *   - p50/p90/p99/max latency at fixed 500 and 2,000 req/s (fixed-rate.ts, open loop),
- *   - server RSS and peak RSS after the load (/proc/<pid>/status).
+ *   - server RSS and peak RSS after the load (/proc/<pid>/status),
+ *   - Go clients built like kube-apiserver's webhook client (bench/go-client),
+ *     HTTP/2 and HTTP/1.1, at fixed 500 and 2,000 req/s, several runs each:
+ *     new connections per run, p50/p99 and CPU per review, medians.
  * Every answer must be a 200 carrying a JSONPatch; anything else fails the
  * bench, so it can never quietly time a 400 or a skip.
  */
@@ -36,6 +39,17 @@ const FIXED_CONNECTIONS = 16;
 const FIXED_WARMUP_S = 3;
 const FIXED_S = 15;
 const BASELINE_WARMUP_S = 3;
+/** BENCH_ONLY=go runs only the Go-client section (quicker when working on the transport). */
+const GO_ONLY = process.env.BENCH_ONLY === 'go';
+const GO_PROTOCOLS = ['h2', 'http1'] as const;
+const GO_RATES = [500, 2000] as const;
+/** A single run proves little: under load the system tips either way at random. */
+const GO_RUNS = Number(process.env.BENCH_GO_RUNS ?? 5);
+const GO_WARMUP_S = 2;
+const GO_S = 10;
+const GO_GOAL = { p99MsAt500: 5 } as const;
+/** Runs per row against the Go floor server (BENCH_GO_FLOOR=0 skips it). */
+const GO_FLOOR_RUNS = process.env.BENCH_GO_FLOOR === '0' ? 0 : 3;
 
 const GOAL = { rps: 5000, cpuUs: 220, p99MsAt2000: 5, rssMiB: 120 } as const;
 /** The issue's reference for a bare node:https handler doing this mutation on this machine when idle. */
@@ -283,6 +297,221 @@ async function fixedRate(url: string, base: string, ca: string, caFile: string, 
   return result;
 }
 
+/** What bench/go-client prints (GO_RESULT line). */
+interface GoResult {
+  proto: string;
+  rate: number;
+  sent: number;
+  ok: number;
+  bad: number;
+  errors: number;
+  firstError?: string;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  sendLagP99Ms: number;
+  dials: number;
+  handshakes: number;
+  connsUsed: number;
+}
+
+interface GoRun {
+  client: GoResult;
+  /** Server side, over the whole run (warm-up included): TCP connections accepted and TLS handshakes completed. */
+  accepted: number;
+  established: number;
+  cpuUsPerReview: number;
+  served: number;
+  /** Reviews the server answered 429 (body budget) during the run. */
+  shed: number;
+  /** Share of the server's core other processes took during the run. */
+  otherOnServerCore: number;
+}
+
+async function connectionCounts(base: string, ca: string): Promise<{ accepted: number; established: number }> {
+  const { body } = await https(`${base}/metrics`, ca, 'GET');
+  const accepted = Number(/^wutong_backup_connections_accepted_total (\d+)/m.exec(body)?.[1] ?? 0);
+  let established = 0;
+  for (const m of body.matchAll(/^wutong_backup_tls_connections_established_total\{[^}]*\} (\d+)/gm)) established += Number(m[1]);
+  return { accepted, established };
+}
+
+/** One fresh Go client process (so its connection pool starts empty) against the running, warmed server. */
+async function goRun(base: string, ca: string, caFile: string, bodyFile: string, pid: number, proto: string, rate: number): Promise<GoRun> {
+  const before = await outcomes(base, ca);
+  const connsBefore = await connectionCounts(base, ca);
+  const cpuBefore = processCpuUs(pid);
+  const coreBefore = coreTimes(SERVER_CPU);
+  const output = await capture('taskset', [
+    '-c',
+    LOAD_CPU,
+    join(ROOT, 'dist', 'bench', 'go-client'),
+    `-url=${base}/mutate?timeout=10s`,
+    `-ca=${caFile}`,
+    `-body=${bodyFile}`,
+    `-proto=${proto}`,
+    `-rate=${rate}`,
+    `-warmup=${GO_WARMUP_S}s`,
+    `-duration=${GO_S}s`,
+  ]);
+  const cpuUs = processCpuUs(pid) - cpuBefore;
+  const coreAfter = coreTimes(SERVER_CPU);
+  const coreTotalUs = ((coreAfter.total - coreBefore.total) * 1e6) / CLK_TCK;
+  const coreBusyUs = ((coreAfter.busy - coreBefore.busy) * 1e6) / CLK_TCK;
+  const connsAfter = await connectionCounts(base, ca);
+  const delta = outcomeDelta(before, await outcomes(base, ca));
+  const served = Object.values(delta).reduce((a, b) => a + b, 0);
+  const client = resultLine<GoResult>(output, 'GO_RESULT');
+  return {
+    client,
+    accepted: connsAfter.accepted - connsBefore.accepted,
+    established: connsAfter.established - connsBefore.established,
+    cpuUsPerReview: cpuUs / (served || 1),
+    served,
+    shed: delta.overloaded ?? 0,
+    otherOnServerCore: Math.max(0, coreBusyUs - cpuUs) / (coreTotalUs || 1),
+  };
+}
+
+/** bench/go-floor on the server core: the Go client's and the machine's own share of the figures. */
+async function measureGoFloor(tlsDir: string, caFile: string, bodyFile: string): Promise<GoSeries[]> {
+  const floor = spawn('taskset', ['-c', SERVER_CPU, join(ROOT, 'dist', 'bench', 'go-floor'), `-cert=${join(tlsDir, 'tls.crt')}`, `-key=${join(tlsDir, 'tls.key')}`], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    const address = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      floor.stdout.on('data', (c: Buffer) => {
+        out += c.toString('utf8');
+        const m = /FLOOR_LISTENING (\S+)/.exec(out);
+        if (m?.[1]) resolve(m[1]);
+      });
+      floor.once('exit', (code) => reject(new Error(`go-floor exited ${code}`)));
+    });
+    const base = `https://${address}`;
+    const ca = readFileSync(caFile, 'utf8');
+    const accepted = async (): Promise<number> => Number((await https(`${base}/connections`, ca, 'GET')).body.trim());
+    const series: GoSeries[] = [];
+    for (const proto of GO_PROTOCOLS) {
+      for (const rate of GO_RATES) {
+        const runs: GoRun[] = [];
+        for (let i = 0; i < GO_FLOOR_RUNS; i++) {
+          const before = await accepted();
+          const cpuBefore = processCpuUs(floor.pid!);
+          const coreBefore = coreTimes(SERVER_CPU);
+          const output = await capture('taskset', [
+            '-c',
+            LOAD_CPU,
+            join(ROOT, 'dist', 'bench', 'go-client'),
+            `-url=${base}/mutate?timeout=10s`,
+            `-ca=${caFile}`,
+            `-body=${bodyFile}`,
+            `-proto=${proto}`,
+            `-rate=${rate}`,
+            `-warmup=${GO_WARMUP_S}s`,
+            `-duration=${GO_S}s`,
+          ]);
+          const cpuUs = processCpuUs(floor.pid!) - cpuBefore;
+          const coreAfter = coreTimes(SERVER_CPU);
+          const client = resultLine<GoResult>(output, 'GO_RESULT');
+          const served = rate * (GO_WARMUP_S + GO_S);
+          const n = (await accepted()) - before - 1; // minus this bench's own /connections call
+          runs.push({
+            client,
+            accepted: n,
+            established: client.handshakes,
+            cpuUsPerReview: cpuUs / served,
+            served,
+            shed: 0,
+            otherOnServerCore: Math.max(0, (((coreAfter.busy - coreBefore.busy) * 1e6) / CLK_TCK - cpuUs)) / ((((coreAfter.total - coreBefore.total) * 1e6) / CLK_TCK) || 1),
+          });
+          log(`  go floor ${proto} ${rate} req/s run ${i + 1}: ${n} accepted, p50 ${client.p50Ms} ms, p99 ${client.p99Ms} ms, ${(cpuUs / served).toFixed(0)} µs/review`);
+        }
+        series.push({ proto, rate, runs });
+      }
+    }
+    return series;
+  } finally {
+    floor.kill('SIGKILL');
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] ?? Number.NaN) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+interface GoSeries {
+  proto: string;
+  rate: number;
+  runs: GoRun[];
+}
+
+function goReport(series: GoSeries[], floor: GoSeries[]): string[] {
+  const range = (values: number[], digits: number): string => `${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)}`;
+  return [
+    `Go clients built like kube-apiserver's webhook client (bench/go-client: one Transport, MaxIdleConnsPerHost 25, per-call 10 s context ` +
+      `timeout cancelled after each call), fixed rate, open loop, ${GO_WARMUP_S} s warm-up + ${GO_S} s measured, a fresh client process per run, ` +
+      `${GO_RUNS} runs per row; medians, with the range over the runs:`,
+    '',
+    '| Protocol, rate | connections per run: accepted / TLS established (server) | p50 | p99 (range) | CPU per review | failed or shed / sent | other processes on server core | |',
+    '|---|---:|---:|---:|---:|---:|---:|:-:|',
+    ...series.map(({ proto, rate, runs }) => {
+      const p99 = runs.map((r) => r.client.p99Ms);
+      const failed = runs.reduce((a, r) => a + r.client.bad + r.client.errors, 0);
+      const sent = runs.reduce((a, r) => a + r.client.sent, 0);
+      const goal = rate === 500 ? mark(median(p99) <= GO_GOAL.p99MsAt500) : '';
+      return (
+        `| ${proto === 'h2' ? 'HTTP/2' : 'HTTP/1.1'}, ${int(rate)} req/s | ${median(runs.map((r) => r.accepted)).toFixed(0)} / ${median(runs.map((r) => r.established)).toFixed(0)} ` +
+        `(${range(runs.map((r) => r.accepted), 0)}) | ${median(runs.map((r) => r.client.p50Ms)).toFixed(2)} ms | ${median(p99).toFixed(2)} ms (${range(p99, 1)}) | ` +
+        `${median(runs.map((r) => r.cpuUsPerReview)).toFixed(0)} µs | ${int(failed)} / ${int(sent)} | ${(median(runs.map((r) => r.otherOnServerCore)) * 100).toFixed(1)}% | ${goal} |`
+      );
+    }),
+    '',
+    `Goal: connections per run ≈ the client's connection count (HTTP/2: 1), p99 ≤ ${GO_GOAL.p99MsAt500} ms at 500 req/s, no collapse at 2,000 req/s.`,
+    ...(floor.length
+      ? [
+          '',
+          `Floor, same run: the same Go client against bench/go-floor (Go net/http on the server core, same certificate, reads and decodes each review, fixed answer), ${GO_FLOOR_RUNS} runs per row (accepted connections from its own counter; handshakes as the client saw them):`,
+          '',
+          '| Protocol, rate | connections per run: accepted / handshakes | p50 | p99 (range) | server CPU per request | other processes on server core |',
+          '|---|---:|---:|---:|---:|---:|',
+          ...floor.map(({ proto, rate, runs }) => {
+            const p99 = runs.map((r) => r.client.p99Ms);
+            return (
+              `| ${proto === 'h2' ? 'HTTP/2' : 'HTTP/1.1'}, ${int(rate)} req/s | ${median(runs.map((r) => r.accepted)).toFixed(0)} / ${median(runs.map((r) => r.established)).toFixed(0)} | ` +
+              `${median(runs.map((r) => r.client.p50Ms)).toFixed(2)} ms | ${median(p99).toFixed(2)} ms (${Math.min(...p99).toFixed(1)}–${Math.max(...p99).toFixed(1)}) | ` +
+              `${median(runs.map((r) => r.cpuUsPerReview)).toFixed(0)} µs | ${(median(runs.map((r) => r.otherOnServerCore)) * 100).toFixed(1)}% |`
+            );
+          }),
+        ]
+      : []),
+  ];
+}
+
+async function measureGoClients(base: string, ca: string, caFile: string, bodyFile: string, pid: number): Promise<GoSeries[]> {
+  const series: GoSeries[] = [];
+  for (const proto of GO_PROTOCOLS) {
+    for (const rate of GO_RATES) {
+      const runs: GoRun[] = [];
+      for (let i = 0; i < GO_RUNS; i++) {
+        const run = await goRun(base, ca, caFile, bodyFile, pid, proto, rate);
+        log(
+          `  go ${proto} ${rate} req/s run ${i + 1}: ${run.accepted} accepted / ${run.established} established, p50 ${run.client.p50Ms} ms, ` +
+            `p99 ${run.client.p99Ms} ms, ${run.cpuUsPerReview.toFixed(0)} µs/review, ${run.client.bad + run.client.errors} failed, ${run.shed} shed, ` +
+            `others took ${(run.otherOnServerCore * 100).toFixed(1)}% of the server core` +
+            (run.client.firstError ? ` (${run.client.firstError})` : ''),
+        );
+        runs.push(run);
+      }
+      series.push({ proto, rate, runs });
+    }
+  }
+  return series;
+}
+
 const ms = (us: number): string => (us / 1000).toFixed(3);
 const mark = (ok: boolean): string => (ok ? '✅' : '❌');
 const int = (n: number): string => Math.round(n).toLocaleString('en-US');
@@ -305,9 +534,11 @@ interface Measured {
   fixed: FixedRateResult[];
   mem: { rss: number; hwm: number };
   baseline: SaturationRun | undefined;
+  go: GoSeries[];
+  goFloor: GoSeries[];
 }
 
-function report({ bodyBytes, ops, loadAvg, sat, fixed, mem, baseline }: Measured): string {
+function report({ bodyBytes, ops, loadAvg, sat, fixed, mem, baseline, go, goFloor }: Measured): string {
   const at2000 = fixed.find((f) => f.rate === 2000);
   const worstRps = Math.min(...sat.map((s) => s.rps));
   const worstCpu = Math.max(...sat.map((s) => s.cpuUsPerReview));
@@ -351,6 +582,8 @@ function report({ bodyBytes, ops, loadAvg, sat, fixed, mem, baseline }: Measured
         ]
       : []),
     '',
+    ...(go.length ? goReport(go, goFloor) : []),
+    '',
     '<details><summary>Details</summary>',
     '',
     '| Saturation | requests | served (server count) | server share of its core | other processes on server core | wrk p50 / p99 / max (closed loop) |',
@@ -389,6 +622,8 @@ async function startServer(entry: string, tlsDir: string, port: number, nodeFlag
     HOST: '127.0.0.1',
     TLS_DIR: tlsDir,
     LOG_LEVEL: 'warn',
+    // The bench stops servers between phases; a production drain would only make it wait.
+    SHUTDOWN_DRAIN: '0',
     // Standalone on purpose: the shipped policy file, and no kubeconfig, so a
     // cluster reachable from this machine cannot change what is measured.
     POLICY_FILE: join(ROOT, 'manifests', 'base', 'policy.yaml'),
@@ -456,26 +691,34 @@ async function main(): Promise<void> {
     log(`warm-up: ${WARMUP_S} s at 16 connections`);
     await saturation(url, base, ca, pid, bodyFile, 16, WARMUP_S);
     const sat: SaturationRun[] = [];
-    for (const connections of SATURATION_CONNECTIONS) {
-      log(`saturation: ${SATURATION_S} s at ${connections} connections`);
-      const run = await saturation(url, base, ca, pid, bodyFile, connections, SATURATION_S);
-      log(`  ${int(run.rps)} req/s, ${run.cpuUsPerReview.toFixed(0)} µs CPU per review`);
-      sat.push(run);
-    }
     const fixed: FixedRateResult[] = [];
-    for (const rate of FIXED_RATES) {
-      log(`fixed rate: ${rate} req/s for ${FIXED_WARMUP_S} s warm-up + ${FIXED_S} s measured, ${FIXED_CONNECTIONS} connections`);
-      const result = await fixedRate(url, base, ca, caFile, bodyFile, rate);
-      log(`  p50 ${ms(result.latencyUs.p50)} ms, p99 ${ms(result.latencyUs.p99)} ms, max ${ms(result.latencyUs.max)} ms`);
-      fixed.push(result);
+    if (!GO_ONLY) {
+      for (const connections of SATURATION_CONNECTIONS) {
+        log(`saturation: ${SATURATION_S} s at ${connections} connections`);
+        const run = await saturation(url, base, ca, pid, bodyFile, connections, SATURATION_S);
+        log(`  ${int(run.rps)} req/s, ${run.cpuUsPerReview.toFixed(0)} µs CPU per review`);
+        sat.push(run);
+      }
+      for (const rate of FIXED_RATES) {
+        log(`fixed rate: ${rate} req/s for ${FIXED_WARMUP_S} s warm-up + ${FIXED_S} s measured, ${FIXED_CONNECTIONS} connections`);
+        const result = await fixedRate(url, base, ca, caFile, bodyFile, rate);
+        log(`  p50 ${ms(result.latencyUs.p50)} ms, p99 ${ms(result.latencyUs.p99)} ms, max ${ms(result.latencyUs.max)} ms`);
+        fixed.push(result);
+      }
     }
     const mem = memoryMiB(pid);
+    log(`Go clients: ${GO_PROTOCOLS.join(', ')} at ${GO_RATES.join(' and ')} req/s, ${GO_RUNS} runs each`);
+    const go = await measureGoClients(base, ca, caFile, bodyFile, pid);
     servedTotal = Object.values(await outcomes(base, ca)).reduce((a, b) => a + b, 0);
-    measured = { bodyBytes: body.length, ops, loadAvg, sat, fixed, mem, baseline: undefined };
+    measured = { bodyBytes: body.length, ops, loadAvg, sat, fixed, mem, baseline: undefined, go, goFloor: [] };
   } finally {
     await server.stop();
   }
-  if (BASELINE) measured.baseline = await measureBaseline(tlsDir, bodyFile);
+  if (BASELINE && !GO_ONLY) measured.baseline = await measureBaseline(tlsDir, bodyFile);
+  if (GO_FLOOR_RUNS > 0) {
+    log(`Go floor: bench/go-floor on CPU ${SERVER_CPU}, ${GO_FLOOR_RUNS} runs per row`);
+    measured.goFloor = await measureGoFloor(tlsDir, caFile, bodyFile);
+  }
 
   const markdown = report(measured);
   process.stdout.write(`\n${markdown}\n`);

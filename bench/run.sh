@@ -41,5 +41,13 @@ if [ "${BENCH_PROFILE:-}" = 1 ] && [ -z "${BENCH_PROFILE_DIR:-}" ]; then
   export BENCH_PROFILE_DIR="$PWD/bench/results/profile-$(date +%Y%m%d-%H%M%S)"
 fi
 
+# The Go client plays kube-apiserver's webhook client: Go from Debian (provision.sh
+# installs golang-go), standard library only, so nothing is downloaded.
+if ! command -v go >/dev/null 2>&1; then
+  echo "bench: installing Go (Debian package golang-go) for bench/go-client" >&2
+  apt-get install -y golang-go >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y golang-go >/dev/null; }
+fi
 node_modules/.bin/tsc -p bench/tsconfig.json
+(cd bench/go-client && GO111MODULE=off go build -o ../../dist/bench/go-client main.go)
+(cd bench/go-floor && GO111MODULE=off go build -o ../../dist/bench/go-floor main.go)
 exec taskset -c "${BENCH_LOAD_CPU:-1}" node dist/bench/bench.js

@@ -1,3 +1,4 @@
+import { durationFromEnv } from './certificates/duration.js';
 import { DEFAULT_POLICY_FILE } from './policy/default-policy.js';
 
 export interface Config {
@@ -7,6 +8,32 @@ export interface Config {
   policyFile: string;
   policyFileExplicit: boolean;
   policyConfigMap: string;
+  /** SHUTDOWN_DRAIN: how long to keep serving, not ready, after SIGTERM. */
+  shutdownDrainMs: number;
+  /** ADMISSION_BODY_BUDGET_MIB: bytes of admission bodies held at once, across all requests. */
+  bodyBudgetBytes: number;
+}
+
+const MiB = 1024 * 1024;
+// Ten seconds covers the endpoints controller, kube-proxy and the API
+// server's endpoint cache taking a terminating pod out of rotation; the
+// Deployment's terminationGracePeriodSeconds must exceed it plus the close
+// grace (10 s).
+const DEFAULT_DRAIN_MS = 10_000;
+// Eight reviews of the API server's 3 MiB maximum at once; ordinary reviews
+// (10-20 KB) never come near it. See README, Settings.
+const DEFAULT_BODY_BUDGET_MIB = 24;
+
+function mebibytes(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined || value === '') return fallback * MiB;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 3) throw new Error(`${name} must be a whole number of MiB, at least 3 (one maximum-size review), got "${value}"`);
+  return n * MiB;
+}
+
+function drain(env: NodeJS.ProcessEnv): number {
+  // "0" is a valid choice (no drain, e.g. standalone), which parseDuration refuses.
+  return env.SHUTDOWN_DRAIN?.trim() === '0' ? 0 : durationFromEnv(env, 'SHUTDOWN_DRAIN', DEFAULT_DRAIN_MS);
 }
 
 function port(value: string | undefined, fallback: number): number {
@@ -23,5 +50,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     policyFile: env.POLICY_FILE || DEFAULT_POLICY_FILE,
     policyFileExplicit: Boolean(env.POLICY_FILE),
     policyConfigMap: env.POLICY_CONFIGMAP || 'wutong-backup-policy',
+    shutdownDrainMs: drain(env),
+    bodyBudgetBytes: mebibytes(env.ADMISSION_BODY_BUDGET_MIB, 'ADMISSION_BODY_BUDGET_MIB', DEFAULT_BODY_BUDGET_MIB),
   };
 }

@@ -2,13 +2,15 @@ import { resolve } from 'node:path';
 import { followCertificateSource } from './certificates/certificate-source.js';
 import { tlsConfigFromEnv } from './certificates/tls-config.js';
 import { createCertificateSource } from './kube/create-certificate-source.js';
-import { configFromEnv } from './config.js';
+import { configFromEnv, type Config } from './config.js';
 import { logger } from './observability/logger.js';
 import { findCluster } from './kube/kube-config.js';
 import { loadDefaultPolicy } from './policy/default-policy.js';
 import { startPolicySource } from './policy/start-policy-source.js';
 import { PolicyStore } from './policy/policy-store.js';
+import { BodyBudget } from './server/body-budget.js';
 import { startHttpsServer } from './server/https-server.js';
+import { Shutdown } from './server/shutdown.js';
 import { webhookApp } from './server/webhook-app.js';
 
 const EXAMPLE_REVIEW = JSON.stringify({
@@ -27,8 +29,7 @@ const EXAMPLE_REVIEW = JSON.stringify({
   },
 });
 
-async function main(): Promise<void> {
-  const config = configFromEnv();
+async function main(config: Config, shutdown: Shutdown): Promise<void> {
   const log = logger;
 
   const cluster = await findCluster();
@@ -42,13 +43,20 @@ async function main(): Promise<void> {
     store,
     log,
   );
+  shutdown.onStop(stopWatching);
 
   const tlsConfig = tlsConfigFromEnv(process.env, cluster);
   const tls = await createCertificateSource(tlsConfig, cluster, log);
+  shutdown.onStop(() => tls.stop());
   await tls.start();
-  const readiness = new Map([['tls', () => tls.healthy()]]);
-  const server = await startHttpsServer(webhookApp(store, log, readiness), tls.current(), config.port, config.host);
-  const stopFollowingTls = followCertificateSource(tls, (material) => server.setTls(material));
+  const readiness = new Map([
+    ['tls', () => tls.healthy()],
+    ['shutdown', shutdown.readiness],
+  ]);
+  const budget = new BodyBudget(config.bodyBudgetBytes);
+  const server = await startHttpsServer(webhookApp(store, log, readiness, budget), tls.current(), config.port, config.host);
+  shutdown.onStop(followCertificateSource(tls, (material) => server.setTls(material)));
+  shutdown.serving(server);
   log.info({ url: server.url, tls: tlsConfig.source, policy: store.current().source }, 'webhook serving');
   if (tlsConfig.source === 'files') {
     const caFile = resolve(tlsConfig.dir, 'ca.crt');
@@ -56,19 +64,17 @@ async function main(): Promise<void> {
       `try it: curl -s --cacert ${caFile} -H 'Content-Type: application/json' ${server.url.replace('127.0.0.1', 'localhost')}/mutate -d '${EXAMPLE_REVIEW}'`,
     );
   }
-
-  const shutdown = (signal: string): void => {
-    log.info({ signal }, 'shutting down');
-    stopWatching();
-    stopFollowingTls();
-    tls.stop();
-    void server.close().then(() => process.exit(0));
-  };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
 }
 
-main().catch((err: unknown) => {
+// Signals first: node is PID 1 in the image, so until a handler is installed
+// SIGTERM does nothing, and startup can wait on the network.
+const shutdown = new Shutdown({ log: logger });
+shutdown.install();
+try {
+  const config = configFromEnv();
+  shutdown.drainMs = config.shutdownDrainMs;
+  await main(config, shutdown);
+} catch (err) {
   logger.fatal({ err }, 'failed to start');
   process.exit(1);
-});
+}

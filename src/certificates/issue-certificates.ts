@@ -43,6 +43,26 @@ function rsaKeys(): { privateKey: forge.pki.rsa.PrivateKey; publicKey: forge.pki
   };
 }
 
+/**
+ * The serving key is ECDSA P-256: the API server's HTTP/1.1 client abandons
+ * many of the handshakes it starts (golang/go#59017), and each one costs this
+ * single thread a private-key operation; a P-256 signature costs a fraction
+ * of an RSA-2048 one (see README, Performance). Go's x509 and every TLS 1.2+
+ * client accept it. The CA stays RSA, so bundles already published verify it.
+ */
+function servingKeys(): { spki: forge.asn1.Asn1; keyIdentifier: string; pem: string } {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', {
+    namedCurve: 'prime256v1',
+    publicKeyEncoding: { type: 'spki', format: 'der' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+  const spki = forge.asn1.fromDer(forge.util.createBuffer(publicKey.toString('binary')));
+  // RFC 5280 4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING (its value without the unused-bits byte).
+  const bitString = (spki.value as forge.asn1.Asn1[])[1]?.value as string;
+  const keyIdentifier = forge.md.sha1.create().update(bitString.slice(1)).digest().getBytes();
+  return { spki, keyIdentifier, pem: privateKey };
+}
+
 /** Random positive serial: a fixed serial makes rotated certificates indistinguishable to clients that cache by serial. */
 function serialNumber(): string {
   const bytes = randomBytes(16);
@@ -102,25 +122,41 @@ export function issueServingCertificate(ca: KeyPair, hosts: readonly string[], o
   if (hosts.length === 0) throw new Error('a serving certificate needs at least one host name');
   const caCert = forge.pki.certificateFromPem(ca.cert);
   const caKey = forge.pki.privateKeyFromPem(ca.key);
-  const keys = rsaKeys();
+  const keys = servingKeys();
   const cert = forge.pki.createCertificate();
-  cert.publicKey = keys.publicKey;
+  // node-forge encodes only RSA keys: it builds the TBSCertificate with the
+  // CA's key as a stand-in, whose SubjectPublicKeyInfo is then swapped for
+  // the P-256 one before the CA signs.
+  cert.publicKey = caCert.publicKey;
   cert.serialNumber = serialNumber();
   validity(cert, options);
   cert.setSubject([commonNameAttribute(hosts[0] ?? '')]);
   cert.setIssuer(caCert.subject.attributes);
   cert.setExtensions([
     { name: 'basicConstraints', cA: false, critical: true },
-    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: 'keyUsage', digitalSignature: true, critical: true },
     { name: 'extKeyUsage', serverAuth: true },
     {
       name: 'subjectAltName',
       altNames: hosts.map((host) => (isIP(host) !== 0 ? { type: 7, ip: host } : { type: 2, value: host })),
     },
-    { name: 'subjectKeyIdentifier' },
+    // Given as a value: forge would otherwise derive it from the stand-in key.
+    {
+      name: 'subjectKeyIdentifier',
+      value: forge.asn1.create(forge.asn1.Class.UNIVERSAL, forge.asn1.Type.OCTETSTRING, false, keys.keyIdentifier),
+    },
     { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
   ]);
-  cert.sign(caKey, forge.md.sha256.create());
+  cert.signatureOid = forge.pki.oids.sha256WithRSAEncryption ?? '1.2.840.113549.1.1.11';
+  cert.siginfo.algorithmOid = cert.signatureOid;
+  // getTBSCertificate is public in node-forge (lib/x509.js) but missing from its type declarations.
+  const tbs = (forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate(cert);
+  const fields = tbs.value as forge.asn1.Asn1[];
+  // TBSCertificate: [0] version, serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo, [3] extensions
+  fields[6] = keys.spki;
+  const md = forge.md.sha256.create().update(forge.asn1.toDer(tbs).getBytes());
+  cert.tbsCertificate = tbs;
+  cert.signature = caKey.sign(md);
   return { cert: forge.pki.certificateToPem(cert), key: keys.pem };
 }
 

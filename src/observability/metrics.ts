@@ -7,7 +7,7 @@ collectDefaultMetrics({ register: registry, prefix: 'wutong_backup_' });
 
 export const admissionRequests = new Counter({
   name: 'wutong_backup_admission_requests_total',
-  help: 'Admission reviews answered, by outcome (patched, unchanged, skipped, bad_request, error).',
+  help: 'Admission reviews answered, by outcome (patched, unchanged, skipped, bad_request, overloaded, error).',
   labelNames: ['outcome'] as const,
   registers: [registry],
 });
@@ -50,5 +50,27 @@ export const certificateRegenerations = new Counter({
   name: 'wutong_backup_certificate_regenerations_total',
   help: 'Serving certificates or CAs (re)generated, by reason.',
   labelNames: ['reason'] as const,
+  registers: [registry],
+});
+
+export const admissionBodyBytesInFlight = new Gauge({
+  name: 'wutong_backup_admission_body_bytes_in_flight',
+  help: 'Bytes of admission request bodies being received and held, counted against ADMISSION_BODY_BUDGET.',
+  registers: [registry],
+});
+
+// Accepted vs established tells a handshake storm apart from real load: a
+// client that abandons handshakes (Go before 1.23, golang/go#59017) shows many
+// accepted connections and few established ones.
+export const connectionsAccepted = new Counter({
+  name: 'wutong_backup_connections_accepted_total',
+  help: 'TCP connections accepted by the webhook server.',
+  registers: [registry],
+});
+
+export const connectionsEstablished = new Counter({
+  name: 'wutong_backup_tls_connections_established_total',
+  help: 'Connections whose TLS handshake completed, by negotiated protocol (h2, http/1.1).',
+  labelNames: ['protocol'] as const,
   registers: [registry],
 });

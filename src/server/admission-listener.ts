@@ -1,22 +1,32 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { decodeReview, reviewResponse, type AdmissionReviewResponse } from '../admission/admission-review.js';
 import { handleReview } from '../admission/review-handler.js';
-import { admissionDuration, admissionRequests, admissionWarnings, annotationsInjected } from '../observability/metrics.js';
+import { admissionBodyBytesInFlight, admissionDuration, admissionRequests, admissionWarnings, annotationsInjected } from '../observability/metrics.js';
 import type { PolicyStore } from '../policy/policy-store.js';
+import type { BodyBudget } from './body-budget.js';
+import type { WebhookListener, WebhookRequest, WebhookResponse } from './protocols.js';
 
 // The API server refuses objects over 3 MiB, so no genuine review is larger.
 export const BODY_LIMIT_BYTES = 3 * 1024 * 1024;
 const TOO_LARGE = `request body exceeds 3 MiB (${BODY_LIMIT_BYTES} bytes), the API server's own object limit`;
 
-function reject(res: ServerResponse, status: number, reason: string): void {
-  admissionRequests.inc({ outcome: 'bad_request' });
+function reject(res: WebhookResponse, status: number, reason: string, outcome = 'bad_request', extraHeaders: Record<string, string> = {}): void {
+  admissionRequests.inc({ outcome });
   const body = `${reason}\n`;
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), ...extraHeaders });
   res.end(body);
 }
 
-function answer(res: ServerResponse, review: AdmissionReviewResponse): void {
+/**
+ * Over the body budget: a fast non-200 answer, which the API server handles
+ * like any failed call, by the webhook's failurePolicy; better than buffering
+ * on towards an OOM kill that fails every review at once.
+ */
+function overBudget(res: WebhookResponse, budget: BodyBudget): void {
+  reject(res, 429, `too many admission bodies in flight (budget ${budget.limitBytes} bytes); try again`, 'overloaded', { 'retry-after': '1' });
+}
+
+function answer(res: WebhookResponse, review: AdmissionReviewResponse): void {
   const body = JSON.stringify(review);
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
   res.end(body);
@@ -29,8 +39,8 @@ function answer(res: ServerResponse, review: AdmissionReviewResponse): void {
  * transport for admission: body limit, envelope checks, uid echo, metrics,
  * and the guarantee that an internal error never blocks a pod.
  */
-export function admissionListener(store: PolicyStore, log: Logger): (req: IncomingMessage, res: ServerResponse) => void {
-  const review = (req: IncomingMessage, res: ServerResponse, raw: string): void => {
+export function admissionListener(store: PolicyStore, log: Logger, budget?: BodyBudget): WebhookListener {
+  const review = (req: WebhookRequest, res: WebhookResponse, raw: string): void => {
     const started = process.hrtime.bigint();
     let body: unknown;
     try {
@@ -88,22 +98,51 @@ export function admissionListener(store: PolicyStore, log: Logger): (req: Incomi
       req.resume();
       return;
     }
+    // What this body holds of the budget: the declared length up front, or
+    // chunk by chunk when the length is not declared. Given back once, when
+    // the exchange is over however it ends.
+    let reserved = 0;
+    const reserve = (bytes: number): boolean => {
+      if (!budget) return true;
+      if (!budget.tryReserve(bytes)) return false;
+      reserved += bytes;
+      admissionBodyBytesInFlight.set(budget.inUseBytes);
+      return true;
+    };
+    if (budget) {
+      res.once('close', () => {
+        budget.release(reserved);
+        reserved = 0;
+        admissionBodyBytesInFlight.set(budget.inUseBytes);
+      });
+    }
+    if (Number.isInteger(declared) && declared > 0 && !reserve(declared)) {
+      overBudget(res, budget!);
+      req.resume();
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
-    let tooLarge = false;
+    let refused = false;
     req.on('data', (chunk: Buffer) => {
-      if (tooLarge) return;
+      if (refused) return;
       size += chunk.length;
       if (size > BODY_LIMIT_BYTES) {
-        tooLarge = true;
+        refused = true;
         chunks.length = 0;
         reject(res, 413, TOO_LARGE);
+        return;
+      }
+      if (budget && size > reserved && !reserve(size - reserved)) {
+        refused = true;
+        chunks.length = 0;
+        overBudget(res, budget);
         return;
       }
       chunks.push(chunk);
     });
     req.on('end', () => {
-      if (!tooLarge) review(req, res, chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8'));
+      if (!refused) review(req, res, chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8'));
     });
     req.on('error', (err) => log.warn({ err: err.message }, 'admission request stream failed'));
   };

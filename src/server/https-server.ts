@@ -1,27 +1,120 @@
-import { createServer, type Server } from 'node:https';
+import { createSecureServer, Http2ServerRequest, type Http2SecureServer, type ServerHttp2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import type { RequestListener } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import type { TlsMaterial } from '../certificates/tls-files.js';
+import { connectionsAccepted, connectionsEstablished } from '../observability/metrics.js';
+import type { WebhookListener } from './protocols.js';
 
 export interface StartedServer {
-  server: Server;
+  server: Http2SecureServer;
   /** The bound address, so tests can listen on port 0. */
   url: string;
   port: number;
   /** Swap certificate and key without a restart; open connections keep working. */
   setTls(material: TlsMaterial): void;
-  close(): Promise<void>;
+  /**
+   * The first step of a shutdown: everything keeps being served, but each
+   * HTTP/1.1 answer now closes its connection, so a client's keep-alive pool
+   * reconnects (through the Service, to another replica) instead of reusing
+   * this one. HTTP/2 connections are left alone until close() sends GOAWAY,
+   * which a client handles without losing a request.
+   */
+  drain(): void;
+  /**
+   * Stop accepting connections, send GOAWAY on every HTTP/2 connection, close
+   * idle HTTP/1.1 connections and each busy one after its answer; resolves
+   * once every connection is gone. In-flight requests finish; whatever is
+   * still open after `graceMs` is cut.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 // The API server keeps idle connections to webhooks for up to 90 s (Go's
-// default); if Node closed them first (its default is 5 s) the API server
-// would hit reset connections. Stay above 90 s.
+// default); if the server closed them first (Node's HTTP/1.1 default is 5 s)
+// the API server would hit reset connections. Stay above 90 s, for HTTP/2
+// sessions and HTTP/1.1 connections alike.
 const KEEP_ALIVE_MS = 120_000;
+// The API server's webhook timeout is at most 30 s and ours is 5 s: an
+// in-flight review that has not finished in 10 s has been given up on.
+const DEFAULT_CLOSE_GRACE_MS = 10_000;
+// Node's default (10 MB per HTTP/2 connection) would refuse streams with
+// ENHANCE_YOUR_CALM when a few 3 MiB reviews share the API server's one
+// connection; the admission body budget is the memory bound that answers
+// properly, so this one must not be the first to trip.
+const MAX_SESSION_MEMORY_MB = 128;
+// Go's HTTP/2 client assumes 1,000 streams per connection when the server
+// advertises no limit (Node does not send its unlimited default), and dials
+// another connection beyond that: under a backlog that is a handshake storm
+// again. Advertise more than the body budget can ever admit, so the budget's
+// 429 is what a backlog meets.
+const MAX_CONCURRENT_STREAMS = 100_000;
+// Flow-control windows: the defaults (64 KiB per stream and per connection)
+// let only four 15 KB reviews travel at once on the API server's single
+// connection before it must wait for a WINDOW_UPDATE from this busy thread.
+const STREAM_WINDOW_BYTES = 1024 * 1024;
+const CONNECTION_WINDOW_BYTES = 32 * 1024 * 1024;
 
-export async function startHttpsServer(app: RequestListener, tls: TlsMaterial, port: number, host?: string): Promise<StartedServer> {
-  const server = createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, app);
-  server.keepAliveTimeout = KEEP_ALIVE_MS;
-  server.headersTimeout = KEEP_ALIVE_MS + 5_000;
+/**
+ * The webhook's TLS server: HTTP/2 with HTTP/1.1 still accepted, chosen by
+ * ALPN. kube-apiserver itself offers only HTTP/1.1 to admission webhooks
+ * (kubernetes#82090; HTTP/2 only for loopback URLs from 1.30,
+ * kubernetes#122558), so HTTP/1.1 keep-alive is the path that matters in a
+ * cluster; HTTP/2 serves other Go clients with one connection instead of the
+ * handshake churn Go's HTTP/1.1 transport causes before Go 1.23
+ * (golang/go#59017; see bench/README.md).
+ */
+export async function startHttpsServer(listener: WebhookListener, tls: TlsMaterial, port: number, host?: string): Promise<StartedServer> {
+  let draining = false;
+  let closing = false;
+  const sessions = new Set<ServerHttp2Session>();
+  /** HTTP/1.1 connections and how many requests each is answering right now. */
+  const http1 = new Map<TLSSocket, number>();
+
+  const tracked: WebhookListener = (req, res) => {
+    if (!(req instanceof Http2ServerRequest)) {
+      const socket = req.socket as TLSSocket;
+      http1.set(socket, (http1.get(socket) ?? 0) + 1);
+      if (draining) res.setHeader('connection', 'close');
+      res.once('close', () => {
+        const busy = (http1.get(socket) ?? 1) - 1;
+        if (!http1.has(socket)) return;
+        http1.set(socket, busy);
+        if (closing && busy === 0) socket.end();
+      });
+    }
+    listener(req, res);
+  };
+
+  const server = createSecureServer(
+    {
+      cert: tls.cert,
+      key: tls.key,
+      minVersion: 'TLSv1.2',
+      allowHTTP1: true,
+      maxSessionMemory: MAX_SESSION_MEMORY_MB,
+      settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS, initialWindowSize: STREAM_WINDOW_BYTES },
+    },
+    tracked,
+  );
+  // HTTP/2 sessions and HTTP/1.1 sockets both idle out after server.timeout;
+  // the HTTP/1.1 code path also reads keepAliveTimeout between requests.
+  server.setTimeout(KEEP_ALIVE_MS);
+  Object.assign(server, { keepAliveTimeout: KEEP_ALIVE_MS });
+  server.on('connection', () => connectionsAccepted.inc());
+  server.on('secureConnection', (socket: TLSSocket) => {
+    const protocol = typeof socket.alpnProtocol === 'string' ? socket.alpnProtocol : 'http/1.1';
+    connectionsEstablished.inc({ protocol });
+    if (protocol === 'h2') return;
+    http1.set(socket, 0);
+    socket.once('close', () => http1.delete(socket));
+  });
+  server.on('session', (session: ServerHttp2Session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+    session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
+    if (closing) session.close();
+  });
+
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -36,10 +129,23 @@ export async function startHttpsServer(app: RequestListener, tls: TlsMaterial, p
     port: address.port,
     url: `https://${shownHost === '0.0.0.0' || shownHost === '[::]' ? 'localhost' : shownHost}:${address.port}`,
     setTls: (material) => server.setSecureContext({ cert: material.cert, key: material.key, minVersion: 'TLSv1.2' }),
-    close: () =>
+    drain: () => {
+      draining = true;
+    },
+    close: (graceMs = DEFAULT_CLOSE_GRACE_MS) =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
+        draining = true;
+        closing = true;
+        const cut = setTimeout(() => {
+          for (const session of sessions) session.destroy();
+          for (const socket of http1.keys()) socket.destroy();
+        }, graceMs);
+        server.close(() => {
+          clearTimeout(cut);
+          resolve();
+        });
+        for (const session of sessions) session.close();
+        for (const [socket, busy] of http1) if (busy === 0) socket.end();
       }),
   };
 }

@@ -2,6 +2,7 @@ import { Agent } from 'node:https';
 import type { AdmissionReviewResponse } from '../../src/admission/admission-review.js';
 import { PolicyStore } from '../../src/policy/policy-store.js';
 import { decodePatch, loadFixturePolicy, loadPodCase } from '../fixtures/pod-cases.js';
+import { h2Connect, h2Request } from './http2-client.js';
 import { sample, startWebhook, type Webhook } from './https-harness.js';
 
 const MiB = 1024 * 1024;
@@ -175,5 +176,45 @@ describe('transport', () => {
     } finally {
       agent.destroy();
     }
+  });
+});
+
+describe('HTTP/2 (what Go clients negotiate when the webhook offers it)', () => {
+  test('reviews, health, readiness and metrics are served over HTTP/2 exactly as over HTTP/1.1', async () => {
+    const session = await h2Connect(webhook.server.port, webhook.ca);
+    try {
+      expect(session.alpnProtocol).toBe('h2');
+      const { expected } = loadPodCase('mysql-statefulset');
+      const review = await h2Request(session, '/mutate?timeout=10s', { body: mysqlReview() });
+      expect(review.status).toBe(200);
+      const answer = parse(review.body);
+      expect({ ...answer, response: { ...answer.response, patch: decodePatch(answer.response.patch) } }).toStrictEqual(expected);
+      for (const path of ['/healthz', '/readyz']) {
+        const reply = await h2Request(session, path, { method: 'GET' });
+        expect({ path, status: reply.status, body: reply.body }).toEqual({ path, status: 200, body: 'ok\n' });
+      }
+      const metrics = await h2Request(session, '/metrics', { method: 'GET' });
+      expect(metrics.status).toBe(200);
+      expect(metrics.body).toContain('wutong_backup_tls_connections_established_total{protocol="h2"}');
+      expect((await h2Request(session, '/nowhere', { method: 'GET' })).status).toBe(404);
+      expect((await h2Request(session, '/mutate', { body: reviewOfSize(3 * MiB + 1) })).status).toBe(413);
+    } finally {
+      session.close();
+    }
+  });
+
+  test('fifty concurrent reviews share one connection: one TLS handshake, fifty patches', async () => {
+    const metricsText = async (): Promise<string> => (await webhook.call('/metrics', { method: 'GET' })).body;
+    const established = 'wutong_backup_tls_connections_established_total{protocol="h2"}';
+    const before = sample(await metricsText(), established);
+    const session = await h2Connect(webhook.server.port, webhook.ca);
+    try {
+      const replies = await Promise.all(Array.from({ length: 50 }, () => h2Request(session, '/mutate', { body: mysqlReview() })));
+      expect(replies.map((r) => r.status)).toEqual(Array.from({ length: 50 }, () => 200));
+      expect(new Set(replies.map((r) => parse(r.body).response.patchType))).toEqual(new Set(['JSONPatch']));
+    } finally {
+      session.close();
+    }
+    expect(sample(await metricsText(), established)).toBe(before + 1);
   });
 });

@@ -1,15 +1,16 @@
 import { execFile } from 'node:child_process';
 import { request, type Agent } from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import express from 'express';
+import { expressListener } from '../../../src/server/express-listener.js';
+import type { WebhookListener } from '../../../src/server/protocols.js';
 
 /** A tiny app: the server under test is startHttpsServer, not the admission routes. */
-export function helloApp(): express.Express {
-  const app = express();
-  app.get('/hello', (_req, res) => {
-    res.type('text/plain').send('hello');
-  });
-  return app;
+export function helloApp(): WebhookListener {
+  return expressListener((app) =>
+    app.get('/hello', (_req, res) => {
+      res.type('text/plain').send('hello');
+    }),
+  );
 }
 
 export interface Reply {

@@ -61,11 +61,23 @@ describe('serving certificate', () => {
     expect(x509.ca).toBe(false);
     expect(x509.keyUsage).toEqual(['1.3.6.1.5.5.7.3.1']);
     const text = opensslText('tls.crt');
-    expect(text).toMatch(/X509v3 Key Usage: critical\s+Digital Signature, Key Encipherment\n/);
+    // ECDSA: signatures only (keyEncipherment belongs to RSA key exchange).
+    expect(text).toMatch(/X509v3 Key Usage: critical\s+Digital Signature\n/);
     expect(text).toMatch(/X509v3 Extended Key Usage:\s+TLS Web Server Authentication\n/);
     expect(text).toMatch(/X509v3 Basic Constraints: critical\s+CA:FALSE/);
     expect(text).toMatch(/DNS:wutong-backup\.wutong-system\.svc\.cluster\.local/);
-    expect(text).toMatch(/Public-Key: \(2048 bit\)/);
+  });
+
+  test('has an ECDSA P-256 key (cheap handshakes), signed by the RSA CA, with its own subject key identifier', () => {
+    const text = opensslText('tls.crt');
+    expect(text).toMatch(/Public Key Algorithm: id-ecPublicKey/);
+    expect(text).toMatch(/NIST CURVE: P-256/);
+    expect(text).toMatch(/Signature Algorithm: sha256WithRSAEncryption/);
+    expect(x509.publicKey.asymmetricKeyType).toBe('ec');
+    const ski = /Subject Key Identifier:\s+([0-9A-F:]+)/.exec(text)?.[1];
+    const aki = /Authority Key Identifier:\s+(?:keyid:)?([0-9A-F:]+)/.exec(text)?.[1];
+    expect(ski).toBeDefined();
+    expect(ski).not.toBe(aki);
   });
 
   test('passes openssl verify against its CA, and fails against another CA', () => {

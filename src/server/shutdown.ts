@@ -1,0 +1,105 @@
+import type { Logger } from 'pino';
+import type { ReadinessCheck } from './health-routes.js';
+import type { StartedServer } from './https-server.js';
+
+export interface ShutdownOptions {
+  log: Logger;
+  exit?: (code: number) => void;
+}
+
+/**
+ * The process's way out, installed on main's first line: node is PID 1 in the
+ * image, and PID 1 gets no default signal handling, so without a handler a
+ * SIGTERM during startup (a ConfigMap list that hangs, say) would do nothing
+ * until the kubelet's SIGKILL.
+ *
+ * Before the server listens: stop what has started, exit 0 at once.
+ * While serving, SIGTERM:
+ *   1. /readyz fails at once, so the endpoints controller takes the pod out
+ *      of the Service; everything keeps being served meanwhile, for `drainMs`
+ *      (endpoint removal reaches kube-proxy and the API server's connection
+ *      pool only after a while), and HTTP/1.1 answers close their connections;
+ *   2. stop accepting, GOAWAY on HTTP/2, close idle HTTP/1.1 connections,
+ *      let in-flight reviews finish;
+ *   3. exit 0.
+ * SIGINT (Ctrl-C; Kubernetes never sends it) or a second signal skips the
+ * rest of the drain.
+ */
+export class Shutdown {
+  private server: StartedServer | undefined;
+  private readonly stops: Array<() => void> = [];
+  private state: 'running' | 'draining' | 'closing' = 'running';
+  private endDrain: (() => void) | undefined;
+  private readonly exit: (code: number) => void;
+  /** How long to keep serving, not ready, after SIGTERM (SHUTDOWN_DRAIN); set once the configuration is read. */
+  drainMs = 0;
+
+  constructor(private readonly options: ShutdownOptions) {
+    this.exit = options.exit ?? ((code) => process.exit(code));
+  }
+
+  install(target: NodeJS.EventEmitter = process): void {
+    target.on('SIGTERM', () => void this.begin('SIGTERM'));
+    target.on('SIGINT', () => void this.begin('SIGINT'));
+  }
+
+  /** A readiness check: not ready from the first signal on. */
+  readonly readiness: ReadinessCheck = () => (this.state === 'running' ? undefined : 'shutting down');
+
+  /** Something to stop on the way out (a watch, timers), in the order registered. */
+  onStop(stop: () => void): void {
+    this.stops.push(stop);
+  }
+
+  serving(server: StartedServer): void {
+    this.server = server;
+  }
+
+  get shuttingDown(): boolean {
+    return this.state !== 'running';
+  }
+
+  async begin(signal: string): Promise<void> {
+    const { log } = this.options;
+    if (this.state !== 'running') {
+      if (this.endDrain) log.info({ signal }, 'second signal: ending the drain now');
+      this.endDrain?.();
+      return;
+    }
+    this.state = 'draining';
+    const server = this.server;
+    if (!server) {
+      log.info({ signal }, 'signal during startup: exiting');
+      this.stopAll();
+      this.exit(0);
+      return;
+    }
+    const drainMs = signal === 'SIGINT' ? 0 : this.drainMs;
+    log.info({ signal, drainMs }, 'shutting down: not ready, serving on while clients move away');
+    server.drain();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, drainMs);
+      this.endDrain = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.endDrain = undefined;
+    this.state = 'closing';
+    log.info('drain over: closing connections once their requests are answered');
+    this.stopAll();
+    await server.close();
+    log.info('shut down');
+    this.exit(0);
+  }
+
+  private stopAll(): void {
+    for (const stop of this.stops.splice(0)) {
+      try {
+        stop();
+      } catch (err) {
+        this.options.log.warn({ err }, 'stopping a component failed');
+      }
+    }
+  }
+}
