@@ -1,4 +1,4 @@
-import { durationFromEnv } from './certificates/duration.js';
+import { durationFromEnv } from './duration.js';
 import { DEFAULT_POLICY_FILE } from './policy/default-policy.js';
 
 export interface Config {

@@ -88,7 +88,7 @@ test('the rendered Deployment is what the README promises', async () => {
   expect(deployment.spec.replicas).toBe(2);
   expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
   expect(container.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
-  expect(container.resources).toEqual({ requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } });
+  expect(container.resources).toEqual({ requests: { cpu: '100m', memory: '160Mi' }, limits: { memory: '384Mi' } });
   expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(15);
   expect(pod.topologySpreadConstraints).toEqual([expect.objectContaining({ topologyKey: 'kubernetes.io/hostname' })]);
   expect(container).toHaveProperty('readinessProbe');

@@ -37,7 +37,7 @@ export async function startWebhookProcess(env: Record<string, string> = {}): Pro
   const home = mkdtempSync(join(tmpdir(), 'wb-e2e-home-'));
   const tlsDir = env.TLS_DIR ?? join(home, 'certs');
   const child: ChildProcess = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH ?? '', HOME: home, PORT: '0', HOST: '127.0.0.1', TLS_DIR: tlsDir, LOG_LEVEL: 'debug', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: home, PORT: '0', HOST: '127.0.0.1', TLS_DIR: tlsDir, LOG_LEVEL: 'debug', SHUTDOWN_DRAIN: '1s', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);
