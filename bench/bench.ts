@@ -337,13 +337,9 @@ async function connectionCounts(base: string, ca: string): Promise<{ accepted: n
   return { accepted, established };
 }
 
-/** One fresh Go client process (so its connection pool starts empty) against the running, warmed server. */
-async function goRun(base: string, ca: string, caFile: string, bodyFile: string, pid: number, proto: string, rate: number): Promise<GoRun> {
-  const before = await outcomes(base, ca);
-  const connsBefore = await connectionCounts(base, ca);
-  const cpuBefore = processCpuUs(pid);
-  const coreBefore = coreTimes(SERVER_CPU);
-  const output = await capture('taskset', [
+/** taskset arguments that run bench/go-client on the load core against `base` (the webhook or the Go floor). */
+function goClientArgs(base: string, caFile: string, bodyFile: string, proto: string, rate: number): string[] {
+  return [
     '-c',
     LOAD_CPU,
     join(ROOT, 'dist', 'bench', 'go-client'),
@@ -354,7 +350,16 @@ async function goRun(base: string, ca: string, caFile: string, bodyFile: string,
     `-rate=${rate}`,
     `-warmup=${GO_WARMUP_S}s`,
     `-duration=${GO_S}s`,
-  ]);
+  ];
+}
+
+/** One fresh Go client process (so its connection pool starts empty) against the running, warmed server. */
+async function goRun(base: string, ca: string, caFile: string, bodyFile: string, pid: number, proto: string, rate: number): Promise<GoRun> {
+  const before = await outcomes(base, ca);
+  const connsBefore = await connectionCounts(base, ca);
+  const cpuBefore = processCpuUs(pid);
+  const coreBefore = coreTimes(SERVER_CPU);
+  const output = await capture('taskset', goClientArgs(base, caFile, bodyFile, proto, rate));
   const cpuUs = processCpuUs(pid) - cpuBefore;
   const coreAfter = coreTimes(SERVER_CPU);
   const coreTotalUs = ((coreAfter.total - coreBefore.total) * 1e6) / CLK_TCK;
@@ -400,18 +405,7 @@ async function measureGoFloor(tlsDir: string, caFile: string, bodyFile: string):
           const before = await accepted();
           const cpuBefore = processCpuUs(floor.pid!);
           const coreBefore = coreTimes(SERVER_CPU);
-          const output = await capture('taskset', [
-            '-c',
-            LOAD_CPU,
-            join(ROOT, 'dist', 'bench', 'go-client'),
-            `-url=${base}/mutate?timeout=10s`,
-            `-ca=${caFile}`,
-            `-body=${bodyFile}`,
-            `-proto=${proto}`,
-            `-rate=${rate}`,
-            `-warmup=${GO_WARMUP_S}s`,
-            `-duration=${GO_S}s`,
-          ]);
+          const output = await capture('taskset', goClientArgs(base, caFile, bodyFile, proto, rate));
           const cpuUs = processCpuUs(floor.pid!) - cpuBefore;
           const coreAfter = coreTimes(SERVER_CPU);
           const client = resultLine<GoResult>(output, 'GO_RESULT');

@@ -1,8 +1,9 @@
 import { jest } from '@jest/globals';
 import { X509Certificate } from 'node:crypto';
-import { Watch, type AdmissionregistrationV1Api, type CoreV1Api, type V1MutatingWebhookConfiguration, type V1Pod } from '@kubernetes/client-node';
+import { Watch, type AdmissionregistrationV1Api, type CoreV1Api, type V1MutatingWebhookConfiguration } from '@kubernetes/client-node';
 import { adminKubeConfig, clients, createNamespace, deleteNamespace } from './support/kube.js';
 import { installShipped, SHIPPED, type ShippedInstall } from './support/shipped-install.js';
+import { hooksInjected, mysqlPod } from './support/pods.js';
 import { eventually } from './support/wait.js';
 
 // Bootstrap of TLS_SOURCE=self under failurePolicy Fail, the way a rollout
@@ -16,14 +17,6 @@ const ROUNDS = 3;
 let core: CoreV1Api;
 let admission: AdmissionregistrationV1Api;
 
-const mysqlPod = (name: string): V1Pod => ({
-  metadata: { name, labels: { creator: 'Wutong', service_id: 'aaaabbbbccccddddeeeeffff00001111' } },
-  spec: {
-    containers: [{ name: 'db', image: 'mysql:8.0', volumeMounts: [{ name: 'data', mountPath: '/var/lib/mysql' }] }],
-    volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }],
-  },
-});
-const injected = (p: V1Pod): boolean => p.metadata?.annotations?.['pre.hook.backup.velero.io/container'] === 'db';
 
 const caFingerprints = (bundlePem: string): string[] =>
   (bundlePem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((pem) => new X509Certificate(pem).fingerprint256);
@@ -46,7 +39,7 @@ function createPodsContinuously(namespace: string): { stop(): Promise<Attempt[]>
       const startedAt = Date.now();
       try {
         const stored = await core.createNamespacedPod({ namespace, body: mysqlPod(`race-${i}`), dryRun: 'All' });
-        attempts.push({ startedAt, ok: injected(stored), ...(injected(stored) ? {} : { error: 'admitted without mutation' }) });
+        attempts.push({ startedAt, ok: hooksInjected(stored), ...(hooksInjected(stored) ? {} : { error: 'admitted without mutation' }) });
       } catch (err) {
         const body = (err as { body?: unknown }).body;
         attempts.push({ startedAt, ok: false, error: (typeof body === 'string' ? body : (err as Error).message).slice(0, 300) });
@@ -175,8 +168,8 @@ describe('a caBundle emptied by someone else', () => {
     expect(restoredMs).toBeLessThan(15_000);
     const stored = await eventually(async () => {
       const pod = await core.createNamespacedPod({ namespace: d.namespace, body: mysqlPod('after-restore'), dryRun: 'All' });
-      return injected(pod) ? pod : undefined;
+      return hooksInjected(pod) ? pod : undefined;
     }, 'a pod admitted through the restored caBundle');
-    expect(injected(stored)).toBe(true);
+    expect(hooksInjected(stored)).toBe(true);
   });
 });

@@ -1,10 +1,11 @@
 import { jest } from '@jest/globals';
 import { X509Certificate } from 'node:crypto';
 import { connect } from 'node:tls';
-import type { AdmissionregistrationV1Api, CoreV1Api, V1Pod } from '@kubernetes/client-node';
+import type { AdmissionregistrationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { clients, createNamespace, deleteNamespace } from './support/kube.js';
 import { installShipped, SHIPPED, type ShippedInstall } from './support/shipped-install.js';
 import type { WebhookProcess } from './support/webhook-process.js';
+import { hooksInjected, mysqlPod } from './support/pods.js';
 import { eventually, waitUntilMutating } from './support/wait.js';
 
 jest.setTimeout(180_000);
@@ -12,14 +13,6 @@ jest.setTimeout(180_000);
 let core: CoreV1Api;
 let admission: AdmissionregistrationV1Api;
 
-const mysqlPod = (name: string): V1Pod => ({
-  metadata: { name, labels: { creator: 'Wutong', service_id: 'aaaabbbbccccddddeeeeffff00001111' } },
-  spec: {
-    containers: [{ name: 'db', image: 'mysql:8.0', volumeMounts: [{ name: 'data', mountPath: '/var/lib/mysql' }] }],
-    volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }],
-  },
-});
-const injected = (p: V1Pod): boolean => p.metadata?.annotations?.['pre.hook.backup.velero.io/container'] === 'db';
 
 /** The certificate a webhook presents to a fresh TLS handshake. */
 function servedCertificate(port: number): Promise<X509Certificate> {
@@ -71,8 +64,8 @@ describe('TLS_SOURCE=self (the shipped Deployment) with two replicas, as the Ser
       const bundles = (config.webhooks ?? []).map((w) => Buffer.from(w.clientConfig.caBundle ?? '', 'base64').toString());
       return bundles.length === 1 && bundles.every((b) => b.includes(ca.toString().trim().split('\n')[1] ?? '?')) ? true : undefined;
     }, 'caBundle on the webhook entry');
-    const stored = await waitUntilMutating(core, namespace, mysqlPod('through-self-tls'), injected);
-    expect(injected(stored)).toBe(true);
+    const stored = await waitUntilMutating(core, namespace, mysqlPod('through-self-tls'), hooksInjected);
+    expect(hooksInjected(stored)).toBe(true);
   });
 });
 
@@ -90,7 +83,7 @@ describe('forced rotation with short lifetimes under the fail-closed overlay, as
       TLS_CA_OVERLAP: '5s',
     })) as [WebhookProcess];
     namespace = await createNamespace(core, 'rotation');
-    await waitUntilMutating(core, namespace, mysqlPod('before-rotation'), injected);
+    await waitUntilMutating(core, namespace, mysqlPod('before-rotation'), hooksInjected);
   });
   afterAll(async () => {
     await install?.uninstall();
@@ -104,7 +97,7 @@ describe('forced rotation with short lifetimes under the fail-closed overlay, as
     let created = 0;
     while (Date.now() < deadline) {
       const stored = await core.createNamespacedPod({ namespace, body: mysqlPod(`during-rotation-${created}`) });
-      expect(injected(stored)).toBe(true);
+      expect(hooksInjected(stored)).toBe(true);
       created++;
       const rotated = replica.logs.some((l) => l.msg === 'CA rotation finished: old CA removed from caBundle');
       if (rotated && created > 10) break;

@@ -1,8 +1,9 @@
 import { jest } from '@jest/globals';
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Api } from '@kubernetes/client-node';
 import { clients, clusterInfo, createNamespace, deleteNamespace } from './support/kube.js';
-import { installShipped, SHIPPED, type ShippedInstall } from './support/shipped-install.js';
+import { busyboxPod, echoPolicy, preBackupCommand } from './support/pods.js';
+import { installShipped, setShippedPolicy, type ShippedInstall } from './support/shipped-install.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
 import type { WebhookProcess } from './support/webhook-process.js';
 import { waitUntilMutating } from './support/wait.js';
@@ -22,42 +23,19 @@ let namespace: string;
 let webhook: WebhookProcess;
 let proxy: TcpProxy;
 
-function policy(marker: string): string {
-  return `apiVersion: backup.wutong.io/v1alpha1
-kind: HookPolicy
-rules:
-  - name: app
-    match:
-      image: '^busybox'
-    backup:
-      pre:
-        command: ["/bin/echo", "${marker}"]
-`;
-}
-const appPod = (name: string): V1Pod => ({
-  metadata: { name, labels: { creator: 'Wutong', service_id: 'aaaabbbbccccddddeeeeffff00001111' } },
-  spec: { containers: [{ name: 'app', image: 'busybox:1.36' }] },
-});
-const preCommand = (p: V1Pod): string | undefined => p.metadata?.annotations?.['pre.hook.backup.velero.io/command'];
 
-/** Edits the installed policy ConfigMap, as an operator would. */
-async function setPolicy(text: string): Promise<void> {
-  const ns = SHIPPED.namespace;
-  const name = SHIPPED.policyConfigMap;
-  await core.replaceNamespacedConfigMap({ name, namespace: ns, body: { metadata: { name, namespace: ns }, data: { 'policy.yaml': text } } });
-}
 
 beforeAll(async () => {
   ({ core } = clients());
   install = await installShipped('base');
   namespace = await createNamespace(core, 'stall');
-  await setPolicy(policy('before'));
+  await setShippedPolicy(echoPolicy(['/bin/echo', 'before']));
   const info = clusterInfo();
   proxy = await startTcpProxy(() => [Number(new URL(info.server).port)]);
   const throughProxy = `${install.serviceAccountKubeconfig}.proxied`;
   writeFileSync(throughProxy, readFileSync(install.serviceAccountKubeconfig, 'utf8').replace(info.server, `https://127.0.0.1:${proxy.port}`), { mode: 0o600 });
   [webhook] = (await install.startReplicas(1, { KUBECONFIG: throughProxy })) as [WebhookProcess];
-  await waitUntilMutating(core, namespace, appPod('probe'), (p) => preCommand(p) === '["/bin/echo","before"]');
+  await waitUntilMutating(core, namespace, busyboxPod('probe'), (p) => preBackupCommand(p) === '["/bin/echo","before"]');
 });
 
 afterAll(async () => {
@@ -70,12 +48,12 @@ test(`an edit made after the API server connection silently stalls is in force w
   // The probe saw the listed policy; give the watch that follows the list time to reach the API server.
   await new Promise((r) => setTimeout(r, 2_000));
   proxy.stall();
-  await setPolicy(policy('after'));
+  await setShippedPolicy(echoPolicy(['/bin/echo', 'after']));
   const editedAt = Date.now();
   let inForceMs: number | undefined;
   while (Date.now() - editedAt < PROMISED_BOUND_MS + 10_000) {
-    const pod = await core.createNamespacedPod({ namespace, body: appPod('after-stall'), dryRun: 'All' });
-    if (preCommand(pod) === '["/bin/echo","after"]') {
+    const pod = await core.createNamespacedPod({ namespace, body: busyboxPod('after-stall'), dryRun: 'All' });
+    if (preBackupCommand(pod) === '["/bin/echo","after"]') {
       inForceMs = Date.now() - editedAt;
       break;
     }

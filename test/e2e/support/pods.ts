@@ -52,3 +52,38 @@ export function plainPod(name: string, labels: Record<string, string> = {}, anno
     spec: { containers: [{ name: 'app', image: 'nginx:1.25' }] },
   };
 }
+
+/** A minimal Wutong MySQL pod: one container `db` with a PVC at MySQL's data directory. */
+export const mysqlPod = (name: string): V1Pod => ({
+  metadata: { name, labels: { creator: 'Wutong', service_id: 'aaaabbbbccccddddeeeeffff00001111' } },
+  spec: {
+    containers: [{ name: 'db', image: 'mysql:8.0', volumeMounts: [{ name: 'data', mountPath: '/var/lib/mysql' }] }],
+    volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }],
+  },
+});
+
+/** The mysql profile's pre-backup hook was put into container `db`: the pod went through the webhook. */
+export const hooksInjected = (p: V1Pod): boolean => p.metadata?.annotations?.['pre.hook.backup.velero.io/container'] === 'db';
+
+/** A Wutong pod the echo policy below matches (by its busybox image). */
+export const busyboxPod = (name: string): V1Pod => ({
+  metadata: { name, labels: { creator: 'Wutong', service_id: 'aaaabbbbccccddddeeeeffff00001111' } },
+  spec: { containers: [{ name: 'app', image: 'busybox:1.36' }] },
+});
+
+export const preBackupCommand = (p: V1Pod): string | undefined => p.metadata?.annotations?.['pre.hook.backup.velero.io/command'];
+
+/** A policy whose one rule gives busybox pods this pre-backup command: tests tell policy versions apart by it. */
+export function echoPolicy(command: string[], timeout = '1m'): string {
+  return `apiVersion: backup.wutong.io/v1alpha1
+kind: HookPolicy
+rules:
+  - name: app
+    match:
+      image: '^busybox'
+    backup:
+      pre:
+        command: ${JSON.stringify(command)}
+        timeout: ${timeout}
+`;
+}

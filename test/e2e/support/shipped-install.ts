@@ -187,3 +187,15 @@ export async function installShipped(target: ManifestTarget = 'base'): Promise<S
     throw err;
   }
 }
+
+/** Edits the installed policy ConfigMap, as an operator would. */
+export async function setShippedPolicy(text: string): Promise<void> {
+  const { namespace, policyConfigMap: name } = SHIPPED;
+  const res = await apiRequest(clusterInfo(), 'PUT', `/api/v1/namespaces/${namespace}/configmaps/${name}`, {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name, namespace },
+    data: { 'policy.yaml': text },
+  });
+  if (res.status !== 200) throw new Error(`editing ConfigMap ${namespace}/${name} failed: ${res.status} ${res.body.slice(0, 200)}`);
+}
