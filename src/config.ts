@@ -1,3 +1,4 @@
+import { excludedNamespacesFrom, type ExcludedNamespaces } from './admission/excluded-namespaces.js';
 import { durationFromEnv } from './duration.js';
 import { DEFAULT_POLICY_FILE } from './policy/default-policy.js';
 
@@ -12,6 +13,8 @@ export interface Config {
   shutdownDrainMs: number;
   /** ADMISSION_BODY_BUDGET_MIB: bytes of admission bodies held at once, across all requests. */
   bodyBudgetBytes: number;
+  /** EXCLUDED_NAMESPACES plus the webhook's own (POD_NAMESPACE): pods there are allowed untouched. */
+  excludedNamespaces: ExcludedNamespaces;
 }
 
 const MiB = 1024 * 1024;
@@ -52,5 +55,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     policyConfigMap: env.POLICY_CONFIGMAP || 'wutong-backup-policy',
     shutdownDrainMs: drain(env),
     bodyBudgetBytes: mebibytes(env.ADMISSION_BODY_BUDGET_MIB, 'ADMISSION_BODY_BUDGET_MIB', DEFAULT_BODY_BUDGET_MIB),
+    excludedNamespaces: excludedNamespacesFrom(env),
   };
 }

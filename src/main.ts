@@ -54,7 +54,7 @@ async function main(config: Config, shutdown: Shutdown): Promise<void> {
     ['shutdown', shutdown.readiness],
   ]);
   const budget = new BodyBudget(config.bodyBudgetBytes);
-  const server = await startHttpsServer(webhookApp(store, log, readiness, budget), tls.current(), config.port, config.host);
+  const server = await startHttpsServer(webhookApp(store, log, { readiness, budget, excludedNamespaces: config.excludedNamespaces }), tls.current(), config.port, config.host);
   shutdown.onStop(followCertificateSource(tls, (material) => server.setTls(material)));
   shutdown.serving(server);
   log.info({ url: server.url, tls: tlsConfig.source, policy: store.current().source }, 'webhook serving');

@@ -22,8 +22,8 @@ export function excludedNamespacesFrom(env: Readonly<Record<string, string | und
   return new Set([...listed, env.POD_NAMESPACE || 'wutong-backup']);
 }
 
-/** Read once at start: the process environment is fixed for its life. */
-export const EXCLUDED_NAMESPACES: ExcludedNamespaces = excludedNamespacesFrom(process.env);
+/** Nothing excluded: what a review means when no deployment says otherwise (the offline CLI, tests). */
+export const NO_EXCLUDED_NAMESPACES: ExcludedNamespaces = new Set();
 
 /** Why a pod in `namespace` is skipped, or undefined when it is not excluded. */
 export function namespaceExclusion(namespace: string, excluded: ExcludedNamespaces): string | undefined {

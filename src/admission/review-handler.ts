@@ -5,7 +5,7 @@ import type { Pod } from './pod.js';
 import { podShapeProblem } from './pod-shape.js';
 import type { AdmissionRequest, AdmissionResponse } from './admission-review.js';
 import type { MutationWarning } from './warnings.js';
-import { EXCLUDED_NAMESPACES, namespaceExclusion, type ExcludedNamespaces } from './excluded-namespaces.js';
+import { NO_EXCLUDED_NAMESPACES, namespaceExclusion, type ExcludedNamespaces } from './excluded-namespaces.js';
 
 export type ReviewOutcome = 'patched' | 'unchanged' | 'skipped';
 
@@ -27,7 +27,7 @@ function isPodRequest(request: AdmissionRequest): boolean {
 }
 
 /** One admission request → its response. Pure apart from reading the policy it is given. */
-export function handleReview(request: AdmissionRequest, policy: CompiledPolicy, excluded: ExcludedNamespaces = EXCLUDED_NAMESPACES): ReviewResult {
+export function handleReview(request: AdmissionRequest, policy: CompiledPolicy, excluded: ExcludedNamespaces = NO_EXCLUDED_NAMESPACES): ReviewResult {
   const uid = request.uid;
   if (!isPodRequest(request)) {
     return { response: { uid, allowed: true }, outcome: 'skipped', skipReason: 'not a pod', warnings: [], added: NONE };

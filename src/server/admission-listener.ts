@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { decodeReview, reviewResponse, type AdmissionReviewResponse } from '../admission/admission-review.js';
+import type { ExcludedNamespaces } from '../admission/excluded-namespaces.js';
 import { handleReview } from '../admission/review-handler.js';
 import { admissionBodyBytesInFlight, admissionDuration, admissionRequests, admissionWarnings, annotationsInjected } from '../observability/metrics.js';
 import type { PolicyStore } from '../policy/policy-store.js';
@@ -39,7 +40,7 @@ function answer(res: WebhookResponse, review: AdmissionReviewResponse): void {
  * transport for admission: body limit, envelope checks, uid echo, metrics,
  * and the guarantee that an internal error never blocks a pod.
  */
-export function admissionListener(store: PolicyStore, log: Logger, budget?: BodyBudget): WebhookListener {
+export function admissionListener(store: PolicyStore, log: Logger, budget?: BodyBudget, excludedNamespaces?: ExcludedNamespaces): WebhookListener {
   const review = (req: WebhookRequest, res: WebhookResponse, raw: string): void => {
     const started = process.hrtime.bigint();
     let body: unknown;
@@ -59,7 +60,7 @@ export function admissionListener(store: PolicyStore, log: Logger, budget?: Body
     const { request, apiVersion } = decoded;
     const policy = store.current();
     try {
-      const result = handleReview(request, policy);
+      const result = handleReview(request, policy, excludedNamespaces);
       admissionRequests.inc({ outcome: result.outcome });
       for (const w of result.warnings) admissionWarnings.inc({ reason: w.reason });
       if (result.added.labels) annotationsInjected.inc({ kind: 'label' }, result.added.labels);

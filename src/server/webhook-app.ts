@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { ExcludedNamespaces } from '../admission/excluded-namespaces.js';
 import type { PolicyStore } from '../policy/policy-store.js';
 import { admissionListener } from './admission-listener.js';
 import type { BodyBudget } from './body-budget.js';
@@ -17,14 +18,18 @@ function isMutate(req: WebhookRequest): boolean {
  * admission handler (the hot path), everything else (health, readiness,
  * metrics) through express.
  */
-export function webhookApp(
-  store: PolicyStore,
-  log: Logger,
-  readiness: ReadonlyMap<string, ReadinessCheck> = new Map(),
-  budget?: BodyBudget,
-): WebhookListener {
-  const routes = expressListener((app) => app.use(healthRouter(readiness)));
-  const admission = admissionListener(store, log, budget);
+export interface WebhookAppOptions {
+  /** Named readiness checks behind /readyz. */
+  readiness?: ReadonlyMap<string, ReadinessCheck>;
+  /** Bounds the admission bodies held at once; none: unbounded (tests). */
+  budget?: BodyBudget;
+  /** Namespaces whose pods are allowed untouched (config.excludedNamespaces). */
+  excludedNamespaces?: ExcludedNamespaces;
+}
+
+export function webhookApp(store: PolicyStore, log: Logger, options: WebhookAppOptions = {}): WebhookListener {
+  const routes = expressListener((app) => app.use(healthRouter(options.readiness ?? new Map())));
+  const admission = admissionListener(store, log, options.budget, options.excludedNamespaces);
   return (req, res) => {
     if (isMutate(req)) admission(req, res);
     else routes(req, res);

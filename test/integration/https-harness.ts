@@ -47,7 +47,7 @@ export async function startWebhook(store: PolicyStore, readiness?: ReadonlyMap<s
   generateDevelopmentTls(dir);
   const tls = readTlsDir(dir);
   const logs: Array<Record<string, unknown>> = [];
-  const server = await startHttpsServer(webhookApp(store, capturingLogger(logs), readiness, budget), tls, 0, '127.0.0.1');
+  const server = await startHttpsServer(webhookApp(store, capturingLogger(logs), { ...(readiness ? { readiness } : {}), ...(budget ? { budget } : {}) }), tls, 0, '127.0.0.1');
   const call = (path: string, options: CallOptions = {}): Promise<Reply> =>
     new Promise((resolve, reject) => {
       const req = httpsRequest(
