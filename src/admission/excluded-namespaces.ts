@@ -8,7 +8,7 @@
  */
 export type ExcludedNamespaces = ReadonlySet<string>;
 
-export const DEFAULT_EXCLUDED_NAMESPACES: readonly string[] = ['kube-system'];
+const DEFAULT_EXCLUDED_NAMESPACES: readonly string[] = ['kube-system'];
 
 /**
  * EXCLUDED_NAMESPACES (comma-separated, default kube-system) plus the

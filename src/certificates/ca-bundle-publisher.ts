@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { mergedCaBundle } from './ca-bundle-policy.js';
 import { WebhookConfigurationNotFoundError, type WebhookCaBundle } from './cluster-interfaces.js';
-import { errorMessage as message } from './error-message.js';
+import { errorMessage as message } from '../error-message.js';
 import type { TlsState } from './tls-state.js';
 
 /**

@@ -4,7 +4,7 @@ import { CaBundlePublisher } from './ca-bundle-publisher.js';
 import { CertificateIssuer } from './certificate-issuer.js';
 import { ServedPair, type CertificateSource } from './certificate-source.js';
 import { TlsSecretConflictError, type TlsSecretStore, type WebhookCaBundle } from './cluster-interfaces.js';
-import { errorMessage as message } from './error-message.js';
+import { errorMessage as message } from '../error-message.js';
 import { fingerprint, isExpired } from './inspect-certificates.js';
 import { repairChange } from './repair-change.js';
 import { rotationChange } from './rotation-change.js';

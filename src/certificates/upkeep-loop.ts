@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { errorMessage } from './error-message.js';
+import { errorMessage } from '../error-message.js';
 
 export interface UpkeepTasks {
   /** Repairs, renews or rotates if due. */

@@ -1,4 +1,5 @@
 import { ApiException } from '@kubernetes/client-node';
+import { errorMessage } from '../error-message.js';
 
 /** The HTTP status of a failed API call, or undefined for network and other errors. */
 export function apiStatus(err: unknown): number | undefined {
@@ -16,7 +17,7 @@ export function apiErrorMessage(err: unknown): string {
   }
   // node-fetch's "The user aborted a request." hides that api-client.ts's deadline fired.
   if (err instanceof Error && err.name === 'AbortError') return 'no answer from the API server within the request timeout';
-  return err instanceof Error ? err.message : String(err);
+  return errorMessage(err);
 }
 
 function statusMessage(body: unknown): string | undefined {

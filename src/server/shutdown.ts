@@ -55,10 +55,6 @@ export class Shutdown {
     this.server = server;
   }
 
-  get shuttingDown(): boolean {
-    return this.state !== 'running';
-  }
-
   async begin(signal: string): Promise<void> {
     const { log } = this.options;
     if (this.state !== 'running') {
