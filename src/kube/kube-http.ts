@@ -20,29 +20,65 @@ export class KubeHttpError extends Error {
  * tell a quiet watch from a dead connection). Both are bounded: the list by
  * timeoutMs, the stream by the caller's signal.
  */
+/** A JSON answer of any status: the caller decides what 404 or 409 means. */
+export interface KubeResponse {
+  status: number;
+  body: unknown;
+}
+
+export type KubeMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
 export interface KubeHttp {
+  /**
+   * One request with a JSON body (PATCH: a JSON merge patch), bounded by
+   * timeoutMs; resolves with any HTTP status, rejects only when no answer
+   * came (network, timeout) or the answer was not JSON.
+   */
+  send(method: KubeMethod, path: string, body: unknown, timeoutMs: number, query?: Readonly<Record<string, string>>): Promise<KubeResponse>;
   getJson(path: string, query: Readonly<Record<string, string>>, timeoutMs: number): Promise<unknown>;
   /** Resolves when the server ends the stream; rejects on an error, a non-200 answer, or when signal aborts. */
   stream(path: string, query: Readonly<Record<string, string>>, onChunk: (text: string) => void, signal: AbortSignal): Promise<void>;
 }
 
 export function kubeHttp(kubeConfig: KubeConfig): KubeHttp {
-  const open = async (path: string, query: Readonly<Record<string, string>>, signal: AbortSignal): Promise<IncomingMessage> => {
+  const open = async (
+    path: string,
+    query: Readonly<Record<string, string>>,
+    signal: AbortSignal,
+    method: KubeMethod = 'GET',
+    payload?: string,
+  ): Promise<IncomingMessage> => {
     const cluster = kubeConfig.getCurrentCluster();
     if (!cluster) throw new Error('the kubeconfig has no current cluster');
     const url = new URL(cluster.server.replace(/\/$/, '') + path);
     for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
-    const options: RequestOptions & Record<string, unknown> = { method: 'GET', headers: { accept: 'application/json' } };
+    const headers: Record<string, string | number> = { accept: 'application/json' };
+    if (payload !== undefined) {
+      headers['content-type'] = method === 'PATCH' ? 'application/merge-patch+json' : 'application/json';
+      headers['content-length'] = Buffer.byteLength(payload);
+    }
+    const options: RequestOptions & Record<string, unknown> = { method, headers };
     await kubeConfig.applyToHTTPSOptions(options);
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise<IncomingMessage>((resolve, reject) => {
-      const req = send(url, { ...options, signal }, resolve);
+      const req = request(url, { ...options, signal }, resolve);
       req.on('error', reject);
-      req.end();
+      req.end(payload);
     });
   };
 
   return {
+    async send(method, path, body, timeoutMs, query = {}) {
+      const signal = AbortSignal.timeout(timeoutMs);
+      try {
+        const response = await open(path, query, signal, method, body === undefined ? undefined : JSON.stringify(body));
+        const text = await readAll(response);
+        return { status: response.statusCode ?? 0, body: text === '' ? undefined : (JSON.parse(text) as unknown) };
+      } catch (err) {
+        if (signal.aborted) throw new Error(`${method} ${path}: no answer from the API server within ${timeoutMs} ms`);
+        throw err;
+      }
+    },
     async getJson(path, query, timeoutMs) {
       const signal = AbortSignal.timeout(timeoutMs);
       try {

@@ -62,6 +62,10 @@ class ScriptedApiServer implements KubeHttp {
     for (const w of this.watches.splice(0)) w.send({ type: 'ERROR', object: { kind: 'Status', code: 410, message: 'too old resource version' } });
   }
 
+  send(): Promise<never> {
+    return Promise.reject(new Error('the list-watch only lists and watches'));
+  }
+
   getJson(): Promise<unknown> {
     this.listTimes.push(Date.now());
     if (this.failLists > 0) {
