@@ -613,6 +613,7 @@ async function startServer(entry: string, tlsDir: string, port: number, nodeFlag
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PORT: String(port),
+    API_PORT: '0',
     HOST: '127.0.0.1',
     TLS_DIR: tlsDir,
     LOG_LEVEL: 'warn',

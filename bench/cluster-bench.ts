@@ -165,6 +165,7 @@ async function main(): Promise<void> {
         TLS_DIR: work,
         HOST: '127.0.0.1',
         PORT: String(port),
+        API_PORT: '0',
         LOG_LEVEL: 'warn',
         SHUTDOWN_DRAIN: '0',
       },

@@ -15,6 +15,16 @@ export interface Config {
   bodyBudgetBytes: number;
   /** EXCLUDED_NAMESPACES plus the webhook's own (POD_NAMESPACE): pods there are allowed untouched. */
   excludedNamespaces: ExcludedNamespaces;
+  /** API_PORT: the backup API's own HTTPS port. */
+  apiPort: number;
+  /** VELERO_NAMESPACE: where Velero runs and its objects live. */
+  veleroNamespace: string;
+  /** BACKUP_STORAGE_LOCATION: the BackupStorageLocation backups go to; it must be Available. */
+  storageLocation: string;
+  /** API_CLIENT_CA: PEM file of the CA whose client certificates the API accepts (optional). */
+  apiClientCaFile: string | undefined;
+  /** DOWNLOAD_TIMEOUT: how long a download waits for Velero's pre-signed URL. */
+  downloadTimeoutMs: number;
 }
 
 const MiB = 1024 * 1024;
@@ -26,6 +36,9 @@ const DEFAULT_DRAIN_MS = 10_000;
 // Eight reviews of the API server's 3 MiB maximum at once; ordinary reviews
 // (10-20 KB) never come near it. See README, Settings.
 const DEFAULT_BODY_BUDGET_MIB = 24;
+// Velero's download controller answers within a second when it runs; the
+// console's request should fail clearly well before a browser gives up.
+const DEFAULT_DOWNLOAD_TIMEOUT_MS = 30_000;
 
 function mebibytes(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined || value === '') return fallback * MiB;
@@ -39,16 +52,16 @@ function drain(env: NodeJS.ProcessEnv): number {
   return env.SHUTDOWN_DRAIN?.trim() === '0' ? 0 : durationFromEnv(env, 'SHUTDOWN_DRAIN', DEFAULT_DRAIN_MS);
 }
 
-function port(value: string | undefined, fallback: number): number {
+function port(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined || value === '') return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`PORT must be a port number, got "${value}"`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name} must be a port number, got "${value}"`);
   return n;
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
   return {
-    port: port(env.PORT, 8443),
+    port: port(env.PORT, 'PORT', 8443),
     host: env.HOST || undefined,
     policyFile: env.POLICY_FILE || DEFAULT_POLICY_FILE,
     policyFileExplicit: Boolean(env.POLICY_FILE),
@@ -56,5 +69,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownDrainMs: drain(env),
     bodyBudgetBytes: mebibytes(env.ADMISSION_BODY_BUDGET_MIB, 'ADMISSION_BODY_BUDGET_MIB', DEFAULT_BODY_BUDGET_MIB),
     excludedNamespaces: excludedNamespacesFrom(env),
+    apiPort: port(env.API_PORT, 'API_PORT', 8444),
+    veleroNamespace: env.VELERO_NAMESPACE || 'velero',
+    storageLocation: env.BACKUP_STORAGE_LOCATION || 'default',
+    apiClientCaFile: env.API_CLIENT_CA || undefined,
+    downloadTimeoutMs: durationFromEnv(env, 'DOWNLOAD_TIMEOUT', DEFAULT_DOWNLOAD_TIMEOUT_MS),
   };
 }

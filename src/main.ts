@@ -12,6 +12,9 @@ import { BodyBudget } from './server/body-budget.js';
 import { startHttpsServer } from './server/https-server.js';
 import { Shutdown } from './server/shutdown.js';
 import { webhookApp } from './server/webhook-app.js';
+import { apiApp, type ApiBackend } from './api/api-app.js';
+import { loadClientCa } from './api/auth/client-ca.js';
+import { PACKAGE_VERSION } from './package-root.js';
 
 const EXAMPLE_REVIEW = JSON.stringify({
   apiVersion: 'admission.k8s.io/v1',
@@ -58,11 +61,27 @@ async function main(config: Config, shutdown: Shutdown): Promise<void> {
   shutdown.onStop(followCertificateSource(tls, (material) => server.setTls(material)));
   shutdown.serving(server);
   log.info({ url: server.url, tls: tlsConfig.source, policy: store.current().source }, 'webhook serving');
+
+  let backend: ApiBackend | undefined;
+  if (cluster) {
+    const { createBackupBackend } = await import('./kube/create-backup-backend.js');
+    const created = createBackupBackend(cluster, config, log);
+    backend = created.backend;
+    void created.cache.start();
+    shutdown.onStop(() => created.cache.stop());
+  }
+  const clientCa = config.apiClientCaFile ? loadClientCa(config.apiClientCaFile) : undefined;
+  const api = await startHttpsServer(apiApp({ ...(backend ? { backend } : {}), log, version: PACKAGE_VERSION }), tls.current(), config.apiPort, config.host, clientCa);
+  shutdown.onStop(followCertificateSource(tls, (material) => api.setTls(material)));
+  shutdown.serving(api);
+  log.info({ url: api.url, cluster: backend ? 'connected' : 'none: component routes answer 503', clientCertificates: Boolean(clientCa) }, 'backup API serving');
+
   if (tlsConfig.source === 'files') {
     const caFile = resolve(tlsConfig.dir, 'ca.crt');
     log.info(
       `try it: curl -s --cacert ${caFile} -H 'Content-Type: application/json' ${server.url.replace('127.0.0.1', 'localhost')}/mutate -d '${EXAMPLE_REVIEW}'`,
     );
+    log.info(`try the backup API: curl -s --cacert ${caFile} ${api.url.replace('127.0.0.1', 'localhost')}/v2/openapi.json`);
   }
 }
 

@@ -39,6 +39,7 @@ export const TLS_DEFAULTS = {
   secretName: 'wutong-backup-tls',
   webhookConfigurationName: 'wutong-backup',
   serviceName: 'wutong-backup',
+  apiServiceName: 'wutong-backup-api',
   dir: 'certs',
   checkIntervalMs: 12 * HOUR_MS,
   reloadIntervalMs: 10_000,
@@ -53,6 +54,8 @@ export const TLS_DEFAULTS = {
  *   TLS_SECRET_NAME      self mode Secret (default wutong-backup-tls).
  *   WEBHOOK_CONFIGURATION_NAME  MutatingWebhookConfiguration whose caBundle is kept (default wutong-backup).
  *   WEBHOOK_SERVICE_NAME Service the API server calls (default wutong-backup).
+ *   API_SERVICE_NAME     Service the console calls for the backup API (default wutong-backup-api);
+ *                        the same certificate serves both ports, so both names are SANs.
  *   TLS_EXTRA_HOSTS      comma-separated extra SANs (DNS names or IPs).
  *   CA_VALIDITY, CERT_VALIDITY  lifetimes (default 43800h = 5 years, 8760h = 1 year).
  *   TLS_CHECK_INTERVAL   renewal/rotation check period (default 12h).
@@ -91,7 +94,12 @@ export function tlsConfigFromEnv(env: NodeJS.ProcessEnv, cluster: ClusterPlaceme
     webhookConfigurationName: env.WEBHOOK_CONFIGURATION_NAME || TLS_DEFAULTS.webhookConfigurationName,
     serviceName,
     // Outside a cluster the API server reaches the webhook by URL on this machine.
-    hosts: unique([...serviceHosts(serviceName, cluster.namespace), ...(inCluster ? [] : LOCAL_HOSTS), ...extraHosts]),
+    hosts: unique([
+      ...serviceHosts(serviceName, cluster.namespace),
+      ...serviceHosts(env.API_SERVICE_NAME || TLS_DEFAULTS.apiServiceName, cluster.namespace),
+      ...(inCluster ? [] : LOCAL_HOSTS),
+      ...extraHosts,
+    ]),
     caValidityMs: durationFromEnv(env, 'CA_VALIDITY', DEFAULT_CA_VALIDITY_MS),
     certValidityMs: durationFromEnv(env, 'CERT_VALIDITY', DEFAULT_CERT_VALIDITY_MS),
     checkIntervalMs: durationFromEnv(env, 'TLS_CHECK_INTERVAL', TLS_DEFAULTS.checkIntervalMs),

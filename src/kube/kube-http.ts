@@ -13,6 +13,20 @@ export class KubeHttpError extends Error {
   }
 }
 
+/** No answer at all: connection refused or reset, TLS failure, or the deadline passed. */
+export class KubeUnreachable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KubeUnreachable';
+  }
+}
+
+const unreachable = (method: string, path: string, err: unknown, signal: AbortSignal, timeoutMs: number): Error => {
+  if (err instanceof KubeHttpError) return err;
+  if (signal.aborted) return new KubeUnreachable(`${method} ${path}: no answer from the API server within ${timeoutMs} ms`);
+  return new KubeUnreachable(`${method} ${path}: ${(err as Error).message}`);
+};
+
 /**
  * Plain GETs against the API server with the kubeconfig's credentials, for
  * what client-node's typed clients do not do well: a JSON list of any
@@ -75,8 +89,8 @@ export function kubeHttp(kubeConfig: KubeConfig): KubeHttp {
         const text = await readAll(response);
         return { status: response.statusCode ?? 0, body: text === '' ? undefined : (JSON.parse(text) as unknown) };
       } catch (err) {
-        if (signal.aborted) throw new Error(`${method} ${path}: no answer from the API server within ${timeoutMs} ms`);
-        throw err;
+        if (err instanceof SyntaxError) throw err;
+        throw unreachable(method, path, err, signal, timeoutMs);
       }
     },
     async getJson(path, query, timeoutMs) {
@@ -87,8 +101,8 @@ export function kubeHttp(kubeConfig: KubeConfig): KubeHttp {
         if (response.statusCode !== 200) throw failure(response.statusCode ?? 0, body);
         return JSON.parse(body) as unknown;
       } catch (err) {
-        if (signal.aborted) throw new Error(`GET ${path}: no answer from the API server within ${timeoutMs} ms`);
-        throw err;
+        if (err instanceof SyntaxError) throw err;
+        throw unreachable('GET', path, err, signal, timeoutMs);
       }
     },
     async stream(path, query, onChunk, signal) {
@@ -127,4 +141,10 @@ function failure(status: number, body: string): KubeHttpError {
     // not a Status object: keep the start of the body
   }
   return new KubeHttpError(status, `HTTP ${status}: ${message}`);
+}
+
+/** The error for a send() answer the caller did not expect: status, what was tried, the API server's message. */
+export function unexpectedAnswer(response: KubeResponse, what: string): KubeHttpError {
+  const message = (response.body as { message?: unknown } | undefined)?.message;
+  return new KubeHttpError(response.status, `${what}: HTTP ${response.status}${typeof message === 'string' ? `: ${message}` : ''}`);
 }

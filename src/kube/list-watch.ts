@@ -13,7 +13,15 @@ export interface ListWatchHandlers<T extends ListedObject> {
   upsert(object: T): void;
   /** The object is gone (a DELETED event, or absent from a relist). */
   remove(object: T): void;
+  /**
+   * After every list: whether it worked, and if not why (a 404 is how a
+   * missing CRD shows). A failed watch does not call it: the relist after
+   * it does.
+   */
+  listed?(outcome: ListOutcome): void;
 }
+
+export type ListOutcome = { ok: true } | { ok: false; status?: number; message: string };
 
 export interface ListWatchOptions {
   /** Collection path, e.g. /api/v1/namespaces/ns/configmaps or /apis/velero.io/v1/backups. */
@@ -77,8 +85,8 @@ export function listWatch<T extends ListedObject>(http: KubeHttp, options: ListW
   let wake: (() => void) | undefined;
   let failures = 0;
   let expiredLast = false;
-  let listed: (() => void) | undefined;
-  const firstList = new Promise<void>((resolve) => (listed = resolve));
+  let firstListDone: (() => void) | undefined;
+  const firstList = new Promise<void>((resolve) => (firstListDone = resolve));
 
   const sleep = (ms: number): Promise<void> =>
     new Promise((resolve) => {
@@ -90,7 +98,13 @@ export function listWatch<T extends ListedObject>(http: KubeHttp, options: ListW
     });
 
   const relist = async (): Promise<string> => {
-    const list = (await http.getJson(options.path, selectors, requestTimeoutMs)) as { items?: T[]; metadata?: { resourceVersion?: string } };
+    let list: { items?: T[]; metadata?: { resourceVersion?: string } };
+    try {
+      list = (await http.getJson(options.path, selectors, requestTimeoutMs)) as typeof list;
+    } catch (err) {
+      handlers.listed?.({ ok: false, ...(err instanceof KubeHttpError ? { status: err.status } : {}), message: (err as Error).message });
+      throw err;
+    }
     const seen = new Set<string>();
     for (const item of list.items ?? []) {
       const id = key(item);
@@ -104,7 +118,8 @@ export function listWatch<T extends ListedObject>(http: KubeHttp, options: ListW
       known.delete(id);
       handlers.remove(item);
     }
-    listed?.();
+    handlers.listed?.({ ok: true });
+    firstListDone?.();
     return list.metadata?.resourceVersion ?? '';
   };
 

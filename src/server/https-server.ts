@@ -63,7 +63,21 @@ const CONNECTION_WINDOW_BYTES = 32 * 1024 * 1024;
  * handshake churn Go's HTTP/1.1 transport causes before Go 1.23
  * (golang/go#59017; see bench/README.md).
  */
-export async function startHttpsServer(listener: WebhookListener, tls: TlsMaterial, port: number, host?: string): Promise<StartedServer> {
+/** Client-certificate settings (the backup API with API_CLIENT_CA); the webhook has none. */
+export interface ClientCertificateOptions {
+  ca: string;
+  requestCert: true;
+  /** False: clients without a certificate still connect (they authenticate with a bearer token). */
+  rejectUnauthorized: false;
+}
+
+export async function startHttpsServer(
+  listener: WebhookListener,
+  tls: TlsMaterial,
+  port: number,
+  host?: string,
+  clientCertificates?: ClientCertificateOptions,
+): Promise<StartedServer> {
   let draining = false;
   let closing = false;
   const sessions = new Set<ServerHttp2Session>();
@@ -90,6 +104,7 @@ export async function startHttpsServer(listener: WebhookListener, tls: TlsMateri
       cert: tls.cert,
       key: tls.key,
       minVersion: 'TLSv1.2',
+      ...clientCertificates,
       allowHTTP1: true,
       maxSessionMemory: MAX_SESSION_MEMORY_MB,
       settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS, initialWindowSize: STREAM_WINDOW_BYTES },
@@ -128,7 +143,7 @@ export async function startHttpsServer(listener: WebhookListener, tls: TlsMateri
     server,
     port: address.port,
     url: `https://${shownHost === '0.0.0.0' || shownHost === '[::]' ? 'localhost' : shownHost}:${address.port}`,
-    setTls: (material) => server.setSecureContext({ cert: material.cert, key: material.key, minVersion: 'TLSv1.2' }),
+    setTls: (material) => server.setSecureContext({ cert: material.cert, key: material.key, minVersion: 'TLSv1.2', ...(clientCertificates ? { ca: clientCertificates.ca } : {}) }),
     drain: () => {
       draining = true;
     },

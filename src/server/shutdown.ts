@@ -26,7 +26,7 @@ export interface ShutdownOptions {
  * rest of the drain.
  */
 export class Shutdown {
-  private server: StartedServer | undefined;
+  private readonly servers: StartedServer[] = [];
   private readonly stops: Array<() => void> = [];
   private state: 'running' | 'draining' | 'closing' = 'running';
   private endDrain: (() => void) | undefined;
@@ -51,8 +51,9 @@ export class Shutdown {
     this.stops.push(stop);
   }
 
+  /** A server to drain and close on the way out (the webhook's, the backup API's). */
   serving(server: StartedServer): void {
-    this.server = server;
+    this.servers.push(server);
   }
 
   async begin(signal: string): Promise<void> {
@@ -63,8 +64,8 @@ export class Shutdown {
       return;
     }
     this.state = 'draining';
-    const server = this.server;
-    if (!server) {
+    const servers = [...this.servers];
+    if (servers.length === 0) {
       log.info({ signal }, 'signal during startup: exiting');
       this.stopAll();
       this.exit(0);
@@ -72,7 +73,7 @@ export class Shutdown {
     }
     const drainMs = signal === 'SIGINT' ? 0 : this.drainMs;
     log.info({ signal, drainMs }, 'shutting down: not ready, serving on while clients move away');
-    server.drain();
+    for (const server of servers) server.drain();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, drainMs);
       this.endDrain = () => {
@@ -84,7 +85,7 @@ export class Shutdown {
     this.state = 'closing';
     log.info('drain over: closing connections once their requests are answered');
     this.stopAll();
-    await server.close();
+    await Promise.all(servers.map((server) => server.close()));
     log.info('shut down');
     this.exit(0);
   }

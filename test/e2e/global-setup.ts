@@ -1,4 +1,4 @@
-import { installCrds, provision, startCluster, veleroCrdDir, type TestCluster } from './cluster/cluster.js';
+import { apiRequest, installCrds, provision, startCluster, veleroCrdDir, type TestCluster } from './cluster/cluster.js';
 
 declare global {
   // Shared between globalSetup and globalTeardown, which run in the same process.
@@ -22,6 +22,10 @@ export default async function globalSetup(): Promise<void> {
   const cluster = await startCluster();
   globalThis.e2eCluster = cluster;
   await installCrds(cluster, veleroCrdDir('1.11.1'));
+  // Velero's own namespace, as `velero install` leaves it: the shipped RBAC
+  // has a Role there, so it must exist before the manifests are applied.
+  const created = await apiRequest(cluster, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'velero' } });
+  if (created.status !== 201 && created.status !== 409) throw new Error(`creating namespace velero failed: ${created.status} ${created.body.slice(0, 200)}`);
   process.env.E2E_CLUSTER = JSON.stringify({
     server: cluster.server,
     token: cluster.token,

@@ -18,7 +18,7 @@ export interface WebhookProcess {
 export function spawnWebhook(env: Record<string, string>): WebhookProcess {
   const tlsDir = mkdtempSync(join(tmpdir(), 'wutong-backup-process-'));
   const child = spawn(process.execPath, ['dist/src/main.js'], {
-    env: { PATH: process.env.PATH ?? '', HOME: tlsDir, KUBECONFIG: join(tlsDir, 'no-kubeconfig'), HOST: '127.0.0.1', PORT: '0', TLS_DIR: tlsDir, ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: tlsDir, KUBECONFIG: join(tlsDir, 'no-kubeconfig'), HOST: '127.0.0.1', PORT: '0', API_PORT: '0', TLS_DIR: tlsDir, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Array<Record<string, unknown>> = [];

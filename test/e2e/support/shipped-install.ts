@@ -98,6 +98,8 @@ export function deploymentEnv(objects: readonly KubeObject[]): Record<string, st
     (container.env ?? []).map((e) => {
       if (e.value !== undefined) return [e.name, e.value];
       if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.namespace') return [e.name, deployment.metadata.namespace ?? 'default'];
+      // No pod runs here: each replica process stands for one, under this name.
+      if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.name') return [e.name, `${SHIPPED.deployment}-e2e-${process.pid}`];
       throw new Error(`env ${e.name}: the test cannot resolve ${JSON.stringify(e.valueFrom)}`);
     }),
   );

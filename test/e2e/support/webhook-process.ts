@@ -17,6 +17,9 @@ export interface WebhookProcess {
   /** https://127.0.0.1:<port> */
   url: string;
   port: number;
+  /** The backup API's https://127.0.0.1:<port> (API_PORT, 0 here: any free port). */
+  apiUrl: string;
+  apiPort: number;
   /** PEM of the CA that signed the serving certificate (TLS_DIR/ca.crt); empty in self mode, where the CA lives in a Secret. */
   caPem: string;
   tlsDir: string;
@@ -37,7 +40,7 @@ export async function startWebhookProcess(env: Record<string, string> = {}): Pro
   const home = mkdtempSync(join(tmpdir(), 'wb-e2e-home-'));
   const tlsDir = env.TLS_DIR ?? join(home, 'certs');
   const child: ChildProcess = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH ?? '', HOME: home, PORT: '0', HOST: '127.0.0.1', TLS_DIR: tlsDir, LOG_LEVEL: 'debug', SHUTDOWN_DRAIN: '1s', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: home, PORT: '0', API_PORT: '0', HOST: '127.0.0.1', TLS_DIR: tlsDir, LOG_LEVEL: 'debug', SHUTDOWN_DRAIN: '1s', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);
@@ -94,18 +97,23 @@ export async function startWebhookProcess(env: Record<string, string> = {}): Pro
   };
 
   let serving: Record<string, unknown>;
+  let apiServing: Record<string, unknown>;
   try {
     serving = await waitForLog((l) => l.msg === 'webhook serving');
+    apiServing = await waitForLog((l) => l.msg === 'backup API serving');
   } catch (err) {
     child.kill('SIGKILL');
     throw err;
   }
   const url = String(serving.url).replace('localhost', '127.0.0.1');
   const port = Number(new URL(url).port);
+  const apiUrl = String(apiServing.url).replace('localhost', '127.0.0.1');
   let stopped = false;
   return {
     url,
     port,
+    apiUrl,
+    apiPort: Number(new URL(apiUrl).port),
     caPem: existsSync(join(tlsDir, 'ca.crt')) ? readFileSync(join(tlsDir, 'ca.crt'), 'utf8') : '',
     tlsDir,
     logs,

@@ -154,6 +154,7 @@ test('the runtime stage, performed from the Dockerfile, serves a review as a non
     HOME: join(writable, 'home'),
     KUBECONFIG: join(writable, 'no-cluster'), // standalone: no cluster to find
     PORT: '0',
+    API_PORT: '0',
     HOST: '127.0.0.1',
   });
 

@@ -12,7 +12,14 @@ interface Rule {
 }
 interface RoleDoc {
   kind: string;
+  metadata?: { namespace?: string };
   rules?: Rule[];
+}
+
+/** The README's scope column: the project's own namespace, Velero's, or cluster-wide. */
+function scope(d: RoleDoc): string {
+  if (d.kind === 'ClusterRole') return 'cluster';
+  return d.metadata?.namespace === 'velero' ? 'velero namespace' : 'namespace';
 }
 
 /** One permission row: "namespace|configmaps|wutong-backup-policy|list,watch". */
@@ -24,7 +31,7 @@ function rowsFromRbac(): string[] {
       (d.rules ?? []).flatMap((r) =>
         r.apiGroups.flatMap((group) =>
           r.resources.map((resource) =>
-            [d.kind === 'Role' ? 'namespace' : 'cluster', group ? `${resource}.${group}` : resource, (r.resourceNames ?? ['any']).join(','), [...r.verbs].sort().join(',')].join('|'),
+            [scope(d), group ? `${resource}.${group}` : resource, (r.resourceNames ?? ['any']).join(','), [...r.verbs].sort().join(',')].join('|'),
           ),
         ),
       ),

@@ -1,0 +1,131 @@
+import type { TLSSocket } from 'node:tls';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import { KubeHttpError, KubeUnreachable } from '../kube/kube-http.js';
+import { expressListener } from '../server/express-listener.js';
+import type { WebhookListener } from '../server/protocols.js';
+import { ApiError, unavailable, ValidationError } from './api-error.js';
+import { isAuthFailure, type AccessControl } from './auth/access-control.js';
+import { verifiedPeerCertificate } from './auth/client-ca.js';
+import { COMPONENT_PREFIX, COMPONENT_ROUTES, type ComponentRoute } from './component-routes.js';
+import { sendError } from './envelope.js';
+import { goJson } from './go-json.js';
+import { openApiDocument } from './openapi.js';
+import { idempotencyKey } from './request-schemas.js';
+import type { BackupApiDeps } from './use-cases/backup-api-deps.js';
+import { componentFor } from './use-cases/component-context.js';
+
+/** The parts that need a cluster; absent when the process runs standalone. */
+export interface ApiBackend {
+  deps: BackupApiDeps;
+  access: AccessControl;
+}
+
+export interface ApiAppOptions {
+  backend?: ApiBackend;
+  log: Logger;
+  version: string;
+}
+
+// The console sends a few hundred bytes; 64 KiB is ample and keeps a flood of
+// large bodies from costing memory before authentication has even run.
+const BODY_LIMIT = '64kb';
+
+/** zod issues → the region API's validation_error map (field → messages). */
+function validationError(error: z.ZodError, where: string): ValidationError {
+  const fields: Record<string, string[]> = {};
+  for (const issue of error.issues) {
+    const names = issue.code === 'unrecognized_keys' ? issue.keys.map((k) => `${where}${k}`) : [`${where}${issue.path.join('.') || 'body'}`];
+    const message = issue.code === 'unrecognized_keys' ? 'is not a field of this request' : issue.message;
+    for (const name of names) (fields[name] ??= []).push(message);
+  }
+  return new ValidationError(fields);
+}
+
+function parse<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
+  const result = schema.safeParse(value);
+  if (!result.success) throw validationError(result.error, where);
+  return result.data;
+}
+
+const hasBody = (req: Request): boolean => req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+
+/** express.json's own errors (body-parser), as API errors. */
+function bodyError(err: unknown): ApiError | undefined {
+  const type = (err as { type?: unknown }).type;
+  if (type === 'entity.too.large') return new ApiError(413, `request body is over ${BODY_LIMIT}`, 'body_too_large', 'body');
+  if (type === 'entity.parse.failed') return new ValidationError({ body: [`is not valid JSON: ${(err as Error).message}`] });
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported') return new ApiError(415, (err as Error).message, 'unsupported_encoding', 'Content-Type');
+  if (type === 'request.aborted' || type === 'request.size.invalid') return new ApiError(400, (err as Error).message, 'body_incomplete', 'body');
+  return undefined;
+}
+
+/**
+ * The backup API's request listener: the component routes (component-routes.ts)
+ * behind one pipeline — authenticate, validate, resolve the component,
+ * authorize in its namespace, run the use case — and the OpenAPI document.
+ */
+export function apiApp(options: ApiAppOptions): WebhookListener {
+  const { backend, log } = options;
+  const openApi = goJson(openApiDocument(options.version));
+  const readJson = express.json({ limit: BODY_LIMIT, strict: false, type: () => true });
+
+  const pipeline = (route: ComponentRoute) => async (req: Request, res: Response): Promise<void> => {
+    if (!backend) {
+      throw unavailable('no cluster is connected: this process runs standalone (no in-cluster ServiceAccount and no kubeconfig), and the backup API needs one', 'no_cluster');
+    }
+    const identity = await backend.access.authenticate({
+      authorization: req.get('authorization'),
+      clientCertificate: verifiedPeerCertificate(req.socket as TLSSocket),
+    });
+    if (isAuthFailure(identity)) throw new ApiError(identity.status, identity.message, identity.status === 401 ? 'unauthenticated' : 'unavailable');
+    const params = parse(route.params, req.params, '');
+    const query = parse(route.query, { ...(req.query as Record<string, unknown>) }, '');
+    const key = route.idempotent && req.get('idempotency-key') !== undefined ? parse(idempotencyKey, req.get('idempotency-key'), 'Idempotency-') : undefined;
+    let rawBody: unknown;
+    if (route.body) {
+      if (!hasBody(req)) throw new ValidationError({ body: ['is required: a JSON object'] });
+      if (!req.is('application/json')) throw new ApiError(415, 'request body must be application/json', 'unsupported_media_type', 'Content-Type');
+      await new Promise<void>((resolve, reject) => readJson(req, res, (err?: unknown) => (err ? reject(bodyError(err) ?? (err as Error)) : resolve())));
+      rawBody = req.body as unknown;
+      if (rawBody === null || typeof rawBody !== 'object' || Array.isArray(rawBody)) throw new ValidationError({ body: ['must be a JSON object'] });
+    }
+    const body = route.body ? parse(route.body, rawBody, '') : undefined;
+    const ref = { tenantName: (params as { tenant_name: string }).tenant_name, tenantEnvName: (params as { tenant_env_name: string }).tenant_env_name, serviceAlias: (params as { service_alias: string }).service_alias };
+    const component = await componentFor(backend.deps, ref, route.serviceIdOf?.(body));
+    const denied = await backend.access.authorize(identity, { namespace: component.namespace, verb: route.access.verb, resource: route.access.resource, name: ref.serviceAlias });
+    if (denied) throw new ApiError(denied.status, denied.message, denied.status === 403 ? 'forbidden' : 'unavailable');
+    await route.handle(
+      { deps: backend.deps, component, params, body, query, rawBody, ...(key ? { idempotencyKey: key } : {}), accepts: (type) => req.accepts(type) === type },
+      res,
+    );
+    if (route.method !== 'get') {
+      log.info({ method: route.method.toUpperCase(), route: route.path, component: `${ref.tenantName}/${ref.tenantEnvName}/${ref.serviceAlias}`, user: identity.username, status: res.statusCode }, 'backup API request');
+    }
+  };
+
+  return expressListener((app) => {
+    app.get('/v2/openapi.json', (_req, res) => {
+      res.type('application/json; charset=utf-8').send(openApi);
+    });
+    for (const route of COMPONENT_ROUTES) {
+      app[route.method](COMPONENT_PREFIX + route.path, (req: Request, res: Response, next: NextFunction) => {
+        pipeline(route)(req, res).catch(next);
+      });
+    }
+    app.use((req: Request, res: Response) => sendError(res, new ApiError(404, `no route ${req.method} ${req.path}`, 'no_route')));
+    app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+      if (res.headersSent) return;
+      if (err instanceof ApiError) return sendError(res, err);
+      const fromBody = bodyError(err);
+      if (fromBody) return sendError(res, fromBody);
+      if (err instanceof KubeHttpError || err instanceof KubeUnreachable) {
+        log.warn({ method: req.method, path: req.path, err: err.message }, 'backup API: the Kubernetes API server failed the request');
+        return sendError(res, unavailable(`the Kubernetes API server could not serve this request: ${err.message}`, 'kubernetes_unavailable'));
+      }
+      log.error({ method: req.method, path: req.path, err }, 'backup API: unexpected error');
+      sendError(res, new ApiError(500, 'internal error (logged)', 'internal'));
+    });
+  });
+}

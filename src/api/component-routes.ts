@@ -1,0 +1,219 @@
+import type { Response } from 'express';
+import type { z } from 'zod';
+import type { AccessVerb, ComponentResource } from './auth/access-request.js';
+import type { Component } from '../components/component.js';
+import { sendBean, sendList } from './envelope.js';
+import {
+  backupParams,
+  componentParams,
+  createBackupBody,
+  createRestoreBody,
+  noQuery,
+  recordsQuery,
+  requestedTtl,
+  restoreParams,
+  scheduleBody,
+} from './request-schemas.js';
+import type { BackupApiDeps } from './use-cases/backup-api-deps.js';
+import { createSchedule, deleteSchedule, getSchedule, updateSchedule } from './use-cases/backup-schedule.js';
+import { createBackup, deleteBackup, listBackupRecords, type Created } from './use-cases/backups.js';
+import { downloadBackup } from './use-cases/download-backup.js';
+import { createRestore, deleteRestore, listRestoreRecords } from './use-cases/restores.js';
+
+/** What a route handler gets once transport, auth and validation have passed. */
+export interface RouteContext<P, B, Q> {
+  deps: BackupApiDeps;
+  component: Component;
+  params: P;
+  body: B;
+  query: Q;
+  /** The body as parsed JSON, before defaults: what an Idempotency-Key is checked against. */
+  rawBody: unknown;
+  idempotencyKey?: string;
+  accepts(type: string): boolean;
+}
+
+export interface ComponentRoute<P = unknown, B = unknown, Q = unknown> {
+  method: 'get' | 'post' | 'put' | 'delete';
+  /** Below the component prefix, express syntax. */
+  path: string;
+  summary: string;
+  access: { verb: AccessVerb; resource: ComponentResource };
+  params: z.ZodType<P>;
+  body?: z.ZodType<B>;
+  query: z.ZodType<Q>;
+  idempotent?: boolean;
+  /** The answers it can give besides 400/401/403/404/415/503, for the OpenAPI document. */
+  responses: Record<number, string>;
+  /** The body's service_id, checked against the component's. */
+  serviceIdOf?: (body: B) => string | undefined;
+  handle(ctx: RouteContext<P, B, Q>, res: Response): Promise<void>;
+}
+
+export const COMPONENT_PREFIX = '/v2/tenants/:tenant_name/envs/:tenant_env_name/services/:service_alias';
+
+const sendCreated = (res: Response, created: Created<unknown>): void => {
+  if (created.replayed) res.setHeader('idempotent-replayed', 'true');
+  sendBean(res, created.value);
+};
+
+/** Defines a route with its schema types inferred, so handlers see typed params, body and query. */
+function route<P, B, Q>(spec: ComponentRoute<P, B, Q>): ComponentRoute {
+  return spec as unknown as ComponentRoute;
+}
+
+/**
+ * The region API's backup and restore routes (api_routers/version2
+ * backupRouter/restoreRouter), one table: express mounts it (api-app.ts)
+ * and the OpenAPI document is generated from it (openapi.ts).
+ */
+export const COMPONENT_ROUTES: readonly ComponentRoute[] = [
+  route({
+    method: 'post',
+    path: '/backup',
+    summary: 'Back up the component now (file-system backup of its volumes while it runs)',
+    access: { verb: 'create', resource: 'componentbackups' },
+    params: componentParams,
+    body: createBackupBody,
+    query: noQuery,
+    idempotent: true,
+    responses: { 200: 'the new backup record', 409: 'not running, no volumes, or a backup is unfinished', 422: 'Idempotency-Key reused with another body' },
+    serviceIdOf: (body) => body.service_id,
+    handle: async ({ deps, component, body, rawBody, idempotencyKey }, res) => {
+      const ttl = requestedTtl(body.ttl);
+      sendCreated(
+        res,
+        await createBackup(deps, component, { desc: body.desc, operator: body.operator ?? '', ...(ttl ? { ttl } : {}), ...(idempotencyKey ? { idempotencyKey } : {}), body: rawBody }),
+      );
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/backup/records',
+    summary: 'The component\'s backups, newest first',
+    access: { verb: 'get', resource: 'componentbackups' },
+    params: componentParams,
+    query: recordsQuery,
+    responses: { 200: 'a list of backup records' },
+    handle: async ({ deps, component, query }, res) => {
+      const page = await listBackupRecords(deps, component, query.limit, query.continue);
+      sendList(res, page.items, page.continueToken);
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/backup/schedule',
+    summary: 'The component\'s backup schedule ({"bean": null} when it has none)',
+    access: { verb: 'get', resource: 'componentbackups' },
+    params: componentParams,
+    query: noQuery,
+    responses: { 200: 'the schedule, or null' },
+    handle: async ({ deps, component }, res) => sendBean(res, await getSchedule(deps, component)),
+  }),
+  route({
+    method: 'post',
+    path: '/backup/schedule',
+    summary: 'Create the component\'s backup schedule',
+    access: { verb: 'create', resource: 'componentbackups' },
+    params: componentParams,
+    body: scheduleBody,
+    query: noQuery,
+    responses: { 200: 'the schedule', 409: 'the component already has one, or has no volumes' },
+    handle: async ({ deps, component, body }, res) => {
+      const ttl = requestedTtl(body.ttl);
+      sendBean(res, await createSchedule(deps, component, { cron: body.cron, desc: body.desc ?? '', operator: body.operator ?? '', ...(ttl ? { ttl } : {}) }));
+    },
+  }),
+  route({
+    method: 'put',
+    path: '/backup/schedule',
+    summary: 'Change the component\'s backup schedule',
+    access: { verb: 'update', resource: 'componentbackups' },
+    params: componentParams,
+    body: scheduleBody,
+    query: noQuery,
+    responses: { 200: 'the schedule as changed' },
+    handle: async ({ deps, component, body }, res) => {
+      const ttl = requestedTtl(body.ttl);
+      sendBean(res, await updateSchedule(deps, component, { cron: body.cron, desc: body.desc ?? '', operator: body.operator ?? '', ...(ttl ? { ttl } : {}) }));
+    },
+  }),
+  route({
+    method: 'delete',
+    path: '/backup/schedule',
+    summary: 'Delete the component\'s backup schedule (its backups stay)',
+    access: { verb: 'delete', resource: 'componentbackups' },
+    params: componentParams,
+    query: noQuery,
+    responses: { 200: '{} (also when there was none)' },
+    handle: async ({ deps, component }, res) => {
+      await deleteSchedule(deps, component);
+      sendBean(res, undefined);
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/backup/:backup_id/download',
+    summary: 'A pre-signed URL of the backup\'s contents (302 to it; {"bean": {"download_url"}} with Accept: application/json)',
+    access: { verb: 'get', resource: 'componentbackups' },
+    params: backupParams,
+    query: noQuery,
+    responses: { 200: 'the URL (Accept: application/json)', 302: 'redirect to the URL', 409: 'the backup has not completed' },
+    handle: async ({ deps, component, params, accepts }, res) => {
+      const link = await downloadBackup(deps, component, params.backup_id);
+      if (accepts('application/json')) sendBean(res, link);
+      else res.redirect(302, link.download_url);
+    },
+  }),
+  route({
+    method: 'delete',
+    path: '/backup/:backup_id',
+    summary: 'Delete a backup and its data in object storage (a Velero DeleteBackupRequest)',
+    access: { verb: 'delete', resource: 'componentbackups' },
+    params: backupParams,
+    query: noQuery,
+    responses: { 202: 'deletion requested, or already pending', 409: 'the backup has not finished' },
+    handle: async ({ deps, component, params }, res) => sendBean(res, await deleteBackup(deps, component, params.backup_id), 202),
+  }),
+  route({
+    method: 'post',
+    path: '/restore',
+    summary: 'Restore the stopped component from one of its backups',
+    access: { verb: 'create', resource: 'componentrestores' },
+    params: componentParams,
+    body: createRestoreBody,
+    query: noQuery,
+    idempotent: true,
+    responses: { 200: 'the new restore record', 409: 'the component runs, the backup is not restorable, or a restore is unfinished', 422: 'Idempotency-Key reused with another body' },
+    serviceIdOf: (body) => body.service_id,
+    handle: async ({ deps, component, body, rawBody, idempotencyKey }, res) => {
+      sendCreated(res, await createRestore(deps, component, { backupId: body.backup_id, operator: body.operator ?? '', ...(idempotencyKey ? { idempotencyKey } : {}), body: rawBody }));
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/restore/records',
+    summary: 'The component\'s restores, newest first',
+    access: { verb: 'get', resource: 'componentrestores' },
+    params: componentParams,
+    query: recordsQuery,
+    responses: { 200: 'a list of restore records' },
+    handle: async ({ deps, component, query }, res) => {
+      const page = await listRestoreRecords(deps, component, query.limit, query.continue);
+      sendList(res, page.items, page.continueToken);
+    },
+  }),
+  route({
+    method: 'delete',
+    path: '/restore/:restore_id',
+    summary: 'Delete a finished restore\'s record (restored data stays)',
+    access: { verb: 'delete', resource: 'componentrestores' },
+    params: restoreParams,
+    query: noQuery,
+    responses: { 200: '{}', 409: 'the restore has not finished' },
+    handle: async ({ deps, component, params }, res) => {
+      await deleteRestore(deps, component, params.restore_id);
+      sendBean(res, undefined);
+    },
+  }),
+];

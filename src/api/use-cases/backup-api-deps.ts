@@ -1,0 +1,23 @@
+import type { Logger } from 'pino';
+import type { ComponentLock, ComponentReader, VeleroCache, VeleroStore } from './ports.js';
+
+export interface BackupApiSettings {
+  veleroNamespace: string;
+  storageLocation: string;
+  /** How long GET …/download waits for Velero to write the pre-signed URL. */
+  downloadTimeoutMs: number;
+  downloadPollMs: number;
+}
+
+/** Everything the use cases run on: ports to the cluster, settings, and the sources of time and names (injectable for tests). */
+export interface BackupApiDeps {
+  components: ComponentReader;
+  cache: VeleroCache;
+  store: VeleroStore;
+  lock: ComponentLock;
+  settings: BackupApiSettings;
+  now: () => Date;
+  /** Four hex characters for object names. */
+  random: () => string;
+  log: Logger;
+}

@@ -1,0 +1,169 @@
+import { conflict, notFound } from '../api-error.js';
+import type { Component, ComponentRef } from '../../components/component.js';
+import { backupBlocker } from '../../components/component-state.js';
+import { buildBackup } from '../../velero/backup-object.js';
+import { isUnfinishedBackup } from '../../velero/backup-phases.js';
+import { DEFAULT_BACKUP_TTL, type BackupTtl } from '../../velero/backup-ttl.js';
+import { buildDeleteBackupRequest } from '../../velero/delete-backup-request.js';
+import { manualBackupName, deleteBackupRequestName } from '../../velero/object-names.js';
+import { VELERO_LABEL } from '../../velero/velero-labels.js';
+import { viewBackup, viewDeleteBackupRequest, type BackupView } from '../../velero/velero-views.js';
+import { backupRecord, type BackupRecord } from '../records/backup-record.js';
+import type { BackupApiDeps } from './backup-api-deps.js';
+import { requireVelero } from './component-context.js';
+import { downloadPath } from './component-path.js';
+import { earlierTry, idempotencyOf } from './idempotency.js';
+import { createNamed, defined } from './create-named.js';
+
+export interface CreateBackupRequest {
+  desc: string;
+  ttl?: BackupTtl;
+  operator: string;
+  serviceId?: string;
+  idempotencyKey?: string;
+  /** The body as received, for the idempotency digest. */
+  body: unknown;
+}
+
+export interface Created<T> {
+  value: T;
+  /** True when an earlier try with the same Idempotency-Key had already created it. */
+  replayed: boolean;
+}
+
+export function recordOf(deps: BackupApiDeps, ref: ComponentRef, backup: BackupView): BackupRecord {
+  const volumes = deps.cache.podVolumeBackupsOf(backup.metadata.name);
+  const record = backupRecord(backup, volumes, '');
+  return record.restorable ? { ...record, download_url: downloadPath(ref, backup.metadata.name) } : record;
+}
+
+/**
+ * POST …/backup. The unfinished-backup check and the create run under the
+ * component's lock, against a live list (not the cache, which may not have
+ * seen another replica's create yet): of any number of concurrent requests
+ * on any number of replicas, one creates a Backup and the others get 409.
+ */
+export async function createBackup(deps: BackupApiDeps, component: Component, request: CreateBackupRequest): Promise<Created<BackupRecord>> {
+  requireVelero(deps);
+  const blocker = backupBlocker(component);
+  if (blocker) throw conflict(blocker, component.volumeClaims.length === 0 ? 'no_volumes' : 'component_not_running');
+  const idempotency = idempotencyOf(request.idempotencyKey, 'POST backup', component.serviceId, request.body);
+  return deps.lock.withLock(component.serviceId, async () => {
+    const existing = (await deps.store.list('backups', `${VELERO_LABEL.serviceId}=${component.serviceId}`)).map(viewBackup).filter(defined);
+    const earlier = earlierTry(existing, idempotency);
+    if (earlier) return { value: recordOf(deps, component.ref, earlier), replayed: true };
+    const unfinished = existing.find(isUnfinishedBackup);
+    if (unfinished) {
+      throw conflict(`component ${component.ref.serviceAlias} already has an unfinished backup ${unfinished.metadata.name} (${unfinished.status.phase || 'New'}): wait for it to finish`, 'backup_in_progress');
+    }
+    const created = await createNamed(deps, (random) =>
+      buildBackup({
+        name: manualBackupName(component.serviceId, deps.now(), random),
+        veleroNamespace: deps.settings.veleroNamespace,
+        storageLocation: deps.settings.storageLocation,
+        serviceId: component.serviceId,
+        componentNamespace: component.namespace,
+        ttl: request.ttl ?? DEFAULT_BACKUP_TTL,
+        desc: request.desc,
+        operator: request.operator,
+        ...(idempotency ? { idempotencyKey: idempotency.key, requestDigest: idempotency.digest } : {}),
+      }),
+    );
+    deps.cache.remember('backups', created);
+    const view = viewBackup(created);
+    if (!view) throw new Error('the API server answered the Backup create with no object');
+    return { value: recordOf(deps, component.ref, view), replayed: false };
+  });
+}
+
+export interface RecordPage<T> {
+  items: T[];
+  /** Set when more records follow: pass it as ?continue= for the next page. */
+  continueToken?: string;
+}
+
+/** Newest first, as the region API sorts (creationTimestamp, then name for a stable order). */
+export function newestFirst<T extends { metadata: { creationTimestamp: string; name: string } }>(a: T, b: T): number {
+  if (a.metadata.creationTimestamp !== b.metadata.creationTimestamp) return a.metadata.creationTimestamp < b.metadata.creationTimestamp ? 1 : -1;
+  return a.metadata.name < b.metadata.name ? 1 : a.metadata.name > b.metadata.name ? -1 : 0;
+}
+
+/**
+ * A page of `sorted` after the position a continue token names. The token
+ * holds the last item's sort key, not an offset, so a backup created
+ * between two pages neither repeats nor skips a record.
+ */
+export function page<T extends { metadata: { creationTimestamp: string; name: string } }>(sorted: readonly T[], limit: number | undefined, continueToken: string | undefined): { items: T[]; next?: string } {
+  let start = 0;
+  if (continueToken !== undefined) {
+    const after = decodeToken(continueToken);
+    start = sorted.findIndex((item) => newestFirst(item, { metadata: after }) > 0);
+    if (start < 0) start = sorted.length;
+  }
+  const end = limit === undefined ? sorted.length : Math.min(sorted.length, start + limit);
+  const items = sorted.slice(start, end);
+  const last = items[items.length - 1];
+  return end < sorted.length && last ? { items, next: encodeToken(last.metadata) } : { items };
+}
+
+function encodeToken(meta: { creationTimestamp: string; name: string }): string {
+  return Buffer.from(JSON.stringify([meta.creationTimestamp, meta.name])).toString('base64url');
+}
+
+/** Validated by the request schema (isContinueToken) before it gets here. */
+function decodeToken(token: string): { creationTimestamp: string; name: string } {
+  const [creationTimestamp, name] = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as [string, string];
+  return { creationTimestamp, name };
+}
+
+export function isContinueToken(token: string): boolean {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    return Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === 'string');
+  } catch {
+    return false;
+  }
+}
+
+/** GET …/backup/records, from the caches: no API call per record. */
+export async function listBackupRecords(deps: BackupApiDeps, component: Component, limit?: number, continueToken?: string): Promise<RecordPage<BackupRecord>> {
+  requireVelero(deps);
+  const sorted = [...deps.cache.backupsOf(component.serviceId)].sort(newestFirst);
+  const { items, next } = page(sorted, limit, continueToken);
+  return { items: items.map((backup) => recordOf(deps, component.ref, backup)), ...(next ? { continueToken: next } : {}) };
+}
+
+/** The component's backup `name`, or 404: never act on another component's backup. */
+export async function ownBackup(deps: BackupApiDeps, serviceId: string, name: string): Promise<BackupView> {
+  const backup = deps.cache.backup(name) ?? viewBackup(await deps.store.get('backups', name));
+  if (!backup || backup.metadata.labels[VELERO_LABEL.serviceId] !== serviceId) throw notFound(`backup ${name} not found for this component`);
+  return backup;
+}
+
+export interface DeletionState {
+  backup_id: string;
+  delete_request: string;
+  status: string;
+}
+
+/**
+ * DELETE …/backup/{id}: a DeleteBackupRequest, so Velero removes the data in
+ * object storage too (deleting the Backup object alone would orphan it). A
+ * second DELETE while one is pending answers with that one.
+ */
+export async function deleteBackup(deps: BackupApiDeps, component: Component, backupId: string): Promise<DeletionState> {
+  requireVelero(deps);
+  const backup = await ownBackup(deps, component.serviceId, backupId);
+  if (isUnfinishedBackup(backup)) throw conflict(`backup ${backupId} is still ${backup.status.phase || 'New'}: Velero deletes a backup only once it has finished`, 'backup_in_progress');
+  return deps.lock.withLock(component.serviceId, async () => {
+    const requests = (await deps.store.list('deletebackuprequests', `${VELERO_LABEL.backupName}=${backupId}`)).map(viewDeleteBackupRequest).filter(defined);
+    const pending = requests.find((r) => r.status.phase !== 'Processed');
+    if (pending) return { backup_id: backupId, delete_request: pending.metadata.name, status: pending.status.phase || 'New' };
+    const created = await createNamed(deps, (random) =>
+      buildDeleteBackupRequest({ name: deleteBackupRequestName(backupId, random), veleroNamespace: deps.settings.veleroNamespace, backup }),
+    );
+    deps.cache.remember('deletebackuprequests', created);
+    const view = viewDeleteBackupRequest(created);
+    return { backup_id: backupId, delete_request: view?.metadata.name ?? '', status: view?.status.phase || 'New' };
+  });
+}

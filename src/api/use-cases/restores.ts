@@ -1,0 +1,82 @@
+import { conflict, notFound } from '../api-error.js';
+import type { Component } from '../../components/component.js';
+import { restoreBlocker } from '../../components/component-state.js';
+import { isUnfinishedRestore } from '../../velero/backup-phases.js';
+import { restoreName } from '../../velero/object-names.js';
+import { buildRestore } from '../../velero/restore-object.js';
+import { VELERO_LABEL } from '../../velero/velero-labels.js';
+import { viewRestore, type RestoreView } from '../../velero/velero-views.js';
+import { restoreRecord, type RestoreRecord } from '../records/restore-record.js';
+import type { BackupApiDeps } from './backup-api-deps.js';
+import { newestFirst, ownBackup, page, type Created, type RecordPage } from './backups.js';
+import { requireVelero } from './component-context.js';
+import { createNamed, defined } from './create-named.js';
+import { earlierTry, idempotencyOf } from './idempotency.js';
+
+export interface CreateRestoreRequest {
+  backupId: string;
+  operator: string;
+  serviceId?: string;
+  idempotencyKey?: string;
+  body: unknown;
+}
+
+function recordOf(deps: BackupApiDeps, restore: RestoreView): RestoreRecord {
+  return restoreRecord(restore, deps.cache.podVolumeRestoresOf(restore.metadata.name));
+}
+
+/**
+ * POST …/restore: only into a stopped component (Velero recreates its pods
+ * and writes the volumes through them), from one of its own restorable
+ * backups, and one restore at a time, checked and created under the
+ * component's lock like backups.
+ */
+export async function createRestore(deps: BackupApiDeps, component: Component, request: CreateRestoreRequest): Promise<Created<RestoreRecord>> {
+  requireVelero(deps);
+  const backup = await ownBackup(deps, component.serviceId, request.backupId);
+  const idempotency = idempotencyOf(request.idempotencyKey, 'POST restore', component.serviceId, request.body);
+  return deps.lock.withLock(component.serviceId, async () => {
+    const existing = (await deps.store.list('restores', `${VELERO_LABEL.serviceId}=${component.serviceId}`)).map(viewRestore).filter(defined);
+    const earlier = earlierTry(existing, idempotency);
+    if (earlier) return { value: recordOf(deps, earlier), replayed: true };
+    const blocker = restoreBlocker(component);
+    if (blocker) throw conflict(blocker, 'component_running');
+    if (backup.status.phase !== 'Completed' || deps.cache.podVolumeBackupsOf(backup.metadata.name).length === 0) {
+      throw conflict(`backup ${backup.metadata.name} is not restorable: it is ${backup.status.phase || 'New'}${backup.status.phase === 'Completed' ? ' but holds no volume data' : ''}`, 'backup_not_restorable');
+    }
+    const unfinished = existing.find(isUnfinishedRestore);
+    if (unfinished) {
+      throw conflict(`component ${component.ref.serviceAlias} already has an unfinished restore ${unfinished.metadata.name} (${unfinished.status.phase || 'New'}): wait for it to finish`, 'restore_in_progress');
+    }
+    const created = await createNamed(deps, (random) =>
+      buildRestore({
+        name: restoreName(component.serviceId, deps.now(), random),
+        veleroNamespace: deps.settings.veleroNamespace,
+        backup,
+        operator: request.operator,
+        ...(idempotency ? { idempotencyKey: idempotency.key, requestDigest: idempotency.digest } : {}),
+      }),
+    );
+    deps.cache.remember('restores', created);
+    const view = viewRestore(created);
+    if (!view) throw new Error('the API server answered the Restore create with no object');
+    return { value: recordOf(deps, view), replayed: false };
+  });
+}
+
+export async function listRestoreRecords(deps: BackupApiDeps, component: Component, limit?: number, continueToken?: string): Promise<RecordPage<RestoreRecord>> {
+  requireVelero(deps);
+  const sorted = [...deps.cache.restoresOf(component.serviceId)].sort(newestFirst);
+  const { items, next } = page(sorted, limit, continueToken);
+  return { items: items.map((restore) => recordOf(deps, restore)), ...(next ? { continueToken: next } : {}) };
+}
+
+/** DELETE …/restore/{id}: removes the Restore record (its PodVolumeRestores go with it, by owner reference); restored data stays. */
+export async function deleteRestore(deps: BackupApiDeps, component: Component, restoreId: string): Promise<void> {
+  requireVelero(deps);
+  const restore = deps.cache.restore(restoreId) ?? viewRestore(await deps.store.get('restores', restoreId));
+  if (!restore || restore.metadata.labels[VELERO_LABEL.serviceId] !== component.serviceId) throw notFound(`restore ${restoreId} not found for this component`);
+  if (isUnfinishedRestore(restore)) throw conflict(`restore ${restoreId} is still ${restore.status.phase || 'New'}: wait for it to finish`, 'restore_in_progress');
+  await deps.store.remove('restores', restoreId);
+  deps.cache.forget('restores', restoreId);
+}

@@ -1,0 +1,43 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { ApiBackend } from '../api/api-app.js';
+import { accessControl } from '../api/auth/access-control.js';
+import type { Config } from '../config.js';
+import { kubeAuthReviews } from './auth-reviews.js';
+import { kubeComponentReader } from './component-reader.js';
+import { kubeHttp } from './kube-http.js';
+import type { ClusterAccess } from './kube-config.js';
+import { leaseLock } from './lease-lock.js';
+import { veleroCache, type RunningVeleroCache } from './velero-cache.js';
+import { kubeVeleroStore } from './velero-store.js';
+
+// Calls made while a console request waits: short, so an API server in
+// trouble turns into a clear 503 within a few seconds, not a hung page.
+const REQUEST_TIMEOUT_MS = 5_000;
+const DOWNLOAD_POLL_MS = 250;
+
+/** The backup API's use cases wired to the cluster: caches, live store, lock, reviews. */
+export function createBackupBackend(cluster: ClusterAccess, config: Config, log: Logger): { backend: ApiBackend; cache: RunningVeleroCache } {
+  const http = kubeHttp(cluster.kubeConfig);
+  const cache = veleroCache(http, { namespace: config.veleroNamespace, storageLocation: config.storageLocation }, log);
+  const backend: ApiBackend = {
+    deps: {
+      components: kubeComponentReader(http, REQUEST_TIMEOUT_MS),
+      cache,
+      store: kubeVeleroStore(http, config.veleroNamespace, REQUEST_TIMEOUT_MS),
+      lock: leaseLock(http, { namespace: cluster.namespace, holder: process.env.POD_NAME || hostname(), requestTimeoutMs: REQUEST_TIMEOUT_MS }, log),
+      settings: {
+        veleroNamespace: config.veleroNamespace,
+        storageLocation: config.storageLocation,
+        downloadTimeoutMs: config.downloadTimeoutMs,
+        downloadPollMs: DOWNLOAD_POLL_MS,
+      },
+      now: () => new Date(),
+      random: () => randomBytes(2).toString('hex'),
+      log,
+    },
+    access: accessControl(kubeAuthReviews(http, REQUEST_TIMEOUT_MS)),
+  };
+  return { backend, cache };
+}

@@ -1,0 +1,166 @@
+import type { Logger } from 'pino';
+import type { VeleroCache, VeleroReadiness } from '../api/use-cases/ports.js';
+import { VELERO_LABEL } from '../velero/velero-labels.js';
+import { veleroCrdName, veleroPath, type VeleroResource } from '../velero/velero-resources.js';
+import {
+  viewBackup,
+  viewBackupStorageLocation,
+  viewDeleteBackupRequest,
+  viewPodVolumeBackup,
+  viewPodVolumeRestore,
+  viewRestore,
+  viewSchedule,
+  type BackupStorageLocationView,
+  type BackupView,
+  type DeleteBackupRequestView,
+  type PodVolumeBackupView,
+  type PodVolumeRestoreView,
+  type RestoreView,
+  type ScheduleView,
+} from '../velero/velero-views.js';
+import { viewBytes } from '../velero/velero-views.js';
+import type { KubeHttp } from './kube-http.js';
+import { listWatch, type ListOutcome, type ListWatch } from './list-watch.js';
+import { ViewIndex, type IndexedView } from './view-index.js';
+
+export interface VeleroCacheOptions {
+  namespace: string;
+  storageLocation: string;
+  /** Server-side watch timeout; a healthy watch carries a byte at least this often. */
+  watchTimeoutSeconds?: number;
+  relistIntervalMs?: number;
+  /**
+   * Retry cap after a failed list. Short, because a failed list is usually
+   * Velero's CRDs not installed yet: once they are, requests should work
+   * within seconds, without a restart.
+   */
+  maxBackoffMs?: number;
+}
+
+export interface CachedResourceSize {
+  objects: number;
+  bytes: number;
+}
+
+export interface RunningVeleroCache extends VeleroCache {
+  /** Resolves once every resource has been listed once or has failed its first list. */
+  start(): Promise<void>;
+  stop(): void;
+  /** Objects and JSON bytes held per resource (README: memory per cached Backup). */
+  sizes(): Record<string, CachedResourceSize>;
+}
+
+type AnyView = IndexedView & { metadata: { name: string } };
+interface Cached<V extends AnyView> {
+  resource: VeleroResource;
+  index: ViewIndex<V>;
+  view: (raw: unknown) => V | undefined;
+  outcome?: ListOutcome;
+}
+
+/**
+ * Watch-backed caches of the Velero objects records are made of, in the
+ * Velero namespace, indexed by service_id or by the backup/restore they
+ * belong to: a records request makes no API call (the region API makes
+ * 1 + N). Only the fields records need are kept (velero-views.ts).
+ */
+export function veleroCache(http: KubeHttp, options: VeleroCacheOptions, log: Logger): RunningVeleroCache {
+  const backups: Cached<BackupView> = { resource: 'backups', index: new ViewIndex(VELERO_LABEL.serviceId), view: viewBackup };
+  const restores: Cached<RestoreView> = { resource: 'restores', index: new ViewIndex(VELERO_LABEL.serviceId), view: viewRestore };
+  const schedules: Cached<ScheduleView> = { resource: 'schedules', index: new ViewIndex(VELERO_LABEL.serviceId), view: viewSchedule };
+  const podVolumeBackups: Cached<PodVolumeBackupView> = { resource: 'podvolumebackups', index: new ViewIndex(VELERO_LABEL.backupName), view: viewPodVolumeBackup };
+  const podVolumeRestores: Cached<PodVolumeRestoreView> = { resource: 'podvolumerestores', index: new ViewIndex(VELERO_LABEL.restoreName), view: viewPodVolumeRestore };
+  const deleteRequests: Cached<DeleteBackupRequestView> = {
+    resource: 'deletebackuprequests',
+    index: new ViewIndex(VELERO_LABEL.backupName),
+    view: viewDeleteBackupRequest,
+  };
+  const storageLocations: Cached<BackupStorageLocationView> = {
+    resource: 'backupstoragelocations',
+    index: new ViewIndex(),
+    view: viewBackupStorageLocation,
+  };
+  const all: Cached<AnyView>[] = [backups, restores, schedules, podVolumeBackups, podVolumeRestores, deleteRequests, storageLocations] as unknown as Cached<AnyView>[];
+
+  const watches: ListWatch[] = all.map((cached) =>
+    listWatch<{ metadata?: { name?: string } }>(
+      http,
+      {
+        path: veleroPath(options.namespace, cached.resource),
+        watchTimeoutSeconds: options.watchTimeoutSeconds ?? 300,
+        relistIntervalMs: options.relistIntervalMs ?? 15 * 60_000,
+        maxBackoffMs: options.maxBackoffMs ?? 5_000,
+      },
+      {
+        upsert(raw) {
+          const view = cached.view(raw);
+          if (view) cached.index.upsert(view);
+        },
+        remove(raw) {
+          if (raw.metadata?.name) cached.index.remove(raw.metadata.name);
+        },
+        listed(outcome) {
+          if (!outcome.ok && cached.outcome?.ok !== false) log.warn({ resource: cached.resource, status: outcome.status, err: outcome.message }, 'cannot list Velero objects');
+          if (outcome.ok && cached.outcome?.ok === false) log.info({ resource: cached.resource }, 'Velero objects listed again');
+          cached.outcome = outcome;
+        },
+      },
+      log,
+    ),
+  );
+
+  const missing = (cached: Cached<AnyView>): string | undefined => {
+    const outcome = cached.outcome;
+    if (!outcome) return `Velero's ${cached.resource} are still being listed`;
+    if (outcome.ok) return undefined;
+    if (outcome.status === 404) return `Velero is not installed: CustomResourceDefinition ${veleroCrdName(cached.resource)} (or namespace ${options.namespace}) is missing`;
+    if (outcome.status === 403) return `wutong-backup may not read ${cached.resource} in namespace ${options.namespace}: apply the shipped RBAC`;
+    return `cannot read Velero's ${cached.resource}: ${outcome.message}`;
+  };
+
+  return {
+    start: () => Promise.race([Promise.all(watches.map((w) => w.start())).then(() => undefined), new Promise<void>((resolve) => setTimeout(resolve, 10_000).unref())]),
+    stop: () => watches.forEach((w) => w.stop()),
+    readiness(): VeleroReadiness {
+      for (const cached of all) {
+        const why = missing(cached);
+        if (why) return { ready: false, missing: why };
+      }
+      const location = storageLocations.index.get(options.storageLocation);
+      if (!location) return { ready: false, missing: `BackupStorageLocation ${options.namespace}/${options.storageLocation} does not exist` };
+      if (location.status.phase !== 'Available') {
+        return {
+          ready: false,
+          missing: `BackupStorageLocation ${options.namespace}/${options.storageLocation} is ${location.status.phase || 'not yet validated'}, not Available${location.status.message ? `: ${location.status.message}` : ''}`,
+        };
+      }
+      return { ready: true };
+    },
+    backupsOf: (serviceId) => backups.index.withLabel(serviceId),
+    backup: (name) => backups.index.get(name),
+    podVolumeBackupsOf: (backupName) => podVolumeBackups.index.withLabel(backupName),
+    restoresOf: (serviceId) => restores.index.withLabel(serviceId),
+    restore: (name) => restores.index.get(name),
+    podVolumeRestoresOf: (restoreName) => podVolumeRestores.index.withLabel(restoreName),
+    schedulesOf: (serviceId) => schedules.index.withLabel(serviceId),
+    deleteRequestsFor: (backupName) => deleteRequests.index.withLabel(backupName),
+    storageLocation: (name) => storageLocations.index.get(name),
+    remember(resource, raw) {
+      const cached = all.find((c) => c.resource === resource);
+      const view = cached?.view(raw);
+      if (cached && view) cached.index.upsertIfNewer(view);
+    },
+    forget(resource, name) {
+      all.find((c) => c.resource === resource)?.index.remove(name);
+    },
+    sizes() {
+      return Object.fromEntries(
+        all.map((cached) => {
+          let bytes = 0;
+          for (const view of cached.index.all()) bytes += viewBytes(view);
+          return [cached.resource, { objects: cached.index.size, bytes }];
+        }),
+      );
+    },
+  };
+}
