@@ -1,0 +1,342 @@
+import { jest } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { AppsV1Api, type CoreV1Api } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+import { apiRequest, installCrds, veleroCrdDir, waitForServiceAccountToken } from './cluster/cluster.js';
+import { backupApiClient, type ApiAnswer, type CallOptions } from './support/backup-api-client.js';
+import { adminKubeConfig, clients, clusterInfo, createNamespace, deleteNamespace } from './support/kube.js';
+import { startKubeletStandIn, type KubeletStandIn } from './support/kubelet-stand-in.js';
+import { KUBERNETES_120 } from './support/kustomize.js';
+import { installShipped, type ShippedInstall } from './support/shipped-install.js';
+import { startVeleroStandIn, type VeleroStandIn } from './support/velero-stand-in.js';
+import { eventually } from './support/wait.js';
+import type { WebhookProcess } from './support/webhook-process.js';
+import { startWutongComponent, stopWutongComponent, type WutongComponent } from './support/wutong-component.js';
+
+jest.setTimeout(240_000);
+
+const VELERO = 'velero';
+const info = clusterInfo();
+let core: CoreV1Api;
+let apps: AppsV1Api;
+let install: ShippedInstall;
+let replicas: WebhookProcess[];
+let velero: VeleroStandIn;
+let kubelet: KubeletStandIn;
+let namespace: string;
+let consoleNamespace: string;
+let consoleToken: string;
+let strangerToken: string;
+let caPem: string;
+let component: WutongComponent;
+let clientsByReplica: ReturnType<typeof backupApiClient>[];
+
+/** Replica `i`'s API (round robin when not given), as the console's Service would spread requests. */
+let turn = 0;
+function call(method: string, path: string, options: CallOptions = {}, replica?: number): Promise<ApiAnswer> {
+  const client = clientsByReplica[replica ?? turn++ % clientsByReplica.length]!;
+  return client.call(method, path, { token: consoleToken, ...options });
+}
+
+interface Bean<T> {
+  bean: T;
+}
+interface List<T> {
+  list: T[];
+}
+interface BackupRecordJson {
+  backup_id: string;
+  status: string;
+  mode: string;
+  size: string;
+  restorable: boolean;
+  download_url: string;
+  progress_rate: string;
+  created_at: string;
+}
+
+async function veleroObjects(resource: string, labelSelector = ''): Promise<Array<{ metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> }; spec: Record<string, unknown>; status?: { phase?: string } }>> {
+  const res = await apiRequest(info, 'GET', `/apis/velero.io/v1/namespaces/${VELERO}/${resource}${labelSelector ? `?labelSelector=${encodeURIComponent(labelSelector)}` : ''}`);
+  if (res.status !== 200) throw new Error(`listing ${resource}: ${res.status} ${res.body.slice(0, 200)}`);
+  return (res.json as { items: never[] }).items;
+}
+
+async function backupRecords(): Promise<BackupRecordJson[]> {
+  const answer = await call('GET', `${component.path}/backup/records`);
+  expect(answer.status).toBe(200);
+  return (answer.json as List<BackupRecordJson>).list;
+}
+
+async function waitForBackup(id: string, status: string): Promise<BackupRecordJson> {
+  return eventually(async () => (await backupRecords()).find((r) => r.backup_id === id && r.status === status), `backup ${id} ${status}`, 60_000);
+}
+
+/** The example ClusterRole the README tells platform teams to bind for the console. */
+function consoleClusterRole(): Record<string, unknown> {
+  const file = fileURLToPath(new URL('../../manifests/examples/console-access.yaml', import.meta.url));
+  const docs = parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS() as { kind: string });
+  const role = docs.find((d) => d.kind === 'ClusterRole');
+  if (!role) throw new Error('manifests/examples/console-access.yaml has no ClusterRole');
+  return role as unknown as Record<string, unknown>;
+}
+
+beforeAll(async () => {
+  ({ core } = clients());
+  apps = adminKubeConfig().makeApiClient(AppsV1Api);
+  install = await installShipped(KUBERNETES_120);
+  velero = await startVeleroStandIn(info, { namespace: VELERO, timeScale: 60, stepMs: 100 });
+  await velero.setStorageLocation('default', 'Available');
+  namespace = await createNamespace(core, 'backup-api');
+  consoleNamespace = await createNamespace(core, 'console');
+  kubelet = await startKubeletStandIn(`node-backup-api-${process.pid}`);
+
+  // The console's identity: a ServiceAccount granted the example ClusterRole in the tenant namespace.
+  const role = consoleClusterRole();
+  expect((await apiRequest(info, 'POST', '/apis/rbac.authorization.k8s.io/v1/clusterroles', role)).status).toBeLessThan(300);
+  for (const name of ['wutong-console', 'stranger']) {
+    expect((await apiRequest(info, 'POST', `/api/v1/namespaces/${consoleNamespace}/serviceaccounts`, { metadata: { name } })).status).toBe(201);
+  }
+  expect(
+    (
+      await apiRequest(info, 'POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/rolebindings`, {
+        metadata: { name: 'wutong-backup-console' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: (role.metadata as { name: string }).name },
+        subjects: [{ kind: 'ServiceAccount', name: 'wutong-console', namespace: consoleNamespace }],
+      })
+    ).status,
+  ).toBe(201);
+  consoleToken = await waitForServiceAccountToken(info, consoleNamespace, 'wutong-console');
+  strangerToken = await waitForServiceAccountToken(info, consoleNamespace, 'stranger');
+
+  component = { serviceId: 'a1b2c3d4e5f60718293a4b5c6d7e8f90', alias: 'gr0a1b2c', tenant: 'acme', env: 'prod', namespace, path: '/v2/tenants/acme/envs/prod/services/gr0a1b2c' };
+  kubelet.runPods(namespace, `service_id=${component.serviceId}`);
+  await startWutongComponent(apps, core, component);
+
+  replicas = await install.startReplicas(2);
+  caPem = (await install.storedCa()).toString();
+  clientsByReplica = replicas.map((r) => backupApiClient(r.apiUrl, caPem));
+  // Both replicas' caches have listed Velero's objects.
+  for (let i = 0; i < replicas.length; i++) {
+    await eventually(async () => ((await call('GET', `${component.path}/backup/records`, {}, i)).status === 200 ? true : undefined), `replica ${i} ready`, 30_000);
+  }
+});
+
+afterAll(async () => {
+  for (const c of clientsByReplica ?? []) c.close();
+  await velero?.stop();
+  await kubelet?.stop();
+  await install?.uninstall();
+  await apiRequest(info, 'DELETE', '/apis/rbac.authorization.k8s.io/v1/clusterroles/wutong-backup-console');
+  for (const resource of ['backups', 'restores', 'schedules', 'deletebackuprequests', 'podvolumebackups', 'podvolumerestores', 'downloadrequests']) {
+    await apiRequest(info, 'DELETE', `/apis/velero.io/v1/namespaces/${VELERO}/${resource}`);
+  }
+  await deleteNamespace(core, namespace);
+  await deleteNamespace(core, consoleNamespace);
+});
+
+describe('authentication and authorization with real ServiceAccount tokens', () => {
+  test('no token: 401; a garbage token: 401; a ServiceAccount without the role: 403; the console: 200', async () => {
+    const path = `${component.path}/backup/records`;
+    const none = await clientsByReplica[0]!.call('GET', path);
+    expect(none.status).toBe(401);
+    expect(none.json).toMatchObject({ code: 'unauthenticated' });
+    expect((await call('GET', path, { token: 'not-a-token' })).status).toBe(401);
+    const stranger = await call('GET', path, { token: strangerToken });
+    expect(stranger.status).toBe(403);
+    expect((stranger.json as { msg: string }).msg).toMatch(/get.*componentbackups.*backup-api/);
+    expect((await call('GET', path)).status).toBe(200);
+  });
+});
+
+describe('the console envelope, byte for byte', () => {
+  test('no schedule yet: {"bean":null}; no restores: {"list":[]}', async () => {
+    expect((await call('GET', `${component.path}/backup/schedule`)).text).toBe('{"bean":null}\n');
+    expect((await call('GET', `${component.path}/restore/records`)).text).toBe('{"list":[]}\n');
+  });
+
+  test('an unknown component: 404 {"msg"} naming it; a mismatched service_id: 400 validation_error', async () => {
+    const unknown = await call('GET', '/v2/tenants/acme/envs/prod/services/nosuch/backup/records');
+    expect(unknown.status).toBe(404);
+    expect(unknown.text).toBe('{"msg":"component acme/prod/nosuch not found: no workload, pod or PVC carries its labels","code":"not_found"}\n');
+    const mismatch = await call('POST', `${component.path}/backup`, { body: { desc: 'x', service_id: '00000000000000000000000000000000' } });
+    expect(mismatch.status).toBe(400);
+    expect(mismatch.text).toBe(
+      `{"validation_error":{"service_id":["does not match the component: gr0a1b2c has service_id ${component.serviceId}"]},"code":"invalid_request","field":"service_id"}\n`,
+    );
+    expect(await veleroObjects('backups')).toEqual([]);
+  });
+});
+
+describe('backups', () => {
+  let first: string;
+
+  test('50 concurrent backup requests over two replicas create exactly one Backup; the others get 409', async () => {
+    velero.holdBackups(true);
+    const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => call('POST', `${component.path}/backup`, { body: { desc: `try ${i}`, ttl: '7d', operator: 'alice' } }, i % 2)));
+    const created = answers.filter((a) => a.status === 200);
+    expect(created).toHaveLength(1);
+    expect(answers.filter((a) => a.status === 409)).toHaveLength(49);
+    expect((answers.find((a) => a.status === 409)!.json as { code: string }).code).toBe('backup_in_progress');
+    const backups = await veleroObjects('backups', `wutong.io/service_id=${component.serviceId}`);
+    expect(backups).toHaveLength(1);
+    first = (created[0]!.json as Bean<BackupRecordJson>).bean.backup_id;
+    expect(backups[0]!.metadata.name).toBe(first);
+    // The Backup as the issue and the region API specify it.
+    expect(backups[0]!.metadata.labels).toMatchObject({ 'wutong.io/service_id': component.serviceId, 'wutong.io/backup-ttl': '7d', 'velero.io/storage-location': 'default' });
+    expect(backups[0]!.metadata.annotations).toMatchObject({ 'wutong.io/creator': 'alice' });
+    expect(backups[0]!.spec).toMatchObject({
+      defaultVolumesToFsBackup: true,
+      includedNamespaces: [namespace],
+      labelSelector: { matchLabels: { service_id: component.serviceId } },
+      storageLocation: 'default',
+      ttl: '168h0m0s',
+      csiSnapshotTimeout: '10m0s',
+    });
+    velero.holdBackups(false);
+    const done = await waitForBackup(first, 'Completed');
+    expect(done).toMatchObject({ mode: 'Manual', size: '83 MB', progress_rate: '100.00%', restorable: true });
+    expect(done.download_url).toBe(`${component.path}/backup/${first}/download`);
+    expect(done.created_at).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+  });
+
+  test('a retried request with the same Idempotency-Key returns the original backup and creates nothing; another body with that key is 422', async () => {
+    const headers = { 'idempotency-key': `console-${process.pid}-1` };
+    const body = { desc: 'nightly by hand', operator: 'bob' };
+    const one = await call('POST', `${component.path}/backup`, { body, headers }, 0);
+    expect(one.status).toBe(200);
+    const id = (one.json as Bean<BackupRecordJson>).bean.backup_id;
+    await waitForBackup(id, 'Completed');
+    const again = await call('POST', `${component.path}/backup`, { body, headers }, 1);
+    expect(again.status).toBe(200);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect((again.json as Bean<BackupRecordJson>).bean.backup_id).toBe(id);
+    expect((await veleroObjects('backups', `wutong.io/service_id=${component.serviceId}`)).map((b) => b.metadata.name).sort()).toEqual([first, id].sort());
+    const reused = await call('POST', `${component.path}/backup`, { body: { ...body, desc: 'other' }, headers });
+    expect(reused.status).toBe(422);
+  });
+
+  test('records are newest first, served from the caches; pages with limit and continue', async () => {
+    const records = await backupRecords();
+    expect(records.length).toBeGreaterThanOrEqual(2);
+    const page1 = await call('GET', `${component.path}/backup/records?limit=1`);
+    const { list, continue: next } = page1.json as List<BackupRecordJson> & { continue: string };
+    expect(list.map((r) => r.backup_id)).toEqual([records[0]!.backup_id]);
+    const page2 = await call('GET', `${component.path}/backup/records?limit=1&continue=${encodeURIComponent(next)}`);
+    expect((page2.json as List<BackupRecordJson>).list.map((r) => r.backup_id)).toEqual([records[1]!.backup_id]);
+  });
+
+  test('a failed backup does not block the next one', async () => {
+    velero.failNextBackup('Failed', 'storage exploded');
+    const failed = await call('POST', `${component.path}/backup`, { body: { desc: 'will fail' } });
+    expect(failed.status).toBe(200);
+    const id = (failed.json as Bean<BackupRecordJson>).bean.backup_id;
+    const record = await waitForBackup(id, 'Failed');
+    expect(record).toMatchObject({ restorable: false, download_url: '' });
+    const next = await call('POST', `${component.path}/backup`, { body: { desc: 'after the failure' } });
+    expect(next.status).toBe(200);
+    await waitForBackup((next.json as Bean<BackupRecordJson>).bean.backup_id, 'Completed');
+  });
+
+  test('download: a DownloadRequest answered by Velero with a pre-signed URL (JSON, or a 302 to it)', async () => {
+    const json = await call('GET', `${component.path}/backup/${first}/download`);
+    expect(json.status).toBe(200);
+    const url = (json.json as Bean<{ download_url: string }>).bean.download_url;
+    expect(url).toContain(`${first}.tar.gz`);
+    const redirect = await call('GET', `${component.path}/backup/${first}/download`, { headers: { accept: '*/*' } });
+    expect(redirect.status).toBe(302);
+    expect(redirect.headers.location).toContain(`${first}.tar.gz`);
+  });
+
+  test('delete: a DeleteBackupRequest (202); again while pending: the same request (202); then the record is gone', async () => {
+    const one = await call('DELETE', `${component.path}/backup/${first}`);
+    expect(one.status).toBe(202);
+    const pending = (one.json as Bean<{ delete_request: string }>).bean.delete_request;
+    const two = await call('DELETE', `${component.path}/backup/${first}`);
+    expect(two.status).toBe(202);
+    expect(await veleroObjects('deletebackuprequests', `velero.io/backup-name=${first}`)).toHaveLength(1);
+    expect([(two.json as Bean<{ delete_request: string }>).bean.delete_request, pending]).toEqual([pending, pending]);
+    await eventually(async () => ((await backupRecords()).some((r) => r.backup_id === first) ? undefined : true), 'the deleted backup leaves the records', 30_000);
+  });
+
+  test("another component's backup, or none: 404", async () => {
+    expect((await call('DELETE', `${component.path}/backup/no-such-backup`)).status).toBe(404);
+    expect((await call('GET', `${component.path}/backup/no-such-backup/download`)).status).toBe(404);
+  });
+});
+
+describe('the backup schedule', () => {
+  test('create, read, update, and the backups it makes show as Scheduled; delete', async () => {
+    const created = await call('POST', `${component.path}/backup/schedule`, { body: { cron: '0 3 * * *', ttl: '30d', desc: 'nightly', operator: 'carol' } });
+    expect(created.status).toBe(200);
+    expect(created.text).toBe(
+      `{"bean":{"schedule_id":"${component.serviceId}-schedule","service_id":"${component.serviceId}","desc":"nightly","ttl":"30d","cron":"0 3 * * *","creator":"carol","last_modifier":""}}\n`,
+    );
+    expect((await call('POST', `${component.path}/backup/schedule`, { body: { cron: '0 3 * * *' } })).status).toBe(409);
+    // Every minute: at the stand-in's 60x time scale, a backup a second.
+    const updated = await call('PUT', `${component.path}/backup/schedule`, { body: { cron: '* * * * *', desc: 'often', operator: 'dave' } });
+    expect(updated.status).toBe(200);
+    expect(updated.json).toMatchObject({ bean: { cron: '* * * * *', desc: 'often', last_modifier: 'dave', creator: 'carol' } });
+    await eventually(async () => (await backupRecords()).find((r) => r.mode === 'Scheduled' && r.status === 'Completed'), 'a scheduled backup in the records', 60_000);
+    const deleted = await call('DELETE', `${component.path}/backup/schedule`);
+    expect(deleted.text).toBe('{}\n');
+    expect((await call('GET', `${component.path}/backup/schedule`)).text).toBe('{"bean":null}\n');
+    expect(await veleroObjects('schedules')).toEqual([]);
+  });
+});
+
+describe('restores', () => {
+  test('while the component runs: 409 saying to stop it; stopped: a Restore of its own backup, one at a time; records; delete', async () => {
+    const backup = (await backupRecords()).find((r) => r.restorable)!;
+    const running = await call('POST', `${component.path}/restore`, { body: { backup_id: backup.backup_id, operator: 'erin' } });
+    expect(running.status).toBe(409);
+    expect((running.json as { msg: string }).msg).toMatch(/stop it first/);
+
+    await stopWutongComponent(apps, core, component);
+    // Stopped: no workload, no pods, the PVC stays, and the component still resolves.
+    const restore = await call('POST', `${component.path}/restore`, { body: { backup_id: backup.backup_id, operator: 'erin' }, headers: { 'idempotency-key': `restore-${process.pid}` } });
+    expect(restore.status).toBe(200);
+    const restoreId = (restore.json as Bean<{ restore_id: string }>).bean.restore_id;
+    const [object] = await veleroObjects('restores', `wutong.io/service_id=${component.serviceId}`);
+    expect(object!.spec).toMatchObject({ backupName: backup.backup_id });
+    expect(object!.spec.excludedResources).toEqual(expect.arrayContaining(['nodes', 'events', 'backups.velero.io', 'restores.velero.io']));
+    const retried = await call('POST', `${component.path}/restore`, { body: { backup_id: backup.backup_id, operator: 'erin' }, headers: { 'idempotency-key': `restore-${process.pid}` } });
+    expect((retried.json as Bean<{ restore_id: string }>).bean.restore_id).toBe(restoreId);
+
+    const done = await eventually(async () => {
+      const answer = await call('GET', `${component.path}/restore/records`);
+      return (answer.json as List<{ restore_id: string; status: string; size: string }>).list.find((r) => r.restore_id === restoreId && r.status === 'Completed');
+    }, 'restore completed', 60_000);
+    expect(done.size).toBe('83 MB');
+    expect((await call('POST', `${component.path}/restore`, { body: { backup_id: 'no-such-backup' } })).status).toBe(404);
+    expect((await call('DELETE', `${component.path}/restore/no-such-restore`)).status).toBe(404);
+    const deleted = await call('DELETE', `${component.path}/restore/${restoreId}`);
+    expect(deleted.text).toBe('{}\n');
+    expect(await veleroObjects('restores')).toEqual([]);
+  });
+});
+
+describe('Velero missing', () => {
+  test('CRDs absent: 503 naming the CRD; installed again: works without a restart', async () => {
+    const crds = ['backups', 'restores', 'schedules', 'podvolumebackups', 'podvolumerestores', 'deletebackuprequests', 'downloadrequests', 'backupstoragelocations'];
+    await velero.stop();
+    for (const name of crds) await apiRequest(info, 'DELETE', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}.velero.io`);
+    const missing = await eventually(async () => {
+      const answer = await call('GET', `${component.path}/backup/records`, {}, 0);
+      return answer.status === 503 ? answer : undefined;
+    }, 'a 503 once the CRDs are gone', 60_000);
+    expect((missing.json as { msg: string }).msg).toMatch(/CustomResourceDefinition \w+\.velero\.io/);
+
+    await installCrds(info, veleroCrdDir('1.11.1'));
+    velero = await startVeleroStandIn(info, { namespace: VELERO, timeScale: 60, stepMs: 100 });
+    const noLocation = await eventually(async () => {
+      const answer = await call('GET', `${component.path}/backup/records`, {}, 0);
+      return answer.status === 503 && /BackupStorageLocation/.test((answer.json as { msg: string }).msg) ? answer : undefined;
+    }, 'a 503 naming the missing BackupStorageLocation', 60_000);
+    expect((noLocation.json as { msg: string }).msg).toBe(`BackupStorageLocation ${VELERO}/default does not exist`);
+    await velero.setStorageLocation('default', 'Available');
+    for (let i = 0; i < replicas.length; i++) {
+      await eventually(async () => ((await call('GET', `${component.path}/backup/records`, {}, i)).status === 200 ? true : undefined), `replica ${i} works again`, 60_000);
+    }
+  });
+});

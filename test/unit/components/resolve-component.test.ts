@@ -1,0 +1,73 @@
+import { backupBlocker, restoreBlocker } from '../../../src/components/component-state.js';
+import { resolveComponent, type ComponentObjects, type LabelledObject } from '../../../src/components/resolve-component.js';
+
+const SERVICE_ID = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
+const ref = { tenantName: 'acme', tenantEnvName: 'prod', serviceAlias: 'gr0a1b2c' };
+const labels = (serviceId = SERVICE_ID): Record<string, string> => ({ creator: 'Wutong', service_id: serviceId, service_alias: 'gr0a1b2c', tenant_name: 'acme', tenant_env_name: 'prod' });
+const object = (name: string, namespace = 'acme-prod', serviceId = SERVICE_ID): LabelledObject => ({ metadata: { name, namespace, labels: labels(serviceId) } });
+
+const running: ComponentObjects = {
+  workloads: [{ ...object('gr0a1b2c'), kind: 'StatefulSet' }],
+  volumeClaims: [object('manual1001-gr0a1b2c-0')],
+  pods: [{ ...object('gr0a1b2c-0'), phase: 'Running' }],
+};
+
+test('a running component resolves with its namespace, service_id, workload, PVCs and running pods, and may be backed up but not restored', () => {
+  const resolution = resolveComponent(ref, running);
+  expect(resolution).toEqual({
+    found: true,
+    component: {
+      ref,
+      serviceId: SERVICE_ID,
+      namespace: 'acme-prod',
+      workload: { kind: 'StatefulSet', name: 'gr0a1b2c' },
+      volumeClaims: ['manual1001-gr0a1b2c-0'],
+      runningPods: ['gr0a1b2c-0'],
+      pods: ['gr0a1b2c-0'],
+    },
+  });
+  if (!resolution.found) throw new Error('unreachable');
+  expect(backupBlocker(resolution.component)).toBeUndefined();
+  expect(restoreBlocker(resolution.component)).toMatch(/is running \(StatefulSet gr0a1b2c\): stop it first/);
+});
+
+test('a stopped component (Wutong deleted workload and pods, the PVC stays) still resolves; it may be restored but not backed up', () => {
+  const resolution = resolveComponent(ref, { workloads: [], volumeClaims: running.volumeClaims, pods: [] });
+  if (!resolution.found) throw new Error(resolution.message);
+  expect(resolution.component.workload).toBeUndefined();
+  expect(restoreBlocker(resolution.component)).toBeUndefined();
+  expect(backupBlocker(resolution.component)).toMatch(/has no running pods: file-system backup reads volumes through a running pod/);
+});
+
+test('pods that are not Running, or being deleted, do not count as running; a pod still terminating blocks a restore', () => {
+  const terminating = { ...object('gr0a1b2c-0'), phase: 'Running', metadata: { ...object('gr0a1b2c-0').metadata, deletionTimestamp: '2026-12-02T00:00:00Z' } };
+  const resolution = resolveComponent(ref, { workloads: [], volumeClaims: running.volumeClaims, pods: [terminating, { ...object('gr0a1b2c-1'), phase: 'Pending' }] });
+  if (!resolution.found) throw new Error(resolution.message);
+  expect(resolution.component.runningPods).toEqual([]);
+  expect(restoreBlocker(resolution.component)).toMatch(/still has pods \(gr0a1b2c-0, gr0a1b2c-1\)/);
+});
+
+test('a component without PVCs cannot be backed up: there is no data', () => {
+  const resolution = resolveComponent(ref, { ...running, volumeClaims: [] });
+  if (!resolution.found) throw new Error(resolution.message);
+  expect(backupBlocker(resolution.component)).toMatch(/has no persistent volume claims/);
+});
+
+test('nothing under the labels: not found, naming the component', () => {
+  expect(resolveComponent(ref, { workloads: [], volumeClaims: [], pods: [] })).toEqual({
+    found: false,
+    reason: 'not-found',
+    message: 'component acme/prod/gr0a1b2c not found: no workload, pod or PVC carries its labels',
+  });
+});
+
+test('two service_ids or two namespaces under the same names: ambiguous, never a guess', () => {
+  const twoIds = resolveComponent(ref, { ...running, volumeClaims: [object('other', 'acme-prod', 'ffffffffffffffffffffffffffffffff')] });
+  expect(twoIds).toMatchObject({ found: false, reason: 'ambiguous' });
+  const twoNamespaces = resolveComponent(ref, { ...running, volumeClaims: [object('manual1001-gr0a1b2c-0', 'elsewhere')] });
+  expect(twoNamespaces).toMatchObject({ found: false, reason: 'ambiguous', message: expect.stringContaining('acme-prod, elsewhere') as unknown });
+});
+
+test('objects whose service_id label is not a Wutong id do not resolve', () => {
+  expect(resolveComponent(ref, { workloads: [], volumeClaims: [object('x', 'ns', 'not-an-id')], pods: [] })).toMatchObject({ found: false, reason: 'not-found' });
+});
