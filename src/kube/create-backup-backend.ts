@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { ApiBackend } from '../api/api-app.js';
 import { accessControl } from '../api/auth/access-control.js';
 import type { Config } from '../config.js';
+import { reportVeleroCacheSizes } from '../observability/metrics.js';
 import { kubeAuthReviews } from './auth-reviews.js';
 import { kubeComponentReader } from './component-reader.js';
 import { kubeHttp } from './kube-http.js';
@@ -21,6 +22,7 @@ const DOWNLOAD_POLL_MS = 250;
 export function createBackupBackend(cluster: ClusterAccess, config: Config, log: Logger): { backend: ApiBackend; cache: RunningVeleroCache } {
   const http = kubeHttp(cluster.kubeConfig);
   const cache = veleroCache(http, { namespace: config.veleroNamespace, storageLocation: config.storageLocation }, log);
+  reportVeleroCacheSizes(() => cache.sizes());
   const backend: ApiBackend = {
     deps: {
       components: kubeComponentReader(http, REQUEST_TIMEOUT_MS),

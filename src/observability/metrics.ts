@@ -74,3 +74,30 @@ export const connectionsEstablished = new Counter({
   labelNames: ['protocol'] as const,
   registers: [registry],
 });
+
+/** What the Velero caches hold; set by the backup API's cache (velero-cache.ts). */
+let veleroCacheSizes: (() => Record<string, { objects: number; bytes: number }>) | undefined;
+export function reportVeleroCacheSizes(sizes: () => Record<string, { objects: number; bytes: number }>): void {
+  veleroCacheSizes = sizes;
+}
+
+// Computed when scraped (a walk over the cache), not on every watch event.
+export const veleroCacheObjects = new Gauge({
+  name: 'wutong_backup_velero_cache_objects',
+  help: 'Velero objects held in the backup API\'s watch caches, by resource.',
+  labelNames: ['resource'] as const,
+  registers: [registry],
+  collect() {
+    for (const [resource, size] of Object.entries(veleroCacheSizes?.() ?? {})) this.set({ resource }, size.objects);
+  },
+});
+
+export const veleroCacheBytes = new Gauge({
+  name: 'wutong_backup_velero_cache_bytes',
+  help: 'JSON bytes of the slim views the backup API\'s watch caches hold, by resource (divide by the objects gauge for bytes per object).',
+  labelNames: ['resource'] as const,
+  registers: [registry],
+  collect() {
+    for (const [resource, size] of Object.entries(veleroCacheSizes?.() ?? {})) this.set({ resource }, size.bytes);
+  },
+});
