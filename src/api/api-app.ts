@@ -97,7 +97,7 @@ export function apiApp(options: ApiAppOptions): WebhookListener {
     const denied = await backend.access.authorize(identity, { namespace: component.namespace, verb: route.access.verb, resource: route.access.resource, name: ref.serviceAlias });
     if (denied) throw new ApiError(denied.status, denied.message, denied.status === 403 ? 'forbidden' : 'unavailable');
     await route.handle(
-      { deps: backend.deps, component, params, body, query, rawBody, ...(key ? { idempotencyKey: key } : {}), accepts: (type) => req.accepts(type) === type },
+      { deps: backend.deps, component, params, body, query, rawBody, ...(key ? { idempotencyKey: key } : {}), accepts: (type) => (req.get('accept') ?? '').split(',').some((part) => part.split(';')[0]?.trim().toLowerCase() === type) },
       res,
     );
     if (route.method !== 'get') {

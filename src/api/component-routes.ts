@@ -30,6 +30,7 @@ export interface RouteContext<P, B, Q> {
   /** The body as parsed JSON, before defaults: what an Idempotency-Key is checked against. */
   rawBody: unknown;
   idempotencyKey?: string;
+  /** Whether the Accept header names this type itself (not only through a wildcard). */
   accepts(type: string): boolean;
 }
 
@@ -154,7 +155,7 @@ export const COMPONENT_ROUTES: readonly ComponentRoute[] = [
   route({
     method: 'get',
     path: '/backup/:backup_id/download',
-    summary: 'A pre-signed URL of the backup\'s contents (302 to it; {"bean": {"download_url"}} with Accept: application/json)',
+    summary: 'A pre-signed URL of the backup\'s contents: a 302 to it, or {"bean": {"download_url"}} when Accept names application/json',
     access: { verb: 'get', resource: 'componentbackups' },
     params: backupParams,
     query: noQuery,
@@ -162,6 +163,7 @@ export const COMPONENT_ROUTES: readonly ComponentRoute[] = [
     handle: async ({ deps, component, params, accepts }, res) => {
       const link = await downloadBackup(deps, component, params.backup_id);
       if (accepts('application/json')) sendBean(res, link);
+      // Anything else (a browser, curl -L, a client that follows redirects) goes to the URL itself.
       else res.redirect(302, link.download_url);
     },
   }),
