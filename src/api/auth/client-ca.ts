@@ -1,6 +1,7 @@
-import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
+import { pemBlocks } from '../../certificates/ca-bundle-policy.js';
+import { parseCertificate } from '../../certificates/inspect-certificates.js';
 import { errorMessage } from '../../error-message.js';
 
 /** TLS server options for the API port when client certificates from API_CLIENT_CA are accepted. */
@@ -16,8 +17,6 @@ export interface ClientCaTlsOptions {
    */
   rejectUnauthorized: false;
 }
-
-const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
 /**
  * Reads the PEM bundle at `path` (API_CLIENT_CA) and checks that each
@@ -35,15 +34,9 @@ export function loadClientCa(path: string): ClientCaTlsOptions {
   } catch (err) {
     throw new Error(`API_CLIENT_CA ${path}: cannot read the client CA file: ${errorMessage(err)}`);
   }
-  const blocks = text.match(PEM_CERTIFICATE) ?? [];
+  const blocks = pemBlocks(text);
   if (blocks.length === 0) throw new Error(`API_CLIENT_CA ${path}: no PEM certificate ("-----BEGIN CERTIFICATE-----") in the file`);
-  blocks.forEach((block, index) => {
-    try {
-      new X509Certificate(block);
-    } catch (err) {
-      throw new Error(`API_CLIENT_CA ${path}: certificate ${index + 1} of ${blocks.length} is not a valid X.509 certificate: ${errorMessage(err)}`);
-    }
-  });
+  blocks.forEach((block, index) => parseCertificate(block, `API_CLIENT_CA ${path}: certificate ${index + 1} of ${blocks.length}`));
   return { ca: blocks.join('\n') + '\n', requestCert: true, rejectUnauthorized: false };
 }
 
