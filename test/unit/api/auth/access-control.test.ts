@@ -73,7 +73,7 @@ describe('authenticate', () => {
   ])('Authorization %j is a 401 without asking the API server', async (authorization, message) => {
     const { access, reviews } = setUp();
     const result = await access.authenticate({ authorization, clientCertificate: undefined });
-    expect(result).toEqual({ status: 401, message: expect.stringMatching(message) });
+    expect(result).toEqual({ status: 401, message: expect.stringMatching(message) as unknown });
     expect(reviews.tokenReviews).toEqual([]);
   });
 
@@ -86,7 +86,7 @@ describe('authenticate', () => {
     const { access, reviews } = setUp();
     reviews.reachable = false;
     const failure = await access.authenticate(bearer(TOKEN));
-    expect(failure).toEqual({ status: 503, message: expect.stringMatching(/^cannot check the bearer token now: .*no answer from the API server within 5000 ms/) });
+    expect(failure).toEqual({ status: 503, message: expect.stringMatching(/^cannot check the bearer token now: .*no answer from the API server within 5000 ms/) as unknown });
     reviews.reachable = true;
     await expect(access.authenticate(bearer(TOKEN))).resolves.toEqual(CONSOLE);
     expect(reviews.tokenReviews).toHaveLength(2);
@@ -177,7 +177,7 @@ describe('authorize', () => {
   test('an unreachable API server is a 503, not a 403', async () => {
     const { access, reviews } = setUp();
     reviews.reachable = false;
-    await expect(access.authorize(CONSOLE, GET_RECORDS)).resolves.toEqual({ status: 503, message: expect.stringMatching(/^cannot check access now: .*subjectaccessreviews: no answer/) });
+    await expect(access.authorize(CONSOLE, GET_RECORDS)).resolves.toEqual({ status: 503, message: expect.stringMatching(/^cannot check access now: .*subjectaccessreviews: no answer/) as unknown });
     reviews.reachable = true;
     await expect(access.authorize(CONSOLE, GET_RECORDS)).resolves.toBeUndefined();
   });

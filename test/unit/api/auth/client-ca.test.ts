@@ -1,0 +1,123 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, connect, type PeerCertificate, type Server, type TLSSocket } from 'node:tls';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { identityFromCertificate } from '../../../../src/api/auth/client-certificate.js';
+import { loadClientCa, verifiedPeerCertificate } from '../../../../src/api/auth/client-ca.js';
+
+// Real certificates (openssl) and a real TLS server on loopback with the
+// options loadClientCa returns: what verifiedPeerCertificate hands to access
+// control for each kind of client.
+
+let dir: string;
+const file = (name: string): string => join(dir, name);
+
+function openssl(...args: string[]): void {
+  execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+function issueCa(name: string): void {
+  openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '2', '-subj', `/CN=${name}`,
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign');
+}
+
+function issueLeaf(name: string, ca: string, subject: string, extensions: string): void {
+  writeFileSync(file(`${name}.ext`), extensions);
+  openssl('req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject);
+  openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-days', '1', '-extfile', `${name}.ext`, '-out', `${name}.crt`);
+}
+
+let server: Server;
+let port: number;
+/** What the server saw for the most recent connection. */
+let seen: { authorized: boolean; cert: PeerCertificate | undefined } | undefined;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'client-ca-'));
+  issueCa('client-ca');
+  issueCa('other-ca');
+  issueLeaf('server', 'client-ca', '/CN=wutong-backup-api', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+  issueLeaf('console', 'client-ca', '/O=wutong:consoles/O=tenant-a-admins/CN=wutong-console', 'extendedKeyUsage=clientAuth\n');
+  issueLeaf('stranger', 'other-ca', '/O=system:masters/CN=admin', 'extendedKeyUsage=clientAuth\n');
+  issueLeaf('server-only', 'client-ca', '/CN=not-a-client', 'extendedKeyUsage=serverAuth\n');
+  const options = loadClientCa(file('client-ca.crt'));
+  server = createServer({ cert: readFileSync(file('server.crt')), key: readFileSync(file('server.key')), ...options }, (socket: TLSSocket) => {
+    seen = { authorized: socket.authorized, cert: verifiedPeerCertificate(socket) };
+    socket.end('ok');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  port = (server.address() as { port: number }).port;
+});
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Connects (with the named client certificate, if any), reads the answer, returns what the server saw. */
+async function connectAs(client?: string): Promise<{ answer: string; authorized: boolean; cert: PeerCertificate | undefined }> {
+  seen = undefined;
+  const answer = await new Promise<string>((resolve, reject) => {
+    const socket = connect({
+      host: '127.0.0.1',
+      port,
+      ca: readFileSync(file('client-ca.crt')),
+      ...(client ? { cert: readFileSync(file(`${client}.crt`)), key: readFileSync(file(`${client}.key`)) } : {}),
+    });
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (text += chunk));
+    socket.on('end', () => resolve(text));
+    socket.on('error', reject);
+  });
+  if (!seen) throw new Error('the server saw no connection');
+  const { authorized, cert } = seen as { authorized: boolean; cert: PeerCertificate | undefined };
+  return { answer, authorized, cert };
+}
+
+test('a certificate from API_CLIENT_CA is verified, and names the user (CN) and groups (every O)', async () => {
+  const { answer, authorized, cert } = await connectAs('console');
+  expect(answer).toBe('ok');
+  expect(authorized).toBe(true);
+  if (!cert) throw new Error('no verified certificate');
+  expect(identityFromCertificate(cert)).toEqual({ username: 'wutong-console', groups: ['wutong:consoles', 'tenant-a-admins'], via: 'client-certificate' });
+});
+
+test('a client without a certificate still connects (bearer tokens), and has no certificate identity', async () => {
+  await expect(connectAs()).resolves.toEqual({ answer: 'ok', authorized: false, cert: undefined });
+});
+
+test('a certificate from another CA still connects, but is not an identity', async () => {
+  await expect(connectAs('stranger')).resolves.toEqual({ answer: 'ok', authorized: false, cert: undefined });
+});
+
+test("a certificate of API_CLIENT_CA whose extended key usage excludes clientAuth is not an identity", async () => {
+  await expect(connectAs('server-only')).resolves.toEqual({ answer: 'ok', authorized: false, cert: undefined });
+});
+
+describe('loadClientCa', () => {
+  test('answers the TLS server options: the CA, ask for a certificate, do not refuse a client without one', () => {
+    const options = loadClientCa(file('client-ca.crt'));
+    expect(options).toEqual({ ca: expect.stringContaining('-----BEGIN CERTIFICATE-----') as unknown, requestCert: true, rejectUnauthorized: false });
+  });
+
+  test('keeps every CA of a bundle', () => {
+    writeFileSync(file('bundle.crt'), readFileSync(file('other-ca.crt'), 'utf8') + readFileSync(file('client-ca.crt'), 'utf8'));
+    expect(loadClientCa(file('bundle.crt')).ca.match(/BEGIN CERTIFICATE/g)).toHaveLength(2);
+  });
+
+  test('a missing file: an error naming it', () => {
+    expect(() => loadClientCa(file('absent.crt'))).toThrow(`API_CLIENT_CA ${file('absent.crt')}: cannot read the client CA file: `);
+    expect(() => loadClientCa(file('absent.crt'))).toThrow(/ENOENT: no such file or directory/);
+  });
+
+  test('a file with no certificate (a key, say): an error naming it', () => {
+    expect(() => loadClientCa(file('client-ca.key'))).toThrow(`API_CLIENT_CA ${file('client-ca.key')}: no PEM certificate`);
+  });
+
+  test('a corrupt certificate: an error naming the file and which certificate', () => {
+    const pem = readFileSync(file('client-ca.crt'), 'utf8');
+    writeFileSync(file('corrupt.crt'), pem + pem.replace(/\n[A-Za-z0-9+/]{20}/, '\n!!!!!!!!!!!!!!!!!!!!'));
+    expect(() => loadClientCa(file('corrupt.crt'))).toThrow(`API_CLIENT_CA ${file('corrupt.crt')}: certificate 2 of 2 is not a PEM certificate`);
+  });
+});
