@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { connect as http2Connect, createSecureServer } from 'node:http2';
 import { createServer, connect, type PeerCertificate, type Server, type TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -93,6 +95,42 @@ test('a certificate from another CA still connects, but is not an identity', asy
 
 test("a certificate of API_CLIENT_CA whose extended key usage excludes clientAuth is not an identity", async () => {
   await expect(connectAs('server-only')).resolves.toEqual({ answer: 'ok', authorized: false, cert: undefined });
+});
+
+test('over HTTP/2 and HTTP/1.1 on one server (how the API port serves), the request socket gives the verified certificate', async () => {
+  const names: string[] = [];
+  const h2 = createSecureServer({ cert: readFileSync(file('server.crt')), key: readFileSync(file('server.key')), allowHTTP1: true, ...loadClientCa(file('client-ca.crt')) }, (req, res) => {
+    const cert = verifiedPeerCertificate(req.socket as TLSSocket);
+    names.push(`${req.httpVersion} ${cert ? identityFromCertificate(cert).username : 'none'}`);
+    res.end();
+  });
+  await new Promise<void>((resolve) => h2.listen(0, '127.0.0.1', resolve));
+  const url = `https://127.0.0.1:${(h2.address() as { port: number }).port}`;
+  const tls = (client?: string) => ({ ca: readFileSync(file('client-ca.crt')), ...(client ? { cert: readFileSync(file(`${client}.crt`)), key: readFileSync(file(`${client}.key`)) } : {}) });
+  try {
+    for (const client of ['console', undefined]) {
+      const session = http2Connect(url, tls(client));
+      await new Promise<void>((resolve, reject) => session.request({ ':path': '/' }).on('response', () => resolve()).on('error', reject).end());
+      session.close();
+      await new Promise<void>((resolve, reject) => httpsRequest(`${url}/`, { ...tls(client), agent: false }, (res) => res.resume().on('end', resolve)).on('error', reject).end());
+    }
+  } finally {
+    await new Promise((resolve) => h2.close(resolve));
+  }
+  expect(names).toEqual(['2.0 wutong-console', '1.1 wutong-console', '2.0 none', '1.1 none']);
+});
+
+test('a serving-certificate rotation (setSecureContext) must pass the CA again, or no client certificate verifies any more', async () => {
+  const { ca } = loadClientCa(file('client-ca.crt'));
+  const pair = { cert: readFileSync(file('server.crt')), key: readFileSync(file('server.key')) };
+  try {
+    server.setSecureContext({ ...pair, ca });
+    expect((await connectAs('console')).authorized).toBe(true);
+    server.setSecureContext(pair);
+    expect((await connectAs('console')).authorized).toBe(false);
+  } finally {
+    server.setSecureContext({ ...pair, ca });
+  }
 });
 
 describe('loadClientCa', () => {
