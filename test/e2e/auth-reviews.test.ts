@@ -12,6 +12,7 @@ import { startSilentEndpoint } from '../integration/kube/silent-endpoint.js';
 import { apiRequest, kubeconfig, waitForServiceAccountToken } from './cluster/cluster.js';
 import { clients, clusterInfo, createNamespace, deleteNamespace } from './support/kube.js';
 import { eventually } from './support/wait.js';
+import { makeClientCertificates, startClientCaServer } from '../unit/api/auth/client-certificates.js';
 
 // The reviews against the real API server (v1.20.2, RBAC), asked by a
 // ServiceAccount that holds only system:auth-delegator, about real
@@ -152,19 +153,32 @@ test('through access control: allowed → identity and no failure; unbound → 4
   await expect(access.authenticate({ authorization: `Bearer ${tampered}`, clientCertificate: undefined })).resolves.toMatchObject({ status: 401 });
 });
 
-test('a client-certificate identity goes through the same SubjectAccessReview (RBAC User and Group subjects)', async () => {
-  const access = accessControl(kubeAuthReviews(reviewerHttp), { log: silentLog });
-  const bindingName = 'certificate-console';
-  await create(`/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/rolebindings`, {
-    metadata: { name: bindingName },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRoleName },
-    subjects: [{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'wutong:consoles' }],
-  });
-  const member: Identity = { username: 'wutong-console', groups: ['wutong:consoles'], via: 'client-certificate' };
-  const outsider: Identity = { username: 'wutong-console', groups: ['someone-else'], via: 'client-certificate' };
-  await eventually(async () => ((await kubeAuthReviews(reviewerHttp).reviewAccess(member, request())).allowed ? true : undefined), 'the group binding to be in force');
-  await expect(access.authorize(member, request({ verb: 'get' }))).resolves.toBeUndefined();
-  await expect(access.authorize(outsider, request({ verb: 'get' }))).resolves.toMatchObject({ status: 403 });
+test('a client certificate from API_CLIENT_CA goes through the same SubjectAccessReview (its O as an RBAC Group); one from another CA is no identity', async () => {
+  const certs = makeClientCertificates();
+  const tls = await startClientCaServer(certs);
+  try {
+    const access = accessControl(kubeAuthReviews(reviewerHttp), { log: silentLog });
+    await create(`/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/rolebindings`, {
+      metadata: { name: 'certificate-consoles' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRoleName },
+      subjects: [{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'wutong:consoles' }],
+    });
+    const consoleCert = (await tls.connectAs('console')).cert;
+    const member = await access.authenticate({ authorization: undefined, clientCertificate: consoleCert });
+    expect(member).toEqual({ username: 'wutong-console', groups: ['wutong:consoles', 'tenant-a-admins'], via: 'client-certificate' });
+    if (isAuthFailure(member)) throw new Error(member.message);
+    await eventually(async () => ((await kubeAuthReviews(reviewerHttp).reviewAccess(member, request())).allowed ? true : undefined), 'the group binding to be in force');
+    await expect(access.authorize(member, request({ verb: 'get' }))).resolves.toBeUndefined();
+    await expect(access.authorize(member, request({ verb: 'get', namespace: 'kube-system' }))).resolves.toMatchObject({ status: 403 });
+
+    // CN admin, O system:masters, signed by a CA the server does not trust: nobody.
+    const strangerCert = (await tls.connectAs('stranger')).cert;
+    expect(strangerCert).toBeUndefined();
+    await expect(access.authenticate({ authorization: undefined, clientCertificate: strangerCert })).resolves.toMatchObject({ status: 401 });
+  } finally {
+    await tls.close();
+    certs.remove();
+  }
 });
 
 test('50 concurrent requests with one token: one TokenReview and one SubjectAccessReview', async () => {

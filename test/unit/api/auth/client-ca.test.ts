@@ -1,81 +1,28 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { connect as http2Connect, createSecureServer } from 'node:http2';
-import { createServer, connect, type PeerCertificate, type Server, type TLSSocket } from 'node:tls';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
 import { identityFromCertificate } from '../../../../src/api/auth/client-certificate.js';
 import { loadClientCa, verifiedPeerCertificate } from '../../../../src/api/auth/client-ca.js';
+import { makeClientCertificates, startClientCaServer, type ClientCaServer, type ClientCertificates } from './client-certificates.js';
 
 // Real certificates (openssl) and a real TLS server on loopback with the
 // options loadClientCa returns: what verifiedPeerCertificate hands to access
 // control for each kind of client.
 
-let dir: string;
-const file = (name: string): string => join(dir, name);
-
-function openssl(...args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
-function issueCa(name: string): void {
-  openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '2', '-subj', `/CN=${name}`,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign');
-}
-
-function issueLeaf(name: string, ca: string, subject: string, extensions: string): void {
-  writeFileSync(file(`${name}.ext`), extensions);
-  openssl('req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject);
-  openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-days', '1', '-extfile', `${name}.ext`, '-out', `${name}.crt`);
-}
-
-let server: Server;
-let port: number;
-/** What the server saw for the most recent connection. */
-let seen: { authorized: boolean; cert: PeerCertificate | undefined } | undefined;
+let certs: ClientCertificates;
+let server: ClientCaServer;
+const file = (name: string): string => certs.file(name);
+const connectAs: ClientCaServer['connectAs'] = (client) => server.connectAs(client);
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'client-ca-'));
-  issueCa('client-ca');
-  issueCa('other-ca');
-  issueLeaf('server', 'client-ca', '/CN=wutong-backup-api', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
-  issueLeaf('console', 'client-ca', '/O=wutong:consoles/O=tenant-a-admins/CN=wutong-console', 'extendedKeyUsage=clientAuth\n');
-  issueLeaf('stranger', 'other-ca', '/O=system:masters/CN=admin', 'extendedKeyUsage=clientAuth\n');
-  issueLeaf('server-only', 'client-ca', '/CN=not-a-client', 'extendedKeyUsage=serverAuth\n');
-  const options = loadClientCa(file('client-ca.crt'));
-  server = createServer({ cert: readFileSync(file('server.crt')), key: readFileSync(file('server.key')), ...options }, (socket: TLSSocket) => {
-    seen = { authorized: socket.authorized, cert: verifiedPeerCertificate(socket) };
-    socket.end('ok');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = (server.address() as { port: number }).port;
+  certs = makeClientCertificates();
+  server = await startClientCaServer(certs);
 });
 afterAll(async () => {
-  await new Promise((resolve) => server.close(resolve));
-  rmSync(dir, { recursive: true, force: true });
+  await server.close();
+  certs.remove();
 });
-
-/** Connects (with the named client certificate, if any), reads the answer, returns what the server saw. */
-async function connectAs(client?: string): Promise<{ answer: string; authorized: boolean; cert: PeerCertificate | undefined }> {
-  seen = undefined;
-  const answer = await new Promise<string>((resolve, reject) => {
-    const socket = connect({
-      host: '127.0.0.1',
-      port,
-      ca: readFileSync(file('client-ca.crt')),
-      ...(client ? { cert: readFileSync(file(`${client}.crt`)), key: readFileSync(file(`${client}.key`)) } : {}),
-    });
-    let text = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => (text += chunk));
-    socket.on('end', () => resolve(text));
-    socket.on('error', reject);
-  });
-  if (!seen) throw new Error('the server saw no connection');
-  const { authorized, cert } = seen as { authorized: boolean; cert: PeerCertificate | undefined };
-  return { answer, authorized, cert };
-}
 
 test('a certificate from API_CLIENT_CA is verified, and names the user (CN) and groups (every O)', async () => {
   const { answer, authorized, cert } = await connectAs('console');
