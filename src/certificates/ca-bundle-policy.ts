@@ -29,7 +29,8 @@ function isOwnCa(cert: ParsedCertificate, prefix: string): boolean {
   return cert.x509.subject.split('\n').some((part) => part.startsWith(`CN=${prefix}@`));
 }
 
-function pemBlocks(bundle: string): string[] {
+/** Each PEM certificate block of a bundle, in order. */
+export function pemBlocks(bundle: string): string[] {
   return bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
 }
 

@@ -1,0 +1,52 @@
+import type { KubeHttp, KubeMethod, KubeResponse } from '../../../../src/kube/kube-http.js';
+import { kubeAuthReviews } from '../../../../src/kube/auth-reviews.js';
+
+// What the adapter makes of answers the real API server in the e2e test never
+// gives (errors, nonsense): an outage (a rejection, so a 503), never a
+// verdict about the caller. The real reviews: test/e2e/auth-reviews.test.ts.
+
+/** Plays the API server's review endpoints with one canned answer, recording what was sent. */
+function answering(response: KubeResponse): { http: KubeHttp; sent: Array<{ method: KubeMethod; path: string; body: unknown; timeoutMs: number }> } {
+  const sent: Array<{ method: KubeMethod; path: string; body: unknown; timeoutMs: number }> = [];
+  const http: KubeHttp = {
+    send: (method, path, body, timeoutMs) => {
+      sent.push({ method, path, body, timeoutMs });
+      return Promise.resolve(response);
+    },
+    getJson: () => Promise.reject(new Error('not used')),
+    stream: () => Promise.reject(new Error('not used')),
+  };
+  return { http, sent };
+}
+
+const IDENTITY = { username: 'alice', uid: 'u1', groups: ['g1'], extra: { scopes: ['a'] }, via: 'token' as const };
+
+test('every review is one POST bounded by the timeout; the token travels only in the TokenReview body', async () => {
+  const { http, sent } = answering({ status: 201, body: { status: { authenticated: true, user: { username: 'alice', uid: 'u1', groups: ['g1'], extra: { scopes: ['a'] } } } } });
+  await expect(kubeAuthReviews(http, 1_234).reviewToken('tkn')).resolves.toEqual({ authenticated: true, identity: IDENTITY });
+  expect(sent).toEqual([{ method: 'POST', path: '/apis/authentication.k8s.io/v1/tokenreviews', body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token: 'tkn' } }, timeoutMs: 1_234 }]);
+});
+
+test('the SubjectAccessReview carries the whole identity and the request, in group backup.wutong.io', async () => {
+  const { http, sent } = answering({ status: 201, body: { status: { allowed: false, evaluationError: 'role "x" not found' } } });
+  await expect(kubeAuthReviews(http).reviewAccess(IDENTITY, { namespace: 'ns', verb: 'delete', resource: 'componentrestores', name: 'r1' })).resolves.toEqual({ allowed: false, reason: 'role "x" not found' });
+  expect(sent[0]?.body).toEqual({
+    apiVersion: 'authorization.k8s.io/v1',
+    kind: 'SubjectAccessReview',
+    spec: { user: 'alice', uid: 'u1', groups: ['g1'], extra: { scopes: ['a'] }, resourceAttributes: { namespace: 'ns', verb: 'delete', group: 'backup.wutong.io', resource: 'componentrestores', name: 'r1' } },
+  });
+  expect(sent[0]?.timeoutMs).toBe(5_000);
+});
+
+test.each([
+  ['the API server forbids the review', { status: 403, body: { kind: 'Status', message: 'tokenreviews.authentication.k8s.io is forbidden' } }, /^TokenReview: the API server answered HTTP 403: tokenreviews.authentication.k8s.io is forbidden \(this server's ServiceAccount needs ClusterRole system:auth-delegator\)$/],
+  ['an internal error', { status: 500, body: { message: 'etcdserver: request timed out' } }, /^TokenReview: the API server answered HTTP 500: etcdserver: request timed out$/],
+  ['a 201 without a status', { status: 201, body: { kind: 'TokenReview' } }, /^TokenReview: the API server's answer has no status$/],
+])('%s: rejects (an outage), naming what came back', async (_what, response, message) => {
+  await expect(kubeAuthReviews(answering(response).http).reviewToken('tkn')).rejects.toThrow(message);
+});
+
+test('authenticated without a username is not an identity', async () => {
+  const { http } = answering({ status: 201, body: { status: { authenticated: true, user: {} } } });
+  await expect(kubeAuthReviews(http).reviewToken('tkn')).resolves.toEqual({ authenticated: false, reason: 'the API server does not recognise it' });
+});
