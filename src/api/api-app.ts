@@ -79,7 +79,11 @@ export function apiApp(options: ApiAppOptions): WebhookListener {
       authorization: req.get('authorization'),
       clientCertificate: verifiedPeerCertificate(req.socket as TLSSocket),
     });
-    if (isAuthFailure(identity)) throw new ApiError(identity.status, identity.message, identity.status === 401 ? 'unauthenticated' : 'unavailable');
+    if (isAuthFailure(identity)) {
+      // RFC 6750: a 401 names the scheme the client should use.
+      if (identity.status === 401) res.setHeader('www-authenticate', 'Bearer realm="wutong-backup"');
+      throw new ApiError(identity.status, identity.message, identity.status === 401 ? 'unauthenticated' : 'unavailable');
+    }
     const params = parse(route.params, req.params, '');
     const query = parse(route.query, { ...(req.query as Record<string, unknown>) }, '');
     const key = route.idempotent && req.get('idempotency-key') !== undefined ? parse(idempotencyKey, req.get('idempotency-key'), 'Idempotency-') : undefined;

@@ -56,7 +56,7 @@ export function kubeAuthReviews(http: KubeHttp, timeoutMs = DEFAULT_TIMEOUT_MS):
 function reviewStatus(kind: string, response: KubeResponse): Record<string, unknown> {
   if (response.status !== 200 && response.status !== 201) {
     const message = isObject(response.body) && typeof response.body.message === 'string' ? response.body.message : 'no message';
-    const hint = response.status === 403 ? ` (this server's ServiceAccount needs ClusterRole system:auth-delegator)` : '';
+    const hint = response.status === 403 ? ` (this server's ServiceAccount needs create on tokenreviews and subjectaccessreviews: the shipped ClusterRole wutong-backup-api, or system:auth-delegator)` : '';
     throw new Error(`${kind}: the API server answered HTTP ${response.status}: ${message}${hint}`);
   }
   if (!isObject(response.body) || !isObject(response.body.status)) throw new Error(`${kind}: the API server's answer has no status`);

@@ -1,6 +1,7 @@
 import { createSecureServer, Http2ServerRequest, type Http2SecureServer, type ServerHttp2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import type { ClientCaTlsOptions } from '../api/auth/client-ca.js';
 import type { TlsMaterial } from '../certificates/tls-files.js';
 import { connectionsAccepted, connectionsEstablished } from '../observability/metrics.js';
 import type { WebhookListener } from './protocols.js';
@@ -63,20 +64,13 @@ const CONNECTION_WINDOW_BYTES = 32 * 1024 * 1024;
  * handshake churn Go's HTTP/1.1 transport causes before Go 1.23
  * (golang/go#59017; see bench/README.md).
  */
-/** Client-certificate settings (the backup API with API_CLIENT_CA); the webhook has none. */
-export interface ClientCertificateOptions {
-  ca: string;
-  requestCert: true;
-  /** False: clients without a certificate still connect (they authenticate with a bearer token). */
-  rejectUnauthorized: false;
-}
-
 export async function startHttpsServer(
   listener: WebhookListener,
   tls: TlsMaterial,
   port: number,
   host?: string,
-  clientCertificates?: ClientCertificateOptions,
+  /** The backup API with API_CLIENT_CA; the webhook has none. */
+  clientCertificates?: ClientCaTlsOptions,
 ): Promise<StartedServer> {
   let draining = false;
   let closing = false;

@@ -39,7 +39,7 @@ test('the SubjectAccessReview carries the whole identity and the request, in gro
 });
 
 test.each([
-  ['the API server forbids the review', { status: 403, body: { kind: 'Status', message: 'tokenreviews.authentication.k8s.io is forbidden' } }, /^TokenReview: the API server answered HTTP 403: tokenreviews.authentication.k8s.io is forbidden \(this server's ServiceAccount needs ClusterRole system:auth-delegator\)$/],
+  ['the API server forbids the review', { status: 403, body: { kind: 'Status', message: 'tokenreviews.authentication.k8s.io is forbidden' } }, /^TokenReview: the API server answered HTTP 403: tokenreviews.authentication.k8s.io is forbidden \(this server's ServiceAccount needs create on tokenreviews and subjectaccessreviews: the shipped ClusterRole wutong-backup-api, or system:auth-delegator\)$/],
   ['an internal error', { status: 500, body: { message: 'etcdserver: request timed out' } }, /^TokenReview: the API server answered HTTP 500: etcdserver: request timed out$/],
   ['a 201 without a status', { status: 201, body: { kind: 'TokenReview' } }, /^TokenReview: the API server's answer has no status$/],
 ])('%s: rejects (an outage), naming what came back', async (_what, response, message) => {
