@@ -2,6 +2,7 @@
 // objects, spelled once. The wutong.io/* keys are the region API's own, so
 // objects it made and objects we make read the same; backup.wutong.io/* keys
 // are ours and never mean anything to Wutong or Velero.
+import { createHash } from 'node:crypto';
 export const VELERO_LABEL = {
   serviceId: 'wutong.io/service_id',
   backupTtl: 'wutong.io/backup-ttl',
@@ -26,3 +27,16 @@ export const VELERO_ANNOTATION = {
 export const WUTONG_PREFIX = 'wutong.io/';
 /** Our own prefix: idempotency keys and request digests. */
 export const OURS_PREFIX = 'backup.wutong.io/';
+
+const LABEL_VALUE_MAX = 63;
+
+/**
+ * The value Velero puts in a velero.io/backup-name or restore-name label for
+ * an object called `name` (velero pkg/label GetValidName): the name itself up
+ * to 63 characters, else its first 57 and 6 hex of its sha256. Selecting
+ * PodVolumeBackups by a longer Backup name as it is would find none.
+ */
+export function veleroLabelValue(name: string): string {
+  if (name.length <= LABEL_VALUE_MAX) return name;
+  return name.slice(0, LABEL_VALUE_MAX - 6) + createHash('sha256').update(name).digest('hex').slice(0, 6);
+}

@@ -163,3 +163,11 @@ test('DownloadRequest: the Backup\'s contents', () => {
     spec: { target: { kind: 'BackupContents', name: 'b-1' } },
   });
 });
+
+test("DeleteBackupRequest of a Backup named longer than a label value: the label Velero's own selector uses", () => {
+  const name = 'nightly-database-backup-for-the-production-cluster-in-region-east-20240101000000';
+  const long = viewBackup({ metadata: { name, uid: 'u-1' } })!;
+  const request = buildDeleteBackupRequest({ name: 'd', veleroNamespace: 'velero', backup: long });
+  expect(request.metadata.labels).toEqual({ 'velero.io/backup-name': 'nightly-database-backup-for-the-production-cluster-in-reg46bf3c', 'velero.io/backup-uid': 'u-1' });
+  expect(request.spec).toEqual({ backupName: name });
+});
