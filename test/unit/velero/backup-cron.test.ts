@@ -1,4 +1,16 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../../../src/package-root.js';
 import { isBackupCron } from '../../../src/velero/backup-cron.js';
+
+interface GoCron {
+  generator: string;
+  specs: { spec: string; v1: boolean; v3: boolean }[];
+}
+const robfig = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'test', 'fixtures', 'go-cron', 'expected.json'), 'utf8')) as GoCron;
+
+// What robfig/cron accepts and we refuse on purpose (see backup-cron.ts): nobody means these.
+const DELIBERATELY_STRICTER = [/^\s|\s$/, /,,/, /\+/, /\*-/, /^@every (0s|-)/];
 
 // Each accepted spec is one robfig/cron ParseStandard accepts (its parser_test.go and README use most of them).
 test.each([
@@ -59,4 +71,17 @@ test.each([
   ['+5 * * * *', 'sign'],
 ])('rejects "%s" (%s)', (spec) => {
   expect(isBackupCron(spec)).toBe(false);
+});
+
+describe(`against real robfig/cron ParseStandard (${robfig.generator})`, () => {
+  test(`never accepts a spec robfig v1.1.0 or v3.0.1 rejects, of ${robfig.specs.length}`, () => {
+    expect(robfig.specs.length).toBeGreaterThan(200);
+    expect(robfig.specs.filter((r) => isBackupCron(r.spec) && !(r.v1 && r.v3)).map((r) => r.spec)).toEqual([]);
+  });
+
+  test('accepts every spec both accept, except the deliberately refused oddities', () => {
+    const refused = robfig.specs.filter((r) => r.v1 && r.v3 && !isBackupCron(r.spec)).map((r) => r.spec);
+    expect(refused.filter((spec) => !DELIBERATELY_STRICTER.some((odd) => odd.test(spec)))).toEqual([]);
+    expect(refused.length).toBeGreaterThan(0);
+  });
 });
