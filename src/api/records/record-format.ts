@@ -8,7 +8,7 @@ import { durationMs, GO_DURATION } from '../../duration.js';
 /** Shown for a time, size or rate that is not there yet. */
 export const NOT_SET = '-';
 
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:[.,]\d+)?(?:(Z)|([+-])(\d{2}):(\d{2}))$/;
 
 /**
  * metav1.Time.Format("2006-01-02 15:04:05"), in UTC, or "-" when unset:

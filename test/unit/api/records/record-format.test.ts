@@ -85,7 +85,12 @@ describe('recordTime: Go layout 2006-01-02 15:04:05 in UTC', () => {
     expect(recordTime(iso)).toBe(text);
   });
 
-  test.each([undefined, '', 'yesterday', '2024-02-30T00:00:00Z', '2024-01-02 03:04:05', '2024-01-02T24:00:00Z', '2024-01-02T03:04:05'])(
+  test('a comma before the fraction, which Go 1.19 time.Parse accepts too', () => {
+    expect(recordTime('2024-01-02T03:04:05,5Z')).toBe('2024-01-02 03:04:05');
+  });
+
+  // Each rejected by Go's time.Parse(time.RFC3339, ...) too (checked with go1.19.8).
+  test.each([undefined, '', 'yesterday', '2024-02-30T00:00:00Z', '2024-01-02 03:04:05', '2024-01-02T24:00:00Z', '2024-01-02T03:04:05', '2024-01-02t03:04:05z'])(
     'unset or not RFC 3339 (%s) → "-"',
     (iso) => {
       expect(recordTime(iso)).toBe('-');
