@@ -1,0 +1,61 @@
+// A backup record as the region API's BackupRecord (api/model/component.go)
+// serialises it: keys in the Go struct's order, since the console's client
+// and our byte-for-byte tests read the JSON as Go writes it, plus the seed
+// document's download_url at the end. Built from cached views: no API call.
+import { VELERO_ANNOTATION, VELERO_LABEL } from '../../velero/velero-labels.js';
+import type { BackupView, PodVolumeBackupView } from '../../velero/velero-views.js';
+import { humanBytes, progressRate, recordTime, ttlText } from './record-format.js';
+import { volumeBytes } from './volume-bytes.js';
+
+export type BackupMode = 'Manual' | 'Scheduled';
+
+export interface BackupRecord {
+  backup_id: string;
+  service_id: string;
+  desc: string;
+  ttl: string;
+  mode: BackupMode;
+  created_at: string;
+  completed_at: string;
+  expired_at: string;
+  size: string;
+  progress_rate: string;
+  completed_items: number;
+  total_items: number;
+  scheduled: boolean;
+  status: string;
+  failure_reason: string;
+  operator: string;
+  restorable: boolean;
+  download_url: string;
+}
+
+export function backupRecord(backup: BackupView, volumes: readonly PodVolumeBackupView[], downloadUrl: string): BackupRecord {
+  const { labels, annotations } = backup.metadata;
+  const { status } = backup;
+  const bytes = volumeBytes(volumes);
+  // Velero labels the Backups a Schedule makes with the Schedule's name.
+  const mode: BackupMode = VELERO_LABEL.scheduleName in labels ? 'Scheduled' : 'Manual';
+  return {
+    backup_id: backup.metadata.name,
+    service_id: labels[VELERO_LABEL.serviceId] ?? '',
+    desc: annotations[VELERO_ANNOTATION.desc] ?? '',
+    ttl: ttlText(labels[VELERO_LABEL.backupTtl], backup.spec.ttl),
+    mode,
+    created_at: recordTime(status.startTimestamp),
+    completed_at: recordTime(status.completionTimestamp),
+    expired_at: recordTime(status.expiration),
+    size: humanBytes(bytes.total),
+    progress_rate: progressRate(bytes.total, bytes.done),
+    completed_items: status.progress?.itemsBackedUp ?? 0,
+    total_items: status.progress?.totalItems ?? 0,
+    // The region API declared this field and never set it (always false); it means what mode says.
+    scheduled: mode === 'Scheduled',
+    status: status.phase ?? '',
+    failure_reason: status.failureReason ?? '',
+    operator: annotations[VELERO_ANNOTATION.creator] ?? '',
+    // Restorable only with volume data to restore: a Backup without PodVolumeBackups has the manifests but no data.
+    restorable: status.phase === 'Completed' && volumes.length > 0,
+    download_url: downloadUrl,
+  };
+}

@@ -1,0 +1,50 @@
+// One Schedule per component. Its template is buildBackup's spec (one function
+// makes both), so a scheduled Backup and a manual one back up the same thing.
+// Velero copies the Schedule's labels onto each Backup it makes and adds
+// velero.io/schedule-name: that is how records tell Scheduled from Manual.
+import type { BackupTtl } from './backup-ttl.js';
+import { backupLabels, backupSpec } from './backup-object.js';
+import { VELERO_ANNOTATION, VELERO_LABEL } from './velero-labels.js';
+import { VELERO_API_VERSION, VELERO_KINDS, type VeleroObject } from './velero-resources.js';
+
+export interface ScheduleInput {
+  name: string;
+  veleroNamespace: string;
+  storageLocation: string;
+  serviceId: string;
+  componentNamespace: string;
+  cron: string;
+  ttl: BackupTtl;
+  desc: string;
+  operator: string;
+}
+
+export function buildSchedule(input: ScheduleInput): VeleroObject {
+  return {
+    apiVersion: VELERO_API_VERSION,
+    kind: VELERO_KINDS.schedules,
+    metadata: {
+      name: input.name,
+      namespace: input.veleroNamespace,
+      labels: backupLabels(input),
+      annotations: { [VELERO_ANNOTATION.desc]: input.desc, [VELERO_ANNOTATION.creator]: input.operator },
+    },
+    spec: { schedule: input.cron, template: backupSpec(input) },
+  };
+}
+
+/**
+ * JSON merge patch (application/merge-patch+json) for PUT /backup/schedule:
+ * what the region API's update changes (cron, TTL, desc, last modifier),
+ * nothing else, so Velero's status and other fields are left alone. The
+ * creator stays who created it.
+ */
+export function scheduleUpdatePatch(change: { cron: string; ttl: BackupTtl; desc: string; operator: string }): Record<string, unknown> {
+  return {
+    metadata: {
+      labels: { [VELERO_LABEL.backupTtl]: change.ttl.label },
+      annotations: { [VELERO_ANNOTATION.desc]: change.desc, [VELERO_ANNOTATION.lastModifier]: change.operator },
+    },
+    spec: { schedule: change.cron, template: { ttl: change.ttl.spec } },
+  };
+}

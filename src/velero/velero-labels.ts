@@ -1,0 +1,42 @@
+// Every label and annotation key this project reads or writes on Velero
+// objects, spelled once. The wutong.io/* keys are the region API's own, so
+// objects it made and objects we make read the same; backup.wutong.io/* keys
+// are ours and never mean anything to Wutong or Velero.
+import { createHash } from 'node:crypto';
+export const VELERO_LABEL = {
+  serviceId: 'wutong.io/service_id',
+  backupTtl: 'wutong.io/backup-ttl',
+  storageLocation: 'velero.io/storage-location',
+  scheduleName: 'velero.io/schedule-name',
+  backupName: 'velero.io/backup-name',
+  backupUid: 'velero.io/backup-uid',
+  restoreName: 'velero.io/restore-name',
+  /** ours: first 40 hex chars of sha256(Idempotency-Key header + "\n" + route + "\n" + service_id) */
+  idempotencyKey: 'backup.wutong.io/idempotency-key',
+} as const;
+
+export const VELERO_ANNOTATION = {
+  desc: 'wutong.io/desc',
+  creator: 'wutong.io/creator',
+  lastModifier: 'wutong.io/last_modifier',
+  /** ours: sha256 hex of the canonical request body, to tell a retry from a reused key */
+  requestDigest: 'backup.wutong.io/request-digest',
+} as const;
+
+/** Wutong's label prefix: a Restore copies the Backup's labels under it (as the region API does), nothing else. */
+export const WUTONG_PREFIX = 'wutong.io/';
+/** Our own prefix: idempotency keys and request digests. */
+export const OURS_PREFIX = 'backup.wutong.io/';
+
+const LABEL_VALUE_MAX = 63;
+
+/**
+ * The value Velero puts in a velero.io/backup-name or restore-name label for
+ * an object called `name` (velero pkg/label GetValidName): the name itself up
+ * to 63 characters, else its first 57 and 6 hex of its sha256. Selecting
+ * PodVolumeBackups by a longer Backup name as it is would find none.
+ */
+export function veleroLabelValue(name: string): string {
+  if (name.length <= LABEL_VALUE_MAX) return name;
+  return name.slice(0, LABEL_VALUE_MAX - 6) + createHash('sha256').update(name).digest('hex').slice(0, 6);
+}

@@ -1,0 +1,242 @@
+// Slim, typed copies of Velero objects as the caches keep them. A Backup from
+// the API server carries managedFields, hooks, resource policies and the
+// like: kilobytes per object that no record needs, times every Backup in the
+// Velero namespace. A view keeps exactly what records, phase checks and
+// ownership checks read, and nothing that could be mistaken for data we own.
+// Input is raw JSON from the API server (list items and watch events), so
+// every field is checked before it is kept; a wrong type is dropped, not
+// trusted.
+import { isObject } from '../is-object.js';
+import { OURS_PREFIX, WUTONG_PREFIX } from './velero-labels.js';
+
+export interface ViewMeta {
+  name: string;
+  namespace: string;
+  uid: string;
+  resourceVersion: string;
+  creationTimestamp: string;
+  deletionTimestamp?: string;
+  labels: Record<string, string>;
+  /** Only wutong.io/* and backup.wutong.io/*: Velero's and kubectl's annotations can be large and are never read. */
+  annotations: Record<string, string>;
+}
+
+export interface BackupView {
+  metadata: ViewMeta;
+  spec: { ttl?: string; storageLocation?: string; includedNamespaces?: string[] };
+  status: {
+    phase?: string;
+    startTimestamp?: string;
+    completionTimestamp?: string;
+    expiration?: string;
+    progress?: { totalItems?: number; itemsBackedUp?: number };
+    failureReason?: string;
+  };
+}
+
+export interface RestoreView {
+  metadata: ViewMeta;
+  spec: { backupName: string };
+  status: {
+    phase?: string;
+    startTimestamp?: string;
+    completionTimestamp?: string;
+    progress?: { totalItems?: number; itemsRestored?: number };
+    failureReason?: string;
+  };
+}
+
+export interface ScheduleView {
+  metadata: ViewMeta;
+  spec: { schedule: string; paused?: boolean; template: { ttl?: string; includedNamespaces?: string[] } };
+  status: { phase?: string; lastBackup?: string; validationErrors?: string[] };
+}
+
+export interface PodVolumeBackupView {
+  metadata: ViewMeta;
+  spec: { volume: string; pod: { name: string; namespace: string } };
+  status: { phase?: string; progress?: { totalBytes?: number; bytesDone?: number } };
+}
+
+export type PodVolumeRestoreView = PodVolumeBackupView;
+
+export interface DeleteBackupRequestView {
+  metadata: ViewMeta;
+  spec: { backupName: string };
+  status: { phase?: string; errors?: string[] };
+}
+
+export interface BackupStorageLocationView {
+  metadata: ViewMeta;
+  status: { phase?: string; message?: string };
+}
+
+export interface DownloadRequestView {
+  metadata: ViewMeta;
+  status: { phase?: string; downloadURL?: string; expiration?: string };
+}
+
+type Json = Record<string, unknown>;
+
+const objectAt = (value: unknown): Json => (isObject(value) ? value : {});
+const stringAt = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+const numberAt = (value: unknown): number | undefined => (typeof value === 'number' && Number.isFinite(value) ? value : undefined);
+const booleanAt = (value: unknown): boolean | undefined => (typeof value === 'boolean' ? value : undefined);
+const stringsAt = (value: unknown): string[] | undefined =>
+  Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : undefined;
+
+/** `fields` without the undefined ones: a view's JSON (and its byte count) holds only what the object had. */
+function defined<T extends object>(fields: T): T {
+  const out: Partial<T> = {};
+  for (const key of Object.keys(fields) as (keyof T)[]) {
+    if (fields[key] !== undefined) out[key] = fields[key];
+  }
+  return out as T;
+}
+
+function stringMap(value: unknown, keep: (key: string) => boolean): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, item] of Object.entries(objectAt(value))) {
+    if (typeof item === 'string' && keep(key)) out[key] = item;
+  }
+  return out;
+}
+
+const ourAnnotation = (key: string): boolean => key.startsWith(WUTONG_PREFIX) || key.startsWith(OURS_PREFIX);
+
+/** The object's metadata and the raw object, or undefined when it has no metadata.name (not a stored object). */
+function metaOf(raw: unknown): { metadata: ViewMeta; object: Json } | undefined {
+  if (!isObject(raw)) return undefined;
+  const meta = objectAt(raw.metadata);
+  const name = stringAt(meta.name);
+  if (name === undefined || name === '') return undefined;
+  const metadata: ViewMeta = defined({
+    name,
+    namespace: stringAt(meta.namespace) ?? '',
+    uid: stringAt(meta.uid) ?? '',
+    resourceVersion: stringAt(meta.resourceVersion) ?? '',
+    creationTimestamp: stringAt(meta.creationTimestamp) ?? '',
+    deletionTimestamp: stringAt(meta.deletionTimestamp),
+    labels: stringMap(meta.labels, () => true),
+    annotations: stringMap(meta.annotations, ourAnnotation),
+  });
+  return { metadata, object: raw };
+}
+
+function podVolumeView(raw: unknown): PodVolumeBackupView | undefined {
+  const base = metaOf(raw);
+  if (base === undefined) return undefined;
+  const spec = objectAt(base.object.spec);
+  const pod = objectAt(spec.pod);
+  const status = objectAt(base.object.status);
+  const progress = isObject(status.progress)
+    ? defined({ totalBytes: numberAt(status.progress.totalBytes), bytesDone: numberAt(status.progress.bytesDone) })
+    : undefined;
+  return {
+    metadata: base.metadata,
+    spec: { volume: stringAt(spec.volume) ?? '', pod: { name: stringAt(pod.name) ?? '', namespace: stringAt(pod.namespace) ?? '' } },
+    status: defined({ phase: stringAt(status.phase), progress }),
+  };
+}
+
+export function viewBackup(raw: unknown): BackupView | undefined {
+  const base = metaOf(raw);
+  if (base === undefined) return undefined;
+  const spec = objectAt(base.object.spec);
+  const status = objectAt(base.object.status);
+  const progress = isObject(status.progress)
+    ? defined({ totalItems: numberAt(status.progress.totalItems), itemsBackedUp: numberAt(status.progress.itemsBackedUp) })
+    : undefined;
+  return {
+    metadata: base.metadata,
+    spec: defined({ ttl: stringAt(spec.ttl), storageLocation: stringAt(spec.storageLocation), includedNamespaces: stringsAt(spec.includedNamespaces) }),
+    status: defined({
+      phase: stringAt(status.phase),
+      startTimestamp: stringAt(status.startTimestamp),
+      completionTimestamp: stringAt(status.completionTimestamp),
+      expiration: stringAt(status.expiration),
+      progress,
+      failureReason: stringAt(status.failureReason),
+    }),
+  };
+}
+
+export function viewRestore(raw: unknown): RestoreView | undefined {
+  const base = metaOf(raw);
+  if (base === undefined) return undefined;
+  const spec = objectAt(base.object.spec);
+  const status = objectAt(base.object.status);
+  const progress = isObject(status.progress)
+    ? defined({ totalItems: numberAt(status.progress.totalItems), itemsRestored: numberAt(status.progress.itemsRestored) })
+    : undefined;
+  return {
+    metadata: base.metadata,
+    spec: { backupName: stringAt(spec.backupName) ?? '' },
+    status: defined({
+      phase: stringAt(status.phase),
+      startTimestamp: stringAt(status.startTimestamp),
+      completionTimestamp: stringAt(status.completionTimestamp),
+      progress,
+      failureReason: stringAt(status.failureReason),
+    }),
+  };
+}
+
+export function viewSchedule(raw: unknown): ScheduleView | undefined {
+  const base = metaOf(raw);
+  if (base === undefined) return undefined;
+  const spec = objectAt(base.object.spec);
+  const template = objectAt(spec.template);
+  const status = objectAt(base.object.status);
+  return {
+    metadata: base.metadata,
+    spec: defined({
+      schedule: stringAt(spec.schedule) ?? '',
+      paused: booleanAt(spec.paused),
+      template: defined({ ttl: stringAt(template.ttl), includedNamespaces: stringsAt(template.includedNamespaces) }),
+    }),
+    status: defined({ phase: stringAt(status.phase), lastBackup: stringAt(status.lastBackup), validationErrors: stringsAt(status.validationErrors) }),
+  };
+}
+
+export function viewPodVolumeBackup(raw: unknown): PodVolumeBackupView | undefined {
+  return podVolumeView(raw);
+}
+
+export function viewPodVolumeRestore(raw: unknown): PodVolumeRestoreView | undefined {
+  return podVolumeView(raw);
+}
+
+export function viewDeleteBackupRequest(raw: unknown): DeleteBackupRequestView | undefined {
+  const base = metaOf(raw);
+  if (base === undefined) return undefined;
+  const spec = objectAt(base.object.spec);
+  const status = objectAt(base.object.status);
+  return {
+    metadata: base.metadata,
+    spec: { backupName: stringAt(spec.backupName) ?? '' },
+    status: defined({ phase: stringAt(status.phase), errors: stringsAt(status.errors) }),
+  };
+}
+
+export function viewBackupStorageLocation(raw: unknown): BackupStorageLocationView | undefined {
+  const base = metaOf(raw);
+  if (base === undefined) return undefined;
+  const status = objectAt(base.object.status);
+  return { metadata: base.metadata, status: defined({ phase: stringAt(status.phase), message: stringAt(status.message) }) };
+}
+
+export function viewDownloadRequest(raw: unknown): DownloadRequestView | undefined {
+  const base = metaOf(raw);
+  if (base === undefined) return undefined;
+  const status = objectAt(base.object.status);
+  return {
+    metadata: base.metadata,
+    status: defined({ phase: stringAt(status.phase), downloadURL: stringAt(status.downloadURL), expiration: stringAt(status.expiration) }),
+  };
+}
+
+/** Bytes of a view as JSON (UTF-8): what one cached object costs, for the records benchmark's report. */
+export function viewBytes(view: unknown): number {
+  return Buffer.byteLength(JSON.stringify(view), 'utf8');
+}

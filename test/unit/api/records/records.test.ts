@@ -1,0 +1,90 @@
+import { backupRecord } from '../../../../src/api/records/backup-record.js';
+import { restoreRecord } from '../../../../src/api/records/restore-record.js';
+import { scheduleRecord } from '../../../../src/api/records/schedule-record.js';
+import { viewBackup, viewPodVolumeBackup, viewPodVolumeRestore, viewRestore, viewSchedule } from '../../../../src/velero/velero-views.js';
+
+const SID = '0123456789abcdef0123456789abcdef';
+
+const pv = (name: string, totalBytes: number, bytesDone: number) => ({
+  metadata: { name, namespace: 'velero' },
+  spec: { volume: 'data', pod: { name: 'mysql-0', namespace: 'tenant-a' } },
+  status: { phase: 'Completed', progress: { totalBytes, bytesDone } },
+});
+
+const backup = viewBackup({
+  metadata: {
+    name: `${SID}-schedule-20240601020000`,
+    namespace: 'velero',
+    labels: { 'wutong.io/service_id': SID, 'wutong.io/backup-ttl': '30d', 'velero.io/schedule-name': `${SID}-schedule` },
+    annotations: { 'wutong.io/desc': '夜间备份', 'wutong.io/creator': 'alice' },
+  },
+  spec: { ttl: '720h0m0s' },
+  status: {
+    phase: 'Completed',
+    startTimestamp: '2024-06-01T02:00:01Z',
+    completionTimestamp: '2024-06-01T02:03:40Z',
+    expiration: '2024-07-01T02:00:01Z',
+    progress: { totalItems: 12, itemsBackedUp: 12 },
+  },
+})!;
+const volumes = [viewPodVolumeBackup(pv('a', 60_000_000, 60_000_000))!, viewPodVolumeBackup(pv('b', 22_854_982, 22_854_982))!];
+
+test('a backup record is the region API\'s BackupRecord JSON, byte for byte, plus download_url', () => {
+  const json = JSON.stringify(backupRecord(backup, volumes, 'https://s3.example/b?X-Amz-Signature=1'));
+  expect(json).toBe(
+    `{"backup_id":"${SID}-schedule-20240601020000","service_id":"${SID}","desc":"夜间备份","ttl":"30d","mode":"Scheduled",` +
+      '"created_at":"2024-06-01 02:00:01","completed_at":"2024-06-01 02:03:40","expired_at":"2024-07-01 02:00:01",' +
+      '"size":"83 MB","progress_rate":"100.00%","completed_items":12,"total_items":12,"scheduled":true,"status":"Completed",' +
+      '"failure_reason":"","operator":"alice","restorable":true,"download_url":"https://s3.example/b?X-Amz-Signature=1"}',
+  );
+});
+
+test('a new manual backup: "-" for what is not known yet, 0 items, not restorable', () => {
+  const fresh = viewBackup({ metadata: { name: 'b', labels: { 'wutong.io/service_id': SID } }, spec: { ttl: '168h0m0s' } })!;
+  expect(backupRecord(fresh, [], '')).toEqual({
+    backup_id: 'b', service_id: SID, desc: '', ttl: '168h', mode: 'Manual',
+    created_at: '-', completed_at: '-', expired_at: '-', size: '-', progress_rate: '-',
+    completed_items: 0, total_items: 0, scheduled: false, status: '', failure_reason: '', operator: '',
+    restorable: false, download_url: '',
+  });
+});
+
+test('restorable needs phase Completed and at least one PodVolumeBackup', () => {
+  const failed = viewBackup({ metadata: { name: 'b' }, status: { phase: 'PartiallyFailed', failureReason: 'pod volume backup failed' } })!;
+  expect(backupRecord(failed, volumes, '')).toMatchObject({ restorable: false, status: 'PartiallyFailed', failure_reason: 'pod volume backup failed' });
+  expect(backupRecord(backup, [], '').restorable).toBe(false);
+  expect(backupRecord(backup, volumes, '').restorable).toBe(true);
+});
+
+test('progress sums bytes over the volumes', () => {
+  const partial = [viewPodVolumeBackup(pv('a', 1_000, 1_000))!, viewPodVolumeBackup(pv('b', 1_000, 125))!];
+  expect(backupRecord(backup, partial, '')).toMatchObject({ size: '2.0 kB', progress_rate: '56.25%' });
+});
+
+test('a restore record is the region API\'s RestoreRecord JSON, byte for byte', () => {
+  const restore = viewRestore({
+    metadata: { name: `${SID}-restore-20240602000000-beef`, labels: { 'wutong.io/service_id': SID }, annotations: { 'wutong.io/creator': 'dave' } },
+    spec: { backupName: `${SID}-schedule-20240601020000` },
+    status: { phase: 'InProgress', startTimestamp: '2024-06-02T08:00:00+08:00', progress: { totalItems: 10, itemsRestored: 4 } },
+  })!;
+  const json = JSON.stringify(restoreRecord(restore, [viewPodVolumeRestore(pv('a', 3, 1))!]));
+  expect(json).toBe(
+    `{"restore_id":"${SID}-restore-20240602000000-beef","backup_id":"${SID}-schedule-20240601020000","service_id":"${SID}",` +
+      '"created_at":"2024-06-02 00:00:00","completed_at":"-","size":"3 B","progress_rate":"33.33%","completed_items":4,"total_items":10,' +
+      '"status":"InProgress","failure_reason":"","operator":"dave"}',
+  );
+});
+
+test('a schedule record is the region API\'s BackupSchedule JSON, byte for byte', () => {
+  const schedule = viewSchedule({
+    metadata: {
+      name: `${SID}-schedule`,
+      labels: { 'wutong.io/service_id': SID },
+      annotations: { 'wutong.io/desc': 'nightly', 'wutong.io/creator': 'bob', 'wutong.io/last_modifier': 'carol' },
+    },
+    spec: { schedule: '0 2 * * *', template: { ttl: '720h0m0s' } },
+  })!;
+  expect(JSON.stringify(scheduleRecord(schedule))).toBe(
+    `{"schedule_id":"${SID}-schedule","service_id":"${SID}","desc":"nightly","ttl":"720h","cron":"0 2 * * *","creator":"bob","last_modifier":"carol"}`,
+  );
+});

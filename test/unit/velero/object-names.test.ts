@@ -1,0 +1,79 @@
+import fc from 'fast-check';
+import {
+  deleteBackupRequestName,
+  downloadRequestName,
+  isDnsLabel,
+  manualBackupName,
+  restoreName,
+  scheduleName,
+} from '../../../src/velero/object-names.js';
+
+const hex32 = fc.stringMatching(/^[0-9a-f]{32}$/);
+const random4 = fc.stringMatching(/^[0-9a-f]{4}$/);
+// Any moment a 14-digit timestamp can show.
+const when = fc.date({ min: new Date('1970-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true });
+// Velero names a Schedule's Backups <schedule>-<yyyyMMddHHmmss> (Schedule.TimestampedName).
+const veleroScheduled = (schedule: string, at: Date): string => `${schedule}-${at.toISOString().replace(/[-:T]/g, '').slice(0, 14)}`;
+
+test('manual Backup and Restore names: readable, and the timestamp is UTC', () => {
+  const at = new Date('2024-06-01T08:30:05.123+08:00');
+  const sid = '0123456789abcdef0123456789abcdef';
+  expect(manualBackupName(sid, at, 'a1b2')).toBe(`${sid}-backup-20240601003005-a1b2`);
+  expect(restoreName(sid, at, 'a1b2')).toBe(`${sid}-restore-20240601003005-a1b2`);
+  expect(scheduleName(sid)).toBe(`${sid}-schedule`);
+});
+
+test('every name for every 32-hex service_id is a DNS-1123 label of at most 63 characters', () => {
+  fc.assert(
+    fc.property(hex32, when, random4, (sid, at, random) => {
+      const backup = manualBackupName(sid, at, random);
+      const scheduled = veleroScheduled(scheduleName(sid), at);
+      for (const name of [backup, restoreName(sid, at, random), scheduleName(sid), scheduled,
+        deleteBackupRequestName(backup, random), downloadRequestName(backup, random),
+        deleteBackupRequestName(scheduled, random), downloadRequestName(scheduled, random)]) {
+        expect(name.length).toBeLessThanOrEqual(63);
+        expect(isDnsLabel(name)).toBe(true);
+      }
+    }),
+    { numRuns: 2_000 },
+  );
+});
+
+test("a manual Backup name is never one of Velero's scheduled-backup names, for any schedule", () => {
+  fc.assert(
+    fc.property(hex32, hex32, when, when, random4, (sid, otherSid, at, scheduledAt, random) => {
+      const manual = manualBackupName(sid, at, random);
+      expect(manual).not.toBe(veleroScheduled(scheduleName(otherSid), scheduledAt));
+      // Whatever the Schedule is called: a scheduled name ends in "-" and 14 digits, a manual one does not.
+      expect(manual).not.toMatch(/-[0-9]{14}$/);
+    }),
+    { numRuns: 2_000 },
+  );
+});
+
+test('two requests in the same second get different names (the random part), and so do two components', () => {
+  const at = new Date('2024-01-01T00:00:00Z');
+  const sid = 'f'.repeat(32);
+  expect(manualBackupName(sid, at, '0001')).not.toBe(manualBackupName(sid, at, '0002'));
+  expect(manualBackupName(sid, at, '0001')).not.toBe(manualBackupName('e'.repeat(32), at, '0001'));
+});
+
+test('delete and download request names: the Backup name when it fits, else a cut with a digest so long names still differ', () => {
+  expect(deleteBackupRequestName('b-1', 'abcd')).toBe('b-1-delete-abcd');
+  expect(downloadRequestName('b-1', 'abcd')).toBe('b-1-download-abcd');
+  const a = `${'x'.repeat(60)}a`;
+  const b = `${'x'.repeat(60)}b`;
+  for (const make of [deleteBackupRequestName, downloadRequestName]) {
+    const [na, nb] = [make(a, 'abcd'), make(b, 'abcd')];
+    expect(na).not.toBe(nb);
+    expect(isDnsLabel(na) && isDnsLabel(nb)).toBe(true);
+  }
+  // A Backup named by someone else, as a DNS subdomain with dots, still yields a label.
+  expect(isDnsLabel(deleteBackupRequestName('nightly.db.backup-20240101000000', 'abcd'))).toBe(true);
+});
+
+test('refuses to make a name that would not be valid, rather than sending it', () => {
+  expect(() => manualBackupName('x'.repeat(60), new Date(), 'abcd')).toThrow(RangeError);
+  expect(() => manualBackupName('Upper', new Date(), 'abcd')).toThrow(RangeError);
+  expect(() => manualBackupName('a'.repeat(32), new Date(), 'xyz!')).toThrow(RangeError);
+});
