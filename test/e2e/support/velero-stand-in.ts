@@ -311,11 +311,9 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
 
   // ---- BackupStorageLocations (backup_storage_location_controller.go) ----
   const keepLocation = async (name: string, phase: 'Available' | 'Unavailable'): Promise<void> => {
-    const status = {
-      phase,
-      lastValidationTime: kubeTime(),
-      message: phase === 'Available' ? '' : `BackupStorageLocation "${name}" is unavailable: stand-in: the object store is unreachable`,
-    };
+    // Go's omitempty: an Available location has no message (null removes it in a merge patch).
+    const message = phase === 'Available' ? undefined : `BackupStorageLocation "${name}" is unavailable: stand-in: the object store is unreachable`;
+    const status = { phase, lastValidationTime: kubeTime(), ...(message ? { message } : {}) };
     const current = await getVelero<StorageLocation>('backupstoragelocations', name);
     if (!current) {
       ok(await call('POST', path('backupstoragelocations'), {
@@ -326,7 +324,7 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
         status,
       }), `creating BackupStorageLocation ${name}`, [409]);
     } else if (current.status?.phase !== phase) {
-      await patch('backupstoragelocations', name, { status }, [404]);
+      await patch('backupstoragelocations', name, { status: { ...status, message: message ?? null } }, [404]);
     }
   };
 
@@ -829,8 +827,8 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
     async stop() {
       stopped = true;
       await loop;
-      await Promise.all(Object.values(workers));
-      if (lastError && process.env.VELERO_STAND_IN_DEBUG) process.stderr.write(`Velero stand-in: last error: ${String(lastError)}\n`);
+      await Promise.all(Object.values(workers).filter((w): w is Promise<void> => w !== undefined));
+      if (lastError && process.env.VELERO_STAND_IN_DEBUG) process.stderr.write(`Velero stand-in: last error: ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)}\n`);
     },
   };
 }
