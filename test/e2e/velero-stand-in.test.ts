@@ -170,9 +170,24 @@ test('a file-system backup: New → InProgress → Completed, with a PodVolumeBa
 });
 
 test('without defaultVolumesToFsBackup only the volumes named in backup.velero.io/backup-volumes (that exist and are mounted)', async () => {
-  await create('backups', 'Backup', 'fsb-opt-in', backupSpec({ defaultVolumesToFsBackup: false }));
-  await inPhase('backups', 'fsb-opt-in', ['Completed']);
+  const spec = backupSpec();
+  delete spec.defaultVolumesToFsBackup;
+  delete spec.ttl;
+  await create('backups', 'Backup', 'fsb-opt-in', spec);
+  const done = await inPhase('backups', 'fsb-opt-in', ['Completed']);
   expect(volumesOf(await podVolumeBackups('fsb-opt-in'))).toEqual(['db-0/cache']);
+  // What Velero defaults it writes back, in Go's form; what the client set it leaves alone (see the test above: "720h").
+  expect(done.spec).toMatchObject({ ttl: '720h0m0s', csiSnapshotTimeout: '10m0s', defaultVolumesToFsBackup: false });
+  expect((await read('backups', 'fsb-all'))?.spec?.ttl).toBe('720h');
+});
+
+test('a Backup whose duration Go cannot parse ("30d") stalls every Backup, as it breaks Velero\'s informer', async () => {
+  await create('backups', 'Backup', 'bad-ttl', backupSpec({ ttl: '30d' }));
+  await create('backups', 'Backup', 'after-bad-ttl', backupSpec());
+  await new Promise((r) => setTimeout(r, 2_000));
+  expect((await read('backups', 'after-bad-ttl'))?.status?.phase).toBeUndefined();
+  await send('DELETE', veleroPath('backups', 'bad-ttl'));
+  await inPhase('backups', 'after-bad-ttl', ['Completed']);
 });
 
 test('holds a backup InProgress with its volumes half done; Velero runs one backup at a time, and refuses to delete a running one', async () => {
