@@ -289,6 +289,15 @@ test('a DeleteBackupRequest removes the Backup, its Restores and (through owner 
   expect((await inPhase('deletebackuprequests', 'delete-nothing', ['Processed'])).status?.errors).toEqual(['backup not found']);
 });
 
+test('deleting a backup whose object store is unreachable leaves it Deleting and the request Processed with the error', async () => {
+  await inPhase('backups', 'offline-location', ['Failed']);
+  await create('deletebackuprequests', 'DeleteBackupRequest', 'delete-offline', { backupName: 'offline-location' });
+  const processed = await inPhase('deletebackuprequests', 'delete-offline', ['Processed']);
+  expect(processed.status?.errors).toEqual(['error deleting backup offline-location from backup storage: stand-in: BackupStorageLocation "offline" is Unavailable']);
+  expect(processed.metadata.labels?.['velero.io/backup-name']).toBe('offline-location');
+  expect((await read('backups', 'offline-location'))?.status?.phase).toBe('Deleting');
+});
+
 test('a DownloadRequest gets a pre-signed URL and a 10-minute expiration; one for a missing backup stays unprocessed', async () => {
   const asked = Date.now();
   await create('downloadrequests', 'DownloadRequest', 'dl-1', { target: { kind: 'BackupContents', name: 'fsb-all' } });
@@ -305,6 +314,15 @@ test('a DownloadRequest gets a pre-signed URL and a 10-minute expiration; one fo
   }, 'the stand-in to look at dl-missing');
   expect(pending.status?.phase).toBeUndefined();
   expect(pending.status?.downloadURL).toBeUndefined();
+
+  // Velero deletes a request once its expiration has passed (there is no status subresource: a client can write one).
+  const res = await send('POST', veleroPath('downloadrequests'), {
+    apiVersion: 'velero.io/v1', kind: 'DownloadRequest', metadata: { name: 'dl-expired' },
+    spec: { target: { kind: 'BackupContents', name: 'fsb-all' } },
+    status: { phase: 'Processed', downloadURL: 'https://s3.example.test/old', expiration: new Date(Date.now() - 60_000).toISOString().replace(/\.\d+Z$/, 'Z') },
+  });
+  expect(res.status).toBe(201);
+  await gone('downloadrequests', 'dl-expired', 10_000);
 });
 
 test('a Schedule is validated with robfig/cron and, every scaled minute, makes a labelled Backup <schedule>-<yyyyMMddHHmmss> from its template', async () => {

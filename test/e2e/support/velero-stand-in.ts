@@ -268,17 +268,23 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
 
   const path = (resource: string, name?: string): string => `${VELERO_API}/namespaces/${ns}/${resource}${name === undefined ? '' : `/${encodeURIComponent(name)}`}`;
 
-  /** One API call with a timeout, retried on transport errors, 429 and 5xx: a stand-in that gives up mid-backup would leave it InProgress. */
+  /**
+   * One API call with a timeout, retried on transport errors, 429 and 5xx: a stand-in that gives up
+   * mid-backup would leave it InProgress. A POST is retried only on 429, which says nothing was
+   * created: a second generateName POST after a lost answer would make a second PodVolumeBackup.
+   */
   const call = async (method: string, url: string, body?: unknown, contentType?: string): Promise<ApiResponse> => {
+    const idempotent = method !== 'POST';
     for (let attempt = 1; ; attempt++) {
+      let res: ApiResponse | undefined;
       try {
-        const res = await apiRequest(conn, method, url, body, contentType, CALL_TIMEOUT_MS);
-        if ((res.status === 429 || res.status >= 500) && attempt < CALL_ATTEMPTS) throw new Error(`HTTP ${res.status}`);
-        return res;
+        res = await apiRequest(conn, method, url, body, contentType, CALL_TIMEOUT_MS);
       } catch (err) {
-        if (attempt >= CALL_ATTEMPTS) throw err;
-        await sleep(100 * 2 ** attempt);
+        if (!idempotent || attempt >= CALL_ATTEMPTS || stopped) throw err;
       }
+      const retry = res === undefined || res.status === 429 || (idempotent && res.status >= 500);
+      if (res && (!retry || attempt >= CALL_ATTEMPTS)) return res;
+      await sleep(100 * 2 ** attempt);
     }
   };
   const ok = (res: ApiResponse, what: string, also: number[] = []): ApiResponse => {
