@@ -1,0 +1,846 @@
+import { createHmac, createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { KubeConfig } from '@kubernetes/client-node';
+import { apiRequest, type ApiResponse } from '../cluster/cluster.js';
+import { formatGoDuration, parseGoDuration } from './go-duration.js';
+import { clusterInfo } from './kube.js';
+import { parseStandardCron } from './robfig-cron.js';
+
+/**
+ * VELERO STAND-IN: plays Velero v1.11.1's server and node agent against the
+ * test API server (Velero cannot run here: no container engine, no object
+ * storage). It reproduces what Velero's controllers write to the Kubernetes
+ * API, read from vmware-tanzu/velero v1.11.1 `pkg/controller/`:
+ *
+ * - backup_controller.go: one Backup at a time, oldest first; phase ""/New →
+ *   validation (storage location must exist and not be ReadOnly, else
+ *   FailedValidation with status.validationErrors) → InProgress with
+ *   startTimestamp, expiration (start + spec.ttl, default 720h), formatVersion,
+ *   label velero.io/storage-location and defaulted spec (ttl, csiSnapshotTimeout,
+ *   defaultVolumesToFsBackup) → Finalizing → Completed with completionTimestamp
+ *   (backup_finalizer_controller.go). A location whose phase is Unavailable
+ *   passes validation, as in Velero, and the backup then fails when the store
+ *   is reached: Failed with failureReason "error checking if backup already
+ *   exists in object storage: …". At start, InProgress Backups and Restores are
+ *   marked Failed (server.go markInProgressBackupsFailed).
+ * - pkg/podvolume (util.go GetVolumesByPod, backupper.go): PodVolumeBackups
+ *   for the volumes of the Running pods that the Backup selects (namespaces,
+ *   labelSelector/orLabelSelectors); with defaultVolumesToFsBackup every volume
+ *   but hostPath, secret, configMap, projected, downwardAPI, `default-token-*`
+ *   and those in backup.velero.io/backup-volumes-excludes; without it only those
+ *   in backup.velero.io/backup-volumes. A volume no container mounts is
+ *   skipped, one PVC is backed up once per backup, a missing PVC is an error
+ *   (PartiallyFailed). PVBs: generateName `<backup>-`, labels
+ *   velero.io/backup-name, velero.io/backup-uid, velero.io/pvc-uid, annotation
+ *   velero.io/pvc-name, controller ownerReference to the Backup.
+ * - pod_volume_backup_controller.go: PVB ""(New) → InProgress → Completed with
+ *   status.progress {totalBytes, bytesDone}, snapshotID, path.
+ * - restore_controller.go: one Restore at a time; missing backup →
+ *   FailedValidation ("Error retrieving backup: can't find backup …"); else
+ *   InProgress → PodVolumeRestores (label velero.io/restore-name, one per
+ *   Completed PVB of the backup) → Completed with progress
+ *   {totalItems, itemsRestored}.
+ * - backup_deletion_controller.go: a DeleteBackupRequest first deletes the
+ *   other requests for the same backup, refuses a backup still being backed up
+ *   ("backup is still in progress") or missing ("backup not found"), then
+ *   InProgress (labels velero.io/backup-name, velero.io/backup-uid), Backup
+ *   phase Deleting, deletes the Restores of that backup and the Backup (the
+ *   garbage collector removes its PodVolumeBackups through their owner
+ *   references), Processed, and on success deletes every request for that
+ *   backup — itself included — right away, as Velero does.
+ * - download_request_controller.go: status.downloadURL (a pre-signed-looking
+ *   URL), phase Processed, expiration now + 10 min; a missing backup leaves the
+ *   request unprocessed and retried with controller-runtime's backoff;
+ *   expired requests are deleted.
+ * - schedule_controller.go: robfig/cron v1.1.0 ParseStandard → Enabled or
+ *   FailedValidation; paused schedules are ignored; checked every minute (scaled
+ *   by timeScale) and on change; when due and none of its backups is New or
+ *   InProgress, Backup `<schedule>-<yyyyMMddHHmmss>` from spec.template, with
+ *   the template's labels (else the Schedule's), velero.io/schedule-name, the
+ *   Schedule's annotations; status.lastBackup.
+ * - backup_storage_location_controller.go: status.phase/message/lastValidationTime
+ *   kept at what the test sets.
+ *
+ * Left out: object storage and repositories (nothing is copied; sizes are
+ * the configured volumeBytes), hooks, snapshots and CSI, plugins, resource
+ * filtering beyond namespaces and labels (totalItems counts the selected
+ * pods, PVCs, Services, ConfigMaps, Secrets, workloads, bound PVs and included
+ * namespaces), restoring the objects themselves (PodVolumeRestores name the
+ * backed-up pods), the node-agent presence check, garbage collection of
+ * expired backups, and backup sync from storage. Every v1.11.1 Velero CRD is
+ * without a status subresource, so status is written with merge patches of the
+ * whole object, as Velero's kubeutil.PatchResource does.
+ */
+export interface VeleroStandInOptions {
+  /** Velero's namespace (default 'velero'). */
+  namespace?: string;
+  /** Schedules: real seconds per stand-in second, e.g. 60 = a "* * * * *" schedule fires every second. */
+  timeScale?: number;
+  /** Delay between phase steps (New → InProgress → Completed), default 100 ms. */
+  stepMs?: number;
+  /** Bytes each PodVolumeBackup reports (totalBytes), default 82,854,982 ("83 MB"). */
+  volumeBytes?: number;
+  /** Base of the download URLs written to DownloadRequest status. */
+  downloadBaseUrl?: string;
+}
+
+export type BackupFailure = 'Failed' | 'PartiallyFailed' | 'FailedValidation';
+
+export interface VeleroStandIn {
+  /** Creates (if absent) BackupStorageLocation `name` and keeps its status.phase. */
+  setStorageLocation(name: string, phase: 'Available' | 'Unavailable'): Promise<void>;
+  /**
+   * The next backup (whose name matches `match`, default any) ends this way:
+   * FailedValidation with `failureReason` as its validation error, Failed with it
+   * as failureReason, or PartiallyFailed with its last PodVolumeBackup Failed
+   * with it as message (Velero sets no failureReason on PartiallyFailed).
+   * Calls queue up, one backup each.
+   */
+  failNextBackup(outcome: BackupFailure, failureReason?: string, match?: RegExp): void;
+  /** Hold backups in InProgress (PodVolumeBackups half done) until released; Velero runs one backup at a time, so later ones stay New. */
+  holdBackups(hold: boolean): void;
+  stop(): Promise<void>;
+}
+
+/** What the stand-in needs to reach the API server: ClusterInfo fits. */
+export interface StandInConnection { server: string; token: string; caPem: string }
+
+const VELERO_API = '/apis/velero.io/v1';
+const POLL_MS = 200;
+const CALL_TIMEOUT_MS = 10_000;
+const CALL_ATTEMPTS = 4;
+const DEFAULT_TTL_MS = 30 * 24 * 3_600_000;
+const DEFAULT_CSI_SNAPSHOT_TIMEOUT = '10m0s';
+const DOWNLOAD_URL_TTL_MS = 10 * 60_000;
+const DELETE_BACKUP_REQUEST_MAX_AGE_MS = 24 * 3_600_000;
+const SCHEDULE_SYNC_PERIOD_MS = 60_000;
+const RETRY_BASE_MS = 5;
+const RETRY_MAX_MS = 1_000_000;
+/** File name endings by DownloadRequest target kind. */
+const DOWNLOAD_SUFFIXES: Record<string, string> = {
+  BackupContents: '.tar.gz',
+  BackupLog: '-logs.gz',
+  BackupVolumeSnapshots: '-volumesnapshots.json.gz',
+  BackupResourceList: '-resource-list.json.gz',
+  BackupItemOperations: '-itemoperations.json.gz',
+  CSIBackupVolumeSnapshots: '-csi-volumesnapshots.json.gz',
+  CSIBackupVolumeSnapshotContents: '-csi-volumesnapshotcontents.json.gz',
+  RestoreLog: '-logs.gz',
+  RestoreResults: '-results.gz',
+  RestoreResourceList: '-resource-list.json.gz',
+  RestoreItemOperations: '-itemoperations.json.gz',
+};
+/** Volume kinds Velero's GetVolumesByPod never backs up. */
+const SKIPPED_VOLUME_KINDS = ['hostPath', 'secret', 'configMap', 'projected', 'downwardAPI'] as const;
+/** Namespaced kinds counted into a backup's totalItems, besides pods and PVCs. */
+const COUNTED_PATHS = ['/api/v1/services', '/api/v1/configmaps', '/api/v1/secrets', '/apis/apps/v1/statefulsets', '/apis/apps/v1/deployments', '/apis/apps/v1/replicasets'];
+
+const LABEL = {
+  storageLocation: 'velero.io/storage-location',
+  scheduleName: 'velero.io/schedule-name',
+  backupName: 'velero.io/backup-name',
+  backupUid: 'velero.io/backup-uid',
+  restoreName: 'velero.io/restore-name',
+  restoreUid: 'velero.io/restore-uid',
+  pvcUid: 'velero.io/pvc-uid',
+  podUid: 'velero.io/pod-uid',
+} as const;
+const ANNOTATION = {
+  volumesToBackup: 'backup.velero.io/backup-volumes',
+  volumesToExclude: 'backup.velero.io/backup-volumes-excludes',
+  pvcName: 'velero.io/pvc-name',
+} as const;
+
+interface Meta {
+  name: string;
+  namespace?: string;
+  uid: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+/** Velero objects as JSON: only what the stand-in reads is typed. */
+interface Obj<Spec = unknown, Status = unknown> {
+  metadata: Meta;
+  spec?: Spec;
+  status?: Status;
+}
+interface LabelSelector { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] }
+interface BackupSpec {
+  storageLocation?: string;
+  ttl?: string;
+  includedNamespaces?: string[];
+  excludedNamespaces?: string[];
+  labelSelector?: LabelSelector;
+  orLabelSelectors?: LabelSelector[];
+  defaultVolumesToFsBackup?: boolean;
+  defaultVolumesToRestic?: boolean;
+  csiSnapshotTimeout?: string;
+}
+interface BackupStatus { phase?: string; progress?: { totalItems?: number; itemsBackedUp?: number } }
+type Backup = Obj<BackupSpec, BackupStatus>;
+interface PodVolume { name: string; persistentVolumeClaim?: { claimName: string }; [kind: string]: unknown }
+type Pod = Obj<{ nodeName?: string; volumes?: PodVolume[]; containers?: { volumeMounts?: { name: string }[] }[] }, { phase?: string }>;
+interface PodVolumeBackupSpec { pod: { namespace: string; name: string; uid?: string }; volume: string; uploaderType?: string; repoIdentifier?: string; backupStorageLocation?: string }
+interface PodVolumeBackupStatus { phase?: string; snapshotID?: string; progress?: { totalBytes?: number } }
+type PodVolumeBackup = Obj<PodVolumeBackupSpec, PodVolumeBackupStatus>;
+type Restore = Obj<{ backupName?: string; scheduleName?: string; namespaceMapping?: Record<string, string> }, { phase?: string }>;
+type DeleteBackupRequest = Obj<{ backupName?: string }, { phase?: string }>;
+type DownloadRequest = Obj<{ target?: { kind?: string; name?: string } }, { phase?: string; expiration?: string }>;
+type Schedule = Obj<{ schedule?: string; paused?: boolean; useOwnerReferencesInBackup?: boolean; template?: { metadata?: { labels?: Record<string, string> } } & Record<string, unknown> }, { phase?: string; lastBackup?: string }>;
+type StorageLocation = Obj<{ accessMode?: string; default?: boolean }, { phase?: string }>;
+
+class Stopped extends Error {}
+
+/** Kubernetes' metav1.Time: RFC 3339 in whole seconds. */
+const kubeTime = (ms = Date.now()): string => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const byAge = (a: Obj, b: Obj): number => (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') || a.metadata.name.localeCompare(b.metadata.name);
+
+/** Velero's label.GetValidName: values over 63 characters become 57 characters and 6 of their sha256. */
+export function veleroLabelValue(value: string): string {
+  return value.length <= 63 ? value : value.slice(0, 57) + createHash('sha256').update(value).digest('hex').slice(0, 6);
+}
+
+/** pkg/podvolume GetVolumesByPod of Velero v1.11.1. */
+export function volumesVeleroBacksUp(pod: Pod, defaultVolumesToFsBackup: boolean): string[] {
+  const annotations = pod.metadata.annotations ?? {};
+  if (!defaultVolumesToFsBackup) {
+    const listed = annotations[ANNOTATION.volumesToBackup] ?? '';
+    return listed === '' ? [] : listed.split(',');
+  }
+  const excluded = (annotations[ANNOTATION.volumesToExclude] ?? '').split(',');
+  return (pod.spec?.volumes ?? [])
+    .filter((v) => !SKIPPED_VOLUME_KINDS.some((kind) => v[kind] !== undefined && v[kind] !== null))
+    .filter((v) => !excluded.includes(v.name) && !v.name.startsWith('default-token'))
+    .map((v) => v.name);
+}
+
+function selectorQuery(selector: LabelSelector | undefined): string {
+  const parts = Object.entries(selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
+  for (const e of selector?.matchExpressions ?? []) {
+    const values = (e.values ?? []).join(',');
+    if (e.operator === 'In') parts.push(`${e.key} in (${values})`);
+    else if (e.operator === 'NotIn') parts.push(`${e.key} notin (${values})`);
+    else if (e.operator === 'Exists') parts.push(e.key);
+    else if (e.operator === 'DoesNotExist') parts.push(`!${e.key}`);
+  }
+  return parts.join(',');
+}
+
+function connectionFrom(kubeconfigOrConn: StandInConnection | string): StandInConnection {
+  if (typeof kubeconfigOrConn !== 'string') return kubeconfigOrConn;
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigOrConn);
+  const cluster = kc.getCurrentCluster();
+  const token = kc.getCurrentUser()?.token;
+  if (!cluster || !token) throw new Error(`Velero stand-in: ${kubeconfigOrConn} has no current cluster with a bearer token`);
+  const caPem = cluster.caData ? Buffer.from(cluster.caData, 'base64').toString('utf8') : cluster.caFile ? readFileSync(cluster.caFile, 'utf8') : '';
+  return { server: cluster.server, token, caPem };
+}
+
+export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | string = clusterInfo(), options: VeleroStandInOptions = {}): Promise<VeleroStandIn> {
+  const conn = connectionFrom(kubeconfigOrConn);
+  const ns = options.namespace ?? 'velero';
+  const timeScale = options.timeScale ?? 1;
+  const stepMs = options.stepMs ?? 100;
+  const volumeBytes = options.volumeBytes ?? 82_854_982;
+  const downloadBaseUrl = (options.downloadBaseUrl ?? 'https://object-store.velero-stand-in.invalid/velero/backups').replace(/\/+$/, '');
+  const signingKey = randomBytes(32);
+  const startedAt = Date.now();
+  /** The schedules' clock: starts at the real time and runs timeScale times faster. */
+  const virtual = (realMs: number): number => startedAt + (realMs - startedAt) * timeScale;
+
+  let stopped = false;
+  let hold = false;
+  const failures: { outcome: BackupFailure; reason: string | undefined; match: RegExp | undefined }[] = [];
+  const locations = new Map<string, 'Available' | 'Unavailable'>();
+  /** Velero's backupTracker: backups the backup controller is running (DeleteBackupRequests refuse them). */
+  const running = new Set<string>();
+  const workers = { backups: undefined as Promise<void> | undefined, restores: undefined as Promise<void> | undefined, deletions: undefined as Promise<void> | undefined };
+  let lastError: unknown;
+  const downloadRetries = new Map<string, { failures: number; notBefore: number }>();
+  const scheduleSeen = new Map<string, number>();
+  const scheduleLastRun = new Map<string, number>();
+  let lastScheduleSync = 0;
+
+  const path = (resource: string, name?: string): string => `${VELERO_API}/namespaces/${ns}/${resource}${name === undefined ? '' : `/${encodeURIComponent(name)}`}`;
+
+  /**
+   * One API call with a timeout, retried on transport errors, 429 and 5xx: a stand-in that gives up
+   * mid-backup would leave it InProgress. A POST is retried only on 429, which says nothing was
+   * created: a second generateName POST after a lost answer would make a second PodVolumeBackup.
+   */
+  const call = async (method: string, url: string, body?: unknown, contentType?: string): Promise<ApiResponse> => {
+    const idempotent = method !== 'POST';
+    for (let attempt = 1; ; attempt++) {
+      let res: ApiResponse | undefined;
+      try {
+        res = await apiRequest(conn, method, url, body, contentType, CALL_TIMEOUT_MS);
+      } catch (err) {
+        if (!idempotent || attempt >= CALL_ATTEMPTS || stopped) throw err;
+      }
+      const retry = res === undefined || res.status === 429 || (idempotent && res.status >= 500);
+      if (res && (!retry || attempt >= CALL_ATTEMPTS)) return res;
+      await sleep(100 * 2 ** attempt);
+    }
+  };
+  const ok = (res: ApiResponse, what: string, also: number[] = []): ApiResponse => {
+    if ((res.status < 200 || res.status > 299) && !also.includes(res.status)) throw new Error(`Velero stand-in: ${what}: HTTP ${res.status} ${res.body.slice(0, 300)}`);
+    return res;
+  };
+  const list = async <T extends Obj>(url: string, labelSelector?: string): Promise<T[]> => {
+    const query = labelSelector ? `?labelSelector=${encodeURIComponent(labelSelector)}` : '';
+    const res = ok(await call('GET', url + query), `listing ${url}`);
+    return ((res.json as { items?: T[] }).items ?? []);
+  };
+  const get = async <T extends Obj>(url: string): Promise<T | undefined> => {
+    const res = ok(await call('GET', url), `reading ${url}`, [404]);
+    return res.status === 404 ? undefined : (res.json as T);
+  };
+  /** A Velero object by name; an empty name (which would make the URL a list) is simply absent. */
+  const getVelero = async <T extends Obj>(resource: string, name: string | undefined): Promise<T | undefined> =>
+    name ? get<T>(path(resource, name)) : undefined;
+  /** A JSON merge patch of the whole object, as Velero's kubeutil.PatchResource (client.MergeFrom). */
+  const patch = async (resource: string, name: string, body: unknown, also: number[] = []): Promise<ApiResponse> =>
+    ok(await call('PATCH', path(resource, name), body, 'application/merge-patch+json'), `patching ${resource}/${name}`, also);
+  const remove = async (url: string, what: string): Promise<void> => {
+    ok(await call('DELETE', url), `deleting ${what}`, [404]);
+  };
+  /** A step of Velero's work; ends the worker when the stand-in stops. */
+  const step = async (ms = stepMs): Promise<void> => {
+    await sleep(ms);
+    if (stopped) throw new Stopped();
+  };
+
+  // ---- BackupStorageLocations (backup_storage_location_controller.go) ----
+  const keepLocation = async (name: string, phase: 'Available' | 'Unavailable'): Promise<void> => {
+    // Go's omitempty: an Available location has no message (null removes it in a merge patch).
+    const message = phase === 'Available' ? undefined : `BackupStorageLocation "${name}" is unavailable: stand-in: the object store is unreachable`;
+    const status = { phase, lastValidationTime: kubeTime(), ...(message ? { message } : {}) };
+    const current = await getVelero<StorageLocation>('backupstoragelocations', name);
+    if (!current) {
+      ok(await call('POST', path('backupstoragelocations'), {
+        apiVersion: 'velero.io/v1',
+        kind: 'BackupStorageLocation',
+        metadata: { name, namespace: ns },
+        spec: { provider: 'aws', default: name === 'default', objectStorage: { bucket: 'velero-stand-in' }, config: { region: 'stand-in' } },
+        status,
+      }), `creating BackupStorageLocation ${name}`, [409]);
+    } else if (current.status?.phase !== phase) {
+      await patch('backupstoragelocations', name, { status: { ...status, message: message ?? null } }, [404]);
+    }
+  };
+
+  // ---- Backups (backup_controller.go, pkg/podvolume, pod_volume_backup_controller.go) ----
+  const takeFailure = (name: string): (typeof failures)[number] | undefined => {
+    const i = failures.findIndex((f) => !f.match || f.match.test(name));
+    return i < 0 ? undefined : failures.splice(i, 1)[0];
+  };
+
+  const selectedNamespaces = (spec: BackupSpec): string[] | undefined => {
+    const included = spec.includedNamespaces ?? [];
+    if (included.length === 0 || included.includes('*')) return undefined; // every namespace
+    const excluded = new Set(spec.excludedNamespaces ?? []);
+    return included.filter((n) => !excluded.has(n));
+  };
+  /** Lists `collection` (a cluster-wide path such as /api/v1/pods) in the backup's namespaces, with its selectors. */
+  const selected = async <T extends Obj>(spec: BackupSpec, collection: string): Promise<T[]> => {
+    const namespaces = selectedNamespaces(spec);
+    const selectors = spec.orLabelSelectors?.length ? spec.orLabelSelectors.map(selectorQuery) : [selectorQuery(spec.labelSelector)];
+    const excluded = new Set(spec.excludedNamespaces ?? []);
+    const [prefix = '', kind = ''] = /^(.*)\/([^/]+)$/.exec(collection)?.slice(1) ?? [];
+    const urls = namespaces === undefined ? [collection] : namespaces.map((n) => `${prefix}/namespaces/${n}/${kind}`);
+    const seen = new Map<string, T>();
+    for (const url of urls) {
+      for (const selector of selectors) {
+        for (const item of await list<T>(url, selector)) {
+          if (!excluded.has(item.metadata.namespace ?? '')) seen.set(item.metadata.uid, item);
+        }
+      }
+    }
+    return [...seen.values()];
+  };
+
+  const runBackup = async (backup: Backup): Promise<void> => {
+    const { name } = backup.metadata;
+    const spec = backup.spec ?? {};
+    const failure = takeFailure(name);
+    const validationErrors: string[] = [];
+    const ttlMs = spec.ttl ? (parseGoDuration(spec.ttl) ?? 0) : 0;
+    const ttl = ttlMs === 0 ? DEFAULT_TTL_MS : ttlMs;
+    let storageLocation = spec.storageLocation ?? '';
+    if (storageLocation === '') {
+      const defaultOne = (await list<StorageLocation>(path('backupstoragelocations'))).find((l) => l.spec?.default);
+      storageLocation = defaultOne?.metadata.name ?? 'default';
+    }
+    const location = await getVelero<StorageLocation>('backupstoragelocations', storageLocation);
+    if (!location) {
+      validationErrors.push(`an existing backup storage location wasn't specified at backup creation time and the default '${storageLocation}' wasn't found. Please address this issue (see \`velero backup-location -h\` for options) and create a new backup. Error: backupstoragelocations.velero.io "${storageLocation}" not found`);
+    } else if (location.spec?.accessMode === 'ReadOnly') {
+      validationErrors.push(`backup can't be created because backup storage location ${storageLocation} is currently in read-only mode`);
+    }
+    if (spec.labelSelector && spec.orLabelSelectors) validationErrors.push('encountered labelSelector as well as orLabelSelectors in backup spec, only one can be specified');
+    if (failure?.outcome === 'FailedValidation') validationErrors.push(failure.reason ?? 'stand-in: validation failed as the test asked');
+    const fsBackup = spec.defaultVolumesToRestic === true || spec.defaultVolumesToFsBackup === true;
+    const now = Date.now();
+    // Velero patches the difference between the object as read and as defaulted: a field it fills in is
+    // written (Go's form, "720h0m0s"); one the client set is left as written ("720h" stays "720h").
+    const prepared = {
+      metadata: { labels: { [LABEL.storageLocation]: veleroLabelValue(storageLocation) } },
+      spec: {
+        ...(spec.storageLocation ? {} : { storageLocation }),
+        ...(ttlMs === 0 ? { ttl: formatGoDuration(ttl) } : {}),
+        ...(parseGoDuration(spec.csiSnapshotTimeout ?? '') ? {} : { csiSnapshotTimeout: DEFAULT_CSI_SNAPSHOT_TIMEOUT }),
+        ...(spec.defaultVolumesToFsBackup === fsBackup ? {} : { defaultVolumesToFsBackup: fsBackup }),
+      },
+      status: { version: 1, formatVersion: '1.1.0', expiration: kubeTime(now + ttl) },
+    };
+    if (validationErrors.length > 0) {
+      await patch('backups', name, { ...prepared, status: { ...prepared.status, phase: 'FailedValidation', validationErrors } }, [404]);
+      return;
+    }
+    running.add(name);
+    try {
+      const started = await patch('backups', name, { ...prepared, status: { ...prepared.status, phase: 'InProgress', startTimestamp: kubeTime(now) } }, [404]);
+      if (started.status === 404) return;
+      const uid = backup.metadata.uid;
+      const finish = async (status: Record<string, unknown>): Promise<void> => {
+        await patch('backups', name, { status }, [404]);
+      };
+      if (location?.status?.phase === 'Unavailable') {
+        await step();
+        await finish({
+          phase: 'Failed',
+          completionTimestamp: kubeTime(),
+          failureReason: `error checking if backup already exists in object storage: stand-in: BackupStorageLocation "${storageLocation}" is Unavailable`,
+        });
+        return;
+      }
+
+      const pods = await selected<Pod>(spec, '/api/v1/pods');
+      const pvcs = await selected<Obj<{ volumeName?: string }>>(spec, '/api/v1/persistentvolumeclaims');
+      let others = 0;
+      for (const collection of COUNTED_PATHS) others += (await selected(spec, collection)).length;
+      const namespaces = selectedNamespaces(spec)?.length ?? 0;
+      const totalItems = pods.length + pvcs.length + pvcs.filter((p) => p.spec?.volumeName).length + others + namespaces;
+      await patch('backups', name, { status: { progress: { totalItems, itemsBackedUp: 0 } } }, [404]);
+
+      const errors: string[] = [];
+      const pvbs: string[] = [];
+      const takenClaims = new Set<string>();
+      for (const pod of pods.sort(byAge)) {
+        const podNs = pod.metadata.namespace ?? '';
+        // kube.IsPodRunning: scheduled, Running, not terminating; else Velero only warns.
+        if (!pod.spec?.nodeName || pod.status?.phase !== 'Running' || pod.metadata.deletionTimestamp) continue;
+        const mounted = new Set((pod.spec.containers ?? []).flatMap((c) => (c.volumeMounts ?? []).map((m) => m.name)));
+        for (const volumeName of volumesVeleroBacksUp(pod, fsBackup)) {
+          const volume = pod.spec.volumes?.find((v) => v.name === volumeName);
+          if (!volume) continue;
+          const claimName = volume.persistentVolumeClaim?.claimName;
+          if (claimName !== undefined && takenClaims.has(`${podNs}/${claimName}`)) continue;
+          let pvc: Obj | undefined;
+          if (claimName !== undefined) {
+            pvc = await get(`/api/v1/namespaces/${podNs}/persistentvolumeclaims/${encodeURIComponent(claimName)}`);
+            if (!pvc) {
+              errors.push(`error getting persistent volume claim for volume: persistentvolumeclaims "${claimName}" not found`);
+              continue;
+            }
+            takenClaims.add(`${podNs}/${claimName}`);
+          }
+          if (!mounted.has(volumeName)) continue;
+          const created = ok(await call('POST', path('podvolumebackups'), {
+            apiVersion: 'velero.io/v1',
+            kind: 'PodVolumeBackup',
+            metadata: {
+              generateName: `${name}-`,
+              namespace: ns,
+              ownerReferences: [{ apiVersion: 'velero.io/v1', kind: 'Backup', name, uid, controller: true }],
+              labels: { [LABEL.backupName]: veleroLabelValue(name), [LABEL.backupUid]: uid, ...(pvc ? { [LABEL.pvcUid]: pvc.metadata.uid } : {}) },
+              ...(pvc ? { annotations: { [ANNOTATION.pvcName]: pvc.metadata.name } } : {}),
+            },
+            spec: {
+              node: pod.spec.nodeName,
+              pod: { kind: 'Pod', namespace: podNs, name: pod.metadata.name, uid: pod.metadata.uid },
+              volume: volumeName,
+              tags: { backup: name, 'backup-uid': uid, pod: pod.metadata.name, 'pod-uid': pod.metadata.uid, ns: podNs, volume: volumeName, ...(pvc ? { 'pvc-uid': pvc.metadata.uid } : {}) },
+              backupStorageLocation: storageLocation,
+              repoIdentifier: `s3:${downloadBaseUrl.replace(/^https?:\/\//, '')}/restic/${podNs}`,
+              uploaderType: 'restic',
+            },
+          }), `creating a PodVolumeBackup for ${podNs}/${pod.metadata.name} volume ${volumeName}`);
+          pvbs.push((created.json as Obj).metadata.name);
+        }
+      }
+
+      // The node agent's part: every PVB of this backup runs at once.
+      await step();
+      for (const pvb of pvbs) {
+        await patch('podvolumebackups', pvb, { status: { phase: 'InProgress', startTimestamp: kubeTime(), progress: { totalBytes: volumeBytes, bytesDone: 0 } } }, [404]);
+      }
+      await step();
+      for (const pvb of pvbs) await patch('podvolumebackups', pvb, { status: { progress: { totalBytes: volumeBytes, bytesDone: Math.floor(volumeBytes / 2) } } }, [404]);
+      while (hold) await step(POLL_MS);
+      await step();
+      const failedVolume = failure?.outcome === 'PartiallyFailed' ? pvbs[pvbs.length - 1] : undefined;
+      for (const pvb of pvbs) {
+        if (pvb === failedVolume) {
+          const message = failure?.reason ?? 'stand-in: the volume could not be read';
+          await patch('podvolumebackups', pvb, { status: { phase: 'Failed', message, completionTimestamp: kubeTime() } }, [404]);
+          errors.push(`pod volume backup failed: ${message}`);
+        } else {
+          await patch('podvolumebackups', pvb, {
+            status: {
+              phase: 'Completed',
+              completionTimestamp: kubeTime(),
+              path: `/host_pods/${pvb}/volumes`,
+              snapshotID: randomBytes(4).toString('hex'),
+              progress: { totalBytes: volumeBytes, bytesDone: volumeBytes },
+            },
+          }, [404]);
+        }
+      }
+      if (failure?.outcome === 'PartiallyFailed' && errors.length === 0) errors.push(failure.reason ?? 'stand-in: partial failure as the test asked');
+      await step();
+      if (failure?.outcome === 'Failed') {
+        await finish({ phase: 'Failed', completionTimestamp: kubeTime(), failureReason: failure.reason ?? 'stand-in: failed as the test asked', progress: { totalItems, itemsBackedUp: totalItems } });
+        return;
+      }
+      const partial = errors.length > 0;
+      await finish({ phase: partial ? 'FinalizingPartiallyFailed' : 'Finalizing', errors: errors.length, warnings: 0, progress: { totalItems, itemsBackedUp: totalItems } });
+      await step();
+      await finish({ phase: partial ? 'PartiallyFailed' : 'Completed', completionTimestamp: kubeTime() });
+    } finally {
+      running.delete(name);
+    }
+  };
+
+  // ---- Restores (restore_controller.go, pod_volume_restore_controller.go) ----
+  const runRestore = async (restore: Restore): Promise<void> => {
+    const { name, uid } = restore.metadata;
+    const spec = restore.spec ?? {};
+    const validationErrors: string[] = [];
+    let backupName = spec.backupName ?? '';
+    let backup: Backup | undefined;
+    if ((backupName === '') === ((spec.scheduleName ?? '') === '')) {
+      validationErrors.push('Either a backup or schedule must be specified as a source for the restore, but not both');
+    } else {
+      if (spec.scheduleName) {
+        const fromSchedule = await list<Backup>(path('backups'), `${LABEL.scheduleName}=${spec.scheduleName}`);
+        if (fromSchedule.length === 0) validationErrors.push('No backups found for schedule');
+        const newest = fromSchedule.filter((b) => b.status?.phase === 'Completed').sort((a, b) => byAge(b, a))[0];
+        if (newest) backupName = newest.metadata.name;
+        else validationErrors.push('No completed backups found for schedule');
+      }
+      if (validationErrors.length === 0) {
+        backup = await getVelero<Backup>('backups', backupName);
+        if (!backup) validationErrors.push(`Error retrieving backup: can't find backup ${ns}/${backupName}: backups.velero.io "${backupName}" not found`);
+        else if (!(await getVelero('backupstoragelocations', backup.spec?.storageLocation))) {
+          validationErrors.push(`Error retrieving backup: backupstoragelocations.velero.io "${backup.spec?.storageLocation ?? ''}" not found`);
+        }
+      }
+    }
+    if (validationErrors.length > 0 || !backup) {
+      await patch('restores', name, { status: { phase: 'FailedValidation', validationErrors } }, [404]);
+      return;
+    }
+    const scheduleName = backup.metadata.labels?.[LABEL.scheduleName];
+    const started = await patch('restores', name, {
+      spec: { backupName, ...(spec.scheduleName || !scheduleName ? {} : { scheduleName }) },
+      status: { phase: 'InProgress', startTimestamp: kubeTime() },
+    }, [404]);
+    if (started.status === 404) return;
+    const finish = async (status: Record<string, unknown>): Promise<void> => {
+      await patch('restores', name, { status: { ...status, completionTimestamp: kubeTime() } }, [404]);
+    };
+    const location = await getVelero<StorageLocation>('backupstoragelocations', backup.spec?.storageLocation);
+    const backupPhase = backup.status?.phase ?? '';
+    if (!['Completed', 'PartiallyFailed'].includes(backupPhase) || location?.status?.phase === 'Unavailable') {
+      await step();
+      const why = location?.status?.phase === 'Unavailable' ? `BackupStorageLocation "${location.metadata.name}" is Unavailable` : `backup ${backupName} is ${backupPhase || 'New'} and has no contents in object storage`;
+      await finish({ phase: 'Failed', failureReason: `error downloading backup: stand-in: ${why}` });
+      return;
+    }
+    const totalItems = backup.status?.progress?.totalItems ?? 0;
+    await patch('restores', name, { status: { progress: { totalItems, itemsRestored: 0 } } }, [404]);
+    const volumes = (await list<PodVolumeBackup>(path('podvolumebackups'), `${LABEL.backupName}=${veleroLabelValue(backupName)}`))
+      .filter((p) => p.status?.phase === 'Completed')
+      .sort(byAge);
+    const pvrs: { name: string; bytes: number }[] = [];
+    for (const pvb of volumes) {
+      const pvbSpec = pvb.spec ?? { pod: { namespace: '', name: '' }, volume: '' };
+      const targetNs = spec.namespaceMapping?.[pvbSpec.pod.namespace] ?? pvbSpec.pod.namespace;
+      const pvcUid = pvb.metadata.labels?.[LABEL.pvcUid];
+      const created = ok(await call('POST', path('podvolumerestores'), {
+        apiVersion: 'velero.io/v1',
+        kind: 'PodVolumeRestore',
+        metadata: {
+          generateName: `${name}-`,
+          namespace: ns,
+          ownerReferences: [{ apiVersion: 'velero.io/v1', kind: 'Restore', name, uid, controller: true }],
+          labels: {
+            [LABEL.restoreName]: veleroLabelValue(name),
+            [LABEL.restoreUid]: uid,
+            [LABEL.podUid]: pvbSpec.pod.uid ?? '',
+            ...(pvcUid ? { [LABEL.pvcUid]: pvcUid } : {}),
+          },
+        },
+        spec: {
+          pod: { kind: 'Pod', namespace: targetNs, name: pvbSpec.pod.name, uid: pvbSpec.pod.uid },
+          volume: pvbSpec.volume,
+          snapshotID: pvb.status?.snapshotID ?? '',
+          backupStorageLocation: pvbSpec.backupStorageLocation ?? backup.spec?.storageLocation ?? '',
+          repoIdentifier: pvbSpec.repoIdentifier ?? '',
+          uploaderType: pvbSpec.uploaderType ?? 'restic',
+          sourceNamespace: pvbSpec.pod.namespace,
+        },
+      }), `creating a PodVolumeRestore for ${pvb.metadata.name}`);
+      pvrs.push({ name: (created.json as Obj).metadata.name, bytes: pvb.status?.progress?.totalBytes ?? volumeBytes });
+    }
+    await step();
+    for (const pvr of pvrs) await patch('podvolumerestores', pvr.name, { status: { phase: 'InProgress', startTimestamp: kubeTime(), progress: { totalBytes: pvr.bytes, bytesDone: 0 } } }, [404]);
+    await patch('restores', name, { status: { progress: { totalItems, itemsRestored: Math.floor(totalItems / 2) } } }, [404]);
+    await step();
+    for (const pvr of pvrs) {
+      await patch('podvolumerestores', pvr.name, { status: { phase: 'Completed', completionTimestamp: kubeTime(), progress: { totalBytes: pvr.bytes, bytesDone: pvr.bytes } } }, [404]);
+    }
+    await step();
+    await finish({ phase: 'Completed', warnings: 0, errors: 0, progress: { totalItems, itemsRestored: totalItems } });
+  };
+
+  // ---- DeleteBackupRequests (backup_deletion_controller.go) ----
+  const runDeletion = async (dbr: DeleteBackupRequest): Promise<void> => {
+    const { name } = dbr.metadata;
+    const processed = async (errors: string[]): Promise<void> => {
+      await patch('deletebackuprequests', name, { status: { phase: 'Processed', errors } }, [404]);
+    };
+    const backupName = dbr.spec?.backupName ?? '';
+    if (backupName === '') return processed(['spec.backupName is required']);
+    for (const other of await list<DeleteBackupRequest>(path('deletebackuprequests'), `${LABEL.backupName}=${veleroLabelValue(backupName)}`)) {
+      if (other.metadata.name !== name) await remove(path('deletebackuprequests', other.metadata.name), `DeleteBackupRequest ${other.metadata.name}`);
+    }
+    if (running.has(backupName)) return processed(['backup is still in progress']);
+    const backup = await getVelero<Backup>('backups', backupName);
+    if (!backup) return processed(['backup not found']);
+    const locationName = backup.spec?.storageLocation ?? '';
+    const location = await getVelero<StorageLocation>('backupstoragelocations', locationName);
+    if (!location) return processed([`backup storage location ${locationName} not found`]);
+    if (location.spec?.accessMode === 'ReadOnly') return processed([`cannot delete backup because backup storage location ${locationName} is currently in read-only mode`]);
+    const labels = { ...(dbr.metadata.labels?.[LABEL.backupName] ? {} : { [LABEL.backupName]: veleroLabelValue(backupName) }), ...(dbr.metadata.labels?.[LABEL.backupUid] ? {} : { [LABEL.backupUid]: backup.metadata.uid }) };
+    if ((await patch('deletebackuprequests', name, { metadata: { labels }, status: { phase: 'InProgress' } }, [404])).status === 404) return;
+    await patch('backups', backupName, { status: { phase: 'Deleting' } }, [404]);
+    await step();
+    const errors: string[] = [];
+    // The object store holds the backup and restore files: an unreachable one fails each deletion there.
+    const storeError = location.status?.phase === 'Unavailable' ? `stand-in: BackupStorageLocation "${locationName}" is Unavailable` : undefined;
+    if (storeError) errors.push(`error deleting backup ${backupName} from backup storage: ${storeError}`);
+    for (const restore of await list<Restore>(path('restores'))) {
+      if (restore.spec?.backupName !== backupName) continue;
+      if (storeError) errors.push(`error deleting restore ${restore.metadata.name} from backup storage: ${storeError}`);
+      else await remove(path('restores', restore.metadata.name), `Restore ${restore.metadata.name}`);
+    }
+    if (errors.length === 0) await remove(path('backups', backupName), `Backup ${backupName}`);
+    await processed(errors);
+    if (errors.length === 0) {
+      const all = `${LABEL.backupName}=${veleroLabelValue(backupName)},${LABEL.backupUid}=${backup.metadata.uid}`;
+      for (const done of await list<DeleteBackupRequest>(path('deletebackuprequests'), all)) {
+        await remove(path('deletebackuprequests', done.metadata.name), `DeleteBackupRequest ${done.metadata.name}`);
+      }
+    }
+  };
+
+  // ---- DownloadRequests (download_request_controller.go) ----
+  /** Object-store keys of Velero's persistence layout (pkg/persistence/object_store_layout.go). */
+  const downloadKey = (kind: string, target: string): string => {
+    const suffix = DOWNLOAD_SUFFIXES[kind] ?? '.tar.gz';
+    return kind.startsWith('Restore') ? `../restores/${target}/${target}${suffix}` : `${target}/${target}${suffix}`;
+  };
+  const signedUrl = (key: string): string => {
+    const date = new Date().toISOString().replace(/[-:]|\.\d+/g, '');
+    const query = `X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=STANDIN%2F${date.slice(0, 8)}%2Fstand-in%2Fs3%2Faws4_request&X-Amz-Date=${date}&X-Amz-Expires=600&X-Amz-SignedHeaders=host`;
+    const signature = createHmac('sha256', signingKey).update(`${key}\n${query}`).digest('hex');
+    return `${new URL(key.split('/').map(encodeURIComponent).join('/'), `${downloadBaseUrl}/`).href}?${query}&X-Amz-Signature=${signature}`;
+  };
+  const reconcileDownload = async (dr: DownloadRequest): Promise<void> => {
+    const { name, uid } = dr.metadata;
+    const expiration = dr.status?.expiration ? Date.parse(dr.status.expiration) : undefined;
+    if (expiration !== undefined && expiration < Date.now()) {
+      downloadRetries.delete(uid);
+      return remove(path('downloadrequests', name), `expired DownloadRequest ${name}`);
+    }
+    if (dr.status?.phase && dr.status.phase !== 'New') return;
+    const retry = downloadRetries.get(uid);
+    if (retry && retry.notBefore > Date.now()) return;
+    const kind = dr.spec?.target?.kind ?? '';
+    const target = dr.spec?.target?.name ?? '';
+    let backupName: string | undefined = target;
+    if (kind.startsWith('Restore')) backupName = (await getVelero<Restore>('restores', target))?.spec?.backupName;
+    const backup = backupName ? await getVelero<Backup>('backups', backupName) : undefined;
+    const location = backup ? await getVelero('backupstoragelocations', backup.spec?.storageLocation) : undefined;
+    if (!backup || !location) {
+      // Velero returns the error: the request keeps no phase, gets a fresh expiration, and is retried with backoff.
+      const failures = (retry?.failures ?? 0) + 1;
+      downloadRetries.set(uid, { failures, notBefore: Date.now() + Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** failures) });
+      await patch('downloadrequests', name, { status: { expiration: kubeTime(Date.now() + DOWNLOAD_URL_TTL_MS) } }, [404]);
+      return;
+    }
+    downloadRetries.delete(uid);
+    await patch('downloadrequests', name, {
+      status: { phase: 'Processed', downloadURL: signedUrl(downloadKey(kind, target)), expiration: kubeTime(Date.now() + DOWNLOAD_URL_TTL_MS) },
+    }, [404]);
+  };
+
+  // ---- Schedules (schedule_controller.go) ----
+  const reconcileSchedule = async (schedule: Schedule): Promise<void> => {
+    const { name, uid } = schedule.metadata;
+    const spec = schedule.spec ?? {};
+    let cron: ReturnType<typeof parseStandardCron> | undefined;
+    let validationErrors: string[] = [];
+    if (!spec.schedule) validationErrors = ['Schedule must be a non-empty valid Cron expression'];
+    else {
+      try {
+        cron = parseStandardCron(spec.schedule);
+      } catch (err) {
+        validationErrors = [`invalid schedule: ${(err as Error).message}`];
+      }
+    }
+    const phase = cron ? 'Enabled' : 'FailedValidation';
+    if (schedule.status?.phase !== phase) {
+      // Velero leaves old validationErrors in place when a schedule becomes valid.
+      await patch('schedules', name, { status: { phase, ...(cron ? {} : { validationErrors }) } }, [404]);
+    }
+    if (!cron) return;
+    const realNow = Date.now();
+    const last = scheduleLastRun.get(uid) ?? virtual(Date.parse(schedule.status?.lastBackup ?? schedule.metadata.creationTimestamp ?? kubeTime(startedAt)));
+    const next = cron.next(new Date(last));
+    if (!next || virtual(realNow) <= next.getTime()) return;
+    const backups = await list<Backup>(path('backups'), `${LABEL.scheduleName}=${name}`);
+    if (backups.some((b) => !b.status?.phase || b.status.phase === 'New' || b.status.phase === 'InProgress')) return;
+    const at = new Date(virtual(realNow));
+    const stamp = at.toISOString().replace(/[-:T]|\.\d+Z$/g, '').slice(0, 14);
+    const template = spec.template ?? {};
+    const labels = { ...(template.metadata?.labels ?? schedule.metadata.labels ?? {}), [LABEL.scheduleName]: name };
+    ok(await call('POST', path('backups'), {
+      apiVersion: 'velero.io/v1',
+      kind: 'Backup',
+      metadata: {
+        name: `${name}-${stamp}`,
+        namespace: ns,
+        labels,
+        ...(schedule.metadata.annotations ? { annotations: schedule.metadata.annotations } : {}),
+        ...(spec.useOwnerReferencesInBackup ? { ownerReferences: [{ apiVersion: 'velero.io/v1', kind: 'Schedule', name, uid, controller: true }] } : {}),
+      },
+      spec: template,
+    }), `creating the backup of Schedule ${name}`);
+    scheduleLastRun.set(uid, at.getTime());
+    await patch('schedules', name, { status: { lastBackup: kubeTime(realNow) } }, [404]);
+  };
+
+  // ---- the loop ----
+  /** Velero's controllers each run one object at a time: start the next when the previous is done. */
+  const serial = (key: keyof typeof workers, next: () => Promise<void> | undefined): void => {
+    if (workers[key] || stopped) return;
+    const work = next();
+    if (!work) return;
+    workers[key] = work.catch((err: unknown) => {
+      if (!(err instanceof Stopped)) lastError = err;
+    }).finally(() => {
+      workers[key] = undefined;
+    });
+  };
+
+  /** Each controller on its own: one failing list (say, an API server hiccup) does not stall the others. */
+  const controllers: (() => Promise<void>)[] = [
+    async () => {
+      for (const [name, phase] of locations) await keepLocation(name, phase);
+    },
+    async () => {
+      const backups = await list<Backup>(path('backups'));
+      // Velero's typed informer cannot decode a Backup whose duration Go cannot parse ("30d"): the whole
+      // list fails, so no Backup at all is processed until that one is fixed or deleted.
+      const undecodable = backups.find((b) => [b.spec?.ttl, b.spec?.csiSnapshotTimeout].some((d) => d !== undefined && parseGoDuration(d) === undefined));
+      if (undecodable) throw new Error(`Velero stand-in: Backup ${undecodable.metadata.name} has a duration Go cannot parse: every Backup waits, as in Velero`);
+      const next = backups.filter((b) => !b.status?.phase || b.status.phase === 'New').sort(byAge)[0];
+      serial('backups', () => (next ? runBackup(next) : undefined));
+    },
+    async () => {
+      const restores = await list<Restore>(path('restores'));
+      const next = restores.filter((r) => !r.status?.phase || r.status.phase === 'New').sort(byAge)[0];
+      serial('restores', () => (next ? runRestore(next) : undefined));
+    },
+    async () => {
+      const requests = await list<DeleteBackupRequest>(path('deletebackuprequests'));
+      for (const dbr of requests) {
+        const age = Date.now() - Date.parse(dbr.metadata.creationTimestamp ?? kubeTime());
+        if (dbr.status?.phase === 'Processed' && age >= DELETE_BACKUP_REQUEST_MAX_AGE_MS) await remove(path('deletebackuprequests', dbr.metadata.name), `expired DeleteBackupRequest ${dbr.metadata.name}`);
+      }
+      const next = requests.filter((d) => d.status?.phase !== 'Processed').sort(byAge)[0];
+      serial('deletions', () => (next ? runDeletion(next) : undefined));
+    },
+    async () => {
+      for (const dr of await list<DownloadRequest>(path('downloadrequests'))) await reconcileDownload(dr);
+    },
+    async () => {
+      const periodic = Date.now() - lastScheduleSync >= SCHEDULE_SYNC_PERIOD_MS / timeScale;
+      if (periodic) lastScheduleSync = Date.now();
+      for (const schedule of await list<Schedule>(path('schedules'))) {
+        // Velero's event filter drops paused schedules before anything else.
+        if (schedule.spec?.paused) continue;
+        const changed = scheduleSeen.get(schedule.metadata.uid) !== schedule.metadata.generation;
+        if (!periodic && !changed) continue;
+        scheduleSeen.set(schedule.metadata.uid, schedule.metadata.generation ?? 0);
+        await reconcileSchedule(schedule);
+      }
+    },
+  ];
+  const tick = async (): Promise<void> => {
+    const results = await Promise.allSettled(controllers.map((c) => c()));
+    for (const r of results) if (r.status === 'rejected') lastError = r.reason;
+  };
+
+  // server.go: what was InProgress when Velero (re)started can never finish.
+  for (const resource of ['backups', 'restores'] as const) {
+    const kind = resource === 'backups' ? 'backup' : 'restore';
+    for (const item of await list<Obj<unknown, { phase?: string }>>(path(resource))) {
+      if (item.status?.phase !== 'InProgress') continue;
+      await patch(resource, item.metadata.name, {
+        status: { phase: 'Failed', failureReason: `found a ${kind} with status "InProgress" during the server starting, mark it as "Failed"`, completionTimestamp: kubeTime() },
+      }, [404]);
+    }
+  }
+
+  let loop: Promise<void> = Promise.resolve();
+  const schedule = (): void => {
+    if (stopped) return;
+    loop = new Promise((resolve) => setTimeout(() => {
+      tick().catch((err: unknown) => {
+        lastError = err;
+      }).finally(() => {
+        resolve();
+        schedule();
+      });
+    }, POLL_MS));
+  };
+  schedule();
+
+  return {
+    async setStorageLocation(name, phase) {
+      locations.set(name, phase);
+      await keepLocation(name, phase);
+    },
+    failNextBackup(outcome, failureReason, match) {
+      failures.push({ outcome, reason: failureReason, match });
+    },
+    holdBackups(value) {
+      hold = value;
+    },
+    async stop() {
+      stopped = true;
+      await loop;
+      await Promise.all(Object.values(workers).filter((w): w is Promise<void> => w !== undefined));
+      if (lastError && process.env.VELERO_STAND_IN_DEBUG) process.stderr.write(`Velero stand-in: last error: ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)}\n`);
+    },
+  };
+}
