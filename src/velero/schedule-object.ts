@@ -2,6 +2,8 @@
 // makes both), so a scheduled Backup and a manual one back up the same thing.
 // Velero copies the Schedule's labels onto each Backup it makes and adds
 // velero.io/schedule-name: that is how records tell Scheduled from Manual.
+// template.metadata stays unset on purpose: when it has labels, newer Velero
+// uses those instead of the Schedule's (pkg/builder BackupBuilder.FromSchedule).
 import type { BackupTtl } from './backup-ttl.js';
 import { backupLabels, backupSpec } from './backup-object.js';
 import { VELERO_ANNOTATION, VELERO_LABEL } from './velero-labels.js';
