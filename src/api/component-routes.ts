@@ -31,7 +31,7 @@ export interface RouteContext<P, B, Q> {
   rawBody: unknown;
   idempotencyKey?: string;
   /** Whether the Accept header names this type itself (not only through a wildcard). */
-  accepts(type: string): boolean;
+  accepts: (type: string) => boolean;
 }
 
 export interface ComponentRoute<P = unknown, B = unknown, Q = unknown> {
@@ -96,9 +96,10 @@ export const COMPONENT_ROUTES: readonly ComponentRoute[] = [
     params: componentParams,
     query: recordsQuery,
     responses: { 200: 'a list of backup records' },
-    handle: async ({ deps, component, query }, res) => {
-      const page = await listBackupRecords(deps, component, query.limit, query.continue);
+    handle: ({ deps, component, query }, res) => {
+      const page = listBackupRecords(deps, component, query.limit, query.continue);
       sendList(res, page.items, page.continueToken);
+      return Promise.resolve();
     },
   }),
   route({
@@ -109,7 +110,10 @@ export const COMPONENT_ROUTES: readonly ComponentRoute[] = [
     params: componentParams,
     query: noQuery,
     responses: { 200: 'the schedule, or null' },
-    handle: async ({ deps, component }, res) => sendBean(res, await getSchedule(deps, component)),
+    handle: ({ deps, component }, res) => {
+      sendBean(res, getSchedule(deps, component));
+      return Promise.resolve();
+    },
   }),
   route({
     method: 'post',
@@ -200,9 +204,10 @@ export const COMPONENT_ROUTES: readonly ComponentRoute[] = [
     params: componentParams,
     query: recordsQuery,
     responses: { 200: 'a list of restore records' },
-    handle: async ({ deps, component, query }, res) => {
-      const page = await listRestoreRecords(deps, component, query.limit, query.continue);
+    handle: ({ deps, component, query }, res) => {
+      const page = listRestoreRecords(deps, component, query.limit, query.continue);
       sendList(res, page.items, page.continueToken);
+      return Promise.resolve();
     },
   }),
   route({

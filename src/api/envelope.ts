@@ -1,5 +1,5 @@
 import type { Response } from 'express';
-import { ApiError, ValidationError } from './api-error.js';
+import { ValidationError, type ApiError } from './api-error.js';
 import { goJson } from './go-json.js';
 
 /**

@@ -5,8 +5,10 @@ import { idempotencyKey } from './request-schemas.js';
 type JsonSchema = Record<string, unknown> & { properties?: Record<string, unknown>; required?: string[] };
 
 const schemaOf = (schema: z.ZodType): JsonSchema => {
-  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema & { $schema?: string };
-  return rest;
+  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  // The document is OpenAPI 3.0: a per-schema $schema is not allowed there.
+  delete json.$schema;
+  return json;
 };
 
 function parameters(route: ComponentRoute): unknown[] {
@@ -37,7 +39,7 @@ const envelope = {
 const ref = (name: keyof typeof envelope): object => ({ content: { 'application/json': { schema: { $ref: `#/components/schemas/${name}` } } } });
 
 function operation(route: ComponentRoute): object {
-  const success = Object.entries(route.responses).map(([status, description]) => [
+  const success = Object.entries(route.responses).map(([status, description]): [string, object] => [
     status,
     { description, ...(status === '302' ? {} : ref(route.path.endsWith('/records') ? 'List' : 'Bean')) },
   ]);

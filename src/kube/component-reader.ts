@@ -1,4 +1,4 @@
-import type { ComponentObjects, LabelledObject, PodSummary } from '../components/resolve-component.js';
+import type { LabelledObject, PodSummary } from '../components/resolve-component.js';
 import { WUTONG_CREATOR, WUTONG_LABEL } from '../components/wutong-labels.js';
 import type { KubeHttp } from './kube-http.js';
 

@@ -80,7 +80,8 @@ export function veleroCache(http: KubeHttp, options: VeleroCacheOptions, log: Lo
     index: new ViewIndex(),
     view: viewBackupStorageLocation,
   };
-  const all: Cached<AnyView>[] = [backups, restores, schedules, podVolumeBackups, podVolumeRestores, deleteRequests, storageLocations] as unknown as Cached<AnyView>[];
+  // One list of the differently typed caches, for what all of them share (watching, readiness, sizes).
+  const all = [backups, restores, schedules, podVolumeBackups, podVolumeRestores, deleteRequests, storageLocations] as unknown as Cached<AnyView>[];
 
   const watches: ListWatch[] = all.map((cached) =>
     listWatch<{ metadata?: { name?: string } }>(

@@ -21,7 +21,7 @@ export class ViewIndex<V extends IndexedView> {
     const key = this.label === undefined ? undefined : view.metadata.labels[this.label];
     if (key === undefined) return;
     let group = this.byLabel.get(key);
-    if (!group) this.byLabel.set(key, (group = new Map()));
+    if (!group) this.byLabel.set(key, (group = new Map<string, V>()));
     group.set(view.metadata.name, view);
   }
 

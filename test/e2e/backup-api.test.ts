@@ -75,10 +75,10 @@ async function waitForBackup(id: string, status: string): Promise<BackupRecordJs
 /** The example ClusterRole the README tells platform teams to bind for the console. */
 function consoleClusterRole(): Record<string, unknown> {
   const file = fileURLToPath(new URL('../../manifests/examples/console-access.yaml', import.meta.url));
-  const docs = parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS() as { kind: string });
-  const role = docs.find((d) => d.kind === 'ClusterRole');
+  const docs = parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS() as Record<string, unknown>);
+  const role = docs.find((d) => d['kind'] === 'ClusterRole');
   if (!role) throw new Error('manifests/examples/console-access.yaml has no ClusterRole');
-  return role as unknown as Record<string, unknown>;
+  return role;
 }
 
 beforeAll(async () => {

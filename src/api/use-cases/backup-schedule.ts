@@ -26,7 +26,7 @@ async function liveSchedules(deps: BackupApiDeps, serviceId: string): Promise<Sc
   return (await deps.store.list('schedules', `${VELERO_LABEL.serviceId}=${serviceId}`)).map(viewSchedule).filter(defined);
 }
 
-export async function getSchedule(deps: BackupApiDeps, component: Component): Promise<BackupSchedule | null> {
+export function getSchedule(deps: BackupApiDeps, component: Component): BackupSchedule | null {
   requireVelero(deps);
   const [schedule] = deps.cache.schedulesOf(component.serviceId);
   // The region API answers {"bean": null} when there is none; the console expects that.

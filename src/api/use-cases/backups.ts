@@ -126,7 +126,7 @@ export function isContinueToken(token: string): boolean {
 }
 
 /** GET …/backup/records, from the caches: no API call per record. */
-export async function listBackupRecords(deps: BackupApiDeps, component: Component, limit?: number, continueToken?: string): Promise<RecordPage<BackupRecord>> {
+export function listBackupRecords(deps: BackupApiDeps, component: Component, limit?: number, continueToken?: string): RecordPage<BackupRecord> {
   requireVelero(deps);
   const sorted = [...deps.cache.backupsOf(component.serviceId)].sort(newestFirst);
   const { items, next } = page(sorted, limit, continueToken);

@@ -64,7 +64,7 @@ export async function createRestore(deps: BackupApiDeps, component: Component, r
   });
 }
 
-export async function listRestoreRecords(deps: BackupApiDeps, component: Component, limit?: number, continueToken?: string): Promise<RecordPage<RestoreRecord>> {
+export function listRestoreRecords(deps: BackupApiDeps, component: Component, limit?: number, continueToken?: string): RecordPage<RestoreRecord> {
   requireVelero(deps);
   const sorted = [...deps.cache.restoresOf(component.serviceId)].sort(newestFirst);
   const { items, next } = page(sorted, limit, continueToken);

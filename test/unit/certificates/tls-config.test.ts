@@ -3,14 +3,23 @@ import { tlsConfigFromEnv } from '../../../src/certificates/tls-config.js';
 const inCluster = { source: 'in-cluster', namespace: 'wutong-system' };
 const kubeconfig = { source: '/tmp/kubeconfig', namespace: 'e2e' };
 
-test('in a cluster the default is self-signed certificates in a Secret, for the Service names only', () => {
+test('in a cluster the default is self-signed certificates in a Secret, for the two Service names only (webhook and backup API)', () => {
   expect(tlsConfigFromEnv({}, inCluster)).toEqual({
     source: 'self',
     namespace: 'wutong-system',
     secretName: 'wutong-backup-tls',
     webhookConfigurationName: 'wutong-backup',
     serviceName: 'wutong-backup',
-    hosts: ['wutong-backup', 'wutong-backup.wutong-system', 'wutong-backup.wutong-system.svc', 'wutong-backup.wutong-system.svc.cluster.local'],
+    hosts: [
+      'wutong-backup',
+      'wutong-backup.wutong-system',
+      'wutong-backup.wutong-system.svc',
+      'wutong-backup.wutong-system.svc.cluster.local',
+      'wutong-backup-api',
+      'wutong-backup-api.wutong-system',
+      'wutong-backup-api.wutong-system.svc',
+      'wutong-backup-api.wutong-system.svc.cluster.local',
+    ],
     caValidityMs: 5 * 365 * 86_400_000,
     certValidityMs: 365 * 86_400_000,
     checkIntervalMs: 12 * 3_600_000,
@@ -26,6 +35,7 @@ test('self mode from a kubeconfig (API server calls the webhook by URL) also cov
       TLS_SECRET_NAME: 'e2e-tls',
       WEBHOOK_CONFIGURATION_NAME: 'e2e-webhook',
       WEBHOOK_SERVICE_NAME: 'hook',
+      API_SERVICE_NAME: 'api',
       TLS_EXTRA_HOSTS: 'webhook.example.com, 10.0.0.7',
       CA_VALIDITY: '60s',
       CERT_VALIDITY: '30s',
@@ -40,7 +50,7 @@ test('self mode from a kubeconfig (API server calls the webhook by URL) also cov
     namespace: 'e2e',
     secretName: 'e2e-tls',
     webhookConfigurationName: 'e2e-webhook',
-    hosts: ['hook', 'hook.e2e', 'hook.e2e.svc', 'hook.e2e.svc.cluster.local', 'localhost', '127.0.0.1', 'webhook.example.com', '10.0.0.7'],
+    hosts: ['hook', 'hook.e2e', 'hook.e2e.svc', 'hook.e2e.svc.cluster.local', 'api', 'api.e2e', 'api.e2e.svc', 'api.e2e.svc.cluster.local', 'localhost', '127.0.0.1', 'webhook.example.com', '10.0.0.7'],
     caValidityMs: 60_000,
     certValidityMs: 30_000,
     checkIntervalMs: 2_000,
