@@ -78,27 +78,44 @@ export function leaseLock(http: KubeHttp, options: LeaseLockOptions, log: Logger
     }
   };
 
-  return {
-    async withLock(serviceId, work) {
-      const name = `wutong-backup-${serviceId}`;
-      const identity = `${options.holder}/${randomBytes(4).toString('hex')}`;
-      const deadline = Date.now() + waitMs;
-      let delay = 10;
-      for (;;) {
-        const lease = await tryAcquire(name, identity);
-        if (lease) {
-          try {
-            return await work();
-          } finally {
-            await release(name, lease);
-          }
+  // Requests for one component on this replica queue here first, so they
+  // reach the Lease one at a time instead of all polling the API server.
+  const queues = new Map<string, Promise<unknown>>();
+
+  const acquireAndRun = async <T>(serviceId: string, work: () => Promise<T>): Promise<T> => {
+    const name = `wutong-backup-${serviceId}`;
+    const identity = `${options.holder}/${randomBytes(4).toString('hex')}`;
+    const deadline = Date.now() + waitMs;
+    let delay = 10;
+    for (;;) {
+      const lease = await tryAcquire(name, identity);
+      if (lease) {
+        try {
+          return await work();
+        } finally {
+          await release(name, lease);
         }
-        if (Date.now() + delay > deadline) {
-          throw unavailable(`another request for this component is still being handled (lock ${options.namespace}/${name}); retry`, 'component_busy');
-        }
-        await new Promise((resolve) => setTimeout(resolve, delay + Math.random() * delay));
-        delay = Math.min(delay * 2, 250);
       }
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw unavailable(`another request for this component is still being handled (lock ${options.namespace}/${name}); retry`, 'component_busy');
+      }
+      // Jittered, so waiters on several replicas do not retry in step.
+      await new Promise((resolve) => setTimeout(resolve, Math.min(left, delay + Math.random() * delay)));
+      delay = Math.min(delay * 2, 250);
+    }
+  };
+
+  return {
+    withLock(serviceId, work) {
+      const previous = queues.get(serviceId) ?? Promise.resolve();
+      const mine = previous.catch(() => undefined).then(() => acquireAndRun(serviceId, work));
+      const settled = mine.catch(() => undefined);
+      queues.set(serviceId, settled);
+      void settled.then(() => {
+        if (queues.get(serviceId) === settled) queues.delete(serviceId);
+      });
+      return mine;
     },
   };
 }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { VeleroCache, VeleroReadiness } from '../api/use-cases/ports.js';
-import { VELERO_LABEL } from '../velero/velero-labels.js';
+import { VELERO_LABEL, veleroLabelValue } from '../velero/velero-labels.js';
 import { veleroCrdName, veleroPath, type VeleroResource } from '../velero/velero-resources.js';
 import {
   viewBackup,
@@ -139,12 +139,13 @@ export function veleroCache(http: KubeHttp, options: VeleroCacheOptions, log: Lo
     },
     backupsOf: (serviceId) => backups.index.withLabel(serviceId),
     backup: (name) => backups.index.get(name),
-    podVolumeBackupsOf: (backupName) => podVolumeBackups.index.withLabel(backupName),
+    // Velero writes these labels through label.GetValidName: a name over 63 characters is shortened.
+    podVolumeBackupsOf: (backupName) => podVolumeBackups.index.withLabel(veleroLabelValue(backupName)),
     restoresOf: (serviceId) => restores.index.withLabel(serviceId),
     restore: (name) => restores.index.get(name),
-    podVolumeRestoresOf: (restoreName) => podVolumeRestores.index.withLabel(restoreName),
+    podVolumeRestoresOf: (restoreName) => podVolumeRestores.index.withLabel(veleroLabelValue(restoreName)),
     schedulesOf: (serviceId) => schedules.index.withLabel(serviceId),
-    deleteRequestsFor: (backupName) => deleteRequests.index.withLabel(backupName),
+    deleteRequestsFor: (backupName) => deleteRequests.index.withLabel(veleroLabelValue(backupName)),
     storageLocation: (name) => storageLocations.index.get(name),
     remember(resource, raw) {
       const cached = all.find((c) => c.resource === resource);

@@ -252,6 +252,9 @@ describe('backups', () => {
     const one = await call('DELETE', `${component.path}/backup/${first}`);
     expect(one.status).toBe(202);
     const pending = (one.json as Bean<{ delete_request: string }>).bean.delete_request;
+    // At once the record says Deleting (or is already gone), never restorable.
+    const meanwhile = (await backupRecords()).find((r) => r.backup_id === first);
+    if (meanwhile) expect(meanwhile).toMatchObject({ status: 'Deleting', restorable: false, download_url: '' });
     const two = await call('DELETE', `${component.path}/backup/${first}`);
     expect(two.status).toBe(202);
     expect(await veleroObjects('deletebackuprequests', `velero.io/backup-name=${first}`)).toHaveLength(1);

@@ -6,7 +6,7 @@ import { isUnfinishedBackup } from '../../velero/backup-phases.js';
 import { DEFAULT_BACKUP_TTL, type BackupTtl } from '../../velero/backup-ttl.js';
 import { buildDeleteBackupRequest } from '../../velero/delete-backup-request.js';
 import { manualBackupName, deleteBackupRequestName } from '../../velero/object-names.js';
-import { VELERO_LABEL } from '../../velero/velero-labels.js';
+import { VELERO_LABEL, veleroLabelValue } from '../../velero/velero-labels.js';
 import { viewBackup, viewDeleteBackupRequest, type BackupView } from '../../velero/velero-views.js';
 import { backupRecord, type BackupRecord } from '../records/backup-record.js';
 import type { BackupApiDeps } from './backup-api-deps.js';
@@ -32,8 +32,11 @@ export interface Created<T> {
 }
 
 export function recordOf(deps: BackupApiDeps, ref: ComponentRef, backup: BackupView): BackupRecord {
-  const volumes = deps.cache.podVolumeBackupsOf(backup.metadata.name);
-  const record = backupRecord(backup, volumes, '');
+  // Deletion requested but not yet picked up by Velero (which then sets phase Deleting itself):
+  // show it as Deleting at once, and never offer to restore or download what is going away.
+  const deleting = backup.status.phase !== 'Deleting' && deps.cache.deleteRequestsFor(backup.metadata.name).some((r) => r.status.phase !== 'Processed');
+  const shown = deleting ? { ...backup, status: { ...backup.status, phase: 'Deleting' } } : backup;
+  const record = backupRecord(shown, deps.cache.podVolumeBackupsOf(backup.metadata.name), '');
   return record.restorable ? { ...record, download_url: downloadPath(ref, backup.metadata.name) } : record;
 }
 
@@ -48,14 +51,21 @@ export async function createBackup(deps: BackupApiDeps, component: Component, re
   const blocker = backupBlocker(component);
   if (blocker) throw conflict(blocker, component.volumeClaims.length === 0 ? 'no_volumes' : 'component_not_running');
   const idempotency = idempotencyOf(request.idempotencyKey, 'POST backup', component.serviceId, request.body);
+  // Fast path from the cache, before any lock: a retry whose first try is
+  // already cached, or a backup visibly unfinished. The cache can miss a
+  // create from a moment ago, never invent one, so the decision to create
+  // is still made below, under the lock, on a live list.
+  const cached = deps.cache.backupsOf(component.serviceId);
+  const replay = earlierTry(cached, idempotency);
+  if (replay) return { value: recordOf(deps, component.ref, replay), replayed: true };
+  const visiblyUnfinished = cached.find(isUnfinishedBackup);
+  if (visiblyUnfinished) throw unfinishedBackup(component, visiblyUnfinished);
   return deps.lock.withLock(component.serviceId, async () => {
     const existing = (await deps.store.list('backups', `${VELERO_LABEL.serviceId}=${component.serviceId}`)).map(viewBackup).filter(defined);
     const earlier = earlierTry(existing, idempotency);
     if (earlier) return { value: recordOf(deps, component.ref, earlier), replayed: true };
     const unfinished = existing.find(isUnfinishedBackup);
-    if (unfinished) {
-      throw conflict(`component ${component.ref.serviceAlias} already has an unfinished backup ${unfinished.metadata.name} (${unfinished.status.phase || 'New'}): wait for it to finish`, 'backup_in_progress');
-    }
+    if (unfinished) throw unfinishedBackup(component, unfinished);
     const created = await createNamed(deps, (random) =>
       buildBackup({
         name: manualBackupName(component.serviceId, deps.now(), random),
@@ -74,6 +84,10 @@ export async function createBackup(deps: BackupApiDeps, component: Component, re
     if (!view) throw new Error('the API server answered the Backup create with no object');
     return { value: recordOf(deps, component.ref, view), replayed: false };
   });
+}
+
+function unfinishedBackup(component: Component, backup: BackupView): Error {
+  return conflict(`component ${component.ref.serviceAlias} already has an unfinished backup ${backup.metadata.name} (${backup.status.phase || 'New'}): wait for it to finish`, 'backup_in_progress');
 }
 
 export interface RecordPage<T> {
@@ -156,7 +170,7 @@ export async function deleteBackup(deps: BackupApiDeps, component: Component, ba
   const backup = await ownBackup(deps, component.serviceId, backupId);
   if (isUnfinishedBackup(backup)) throw conflict(`backup ${backupId} is still ${backup.status.phase || 'New'}: Velero deletes a backup only once it has finished`, 'backup_in_progress');
   return deps.lock.withLock(component.serviceId, async () => {
-    const requests = (await deps.store.list('deletebackuprequests', `${VELERO_LABEL.backupName}=${backupId}`)).map(viewDeleteBackupRequest).filter(defined);
+    const requests = (await deps.store.list('deletebackuprequests', `${VELERO_LABEL.backupName}=${veleroLabelValue(backupId)}`)).map(viewDeleteBackupRequest).filter(defined);
     const pending = requests.find((r) => r.status.phase !== 'Processed');
     if (pending) return { backup_id: backupId, delete_request: pending.metadata.name, status: pending.status.phase || 'New' };
     const created = await createNamed(deps, (random) =>
