@@ -107,9 +107,13 @@ export function leaseLock(http: KubeHttp, options: LeaseLockOptions, log: Logger
   };
 
   return {
-    withLock(serviceId, work) {
+    withLock(serviceId, work, shortcut) {
       const previous = queues.get(serviceId) ?? Promise.resolve();
-      const mine = previous.catch(() => undefined).then(() => acquireAndRun(serviceId, work));
+      const turn = async <T>(run: () => Promise<T>, early?: () => T | undefined): Promise<T> => {
+        const answer = early?.();
+        return answer !== undefined ? answer : acquireAndRun(serviceId, run);
+      };
+      const mine = previous.catch(() => undefined).then(() => turn(work, shortcut));
       const settled = mine.catch(() => undefined);
       queues.set(serviceId, settled);
       void settled.then(() => {

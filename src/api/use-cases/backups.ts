@@ -51,15 +51,20 @@ export async function createBackup(deps: BackupApiDeps, component: Component, re
   const blocker = backupBlocker(component);
   if (blocker) throw conflict(blocker, component.volumeClaims.length === 0 ? 'no_volumes' : 'component_not_running');
   const idempotency = idempotencyOf(request.idempotencyKey, 'POST backup', component.serviceId, request.body);
-  // Fast path from the cache, before any lock: a retry whose first try is
-  // already cached, or a backup visibly unfinished. The cache can miss a
-  // create from a moment ago, never invent one, so the decision to create
-  // is still made below, under the lock, on a live list.
-  const cached = deps.cache.backupsOf(component.serviceId);
-  const replay = earlierTry(cached, idempotency);
-  if (replay) return { value: recordOf(deps, component.ref, replay), replayed: true };
-  const visiblyUnfinished = cached.find(isUnfinishedBackup);
-  if (visiblyUnfinished) throw unfinishedBackup(component, visiblyUnfinished);
+  // Answered from the cache when it already knows: a retry whose first try
+  // is cached, or a backup visibly unfinished. The cache can miss a create
+  // from a moment ago, never invent one, so the decision to create is made
+  // under the lock, on a live list.
+  const fromCache = (): Created<BackupRecord> | undefined => {
+    const cached = deps.cache.backupsOf(component.serviceId);
+    const replay = earlierTry(cached, idempotency);
+    if (replay) return { value: recordOf(deps, component.ref, replay), replayed: true };
+    const visiblyUnfinished = cached.find(isUnfinishedBackup);
+    if (visiblyUnfinished) throw unfinishedBackup(component, visiblyUnfinished);
+    return undefined;
+  };
+  const early = fromCache();
+  if (early) return early;
   return deps.lock.withLock(component.serviceId, async () => {
     const existing = (await deps.store.list('backups', `${VELERO_LABEL.serviceId}=${component.serviceId}`)).map(viewBackup).filter(defined);
     const earlier = earlierTry(existing, idempotency);
@@ -83,7 +88,7 @@ export async function createBackup(deps: BackupApiDeps, component: Component, re
     const view = viewBackup(created);
     if (!view) throw new Error('the API server answered the Backup create with no object');
     return { value: recordOf(deps, component.ref, view), replayed: false };
-  });
+  }, fromCache);
 }
 
 function unfinishedBackup(component: Component, backup: BackupView): Error {

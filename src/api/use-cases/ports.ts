@@ -71,5 +71,12 @@ export interface VeleroStore {
  * unfinished backup" and both create one.
  */
 export interface ComponentLock {
-  withLock<T>(serviceId: string, work: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` holding the component's lock. `shortcut`, when given, runs
+   * first whenever this request's turn comes (and may throw, or return an
+   * answer that makes taking the lock unnecessary): requests that queued
+   * behind one that just created a backup see it in the cache and are
+   * answered without another round trip to the API server.
+   */
+  withLock<T>(serviceId: string, work: () => Promise<T>, shortcut?: () => T | undefined): Promise<T>;
 }
