@@ -72,6 +72,23 @@ async function waitForBackup(id: string, status: string): Promise<BackupRecordJs
   return eventually(async () => (await backupRecords()).find((r) => r.backup_id === id && r.status === status), `backup ${id} ${status}`, 60_000);
 }
 
+// Field order of the region API's Go structs (api/model/component.go): Go writes them in that order.
+const BACKUP_RECORD_FIELDS = ['backup_id', 'service_id', 'desc', 'ttl', 'mode', 'created_at', 'completed_at', 'expired_at', 'size', 'progress_rate', 'completed_items', 'total_items', 'scheduled', 'status', 'failure_reason', 'operator', 'restorable', 'download_url'];
+const RESTORE_RECORD_FIELDS = ['restore_id', 'backup_id', 'service_id', 'created_at', 'completed_at', 'size', 'progress_rate', 'completed_items', 'total_items', 'status', 'failure_reason', 'operator'];
+
+/** What Go's json.Encoder (go-chi/render) writes for a value: compact, <>& and U+2028/9 escaped, one newline. An oracle of its own, not the code under test. */
+const goEncoded = (value: unknown): string => `${JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}\n`;
+
+/** The answer is the region API's envelope byte for byte: `shape` names the envelope key and the record's field order. */
+function expectRegionApiBytes(answer: ApiAnswer, shape: 'bean' | 'list', fields?: readonly string[]): void {
+  expect(answer.headers['content-type']).toBe('application/json; charset=utf-8');
+  const value = JSON.parse(answer.text) as Record<string, unknown>;
+  expect(answer.text).toBe(goEncoded(value));
+  expect(Object.keys(value)[0]).toBe(shape);
+  const records = shape === 'bean' ? [value.bean] : (value.list as unknown[]);
+  if (fields) for (const record of records) expect(Object.keys(record as object)).toEqual(fields);
+}
+
 /** The example ClusterRole the README tells platform teams to bind for the console. */
 function consoleClusterRole(): Record<string, unknown> {
   const file = fileURLToPath(new URL('../../manifests/examples/console-access.yaml', import.meta.url));
@@ -181,6 +198,7 @@ describe('backups', () => {
     const backups = await veleroObjects('backups', `wutong.io/service_id=${component.serviceId}`);
     expect(backups).toHaveLength(1);
     first = (created[0]!.json as Bean<BackupRecordJson>).bean.backup_id;
+    expectRegionApiBytes(created[0]!, 'bean', BACKUP_RECORD_FIELDS);
     expect(backups[0]!.metadata.name).toBe(first);
     // The Backup as the issue and the region API specify it.
     expect(backups[0]!.metadata.labels).toMatchObject({ 'wutong.io/service_id': component.serviceId, 'wutong.io/backup-ttl': '7d', 'velero.io/storage-location': 'default' });
@@ -202,9 +220,11 @@ describe('backups', () => {
 
   test('a retried request with the same Idempotency-Key returns the original backup and creates nothing; another body with that key is 422', async () => {
     const headers = { 'idempotency-key': `console-${process.pid}-1` };
-    const body = { desc: 'nightly by hand', operator: 'bob' };
+    const body = { desc: 'nightly <by hand> & checked', operator: 'bob' };
     const one = await call('POST', `${component.path}/backup`, { body, headers }, 0);
     expect(one.status).toBe(200);
+    // Go's HTML escaping, as the console sees it from the region API.
+    expect(one.text).toContain('"desc":"nightly \\u003cby hand\\u003e \\u0026 checked"');
     const id = (one.json as Bean<BackupRecordJson>).bean.backup_id;
     await waitForBackup(id, 'Completed');
     const again = await call('POST', `${component.path}/backup`, { body, headers }, 1);
@@ -219,6 +239,7 @@ describe('backups', () => {
   test('records are newest first, served from the caches; pages with limit and continue', async () => {
     const records = await backupRecords();
     expect(records.length).toBeGreaterThanOrEqual(2);
+    expectRegionApiBytes(await call('GET', `${component.path}/backup/records`), 'list', BACKUP_RECORD_FIELDS);
     const page1 = await call('GET', `${component.path}/backup/records?limit=1`);
     const { list, continue: next } = page1.json as List<BackupRecordJson> & { continue: string };
     expect(list.map((r) => r.backup_id)).toEqual([records[0]!.backup_id]);
@@ -241,6 +262,7 @@ describe('backups', () => {
   test('download: a DownloadRequest answered by Velero with a pre-signed URL (JSON, or a 302 to it)', async () => {
     const json = await call('GET', `${component.path}/backup/${first}/download`);
     expect(json.status).toBe(200);
+    expectRegionApiBytes(json, 'bean', ['download_url', 'expires_at']);
     const url = (json.json as Bean<{ download_url: string }>).bean.download_url;
     expect(url).toContain(`${first}.tar.gz`);
     const redirect = await call('GET', `${component.path}/backup/${first}/download`, { headers: { accept: '*/*' } });
@@ -251,6 +273,7 @@ describe('backups', () => {
   test('delete: a DeleteBackupRequest (202); again while pending: the same request (202); then the record is gone', async () => {
     const one = await call('DELETE', `${component.path}/backup/${first}`);
     expect(one.status).toBe(202);
+    expectRegionApiBytes(one, 'bean', ['backup_id', 'delete_request', 'status']);
     const pending = (one.json as Bean<{ delete_request: string }>).bean.delete_request;
     // At once the record says Deleting (or is already gone), never restorable.
     const meanwhile = (await backupRecords()).find((r) => r.backup_id === first);
@@ -279,6 +302,7 @@ describe('the backup schedule', () => {
     // Every minute: at the stand-in's 60x time scale, a backup a second.
     const updated = await call('PUT', `${component.path}/backup/schedule`, { body: { cron: '* * * * *', desc: 'often', operator: 'dave' } });
     expect(updated.status).toBe(200);
+    expectRegionApiBytes(updated, 'bean', ['schedule_id', 'service_id', 'desc', 'ttl', 'cron', 'creator', 'last_modifier']);
     expect(updated.json).toMatchObject({ bean: { cron: '* * * * *', desc: 'often', last_modifier: 'dave', creator: 'carol' } });
     await eventually(async () => (await backupRecords()).find((r) => r.mode === 'Scheduled' && r.status === 'Completed'), 'a scheduled backup in the records', 60_000);
     const deleted = await call('DELETE', `${component.path}/backup/schedule`);
@@ -299,6 +323,7 @@ describe('restores', () => {
     // Stopped: no workload, no pods, the PVC stays, and the component still resolves.
     const restore = await call('POST', `${component.path}/restore`, { body: { backup_id: backup.backup_id, operator: 'erin' }, headers: { 'idempotency-key': `restore-${process.pid}` } });
     expect(restore.status).toBe(200);
+    expectRegionApiBytes(restore, 'bean', RESTORE_RECORD_FIELDS);
     const restoreId = (restore.json as Bean<{ restore_id: string }>).bean.restore_id;
     const [object] = await veleroObjects('restores', `wutong.io/service_id=${component.serviceId}`);
     expect(object!.spec).toMatchObject({ backupName: backup.backup_id });
@@ -311,6 +336,7 @@ describe('restores', () => {
       return (answer.json as List<{ restore_id: string; status: string; size: string }>).list.find((r) => r.restore_id === restoreId && r.status === 'Completed');
     }, 'restore completed', 60_000);
     expect(done.size).toBe('83 MB');
+    expectRegionApiBytes(await call('GET', `${component.path}/restore/records`), 'list', RESTORE_RECORD_FIELDS);
     expect((await call('POST', `${component.path}/restore`, { body: { backup_id: 'no-such-backup' } })).status).toBe(404);
     expect((await call('DELETE', `${component.path}/restore/no-such-restore`)).status).toBe(404);
     const deleted = await call('DELETE', `${component.path}/restore/${restoreId}`);
