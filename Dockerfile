@@ -16,5 +16,6 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
 COPY manifests/base/policy.yaml ./manifests/base/policy.yaml
 USER 65532:65532
-EXPOSE 8443
+# 8443: the admission webhook; 8444: the backup API (API_PORT)
+EXPOSE 8443 8444
 ENTRYPOINT ["/nodejs/bin/node", "dist/src/main.js"]
