@@ -2,6 +2,7 @@ import type { Response } from 'express';
 import type { z } from 'zod';
 import type { AccessVerb, ComponentResource } from './auth/access-request.js';
 import type { Component } from '../components/component.js';
+import type { BackupSchedule } from './records/schedule-record.js';
 import { sendBean, sendList } from './envelope.js';
 import {
   backupParams,
@@ -15,8 +16,8 @@ import {
   scheduleBody,
 } from './request-schemas.js';
 import type { BackupApiDeps } from './use-cases/backup-api-deps.js';
-import { createSchedule, deleteSchedule, getSchedule, updateSchedule } from './use-cases/backup-schedule.js';
-import { createBackup, deleteBackup, listBackupRecords, type Created } from './use-cases/backups.js';
+import { createSchedule, deleteSchedule, getSchedule, updateSchedule, type ScheduleRequest } from './use-cases/backup-schedule.js';
+import { createBackup, deleteBackup, listBackupRecords, type Created, type RecordPage } from './use-cases/backups.js';
 import { downloadBackup } from './use-cases/download-backup.js';
 import { createRestore, deleteRestore, listRestoreRecords } from './use-cases/restores.js';
 
@@ -63,6 +64,53 @@ function route<P, B, Q>(spec: ComponentRoute<P, B, Q>): ComponentRoute {
   return spec as unknown as ComponentRoute;
 }
 
+/** GET …/records: a page of records from the caches. */
+function recordsRoute(
+  path: string,
+  resource: ComponentResource,
+  summary: string,
+  list: (deps: BackupApiDeps, component: Component, limit?: number, continueToken?: string) => RecordPage<unknown>,
+): ComponentRoute {
+  return route({
+    method: 'get',
+    path,
+    summary,
+    access: { verb: 'get', resource },
+    params: componentParams,
+    query: recordsQuery,
+    responses: { 200: 'a list of records' },
+    handle: ({ deps, component, query }, res) => {
+      const page = list(deps, component, query.limit, query.continue);
+      sendList(res, page.items, page.continueToken);
+      return Promise.resolve();
+    },
+  });
+}
+
+/** POST and PUT …/backup/schedule take the same body. */
+function scheduleWriteRoute(
+  method: 'post' | 'put',
+  verb: AccessVerb,
+  summary: string,
+  responses: Record<number, string>,
+  write: (deps: BackupApiDeps, component: Component, request: ScheduleRequest) => Promise<BackupSchedule>,
+): ComponentRoute {
+  return route({
+    method,
+    path: '/backup/schedule',
+    summary,
+    access: { verb, resource: 'componentbackups' },
+    params: componentParams,
+    body: scheduleBody,
+    query: noQuery,
+    responses,
+    handle: async ({ deps, component, body }, res) => {
+      const ttl = requestedTtl(body.ttl);
+      sendBean(res, await write(deps, component, { cron: body.cron, desc: body.desc ?? '', operator: body.operator ?? '', ...(ttl ? { ttl } : {}) }));
+    },
+  });
+}
+
 /**
  * The region API's backup and restore routes (api_routers/version2
  * backupRouter/restoreRouter), one table: express mounts it (api-app.ts)
@@ -88,20 +136,7 @@ export const COMPONENT_ROUTES: readonly ComponentRoute[] = [
       );
     },
   }),
-  route({
-    method: 'get',
-    path: '/backup/records',
-    summary: 'The component\'s backups, newest first',
-    access: { verb: 'get', resource: 'componentbackups' },
-    params: componentParams,
-    query: recordsQuery,
-    responses: { 200: 'a list of backup records' },
-    handle: ({ deps, component, query }, res) => {
-      const page = listBackupRecords(deps, component, query.limit, query.continue);
-      sendList(res, page.items, page.continueToken);
-      return Promise.resolve();
-    },
-  }),
+  recordsRoute('/backup/records', 'componentbackups', 'The component\'s backups, newest first', listBackupRecords),
   route({
     method: 'get',
     path: '/backup/schedule',
@@ -115,34 +150,8 @@ export const COMPONENT_ROUTES: readonly ComponentRoute[] = [
       return Promise.resolve();
     },
   }),
-  route({
-    method: 'post',
-    path: '/backup/schedule',
-    summary: 'Create the component\'s backup schedule',
-    access: { verb: 'create', resource: 'componentbackups' },
-    params: componentParams,
-    body: scheduleBody,
-    query: noQuery,
-    responses: { 200: 'the schedule', 409: 'the component already has one, or has no volumes' },
-    handle: async ({ deps, component, body }, res) => {
-      const ttl = requestedTtl(body.ttl);
-      sendBean(res, await createSchedule(deps, component, { cron: body.cron, desc: body.desc ?? '', operator: body.operator ?? '', ...(ttl ? { ttl } : {}) }));
-    },
-  }),
-  route({
-    method: 'put',
-    path: '/backup/schedule',
-    summary: 'Change the component\'s backup schedule',
-    access: { verb: 'update', resource: 'componentbackups' },
-    params: componentParams,
-    body: scheduleBody,
-    query: noQuery,
-    responses: { 200: 'the schedule as changed' },
-    handle: async ({ deps, component, body }, res) => {
-      const ttl = requestedTtl(body.ttl);
-      sendBean(res, await updateSchedule(deps, component, { cron: body.cron, desc: body.desc ?? '', operator: body.operator ?? '', ...(ttl ? { ttl } : {}) }));
-    },
-  }),
+  scheduleWriteRoute('post', 'create', 'Create the component\'s backup schedule', { 200: 'the schedule', 409: 'the component already has one, or has no volumes' }, createSchedule),
+  scheduleWriteRoute('put', 'update', 'Change the component\'s backup schedule', { 200: 'the schedule as changed', 404: 'the component has none' }, updateSchedule),
   route({
     method: 'delete',
     path: '/backup/schedule',
@@ -196,20 +205,7 @@ export const COMPONENT_ROUTES: readonly ComponentRoute[] = [
       sendCreated(res, await createRestore(deps, component, { backupId: body.backup_id, operator: body.operator ?? '', ...(idempotencyKey ? { idempotencyKey } : {}), body: rawBody }));
     },
   }),
-  route({
-    method: 'get',
-    path: '/restore/records',
-    summary: 'The component\'s restores, newest first',
-    access: { verb: 'get', resource: 'componentrestores' },
-    params: componentParams,
-    query: recordsQuery,
-    responses: { 200: 'a list of restore records' },
-    handle: ({ deps, component, query }, res) => {
-      const page = listRestoreRecords(deps, component, query.limit, query.continue);
-      sendList(res, page.items, page.continueToken);
-      return Promise.resolve();
-    },
-  }),
+  recordsRoute('/restore/records', 'componentrestores', 'The component\'s restores, newest first', listRestoreRecords),
   route({
     method: 'delete',
     path: '/restore/:restore_id',

@@ -82,22 +82,20 @@ export function reportVeleroCacheSizes(sizes: () => Record<string, { objects: nu
 }
 
 // Computed when scraped (a walk over the cache), not on every watch event.
-export const veleroCacheObjects = new Gauge({
-  name: 'wutong_backup_velero_cache_objects',
-  help: 'Velero objects held in the backup API\'s watch caches, by resource.',
-  labelNames: ['resource'] as const,
-  registers: [registry],
-  collect() {
-    for (const [resource, size] of Object.entries(veleroCacheSizes?.() ?? {})) this.set({ resource }, size.objects);
-  },
-});
+const cacheGauge = (name: string, help: string, measure: 'objects' | 'bytes'): Gauge<'resource'> =>
+  new Gauge({
+    name,
+    help,
+    labelNames: ['resource'] as const,
+    registers: [registry],
+    collect() {
+      for (const [resource, size] of Object.entries(veleroCacheSizes?.() ?? {})) this.set({ resource }, size[measure]);
+    },
+  });
 
-export const veleroCacheBytes = new Gauge({
-  name: 'wutong_backup_velero_cache_bytes',
-  help: 'JSON bytes of the slim views the backup API\'s watch caches hold, by resource (divide by the objects gauge for bytes per object).',
-  labelNames: ['resource'] as const,
-  registers: [registry],
-  collect() {
-    for (const [resource, size] of Object.entries(veleroCacheSizes?.() ?? {})) this.set({ resource }, size.bytes);
-  },
-});
+export const veleroCacheObjects = cacheGauge('wutong_backup_velero_cache_objects', 'Velero objects held in the backup API\'s watch caches, by resource.', 'objects');
+export const veleroCacheBytes = cacheGauge(
+  'wutong_backup_velero_cache_bytes',
+  'JSON bytes of the slim views the backup API\'s watch caches hold, by resource (divide by the objects gauge for bytes per object).',
+  'bytes',
+);
