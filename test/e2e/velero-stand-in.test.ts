@@ -298,6 +298,36 @@ test('deleting a backup whose object store is unreachable leaves it Deleting and
   expect((await read('backups', 'offline-location'))?.status?.phase).toBe('Deleting');
 });
 
+test('a Backup object deleted directly comes back from the object store with its PodVolumeBackups (backup sync), as with Velero', async () => {
+  await create('backups', 'Backup', 'bare-deleted', backupSpec(), { labels: { 'wutong.io/service_id': SERVICE } });
+  const first = await inPhase('backups', 'bare-deleted', ['Completed']);
+  expect(await podVolumeBackups('bare-deleted')).toHaveLength(2);
+  // Foreground: the Backup goes only after the garbage collector has removed its PodVolumeBackups.
+  const res = await send('DELETE', veleroPath('backups', 'bare-deleted'), { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: 'Foreground' });
+  expect(res.status).toBe(200);
+  const back = await eventually(async () => {
+    const backup = await read('backups', 'bare-deleted');
+    return backup && backup.metadata.uid !== first.metadata.uid ? backup : undefined;
+  }, 'the backup synced back from the store', 90_000, 250);
+  expect(back.status?.phase).toBe('Completed');
+  expect(back.status?.completionTimestamp).toBe(first.status?.completionTimestamp);
+  expect(back.metadata.labels).toMatchObject({ 'wutong.io/service_id': SERVICE, 'velero.io/storage-location': 'default' });
+  const volumes = await eventually(async () => {
+    const pvbs = await podVolumeBackups('bare-deleted');
+    return pvbs.length === 2 ? pvbs : undefined;
+  }, 'its PodVolumeBackups synced back');
+  for (const pvb of volumes) {
+    expect(pvb.metadata.labels?.['velero.io/backup-uid']).toBe(back.metadata.uid);
+    expect(pvb.metadata.ownerReferences?.[0]?.uid).toBe(back.metadata.uid);
+    expect(pvb.status?.phase).toBe('Completed');
+  }
+  // A DeleteBackupRequest deletes it for good.
+  await create('deletebackuprequests', 'DeleteBackupRequest', 'delete-bare-deleted', { backupName: 'bare-deleted' });
+  await gone('backups', 'bare-deleted');
+  await new Promise((r) => setTimeout(r, 2_500));
+  expect(await read('backups', 'bare-deleted')).toBeUndefined();
+});
+
 test('a DownloadRequest gets a pre-signed URL and a 10-minute expiration; one for a missing backup stays unprocessed', async () => {
   const asked = Date.now();
   await create('downloadrequests', 'DownloadRequest', 'dl-1', { target: { kind: 'BackupContents', name: 'fsb-all' } });
