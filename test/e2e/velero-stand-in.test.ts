@@ -144,8 +144,13 @@ test('keeps a BackupStorageLocation at the phase the test sets, as Velero revali
 });
 
 test('a file-system backup: New → InProgress → Completed, with a PodVolumeBackup for exactly the volumes Velero 1.11 picks', async () => {
+  // Every change the API server records for this Backup, from before it exists until a while after.
+  const listed = (await send('GET', veleroPath('backups'))).json as { metadata: { resourceVersion: string } };
+  const watched = send('GET', `${veleroPath('backups')}?watch=1&fieldSelector=metadata.name%3Dfsb-all&resourceVersion=${listed.metadata.resourceVersion}&timeoutSeconds=6`);
   const created = await create('backups', 'Backup', 'fsb-all', backupSpec());
   const done = await inPhase('backups', 'fsb-all', ['Completed']);
+  const phases = (await watched).body.split('\n').filter((line) => line !== '').map((line) => (JSON.parse(line) as { object: Obj }).object.status?.phase ?? 'New');
+  expect(phases.filter((phase, i) => phase !== phases[i - 1])).toEqual(['New', 'InProgress', 'Finalizing', 'Completed']);
   const start = Date.parse(done.status?.startTimestamp ?? '');
   expect(Date.parse(done.status?.completionTimestamp ?? '')).toBeGreaterThanOrEqual(start);
   expect(Date.parse(done.status?.expiration ?? '') - start).toBe(720 * 3_600_000);
