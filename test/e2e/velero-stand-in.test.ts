@@ -391,14 +391,20 @@ test('a Schedule is validated with robfig/cron and, every scaled minute, makes a
 test('a restarted Velero marks the backups and restores it left InProgress as Failed', async () => {
   const leftover = await createNamespace(core, 'velero-standin-restart');
   try {
-    const path = `/apis/velero.io/v1/namespaces/${leftover}/backups`;
-    const res = await send('POST', path, { apiVersion: 'velero.io/v1', kind: 'Backup', metadata: { name: 'interrupted' }, spec: {}, status: { phase: 'InProgress' } });
-    expect(res.status).toBe(201);
-    const second = await startVeleroStandIn(clusterInfo(), { namespace: leftover, stepMs: STEP_MS });
+    const base = `/apis/velero.io/v1/namespaces/${leftover}`;
+    for (const [resource, kind] of [['backups', 'Backup'], ['restores', 'Restore']]) {
+      const res = await send('POST', `${base}/${resource}`, { apiVersion: 'velero.io/v1', kind, metadata: { name: 'interrupted' }, spec: kind === 'Restore' ? { backupName: 'interrupted' } : {}, status: { phase: 'InProgress' } });
+      expect(res.status).toBe(201);
+    }
+    // This one connects through a kubeconfig file, the other way to start it.
+    const second = await startVeleroStandIn(clusterInfo().kubeconfigPath, { namespace: leftover, stepMs: STEP_MS });
     await second.stop();
-    const after = (await send('GET', `${path}/interrupted`)).json as Obj;
-    expect(after.status?.phase).toBe('Failed');
-    expect(after.status?.failureReason).toBe('found a backup with status "InProgress" during the server starting, mark it as "Failed"');
+    for (const [resource, kind] of [['backups', 'backup'], ['restores', 'restore']]) {
+      const after = (await send('GET', `${base}/${resource}/interrupted`)).json as Obj;
+      expect(after.status?.phase).toBe('Failed');
+      expect(after.status?.failureReason).toBe(`found a ${kind} with status "InProgress" during the server starting, mark it as "Failed"`);
+      expect(after.status?.completionTimestamp).toBeDefined();
+    }
   } finally {
     await deleteNamespace(core, leftover);
   }
