@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { jest } from '@jest/globals';
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import { apiRequest, type ApiResponse } from './cluster/cluster.js';
@@ -411,6 +412,25 @@ test('a restarted Velero marks the backups and restores it left InProgress as Fa
 });
 
 describe('robfig/cron v1.1.0 ParseStandard, as Velero 1.11 reads Schedule.spec.schedule', () => {
+  // Real Go's answers (test/fixtures/go-robfig-next/main.go): the error text, or three activations from each start.
+  const fixture = JSON.parse(readFileSync(new URL('../fixtures/go-robfig-next/expected.json', import.meta.url), 'utf8')) as { specs: { spec: string; error?: string; next?: string[][] }[] };
+  test.each(fixture.specs.map((s) => [s.spec, s] as const))('%j as real robfig/cron v1.1.0 answers', (spec, go) => {
+    if (go.error !== undefined) {
+      expect(() => parseStandardCron(spec)).toThrow(new Error(go.error));
+      return;
+    }
+    const cron = parseStandardCron(spec);
+    for (const [from = '', ...expected] of go.next ?? []) {
+      const times: string[] = [];
+      let t: Date | undefined = new Date(from);
+      for (let i = 0; i < expected.length && t; i++) {
+        t = cron.next(t);
+        times.push(t ? t.toISOString().replace('.000Z', 'Z') : '');
+      }
+      expect([from, ...times]).toEqual([from, ...expected]);
+    }
+  });
+
   const next = (spec: string, from: string): string | undefined => parseStandardCron(spec).next(new Date(from))?.toISOString();
   test.each([
     ['* * * * *', '2024-01-01T00:00:30Z', '2024-01-01T00:01:00.000Z'],
