@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { jest } from '@jest/globals';
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import { apiRequest, type ApiResponse } from './cluster/cluster.js';
@@ -144,8 +145,13 @@ test('keeps a BackupStorageLocation at the phase the test sets, as Velero revali
 });
 
 test('a file-system backup: New → InProgress → Completed, with a PodVolumeBackup for exactly the volumes Velero 1.11 picks', async () => {
+  // Every change the API server records for this Backup, from before it exists until a while after.
+  const listed = (await send('GET', veleroPath('backups'))).json as { metadata: { resourceVersion: string } };
+  const watched = send('GET', `${veleroPath('backups')}?watch=1&fieldSelector=metadata.name%3Dfsb-all&resourceVersion=${listed.metadata.resourceVersion}&timeoutSeconds=6`);
   const created = await create('backups', 'Backup', 'fsb-all', backupSpec());
   const done = await inPhase('backups', 'fsb-all', ['Completed']);
+  const phases = (await watched).body.split('\n').filter((line) => line !== '').map((line) => (JSON.parse(line) as { object: Obj }).object.status?.phase ?? 'New');
+  expect(phases.filter((phase, i) => phase !== phases[i - 1])).toEqual(['New', 'InProgress', 'Finalizing', 'Completed']);
   const start = Date.parse(done.status?.startTimestamp ?? '');
   expect(Date.parse(done.status?.completionTimestamp ?? '')).toBeGreaterThanOrEqual(start);
   expect(Date.parse(done.status?.expiration ?? '') - start).toBe(720 * 3_600_000);
@@ -298,6 +304,36 @@ test('deleting a backup whose object store is unreachable leaves it Deleting and
   expect((await read('backups', 'offline-location'))?.status?.phase).toBe('Deleting');
 });
 
+test('a Backup object deleted directly comes back from the object store with its PodVolumeBackups (backup sync), as with Velero', async () => {
+  await create('backups', 'Backup', 'bare-deleted', backupSpec(), { labels: { 'wutong.io/service_id': SERVICE } });
+  const first = await inPhase('backups', 'bare-deleted', ['Completed']);
+  expect(await podVolumeBackups('bare-deleted')).toHaveLength(2);
+  // Foreground: the Backup goes only after the garbage collector has removed its PodVolumeBackups.
+  const res = await send('DELETE', veleroPath('backups', 'bare-deleted'), { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: 'Foreground' });
+  expect(res.status).toBe(200);
+  const back = await eventually(async () => {
+    const backup = await read('backups', 'bare-deleted');
+    return backup && backup.metadata.uid !== first.metadata.uid ? backup : undefined;
+  }, 'the backup synced back from the store', 90_000, 250);
+  expect(back.status?.phase).toBe('Completed');
+  expect(back.status?.completionTimestamp).toBe(first.status?.completionTimestamp);
+  expect(back.metadata.labels).toMatchObject({ 'wutong.io/service_id': SERVICE, 'velero.io/storage-location': 'default' });
+  const volumes = await eventually(async () => {
+    const pvbs = await podVolumeBackups('bare-deleted');
+    return pvbs.length === 2 ? pvbs : undefined;
+  }, 'its PodVolumeBackups synced back');
+  for (const pvb of volumes) {
+    expect(pvb.metadata.labels?.['velero.io/backup-uid']).toBe(back.metadata.uid);
+    expect(pvb.metadata.ownerReferences?.[0]?.uid).toBe(back.metadata.uid);
+    expect(pvb.status?.phase).toBe('Completed');
+  }
+  // A DeleteBackupRequest deletes it for good.
+  await create('deletebackuprequests', 'DeleteBackupRequest', 'delete-bare-deleted', { backupName: 'bare-deleted' });
+  await gone('backups', 'bare-deleted');
+  await new Promise((r) => setTimeout(r, 2_500));
+  expect(await read('backups', 'bare-deleted')).toBeUndefined();
+});
+
 test('a DownloadRequest gets a pre-signed URL and a 10-minute expiration; one for a missing backup stays unprocessed', async () => {
   const asked = Date.now();
   await create('downloadrequests', 'DownloadRequest', 'dl-1', { target: { kind: 'BackupContents', name: 'fsb-all' } });
@@ -356,20 +392,45 @@ test('a Schedule is validated with robfig/cron and, every scaled minute, makes a
 test('a restarted Velero marks the backups and restores it left InProgress as Failed', async () => {
   const leftover = await createNamespace(core, 'velero-standin-restart');
   try {
-    const path = `/apis/velero.io/v1/namespaces/${leftover}/backups`;
-    const res = await send('POST', path, { apiVersion: 'velero.io/v1', kind: 'Backup', metadata: { name: 'interrupted' }, spec: {}, status: { phase: 'InProgress' } });
-    expect(res.status).toBe(201);
-    const second = await startVeleroStandIn(clusterInfo(), { namespace: leftover, stepMs: STEP_MS });
+    const base = `/apis/velero.io/v1/namespaces/${leftover}`;
+    for (const [resource, kind] of [['backups', 'Backup'], ['restores', 'Restore']]) {
+      const res = await send('POST', `${base}/${resource}`, { apiVersion: 'velero.io/v1', kind, metadata: { name: 'interrupted' }, spec: kind === 'Restore' ? { backupName: 'interrupted' } : {}, status: { phase: 'InProgress' } });
+      expect(res.status).toBe(201);
+    }
+    // This one connects through a kubeconfig file, the other way to start it.
+    const second = await startVeleroStandIn(clusterInfo().kubeconfigPath, { namespace: leftover, stepMs: STEP_MS });
     await second.stop();
-    const after = (await send('GET', `${path}/interrupted`)).json as Obj;
-    expect(after.status?.phase).toBe('Failed');
-    expect(after.status?.failureReason).toBe('found a backup with status "InProgress" during the server starting, mark it as "Failed"');
+    for (const [resource, kind] of [['backups', 'backup'], ['restores', 'restore']]) {
+      const after = (await send('GET', `${base}/${resource}/interrupted`)).json as Obj;
+      expect(after.status?.phase).toBe('Failed');
+      expect(after.status?.failureReason).toBe(`found a ${kind} with status "InProgress" during the server starting, mark it as "Failed"`);
+      expect(after.status?.completionTimestamp).toBeDefined();
+    }
   } finally {
     await deleteNamespace(core, leftover);
   }
 });
 
 describe('robfig/cron v1.1.0 ParseStandard, as Velero 1.11 reads Schedule.spec.schedule', () => {
+  // Real Go's answers (test/fixtures/go-robfig-next/main.go): the error text, or three activations from each start.
+  const fixture = JSON.parse(readFileSync(new URL('../fixtures/go-robfig-next/expected.json', import.meta.url), 'utf8')) as { specs: { spec: string; error?: string; next?: string[][] }[] };
+  test.each(fixture.specs.map((s) => [s.spec, s] as const))('%j as real robfig/cron v1.1.0 answers', (spec, go) => {
+    if (go.error !== undefined) {
+      expect(() => parseStandardCron(spec)).toThrow(new Error(go.error));
+      return;
+    }
+    const cron = parseStandardCron(spec);
+    for (const [from = '', ...expected] of go.next ?? []) {
+      const times: string[] = [];
+      let t: Date | undefined = new Date(from);
+      for (let i = 0; i < expected.length && t; i++) {
+        t = cron.next(t);
+        times.push(t ? t.toISOString().replace('.000Z', 'Z') : '');
+      }
+      expect([from, ...times]).toEqual([from, ...expected]);
+    }
+  });
+
   const next = (spec: string, from: string): string | undefined => parseStandardCron(spec).next(new Date(from))?.toISOString();
   test.each([
     ['* * * * *', '2024-01-01T00:00:30Z', '2024-01-01T00:01:00.000Z'],

@@ -7,6 +7,24 @@
  */
 const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
 
+/** Go's error text for a duration it refuses, in the order its parser finds the fault; undefined if Go accepts it. */
+export function goDurationError(text: string): string | undefined {
+  const quoted = JSON.stringify(text);
+  let rest = text.replace(/^[-+]/, '');
+  if (rest === '0') return undefined;
+  if (rest === '') return `time: invalid duration ${quoted}`;
+  while (rest !== '') {
+    const number = /^\d*(?:\.\d*)?/.exec(rest)?.[0] ?? '';
+    if (number === '' || number === '.') return `time: invalid duration ${quoted}`;
+    rest = rest.slice(number.length);
+    const unit = /^[^\d.]*/.exec(rest)?.[0] ?? '';
+    if (unit === '') return `time: missing unit in duration ${quoted}`;
+    if (UNIT_MS[unit] === undefined) return `time: unknown unit ${JSON.stringify(unit)} in duration ${quoted}`;
+    rest = rest.slice(unit.length);
+  }
+  return undefined;
+}
+
 /** Milliseconds, or undefined where Go returns an error. */
 export function parseGoDuration(text: string): number | undefined {
   const match = /^([-+]?)(.*)$/s.exec(text);

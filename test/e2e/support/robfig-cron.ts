@@ -1,4 +1,4 @@
-import { parseGoDuration } from './go-duration.js';
+import { goDurationError, parseGoDuration } from './go-duration.js';
 
 /**
  * The cron dialect of Velero v1.11's schedule controller: robfig/cron v1.1.0
@@ -107,8 +107,9 @@ function descriptor(spec: string): CronSchedule {
   }
   const every = '@every ';
   if (spec.startsWith(every)) {
-    const ms = parseGoDuration(spec.slice(every.length));
-    if (ms === undefined) throw new Error(`Failed to parse duration ${spec}: time: invalid duration ${JSON.stringify(spec.slice(every.length))}`);
+    const text = spec.slice(every.length);
+    const ms = parseGoDuration(text);
+    if (ms === undefined) throw new Error(`Failed to parse duration ${spec}: ${goDurationError(text) ?? 'time: invalid duration'}`);
     // robfig: at least one second, truncated to whole seconds; Next drops the sub-second part of `from`.
     const delay = Math.max(1000, ms - (ms % 1000));
     return { next: (from) => new Date(from.getTime() - (from.getTime() % 1000) + delay) };

@@ -60,6 +60,12 @@ import { parseStandardCron } from './robfig-cron.js';
  *   Schedule's annotations; status.lastBackup.
  * - backup_storage_location_controller.go: status.phase/message/lastValidationTime
  *   kept at what the test sets.
+ * - backup_sync_controller.go: the stand-in keeps what Velero uploads (a
+ *   finished backup's metadata and PodVolumeBackups) as its "object store";
+ *   every sync period (1 min, scaled by timeScale) a stored backup of an
+ *   Available location that is missing from the cluster is created again with
+ *   its PodVolumeBackups. So a Backup object deleted directly comes back, as
+ *   with Velero; only a DeleteBackupRequest removes it from the store.
  *
  * Left out: object storage and repositories (nothing is copied; sizes are
  * the configured volumeBytes), hooks, snapshots and CSI, plugins, resource
@@ -67,7 +73,8 @@ import { parseStandardCron } from './robfig-cron.js';
  * pods, PVCs, Services, ConfigMaps, Secrets, workloads, bound PVs and included
  * namespaces), restoring the objects themselves (PodVolumeRestores name the
  * backed-up pods), the node-agent presence check, garbage collection of
- * expired backups, and backup sync from storage. Every v1.11.1 Velero CRD is
+ * expired backups, and the sync's deletion of Completed Backups missing from
+ * the store (tests seed Backups directly; Velero would delete those). Every v1.11.1 Velero CRD is
  * without a status subresource, so status is written with merge patches of the
  * whole object, as Velero's kubeutil.PatchResource does.
  */
@@ -114,6 +121,8 @@ const DEFAULT_CSI_SNAPSHOT_TIMEOUT = '10m0s';
 const DOWNLOAD_URL_TTL_MS = 10 * 60_000;
 const DELETE_BACKUP_REQUEST_MAX_AGE_MS = 24 * 3_600_000;
 const SCHEDULE_SYNC_PERIOD_MS = 60_000;
+/** Velero's --backup-sync-period default. */
+const BACKUP_SYNC_PERIOD_MS = 60_000;
 const RETRY_BASE_MS = 5;
 const RETRY_MAX_MS = 1_000_000;
 /** File name endings by DownloadRequest target kind. */
@@ -265,6 +274,9 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
   const scheduleSeen = new Map<string, number>();
   const scheduleLastRun = new Map<string, number>();
   let lastScheduleSync = 0;
+  let lastBackupSync = Date.now();
+  /** The object store: what Velero uploaded for each backup (its metadata and PodVolumeBackups), by backup name. */
+  const objectStore = new Map<string, { backup: Backup; volumes: PodVolumeBackup[] }>();
 
   const path = (resource: string, name?: string): string => `${VELERO_API}/namespaces/${ns}/${resource}${name === undefined ? '' : `/${encodeURIComponent(name)}`}`;
 
@@ -362,6 +374,12 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
       }
     }
     return [...seen.values()];
+  };
+
+  /** persistBackup and the finalizer's upload: the backup's metadata and PodVolumeBackups as they stand. */
+  const upload = async (name: string): Promise<void> => {
+    const backup = await getVelero<Backup>('backups', name);
+    if (backup) objectStore.set(name, { backup, volumes: await list<PodVolumeBackup>(path('podvolumebackups'), `${LABEL.backupName}=${veleroLabelValue(name)}`) });
   };
 
   const runBackup = async (backup: Backup): Promise<void> => {
@@ -506,12 +524,14 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
       await step();
       if (failure?.outcome === 'Failed') {
         await finish({ phase: 'Failed', completionTimestamp: kubeTime(), failureReason: failure.reason ?? 'stand-in: failed as the test asked', progress: { totalItems, itemsBackedUp: totalItems } });
+        await upload(name);
         return;
       }
       const partial = errors.length > 0;
       await finish({ phase: partial ? 'FinalizingPartiallyFailed' : 'Finalizing', errors: errors.length, warnings: 0, progress: { totalItems, itemsBackedUp: totalItems } });
       await step();
       await finish({ phase: partial ? 'PartiallyFailed' : 'Completed', completionTimestamp: kubeTime() });
+      await upload(name);
     } finally {
       running.delete(name);
     }
@@ -641,7 +661,10 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
       if (storeError) errors.push(`error deleting restore ${restore.metadata.name} from backup storage: ${storeError}`);
       else await remove(path('restores', restore.metadata.name), `Restore ${restore.metadata.name}`);
     }
-    if (errors.length === 0) await remove(path('backups', backupName), `Backup ${backupName}`);
+    if (errors.length === 0) {
+      objectStore.delete(backupName);
+      await remove(path('backups', backupName), `Backup ${backupName}`);
+    }
     await processed(errors);
     if (errors.length === 0) {
       const all = `${LABEL.backupName}=${veleroLabelValue(backupName)},${LABEL.backupUid}=${backup.metadata.uid}`;
@@ -753,6 +776,44 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
 
   /** Each controller on its own: one failing list (say, an API server hiccup) does not stall the others. */
   const controllers: (() => Promise<void>)[] = [
+    async () => {
+      // backup_sync_controller.go: a backup in an Available location's store but not in the cluster is
+      // created again, with its PodVolumeBackups: deleting a Backup object alone does not delete a backup.
+      if (Date.now() - lastBackupSync < BACKUP_SYNC_PERIOD_MS / timeScale) return;
+      lastBackupSync = Date.now();
+      const inCluster = new Set((await list<Backup>(path('backups'))).map((b) => b.metadata.name));
+      const available = new Set((await list<StorageLocation>(path('backupstoragelocations'))).filter((l) => l.status?.phase === 'Available').map((l) => l.metadata.name));
+      for (const [name, stored] of objectStore) {
+        const locationName = stored.backup.spec?.storageLocation ?? '';
+        if (inCluster.has(name) || !available.has(locationName)) continue;
+        const { labels, annotations } = stored.backup.metadata;
+        const created = await call('POST', path('backups'), {
+          apiVersion: 'velero.io/v1',
+          kind: 'Backup',
+          metadata: { name, namespace: ns, labels: { ...labels, [LABEL.storageLocation]: veleroLabelValue(locationName) }, ...(annotations ? { annotations } : {}) },
+          spec: stored.backup.spec,
+          status: stored.backup.status,
+        });
+        if (created.status !== 201) continue;
+        const uid = (created.json as Backup).metadata.uid;
+        for (const pvb of stored.volumes) {
+          const { metadata } = pvb;
+          await call('POST', path('podvolumebackups'), {
+            apiVersion: 'velero.io/v1',
+            kind: 'PodVolumeBackup',
+            metadata: {
+              name: metadata.name,
+              namespace: ns,
+              labels: { ...metadata.labels, ...(metadata.labels?.[LABEL.backupUid] ? { [LABEL.backupUid]: uid } : {}) },
+              ...(metadata.annotations ? { annotations: metadata.annotations } : {}),
+              ownerReferences: [{ apiVersion: 'velero.io/v1', kind: 'Backup', name, uid, controller: true }],
+            },
+            spec: pvb.spec,
+            status: pvb.status,
+          });
+        }
+      }
+    },
     async () => {
       for (const [name, phase] of locations) await keepLocation(name, phase);
     },
