@@ -13,6 +13,7 @@ import { startVeleroStandIn, type VeleroStandIn } from './support/velero-stand-i
 import { eventually } from './support/wait.js';
 import type { WebhookProcess } from './support/webhook-process.js';
 import { startWutongComponent, stopWutongComponent, type WutongComponent } from './support/wutong-component.js';
+import { acquireFileLock, VELERO_CRDS_LOCK } from './support/file-lock.js';
 
 jest.setTimeout(240_000);
 
@@ -347,26 +348,37 @@ describe('restores', () => {
 
 describe('Velero missing', () => {
   test('CRDs absent: 503 naming the CRD; installed again: works without a restart', async () => {
-    const crds = ['backups', 'restores', 'schedules', 'podvolumebackups', 'podvolumerestores', 'deletebackuprequests', 'downloadrequests', 'backupstoragelocations'];
-    await velero.stop();
-    for (const name of crds) await apiRequest(info, 'DELETE', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}.velero.io`);
-    const missing = await eventually(async () => {
-      const answer = await call('GET', `${component.path}/backup/records`, {}, 0);
-      // First the storage location goes (its objects are deleted with the CRD), then the lists fail.
-      return answer.status === 503 && /CustomResourceDefinition/.test(answer.text) ? answer : undefined;
-    }, 'a 503 naming a missing CRD', 60_000);
-    expect((missing.json as { msg: string }).msg).toMatch(/CustomResourceDefinition \w+\.velero\.io/);
-
-    await installCrds(info, veleroCrdDir('1.11.1'));
-    velero = await startVeleroStandIn(info, { namespace: VELERO, timeScale: 60, stepMs: 100 });
-    const noLocation = await eventually(async () => {
-      const answer = await call('GET', `${component.path}/backup/records`, {}, 0);
-      return answer.status === 503 && /BackupStorageLocation/.test((answer.json as { msg: string }).msg) ? answer : undefined;
-    }, 'a 503 naming the missing BackupStorageLocation', 60_000);
-    expect((noLocation.json as { msg: string }).msg).toBe(`BackupStorageLocation ${VELERO}/default does not exist`);
-    await velero.setStorageLocation('default', 'Available');
-    for (let i = 0; i < replicas.length; i++) {
-      await eventually(async () => ((await call('GET', `${component.path}/backup/records`, {}, i)).status === 200 ? true : undefined), `replica ${i} works again`, 60_000);
+    // Deleting them is cluster-wide: no other file may be using them meanwhile.
+    const release = await acquireFileLock(VELERO_CRDS_LOCK, "Velero's CRDs");
+    try {
+      await withoutVeleroCrds();
+    } finally {
+      release();
     }
   });
 });
+
+/** Velero's CRDs deleted under the running replicas, then installed again. */
+async function withoutVeleroCrds(): Promise<void> {
+  const crds = ['backups', 'restores', 'schedules', 'podvolumebackups', 'podvolumerestores', 'deletebackuprequests', 'downloadrequests', 'backupstoragelocations'];
+  await velero.stop();
+  for (const name of crds) await apiRequest(info, 'DELETE', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}.velero.io`);
+  const missing = await eventually(async () => {
+    const answer = await call('GET', `${component.path}/backup/records`, {}, 0);
+    // First the storage location goes (its objects are deleted with the CRD), then the lists fail.
+    return answer.status === 503 && /CustomResourceDefinition/.test(answer.text) ? answer : undefined;
+  }, 'a 503 naming a missing CRD', 60_000);
+  expect((missing.json as { msg: string }).msg).toMatch(/CustomResourceDefinition \w+\.velero\.io/);
+
+  await installCrds(info, veleroCrdDir('1.11.1'));
+  velero = await startVeleroStandIn(info, { namespace: VELERO, timeScale: 60, stepMs: 100 });
+  const noLocation = await eventually(async () => {
+    const answer = await call('GET', `${component.path}/backup/records`, {}, 0);
+    return answer.status === 503 && /BackupStorageLocation/.test((answer.json as { msg: string }).msg) ? answer : undefined;
+  }, 'a 503 naming the missing BackupStorageLocation', 60_000);
+  expect((noLocation.json as { msg: string }).msg).toBe(`BackupStorageLocation ${VELERO}/default does not exist`);
+  await velero.setStorageLocation('default', 'Available');
+  for (let i = 0; i < replicas.length; i++) {
+    await eventually(async () => ((await call('GET', `${component.path}/backup/records`, {}, i)).status === 200 ? true : undefined), `replica ${i} works again`, 60_000);
+  }
+}

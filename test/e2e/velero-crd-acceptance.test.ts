@@ -20,6 +20,7 @@ import { deleteBackupRequestName, downloadRequestName, manualBackupName, restore
 import { buildRestore } from '../../src/velero/restore-object.js';
 import { buildSchedule, scheduleUpdatePatch } from '../../src/velero/schedule-object.js';
 import { veleroPath, type VeleroObject, type VeleroResource } from '../../src/velero/velero-resources.js';
+import { acquireFileLock, VELERO_CRDS_LOCK } from './support/file-lock.js';
 import {
   viewBackup,
   viewBackupStorageLocation,
@@ -46,7 +47,11 @@ function expectStatus(res: ApiResponse, status: number, what: string): void {
   if (res.status !== status) throw new Error(`${what}: expected HTTP ${status}, got ${res.status}: ${res.body}`);
 }
 
+let releaseCrds: (() => void) | undefined;
+
 beforeAll(async () => {
+  // Velero's CRDs are cluster-wide: the file that deletes them waits for this one.
+  releaseCrds = await acquireFileLock(VELERO_CRDS_LOCK, "Velero's CRDs");
   servers.set('1.11.1', clusterInfo());
   second = await startCluster();
   await installCrds(second, veleroCrdDir('1.18.1'));
@@ -60,6 +65,7 @@ afterAll(async () => {
   const first = servers.get('1.11.1');
   if (first !== undefined) await apiRequest(first, 'DELETE', `/api/v1/namespaces/${NAMESPACE}`).catch(() => undefined);
   await second?.stop();
+  releaseCrds?.();
 });
 
 /** Paths (a.b[0].c) of every value in `sent` that `stored` does not hold, equal. */

@@ -7,6 +7,7 @@ import { startKubeletStandIn, type KubeletStandIn } from './support/kubelet-stan
 import { parseStandardCron } from './support/robfig-cron.js';
 import { startVeleroStandIn, type VeleroStandIn } from './support/velero-stand-in.js';
 import { eventually } from './support/wait.js';
+import { acquireFileLock, VELERO_CRDS_LOCK } from './support/file-lock.js';
 
 jest.setTimeout(120_000);
 
@@ -106,7 +107,11 @@ function everyVolumeKindPod(name: string, labels: Record<string, string>, annota
 const podVolumeBackups = async (backup: string): Promise<Obj[]> => listOf('podvolumebackups', `velero.io/backup-name=${backup}`);
 const volumesOf = (pvbs: Obj[]): string[] => pvbs.map((p) => `${p.spec?.pod?.name}/${p.spec?.volume}`).sort();
 
+let releaseCrds: (() => void) | undefined;
+
 beforeAll(async () => {
+  // Velero's CRDs are cluster-wide: the file that deletes them waits for this one.
+  releaseCrds = await acquireFileLock(VELERO_CRDS_LOCK, "Velero's CRDs");
   ({ core } = clients());
   app = await createNamespace(core, 'velero-si-app');
   velero = await createNamespace(core, 'velero-standin');
@@ -134,6 +139,7 @@ afterAll(async () => {
   await kubelet?.stop();
   await deleteNamespace(core, velero);
   await deleteNamespace(core, app);
+  releaseCrds?.();
 });
 
 test('keeps a BackupStorageLocation at the phase the test sets, as Velero revalidates it', async () => {

@@ -1,12 +1,13 @@
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { apiRequest, kubeconfig, kubectl120Binary, waitForServiceAccountToken } from '../cluster/cluster.js';
 import { clusterInfo } from './kube.js';
 import { findObject, renderForTestbed, run, type KubeObject, type ManifestTarget } from './kustomize.js';
 import { startServiceStandIn, type ServiceStandIn } from './service-stand-in.js';
 import { startWebhookProcess, type WebhookProcess } from './webhook-process.js';
+import { acquireFileLock } from './file-lock.js';
 
 /** Names the shipped manifests use (manifests/base). */
 export const SHIPPED = {
@@ -34,17 +35,6 @@ export interface ShippedInstall {
   uninstall(): Promise<void>;
 }
 
-const LOCK_TIMEOUT_MS = 15 * 60_000;
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * The shipped manifests name one namespace, one Secret and one cluster-wide
  * webhook configuration, so two test files cannot install them at once. Each
@@ -52,28 +42,7 @@ function pidAlive(pid: number): boolean {
  * count), and starts from an empty cluster state: no file depends on
  * another's leftovers.
  */
-async function acquireInstallLock(): Promise<() => void> {
-  const path = join(dirname(clusterInfo().kubeconfigPath), 'shipped-install.lock');
-  const deadline = Date.now() + LOCK_TIMEOUT_MS;
-  for (;;) {
-    try {
-      const fd = openSync(path, 'wx');
-      writeFileSync(fd, String(process.pid));
-      closeSync(fd);
-      return () => rmSync(path, { force: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const holder = Number(readFileSync(path, { encoding: 'utf8', flag: 'r' }) || '0');
-      if (holder === process.pid) throw new Error('the shipped installation is still held by this process: an earlier install in this jest worker was not uninstalled (a failed or timed-out beforeAll?)');
-      if (holder > 0 && !pidAlive(holder)) {
-        unlinkSync(path);
-        continue;
-      }
-    }
-    if (Date.now() > deadline) throw new Error(`the shipped installation is still held by another test file after ${LOCK_TIMEOUT_MS} ms (${path})`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const acquireInstallLock = (): Promise<() => void> => acquireFileLock('shipped-install', 'the shipped installation');
 
 function kubectl(args: string[], input?: string, timeoutMs?: number): Promise<{ stdout: string; stderr: string }> {
   return run(kubectl120Binary(), ['--kubeconfig', clusterInfo().kubeconfigPath, ...args], input, timeoutMs);
