@@ -58,6 +58,8 @@ export interface TestbedOptions {
   replicaCount?: number;
   target?: ManifestTarget;
   replicaEnv?: Record<string, string>;
+  /** Runs once the installation, stand-ins and component are up, before the API replicas start. */
+  beforeReplicas?: (install: ShippedInstall) => Promise<void>;
 }
 
 /** The example ClusterRole the README tells platform teams to bind for the console. */
@@ -132,6 +134,7 @@ export async function startBackupApiTestbed(options: TestbedOptions): Promise<Ba
     kubelet.runPods(namespace, `service_id=${component.serviceId}`);
     await startWutongComponent(apps, core, component);
 
+    await options.beforeReplicas?.(install);
     const replicas = await install.startReplicas(options.replicaCount ?? 2, options.replicaEnv);
     const caPem = (await install.storedCa()).toString();
     apiClients.push(...replicas.map((r) => backupApiClient(r.apiUrl, caPem)));
