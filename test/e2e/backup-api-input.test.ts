@@ -227,18 +227,42 @@ const query = fc.option(
   { freq: 3 },
 );
 
-const fuzzRequest = (alias: string): fc.Arbitrary<FuzzRequest> => {
+/** A request the console could send: a real route and method, the real component, a well-formed body. */
+const wellFormed = (alias: string): fc.Arbitrary<FuzzRequest> => {
+  const prefix = `/v2/tenants/acme/envs/prod/services/${alias}`;
+  const backupBody = fc.record({ desc: fc.string({ maxLength: 40 }), ttl: fc.constantFrom('720h', '30d', '1h', '3650d', ''), operator: fc.constantFrom('alice', 'bob') }, { requiredKeys: ['desc'] });
+  // Never a frequent cron: at the stand-in's time scale it would fill Velero with backups.
+  const scheduleBody = fc.record({ cron: fc.constantFrom('0 3 * * *', '@daily', '@weekly', '@every 24h'), ttl: fc.constantFrom('30d', '720h'), desc: fc.string({ maxLength: 20 }) }, { requiredKeys: ['cron'] });
+  const objectId = fc.stringMatching(/^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$/);
+  const shape: fc.Arbitrary<{ method: string; tail: string; body: unknown }> = fc.oneof(
+    backupBody.map((b) => ({ method: 'POST', tail: '/backup', body: b })),
+    fc.option(fc.integer({ min: 1, max: 1000 })).map((limit) => ({ method: 'GET', tail: `/backup/records${limit === null ? '' : `?limit=${limit}`}`, body: undefined })),
+    fc.constantFrom('GET', 'DELETE').map((method) => ({ method, tail: '/backup/schedule', body: undefined })),
+    fc.tuple(fc.constantFrom('POST', 'PUT'), scheduleBody).map(([method, b]) => ({ method, tail: '/backup/schedule', body: b })),
+    objectId.map((id) => ({ method: 'POST', tail: '/restore', body: { backup_id: id } })),
+    fc.constant({ method: 'GET', tail: '/restore/records', body: undefined }),
+    objectId.map((id) => ({ method: 'DELETE', tail: `/backup/${id}`, body: undefined })),
+    objectId.map((id) => ({ method: 'GET', tail: `/backup/${id}/download`, body: undefined })),
+    objectId.map((id) => ({ method: 'DELETE', tail: `/restore/${id}`, body: undefined })),
+  );
+  return fc.record({ shape, key: fc.option(fc.stringMatching(/^[!-~]{1,40}$/)), replica: fc.nat({ max: 1 }) }).map(({ shape: { method, tail, body }, key, replica }): FuzzRequest => ({
+    method,
+    path: `${prefix}${tail}`,
+    token: 'console',
+    headers: key === null ? {} : { 'idempotency-key': key },
+    body: body === undefined ? { kind: 'none' } : { kind: 'json', value: body },
+    contentType: 'application/json',
+    replica,
+  }));
+};
+
+/** Anything: random methods, segments, queries, headers and bodies over the real route shapes. */
+const anyRequest = (alias: string): fc.Arbitrary<FuzzRequest> => {
   const name = (real: string): fc.Arbitrary<string> => fc.oneof({ weight: 6, arbitrary: fc.constant(real) }, { weight: 1, arbitrary: segment });
   const componentPath = fc
     .tuple(name('acme'), name('prod'), name(alias), routeTail, query)
     .map(([t, e, a, [tail, extra], q]) => `/v2/tenants/${t}/envs/${e}/services/${a}/${[...tail, ...extra].join('/')}${q ? `?${q.map(([k, v]) => `${k}=${v}`).join('&')}` : ''}`);
   const otherPath = fc.oneof(fc.constant('/v2/openapi.json'), fc.array(segment, { maxLength: 6 }).map((s) => `/${s.join('/')}`));
-  const validBody = fc.oneof(
-    fc.record({ desc: fc.string({ maxLength: 40 }), ttl: fc.constantFrom('720h', '30d', '1h', ''), operator: fc.constantFrom('alice', 'bob') }, { requiredKeys: ['desc'] }),
-    // Never a frequent cron: at the stand-in's time scale it would fill Velero with backups.
-    fc.record({ cron: fc.constantFrom('0 3 * * *', '@daily', '@weekly'), ttl: fc.constantFrom('30d', '720h'), desc: fc.string({ maxLength: 20 }) }, { requiredKeys: ['cron'] }),
-    fc.record({ backup_id: id, operator: fc.constant('erin') }, { requiredKeys: ['backup_id'] }),
-  );
   const fieldBody = fc.dictionary(fc.constantFrom('desc', 'ttl', 'operator', 'service_id', 'cron', 'backup_id', '__proto__', 'constructor', 'x'), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 });
   const headerValue = fc.string({ unit: fc.constantFrom(...' abcXYZ019-_.:;=/*,"\t\u00e9'), maxLength: 300 });
   return fc.record({
@@ -251,7 +275,6 @@ const fuzzRequest = (alias: string): fc.Arbitrary<FuzzRequest> => {
     ),
     body: fc.oneof(
       { weight: 2, arbitrary: fc.constant({ kind: 'none' as const }) },
-      { weight: 3, arbitrary: validBody.map((value) => ({ kind: 'json' as const, value })) },
       { weight: 3, arbitrary: fieldBody.map((value) => ({ kind: 'json' as const, value })) },
       { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }).map((value) => ({ kind: 'json' as const, value })) },
       { weight: 1, arbitrary: fc.string({ maxLength: 200 }).map((text) => ({ kind: 'raw' as const, text })) },
@@ -260,6 +283,8 @@ const fuzzRequest = (alias: string): fc.Arbitrary<FuzzRequest> => {
     replica: fc.nat({ max: 1 }),
   });
 };
+
+const fuzzRequest = (alias: string): fc.Arbitrary<FuzzRequest> => fc.oneof({ weight: 1, arbitrary: wellFormed(alias) }, { weight: 2, arbitrary: anyRequest(alias) });
 
 describe('fuzz', () => {
   test(`${FUZZ_RUNS} random requests (at most ${FUZZ_MS / 1000} s, seed ${FUZZ_SEED}): no 5xx, no reset, every answer a JSON envelope; both replicas alive after`, async () => {

@@ -107,7 +107,7 @@ async function exerciseWebhook(installed: ShippedInstall): Promise<void> {
   await replica.waitForLog((l) => String(l.msg).startsWith('renewed the serving certificate'), 60_000);
   await replica.waitForLog((l) => String(l.msg).includes('caBundle updated'), 30_000);
   // An Event is written asynchronously after the rejection.
-  await eventually(async () => (auditedRequests().some((e) => e.objectRef?.resource === 'events') ? true : undefined), 'the Event about the rejected policy', 20_000, 250);
+  await eventually(() => Promise.resolve(auditedRequests().some((e) => e.objectRef?.resource === 'events') ? true : undefined), 'the Event about the rejected policy', 20_000, 250);
   await replica.stop();
   // The API replica starts from a fresh CA (default validity), so the 90 s CA above cannot rotate under its clients.
   await apiRequest(clusterInfo(), 'DELETE', `/api/v1/namespaces/${SHIPPED.namespace}/secrets/${SHIPPED.tlsSecret}`);
@@ -137,6 +137,7 @@ async function exerciseBackupApi(): Promise<void> {
   });
   if (lease.status !== 201) throw new Error(`creating the stale Lease: ${lease.status} ${lease.body.slice(0, 200)}`);
   const backupId = ((await ok('POST', '/backup', { desc: 'rbac', operator: 'rbac' })) as Bean<{ backup_id: string }>).bean.backup_id;
+  await bed.replicas[0]!.waitForLog((l) => String(l.msg).startsWith('took over an expired component lock') && l.previousHolder === 'a-replica-that-died/0000', 10_000);
   await eventually(async () => {
     const records = (await ok('GET', '/backup/records')) as { list: Array<{ backup_id: string; status: string }> };
     return records.list.some((r) => r.backup_id === backupId && r.status === 'Completed') ? true : undefined;
@@ -158,7 +159,7 @@ async function exerciseBackupApi(): Promise<void> {
   await ok('DELETE', `/restore/${restoreId}`);
   await ok('DELETE', `/backup/${backupId}`, undefined, 202);
   // The download's DownloadRequest is deleted after the answer, without waiting.
-  await eventually(async () => (auditedRequests().some((e) => e.verb === 'delete' && e.objectRef?.resource === 'downloadrequests') ? true : undefined), 'the DownloadRequest deleted', 20_000, 250);
+  await eventually(() => Promise.resolve(auditedRequests().some((e) => e.verb === 'delete' && e.objectRef?.resource === 'downloadrequests') ? true : undefined), 'the DownloadRequest deleted', 20_000, 250);
 }
 
 // Run the webhook's and the backup API's work against the API server, then

@@ -44,10 +44,10 @@ export interface BackupApiTestbed {
   consoleToken: string;
   caPem: string;
   /** As the console (its token unless options.token says otherwise), on replica `replica` or round robin. */
-  call(method: string, path: string, options?: CallOptions, replica?: number): Promise<ApiAnswer>;
-  veleroObjects(resource: string, labelSelector?: string): Promise<VeleroObjectJson[]>;
+  call: (method: string, path: string, options?: CallOptions, replica?: number) => Promise<ApiAnswer>;
+  veleroObjects: (resource: string, labelSelector?: string) => Promise<VeleroObjectJson[]>;
   /** Stops the stand-ins and replicas, deletes what the testbed made, uninstalls (releasing the lock). */
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 export interface TestbedOptions {
