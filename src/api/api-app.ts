@@ -37,20 +37,20 @@ const BODY_LIMIT = '64kb';
  * `whole` names an issue about the value itself (empty path): the body, or
  * the header a scalar schema checks.
  */
-function validationError(error: z.ZodError, where: string, whole: string): ValidationError {
+function validationError(error: z.ZodError, whole: string): ValidationError {
   // No prototype: a field named "constructor" or "__proto__" is just a key.
   const fields = Object.create(null) as Record<string, string[]>;
   for (const issue of error.issues) {
-    const names = issue.code === 'unrecognized_keys' ? issue.keys.map((k) => `${where}${k}`) : [issue.path.length > 0 ? `${where}${issue.path.join('.')}` : whole];
+    const names = issue.code === 'unrecognized_keys' ? issue.keys.map(String) : [issue.path.length > 0 ? issue.path.join('.') : whole];
     const message = issue.code === 'unrecognized_keys' ? 'is not a field of this request' : issue.message;
     for (const name of names) (fields[name] ??= []).push(message);
   }
   return new ValidationError(fields);
 }
 
-function parse<T>(schema: z.ZodType<T>, value: unknown, where: string, whole = 'body'): T {
+function parse<T>(schema: z.ZodType<T>, value: unknown, whole = 'body'): T {
   const result = schema.safeParse(value);
-  if (!result.success) throw validationError(result.error, where, whole);
+  if (!result.success) throw validationError(result.error, whole);
   return result.data;
 }
 
@@ -118,9 +118,9 @@ export function apiApp(options: ApiAppOptions): WebhookListener {
       if (identity.status === 401) res.setHeader('www-authenticate', 'Bearer realm="wutong-backup"');
       throw new ApiError(identity.status, identity.message, identity.status === 401 ? 'unauthenticated' : 'unavailable');
     }
-    const params = parse(route.params, req.params, '');
-    const query = parse(route.query, { ...(req.query as Record<string, unknown>) }, '');
-    const key = route.idempotent && req.get('idempotency-key') !== undefined ? parse(idempotencyKey, req.get('idempotency-key'), '', 'Idempotency-Key') : undefined;
+    const params = parse(route.params, req.params);
+    const query = parse(route.query, { ...(req.query as Record<string, unknown>) });
+    const key = route.idempotent && req.get('idempotency-key') !== undefined ? parse(idempotencyKey, req.get('idempotency-key'), 'Idempotency-Key') : undefined;
     let rawBody: unknown;
     if (route.body) {
       if (!hasBody(req)) throw new ValidationError({ body: ['is required: a JSON object'] });
@@ -129,7 +129,7 @@ export function apiApp(options: ApiAppOptions): WebhookListener {
       rawBody = req.body as unknown;
       if (rawBody === null || typeof rawBody !== 'object' || Array.isArray(rawBody)) throw new ValidationError({ body: ['must be a JSON object'] });
     }
-    const body = route.body ? parse(route.body, rawBody, '') : undefined;
+    const body = route.body ? parse(route.body, rawBody) : undefined;
     const ref = { tenantName: (params as { tenant_name: string }).tenant_name, tenantEnvName: (params as { tenant_env_name: string }).tenant_env_name, serviceAlias: (params as { service_alias: string }).service_alias };
     const component = await componentFor(backend.deps, ref, route.serviceIdOf?.(body));
     const denied = await backend.access.authorize(identity, { namespace: component.namespace, verb: route.access.verb, resource: route.access.resource, name: ref.serviceAlias });
