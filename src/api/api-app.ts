@@ -32,20 +32,25 @@ export interface ApiAppOptions {
 // large bodies from costing memory before authentication has even run.
 const BODY_LIMIT = '64kb';
 
-/** zod issues → the region API's validation_error map (field → messages). */
-function validationError(error: z.ZodError, where: string): ValidationError {
-  const fields: Record<string, string[]> = {};
+/**
+ * zod issues → the region API's validation_error map (field → messages).
+ * `whole` names an issue about the value itself (empty path): the body, or
+ * the header a scalar schema checks.
+ */
+function validationError(error: z.ZodError, whole: string): ValidationError {
+  // No prototype: a field named "constructor" or "__proto__" is just a key.
+  const fields = Object.create(null) as Record<string, string[]>;
   for (const issue of error.issues) {
-    const names = issue.code === 'unrecognized_keys' ? issue.keys.map((k) => `${where}${k}`) : [`${where}${issue.path.join('.') || 'body'}`];
+    const names = issue.code === 'unrecognized_keys' ? issue.keys.map(String) : [issue.path.length > 0 ? issue.path.join('.') : whole];
     const message = issue.code === 'unrecognized_keys' ? 'is not a field of this request' : issue.message;
     for (const name of names) (fields[name] ??= []).push(message);
   }
   return new ValidationError(fields);
 }
 
-function parse<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
+function parse<T>(schema: z.ZodType<T>, value: unknown, whole = 'body'): T {
   const result = schema.safeParse(value);
-  if (!result.success) throw validationError(result.error, where);
+  if (!result.success) throw validationError(result.error, whole);
   return result.data;
 }
 
@@ -56,9 +61,38 @@ function bodyError(err: unknown): ApiError | undefined {
   const type = (err as { type?: unknown }).type;
   if (type === 'entity.too.large') return new ApiError(413, `request body is over ${BODY_LIMIT}`, 'body_too_large', 'body');
   if (type === 'entity.parse.failed') return new ValidationError({ body: [`is not valid JSON: ${(err as Error).message}`] });
-  if (type === 'encoding.unsupported' || type === 'charset.unsupported') return new ApiError(415, (err as Error).message, 'unsupported_encoding', 'Content-Type');
+  if (type === 'charset.unsupported') return new ApiError(415, (err as Error).message, 'unsupported_encoding', 'Content-Type');
+  if (type === 'encoding.unsupported') return new ApiError(415, (err as Error).message, 'unsupported_encoding', 'Content-Encoding');
   if (type === 'request.aborted' || type === 'request.size.invalid') return new ApiError(400, (err as Error).message, 'body_incomplete', 'body');
+  // zlib's own errors (gzip's Z_DATA_ERROR, brotli's ERR__ERROR_FORMAT_…), which body-parser passes on as a 400:
+  // a body that is not what its Content-Encoding says.
+  const { status, errno } = err as { status?: unknown; errno?: unknown };
+  if (status === 400 && typeof errno === 'number') return new ValidationError({ body: [`could not be decompressed (Content-Encoding): ${(err as Error).message}`] });
   return undefined;
+}
+
+/**
+ * Express answers a path segment that is not valid percent-encoding with a
+ * URIError before any handler runs; this names the route parameter it was
+ * (`path` when no route's shape fits).
+ */
+function undecodableParam(path: string): string {
+  const segments = path.split('/');
+  const bad = segments.findIndex((segment) => {
+    try {
+      decodeURIComponent(segment);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  for (const route of COMPONENT_ROUTES) {
+    const pattern = (COMPONENT_PREFIX + route.path).split('/');
+    if (pattern.length !== segments.length || !pattern.every((p, i) => p.startsWith(':') || p === segments[i])) continue;
+    const param = pattern[bad];
+    if (param?.startsWith(':')) return param.slice(1);
+  }
+  return 'path';
 }
 
 /**
@@ -84,9 +118,9 @@ export function apiApp(options: ApiAppOptions): WebhookListener {
       if (identity.status === 401) res.setHeader('www-authenticate', 'Bearer realm="wutong-backup"');
       throw new ApiError(identity.status, identity.message, identity.status === 401 ? 'unauthenticated' : 'unavailable');
     }
-    const params = parse(route.params, req.params, '');
-    const query = parse(route.query, { ...(req.query as Record<string, unknown>) }, '');
-    const key = route.idempotent && req.get('idempotency-key') !== undefined ? parse(idempotencyKey, req.get('idempotency-key'), 'Idempotency-') : undefined;
+    const params = parse(route.params, req.params);
+    const query = parse(route.query, { ...(req.query as Record<string, unknown>) });
+    const key = route.idempotent && req.get('idempotency-key') !== undefined ? parse(idempotencyKey, req.get('idempotency-key'), 'Idempotency-Key') : undefined;
     let rawBody: unknown;
     if (route.body) {
       if (!hasBody(req)) throw new ValidationError({ body: ['is required: a JSON object'] });
@@ -95,7 +129,7 @@ export function apiApp(options: ApiAppOptions): WebhookListener {
       rawBody = req.body as unknown;
       if (rawBody === null || typeof rawBody !== 'object' || Array.isArray(rawBody)) throw new ValidationError({ body: ['must be a JSON object'] });
     }
-    const body = route.body ? parse(route.body, rawBody, '') : undefined;
+    const body = route.body ? parse(route.body, rawBody) : undefined;
     const ref = { tenantName: (params as { tenant_name: string }).tenant_name, tenantEnvName: (params as { tenant_env_name: string }).tenant_env_name, serviceAlias: (params as { service_alias: string }).service_alias };
     const component = await componentFor(backend.deps, ref, route.serviceIdOf?.(body));
     const denied = await backend.access.authorize(identity, { namespace: component.namespace, verb: route.access.verb, resource: route.access.resource, name: ref.serviceAlias });
@@ -122,6 +156,7 @@ export function apiApp(options: ApiAppOptions): WebhookListener {
     app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
       if (res.headersSent) return;
       if (err instanceof ApiError) return sendError(res, err);
+      if (err instanceof URIError) return sendError(res, new ValidationError({ [undecodableParam(req.path)]: ['is not valid percent-encoding'] }));
       const fromBody = bodyError(err);
       if (fromBody) return sendError(res, fromBody);
       if (err instanceof KubeHttpError || err instanceof KubeUnreachable) {

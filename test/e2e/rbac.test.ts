@@ -1,13 +1,15 @@
 import { jest } from '@jest/globals';
 import { readFileSync } from 'node:fs';
-import type { CoreV1Api } from '@kubernetes/client-node';
 import { apiRequest } from './cluster/cluster.js';
+import { startBackupApiTestbed, VELERO_NAMESPACE, type BackupApiTestbed } from './support/backup-api-testbed.js';
 import { clients, clusterInfo } from './support/kube.js';
 import { findObject } from './support/kustomize.js';
-import { installShipped, SHIPPED, type ShippedInstall } from './support/shipped-install.js';
+import { SHIPPED, type ShippedInstall } from './support/shipped-install.js';
+import { eventually } from './support/wait.js';
 import type { WebhookProcess } from './support/webhook-process.js';
+import { stopWutongComponent } from './support/wutong-component.js';
 
-jest.setTimeout(180_000);
+jest.setTimeout(420_000);
 
 const USER = `system:serviceaccount:${SHIPPED.namespace}:${SHIPPED.serviceAccount}`;
 const GROUPS = ['system:serviceaccounts', `system:serviceaccounts:${SHIPPED.namespace}`, 'system:authenticated'];
@@ -74,9 +76,8 @@ function grantedBy(rule: PolicyRule, namespace: string, call: Call): boolean {
     && (namespace === '' || call.namespace === namespace);
 }
 
-let core: CoreV1Api;
+let bed: BackupApiTestbed;
 let install: ShippedInstall;
-let replica: WebhookProcess;
 let calls: Map<string, { call: Call; codes: Set<number> }>;
 
 const policyText = (timeout: string): string => `apiVersion: backup.wutong.io/v1alpha1
@@ -87,14 +88,14 @@ rules:
     backup: { pre: { command: ["/bin/true"], timeout: ${timeout} } }
 `;
 
-// Exercise everything the webhook does against the API server, as the
-// ServiceAccount: bootstrap (Secret, caBundle), the policy watch, an Event
-// for a rejected policy, and a certificate renewal; then read what it did
-// from the API server's audit log.
-beforeAll(async () => {
-  ({ core } = clients());
-  install = await installShipped('base');
-  [replica] = (await install.startReplicas(1, { CA_VALIDITY: '90s', CERT_VALIDITY: '15s', TLS_CHECK_INTERVAL: '1s', TLS_CA_OVERLAP: '5s' })) as [WebhookProcess];
+/**
+ * Everything the webhook does against the API server, as the ServiceAccount:
+ * bootstrap (Secret, caBundle), the policy watch, an Event for a rejected
+ * policy, and a certificate renewal (short validities, so it happens now).
+ */
+async function exerciseWebhook(installed: ShippedInstall): Promise<void> {
+  const { core } = clients();
+  const [replica] = (await installed.startReplicas(1, { CA_VALIDITY: '90s', CERT_VALIDITY: '15s', TLS_CHECK_INTERVAL: '1s', TLS_CA_OVERLAP: '5s' })) as [WebhookProcess];
   const setPolicy = (text: string): Promise<unknown> =>
     core.replaceNamespacedConfigMap({
       name: SHIPPED.policyConfigMap,
@@ -106,9 +107,68 @@ beforeAll(async () => {
   await replica.waitForLog((l) => String(l.msg).startsWith('renewed the serving certificate'), 60_000);
   await replica.waitForLog((l) => String(l.msg).includes('caBundle updated'), 30_000);
   // An Event is written asynchronously after the rejection.
-  const deadline = Date.now() + 20_000;
-  while (!auditedRequests().some((e) => e.objectRef?.resource === 'events') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+  await eventually(() => Promise.resolve(auditedRequests().some((e) => e.objectRef?.resource === 'events') ? true : undefined), 'the Event about the rejected policy', 20_000, 250);
   await replica.stop();
+  // The API replica starts from a fresh CA (default validity), so the 90 s CA above cannot rotate under its clients.
+  await apiRequest(clusterInfo(), 'DELETE', `/api/v1/namespaces/${SHIPPED.namespace}/secrets/${SHIPPED.tlsSecret}`);
+}
+
+type Bean<T> = { bean: T };
+
+/**
+ * Every backup API route once, as the console, in an order that makes each
+ * permission of ClusterRole wutong-backup-api, Role wutong-backup-velero and
+ * the leases rule of Role wutong-backup necessary: a cache miss (get backups,
+ * get restores), a take-over of an expired Lease (update leases), a download
+ * (downloadrequests), a schedule's life (schedules), a restore of the stopped
+ * component and its deletion, a backup's deletion (deletebackuprequests).
+ */
+async function exerciseBackupApi(): Promise<void> {
+  const { component, call } = bed;
+  const ok = async (method: string, path: string, body?: unknown, status = 200): Promise<unknown> => {
+    const answer = await call(method, `${component.path}${path}`, body === undefined ? {} : { body });
+    if (answer.status !== status) throw new Error(`${method} ${path}: ${answer.status} ${answer.text} (expected ${status})`);
+    return answer.json;
+  };
+  // A Lease left by a replica that died mid-request: the next backup takes it over (get, then update).
+  const lease = await apiRequest(clusterInfo(), 'POST', `/apis/coordination.k8s.io/v1/namespaces/${SHIPPED.namespace}/leases`, {
+    metadata: { name: `wutong-backup-${component.serviceId}` },
+    spec: { holderIdentity: 'a-replica-that-died/0000', leaseDurationSeconds: 30, acquireTime: '2020-01-01T00:00:00.000000Z', renewTime: '2020-01-01T00:00:00.000000Z' },
+  });
+  if (lease.status !== 201) throw new Error(`creating the stale Lease: ${lease.status} ${lease.body.slice(0, 200)}`);
+  const backupId = ((await ok('POST', '/backup', { desc: 'rbac', operator: 'rbac' })) as Bean<{ backup_id: string }>).bean.backup_id;
+  await bed.replicas[0]!.waitForLog((l) => String(l.msg).startsWith('took over an expired component lock') && l.previousHolder === 'a-replica-that-died/0000', 10_000);
+  await eventually(async () => {
+    const records = (await ok('GET', '/backup/records')) as { list: Array<{ backup_id: string; status: string }> };
+    return records.list.some((r) => r.backup_id === backupId && r.status === 'Completed') ? true : undefined;
+  }, `backup ${backupId} Completed`, 90_000);
+  await ok('GET', `/backup/${backupId}/download`);
+  await ok('GET', '/backup/no-such-backup/download', undefined, 404);
+  await ok('DELETE', '/restore/no-such-restore', undefined, 404);
+  await ok('GET', '/restore/records');
+  await ok('POST', '/backup/schedule', { cron: '@daily', desc: 'rbac' });
+  await ok('GET', '/backup/schedule');
+  await ok('PUT', '/backup/schedule', { cron: '@weekly' });
+  await ok('DELETE', '/backup/schedule');
+  await stopWutongComponent(bed.apps, bed.core, component);
+  const restoreId = ((await ok('POST', '/restore', { backup_id: backupId })) as Bean<{ restore_id: string }>).bean.restore_id;
+  await eventually(async () => {
+    const records = (await ok('GET', '/restore/records')) as { list: Array<{ restore_id: string; status: string }> };
+    return records.list.some((r) => r.restore_id === restoreId && r.status === 'Completed') ? true : undefined;
+  }, `restore ${restoreId} Completed`, 90_000);
+  await ok('DELETE', `/restore/${restoreId}`);
+  await ok('DELETE', `/backup/${backupId}`, undefined, 202);
+  // The download's DownloadRequest is deleted after the answer, without waiting.
+  await eventually(() => Promise.resolve(auditedRequests().some((e) => e.verb === 'delete' && e.objectRef?.resource === 'downloadrequests') ? true : undefined), 'the DownloadRequest deleted', 20_000, 250);
+}
+
+// Run the webhook's and the backup API's work against the API server, then
+// read what the ServiceAccount did from the API server's audit log.
+beforeAll(async () => {
+  bed = await startBackupApiTestbed({ suite: 'rbac', serviceId: 'c3d4e5f60718293a4b5c6d7e8f90a1b2', alias: 'gr0rbac', replicaCount: 1, target: 'base', beforeReplicas: exerciseWebhook });
+  install = bed.install;
+  await exerciseBackupApi();
+  for (const replica of bed.replicas) await replica.stop();
   calls = new Map();
   for (const e of auditedRequests()) {
     const call = callOf(e);
@@ -117,7 +177,7 @@ beforeAll(async () => {
     calls.set(key(call), entry);
   }
 });
-afterAll(() => install?.uninstall());
+afterAll(() => bed?.stop());
 
 test('no request the ServiceAccount made during the e2e run was refused, and the authorizer allows each kind of them', async () => {
   expect(calls.size).toBeGreaterThan(0);
@@ -134,9 +194,9 @@ test('the policy watch is authorized by name: list and watch carry the ConfigMap
   expect(configMapCalls.every((c) => c.name === SHIPPED.policyConfigMap && c.namespace === SHIPPED.namespace)).toBe(true);
 });
 
-test('every permission rbac.yaml grants is used by a request the webhook made (nothing granted in vain)', () => {
+test('every permission rbac.yaml grants is used by a request the webhook or the backup API made (nothing granted in vain)', () => {
   const unused: string[] = [];
-  for (const [kind, name] of [['Role', 'wutong-backup'], ['ClusterRole', 'wutong-backup-webhook']] as const) {
+  for (const [kind, name] of [['Role', 'wutong-backup'], ['ClusterRole', 'wutong-backup-webhook'], ['ClusterRole', 'wutong-backup-api'], ['Role', 'wutong-backup-velero']] as const) {
     const role = findObject(install.objects, kind, name) as unknown as { metadata: { namespace?: string }; rules: PolicyRule[] };
     for (const rule of role.rules) {
       for (const verb of rule.verbs) {
@@ -164,6 +224,30 @@ test.each<[string, Call]>([
   ['read ConfigMaps elsewhere', { verb: 'list', group: '', resource: 'configmaps', subresource: '', namespace: 'kube-system', name: '' }],
   ['delete pods', { verb: 'delete', group: '', resource: 'pods', subresource: '', namespace: 'default', name: 'any' }],
   ['create Events elsewhere', { verb: 'create', group: '', resource: 'events', subresource: '', namespace: 'default', name: '' }],
+  // The backup API's neighbours: what it must never do, although it works next to it.
+  ['list Secrets in Velero\'s namespace (object-storage credentials)', { verb: 'list', group: '', resource: 'secrets', subresource: '', namespace: VELERO_NAMESPACE, name: '' }],
+  ['get Velero\'s credentials Secret', { verb: 'get', group: '', resource: 'secrets', subresource: '', namespace: VELERO_NAMESPACE, name: 'cloud-credentials' }],
+  ['get a Secret in a tenant namespace', { verb: 'get', group: '', resource: 'secrets', subresource: '', namespace: 'default', name: 'db-password' }],
+  ['delete a Backup directly (orphaning its data)', { verb: 'delete', group: 'velero.io', resource: 'backups', subresource: '', namespace: VELERO_NAMESPACE, name: 'any' }],
+  ['update a Backup', { verb: 'update', group: 'velero.io', resource: 'backups', subresource: '', namespace: VELERO_NAMESPACE, name: 'any' }],
+  ['patch a Backup\'s status', { verb: 'patch', group: 'velero.io', resource: 'backups', subresource: 'status', namespace: VELERO_NAMESPACE, name: 'any' }],
+  ['delete a DeleteBackupRequest', { verb: 'delete', group: 'velero.io', resource: 'deletebackuprequests', subresource: '', namespace: VELERO_NAMESPACE, name: 'any' }],
+  ['create PodVolumeBackups', { verb: 'create', group: 'velero.io', resource: 'podvolumebackups', subresource: '', namespace: VELERO_NAMESPACE, name: '' }],
+  ['read Velero\'s repository passwords (BackupRepositories)', { verb: 'list', group: 'velero.io', resource: 'backuprepositories', subresource: '', namespace: VELERO_NAMESPACE, name: '' }],
+  ['change a BackupStorageLocation', { verb: 'patch', group: 'velero.io', resource: 'backupstoragelocations', subresource: '', namespace: VELERO_NAMESPACE, name: 'default' }],
+  ['create Backups outside Velero\'s namespace', { verb: 'create', group: 'velero.io', resource: 'backups', subresource: '', namespace: 'default', name: '' }],
+  ['list Backups cluster-wide', { verb: 'list', group: 'velero.io', resource: 'backups', subresource: '', namespace: '', name: '' }],
+  ['get pods cluster-wide by name', { verb: 'get', group: '', resource: 'pods', subresource: '', namespace: 'default', name: 'any' }],
+  ['watch pods', { verb: 'watch', group: '', resource: 'pods', subresource: '', namespace: '', name: '' }],
+  ['create pods', { verb: 'create', group: '', resource: 'pods', subresource: '', namespace: 'default', name: '' }],
+  ['exec into pods', { verb: 'create', group: '', resource: 'pods', subresource: 'exec', namespace: 'default', name: 'any' }],
+  ['delete PVCs', { verb: 'delete', group: '', resource: 'persistentvolumeclaims', subresource: '', namespace: 'default', name: 'any' }],
+  ['scale StatefulSets', { verb: 'patch', group: 'apps', resource: 'statefulsets', subresource: 'scale', namespace: 'default', name: 'any' }],
+  ['update Deployments', { verb: 'update', group: 'apps', resource: 'deployments', subresource: '', namespace: 'default', name: 'any' }],
+  ['list Leases in other namespaces', { verb: 'list', group: 'coordination.k8s.io', resource: 'leases', subresource: '', namespace: 'kube-system', name: '' }],
+  ['update Leases in other namespaces', { verb: 'update', group: 'coordination.k8s.io', resource: 'leases', subresource: '', namespace: 'kube-system', name: 'kube-controller-manager' }],
+  ['create its own access to components (componentbackups)', { verb: 'create', group: 'backup.wutong.io', resource: 'componentbackups', subresource: '', namespace: 'default', name: '' }],
+  ['impersonate users', { verb: 'impersonate', group: '', resource: 'users', subresource: '', namespace: '', name: 'admin' }],
 ])('the ServiceAccount may not %s', async (_what, call) => {
   expect(await allowed(call)).toBe(false);
 });

@@ -12,8 +12,9 @@ export interface CallOptions {
   token?: string;
   body?: unknown;
   /** Raw body bytes (malformed input tests); wins over body. */
-  raw?: string;
-  contentType?: string;
+  raw?: string | Buffer;
+  /** Defaults to application/json when there is a body; null sends none. */
+  contentType?: string | null;
   headers?: Record<string, string>;
 }
 
@@ -29,14 +30,16 @@ export function backupApiClient(baseUrl: string, caPem: string): { call(method: 
       const payload = options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
       return new Promise((resolve, reject) => {
         const req = request(
-          new URL(path, baseUrl),
+          baseUrl,
           {
+            // Verbatim, not through new URL(): malformed-path tests send "..", "%2F" and bad escapes as they are.
+            path,
             method,
             agent,
             headers: {
               accept: 'application/json',
               ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
-              ...(payload === undefined ? {} : { 'content-type': options.contentType ?? 'application/json', 'content-length': Buffer.byteLength(payload) }),
+              ...(payload === undefined ? {} : { ...(options.contentType === null ? {} : { 'content-type': options.contentType ?? 'application/json' }), 'content-length': Buffer.byteLength(payload) }),
               ...options.headers,
             },
             timeout: 30_000,

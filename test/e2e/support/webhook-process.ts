@@ -26,6 +26,8 @@ export interface WebhookProcess {
   /** Every log line so far, parsed. */
   logs: Array<Record<string, unknown>>;
   /** Resolves when a log line satisfies the predicate (or rejects after timeoutMs). */
+  /** Whether the process is still running (it has not exited or been killed). */
+  alive(): boolean;
   waitForLog(predicate: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   stop(): Promise<void>;
 }
@@ -117,6 +119,7 @@ export async function startWebhookProcess(env: Record<string, string> = {}): Pro
     caPem: existsSync(join(tlsDir, 'ca.crt')) ? readFileSync(join(tlsDir, 'ca.crt'), 'utf8') : '',
     tlsDir,
     logs,
+    alive: () => child.exitCode === null && child.signalCode === null,
     waitForLog,
     stop: async () => {
       if (stopped) return;

@@ -1,0 +1,153 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { AppsV1Api, type CoreV1Api } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+import { apiRequest, waitForServiceAccountToken } from '../cluster/cluster.js';
+import { backupApiClient, type ApiAnswer, type CallOptions } from './backup-api-client.js';
+import { adminKubeConfig, clients, clusterInfo, createNamespace, deleteNamespace } from './kube.js';
+import { startKubeletStandIn, type KubeletStandIn } from './kubelet-stand-in.js';
+import { KUBERNETES_120, type ManifestTarget } from './kustomize.js';
+import { installShipped, type ShippedInstall } from './shipped-install.js';
+import { startVeleroStandIn, type VeleroStandIn } from './velero-stand-in.js';
+import { eventually } from './wait.js';
+import type { WebhookProcess } from './webhook-process.js';
+import { startWutongComponent, type WutongComponent } from './wutong-component.js';
+
+export const VELERO_NAMESPACE = 'velero';
+
+/** Every kind of object the backup API may create in Velero's namespace. */
+export const VELERO_CREATED_RESOURCES = ['backups', 'restores', 'schedules', 'deletebackuprequests', 'downloadrequests'] as const;
+
+export interface VeleroObjectJson {
+  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec: Record<string, unknown>;
+  status?: { phase?: string };
+}
+
+/**
+ * The backup API as the console meets it: the shipped installation (install
+ * lock held until stop), the Velero stand-in with an Available storage
+ * location, the kubelet stand-in, a running Wutong component (a StatefulSet
+ * with a PVC), the console's ServiceAccount bound to the example ClusterRole
+ * in the component's namespace, and `replicaCount` replicas whose caches have
+ * synced.
+ */
+export interface BackupApiTestbed {
+  install: ShippedInstall;
+  replicas: WebhookProcess[];
+  velero: VeleroStandIn;
+  kubelet: KubeletStandIn;
+  core: CoreV1Api;
+  apps: AppsV1Api;
+  component: WutongComponent;
+  consoleNamespace: string;
+  consoleToken: string;
+  caPem: string;
+  /** As the console (its token unless options.token says otherwise), on replica `replica` or round robin. */
+  call: (method: string, path: string, options?: CallOptions, replica?: number) => Promise<ApiAnswer>;
+  veleroObjects: (resource: string, labelSelector?: string) => Promise<VeleroObjectJson[]>;
+  /** Stops the stand-ins and replicas, deletes what the testbed made, uninstalls (releasing the lock). */
+  stop: () => Promise<void>;
+}
+
+export interface TestbedOptions {
+  /** Namespace prefix, and (with the pid) the component's identity: test files never share a component. */
+  suite: string;
+  serviceId: string;
+  alias: string;
+  replicaCount?: number;
+  target?: ManifestTarget;
+  replicaEnv?: Record<string, string>;
+  /** Runs once the installation, stand-ins and component are up, before the API replicas start. */
+  beforeReplicas?: (install: ShippedInstall) => Promise<void>;
+}
+
+/** The example ClusterRole the README tells platform teams to bind for the console. */
+export function consoleClusterRole(): Record<string, unknown> {
+  const file = fileURLToPath(new URL('../../../manifests/examples/console-access.yaml', import.meta.url));
+  const docs = parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS() as Record<string, unknown>);
+  const role = docs.find((d) => d['kind'] === 'ClusterRole');
+  if (!role) throw new Error('manifests/examples/console-access.yaml has no ClusterRole');
+  return role;
+}
+
+export async function listVeleroObjects(resource: string, labelSelector = ''): Promise<VeleroObjectJson[]> {
+  const res = await apiRequest(clusterInfo(), 'GET', `/apis/velero.io/v1/namespaces/${VELERO_NAMESPACE}/${resource}${labelSelector ? `?labelSelector=${encodeURIComponent(labelSelector)}` : ''}`);
+  if (res.status !== 200) throw new Error(`listing ${resource}: ${res.status} ${res.body.slice(0, 200)}`);
+  return (res.json as { items: VeleroObjectJson[] }).items;
+}
+
+export async function startBackupApiTestbed(options: TestbedOptions): Promise<BackupApiTestbed> {
+  const info = clusterInfo();
+  const { core } = clients();
+  const apps = adminKubeConfig().makeApiClient(AppsV1Api);
+  const role = consoleClusterRole();
+  const roleName = (role.metadata as { name: string }).name;
+  const install = await installShipped(options.target ?? KUBERNETES_120);
+  let velero: VeleroStandIn | undefined;
+  let kubelet: KubeletStandIn | undefined;
+  let namespace: string | undefined;
+  let consoleNamespace: string | undefined;
+  const apiClients: ReturnType<typeof backupApiClient>[] = [];
+
+  const stop = async (): Promise<void> => {
+    for (const c of apiClients) c.close();
+    await velero?.stop();
+    await kubelet?.stop();
+    // Before the uninstall releases the lock: the next test file starts from an empty cluster state.
+    await apiRequest(info, 'DELETE', `/apis/rbac.authorization.k8s.io/v1/clusterroles/${roleName}`);
+    for (const resource of [...VELERO_CREATED_RESOURCES, 'podvolumebackups', 'podvolumerestores']) {
+      await apiRequest(info, 'DELETE', `/apis/velero.io/v1/namespaces/${VELERO_NAMESPACE}/${resource}`);
+    }
+    if (namespace) await deleteNamespace(core, namespace);
+    if (consoleNamespace) await deleteNamespace(core, consoleNamespace);
+    await install.uninstall();
+  };
+
+  try {
+    velero = await startVeleroStandIn(info, { namespace: VELERO_NAMESPACE, timeScale: 60, stepMs: 100 });
+    await velero.setStorageLocation('default', 'Available');
+    namespace = await createNamespace(core, options.suite);
+    consoleNamespace = await createNamespace(core, `${options.suite}-console`);
+    kubelet = await startKubeletStandIn(`node-${options.suite}-${process.pid}`);
+
+    const created = await apiRequest(info, 'POST', '/apis/rbac.authorization.k8s.io/v1/clusterroles', role);
+    if (created.status >= 300 && created.status !== 409) throw new Error(`creating ClusterRole ${roleName}: ${created.status} ${created.body.slice(0, 200)}`);
+    const sa = await apiRequest(info, 'POST', `/api/v1/namespaces/${consoleNamespace}/serviceaccounts`, { metadata: { name: 'wutong-console' } });
+    if (sa.status !== 201) throw new Error(`creating the console's ServiceAccount: ${sa.status}`);
+    const binding = await apiRequest(info, 'POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/rolebindings`, {
+      metadata: { name: 'wutong-backup-console' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: roleName },
+      subjects: [{ kind: 'ServiceAccount', name: 'wutong-console', namespace: consoleNamespace }],
+    });
+    if (binding.status !== 201) throw new Error(`binding the console: ${binding.status}`);
+    const consoleToken = await waitForServiceAccountToken(info, consoleNamespace, 'wutong-console');
+
+    const component: WutongComponent = {
+      serviceId: options.serviceId,
+      alias: options.alias,
+      tenant: 'acme',
+      env: 'prod',
+      namespace,
+      path: `/v2/tenants/acme/envs/prod/services/${options.alias}`,
+    };
+    kubelet.runPods(namespace, `service_id=${component.serviceId}`);
+    await startWutongComponent(apps, core, component);
+
+    await options.beforeReplicas?.(install);
+    const replicas = await install.startReplicas(options.replicaCount ?? 2, options.replicaEnv);
+    const caPem = (await install.storedCa()).toString();
+    apiClients.push(...replicas.map((r) => backupApiClient(r.apiUrl, caPem)));
+    let turn = 0;
+    const call = (method: string, path: string, callOptions: CallOptions = {}, replica?: number): Promise<ApiAnswer> =>
+      apiClients[replica ?? turn++ % apiClients.length]!.call(method, path, { token: consoleToken, ...callOptions });
+    // Every replica's caches have listed Velero's objects.
+    for (let i = 0; i < replicas.length; i++) {
+      await eventually(async () => ((await call('GET', `${component.path}/backup/records`, {}, i)).status === 200 ? true : undefined), `replica ${i} ready`, 60_000);
+    }
+    return { install, replicas, velero, kubelet, core, apps, component, consoleNamespace, consoleToken, caPem, call, veleroObjects: listVeleroObjects, stop };
+  } catch (err) {
+    await stop().catch(() => undefined);
+    throw err;
+  }
+}
