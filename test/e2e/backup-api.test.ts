@@ -1,44 +1,31 @@
 import { jest } from '@jest/globals';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { AppsV1Api, type CoreV1Api } from '@kubernetes/client-node';
-import { parseAllDocuments } from 'yaml';
+import type { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { apiRequest, installCrds, veleroCrdDir, waitForServiceAccountToken } from './cluster/cluster.js';
-import { backupApiClient, type ApiAnswer, type CallOptions } from './support/backup-api-client.js';
-import { adminKubeConfig, clients, clusterInfo, createNamespace, deleteNamespace } from './support/kube.js';
-import { startKubeletStandIn, type KubeletStandIn } from './support/kubelet-stand-in.js';
-import { KUBERNETES_120 } from './support/kustomize.js';
-import { installShipped, type ShippedInstall } from './support/shipped-install.js';
+import type { ApiAnswer, CallOptions } from './support/backup-api-client.js';
+import { startBackupApiTestbed, VELERO_NAMESPACE as VELERO, type BackupApiTestbed } from './support/backup-api-testbed.js';
+import { acquireFileLock, VELERO_CRDS_LOCK } from './support/file-lock.js';
+import { clusterInfo } from './support/kube.js';
 import { startVeleroStandIn, type VeleroStandIn } from './support/velero-stand-in.js';
 import { eventually } from './support/wait.js';
 import type { WebhookProcess } from './support/webhook-process.js';
-import { startWutongComponent, stopWutongComponent, type WutongComponent } from './support/wutong-component.js';
-import { acquireFileLock, VELERO_CRDS_LOCK } from './support/file-lock.js';
+import { stopWutongComponent, type WutongComponent } from './support/wutong-component.js';
 
 jest.setTimeout(240_000);
 
-const VELERO = 'velero';
 const info = clusterInfo();
+let testbed: BackupApiTestbed;
 let core: CoreV1Api;
 let apps: AppsV1Api;
-let install: ShippedInstall;
 let replicas: WebhookProcess[];
 let velero: VeleroStandIn;
-let kubelet: KubeletStandIn;
+/** The stand-in started again after Velero's CRDs were reinstalled (the testbed stops the first one). */
+let restartedVelero: VeleroStandIn | undefined;
 let namespace: string;
-let consoleNamespace: string;
-let consoleToken: string;
 let strangerToken: string;
-let caPem: string;
 let component: WutongComponent;
-let clientsByReplica: ReturnType<typeof backupApiClient>[];
 
-/** Replica `i`'s API (round robin when not given), as the console's Service would spread requests. */
-let turn = 0;
-function call(method: string, path: string, options: CallOptions = {}, replica?: number): Promise<ApiAnswer> {
-  const client = clientsByReplica[replica ?? turn++ % clientsByReplica.length]!;
-  return client.call(method, path, { token: consoleToken, ...options });
-}
+/** As the console, on replica `replica` or round robin, as the console's Service would spread requests. */
+const call = (method: string, path: string, options: CallOptions = {}, replica?: number): Promise<ApiAnswer> => testbed.call(method, path, options, replica);
 
 interface Bean<T> {
   bean: T;
@@ -57,11 +44,7 @@ interface BackupRecordJson {
   created_at: string;
 }
 
-async function veleroObjects(resource: string, labelSelector = ''): Promise<Array<{ metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> }; spec: Record<string, unknown>; status?: { phase?: string } }>> {
-  const res = await apiRequest(info, 'GET', `/apis/velero.io/v1/namespaces/${VELERO}/${resource}${labelSelector ? `?labelSelector=${encodeURIComponent(labelSelector)}` : ''}`);
-  if (res.status !== 200) throw new Error(`listing ${resource}: ${res.status} ${res.body.slice(0, 200)}`);
-  return (res.json as { items: never[] }).items;
-}
+const veleroObjects = (resource: string, labelSelector = ''): ReturnType<BackupApiTestbed['veleroObjects']> => testbed.veleroObjects(resource, labelSelector);
 
 async function backupRecords(): Promise<BackupRecordJson[]> {
   const answer = await call('GET', `${component.path}/backup/records`);
@@ -90,73 +73,26 @@ function expectRegionApiBytes(answer: ApiAnswer, shape: 'bean' | 'list', fields?
   if (fields) for (const record of records) expect(Object.keys(record as object)).toEqual(fields);
 }
 
-/** The example ClusterRole the README tells platform teams to bind for the console. */
-function consoleClusterRole(): Record<string, unknown> {
-  const file = fileURLToPath(new URL('../../manifests/examples/console-access.yaml', import.meta.url));
-  const docs = parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS() as Record<string, unknown>);
-  const role = docs.find((d) => d['kind'] === 'ClusterRole');
-  if (!role) throw new Error('manifests/examples/console-access.yaml has no ClusterRole');
-  return role;
-}
-
+// A running Wutong component, the console bound to the example ClusterRole,
+// two replicas of the shipped install, and the Velero stand-in
+// (support/backup-api-testbed.ts); plus a ServiceAccount with no role.
 beforeAll(async () => {
-  ({ core } = clients());
-  apps = adminKubeConfig().makeApiClient(AppsV1Api);
-  install = await installShipped(KUBERNETES_120);
-  velero = await startVeleroStandIn(info, { namespace: VELERO, timeScale: 60, stepMs: 100 });
-  await velero.setStorageLocation('default', 'Available');
-  namespace = await createNamespace(core, 'backup-api');
-  consoleNamespace = await createNamespace(core, 'console');
-  kubelet = await startKubeletStandIn(`node-backup-api-${process.pid}`);
-
-  // The console's identity: a ServiceAccount granted the example ClusterRole in the tenant namespace.
-  const role = consoleClusterRole();
-  expect((await apiRequest(info, 'POST', '/apis/rbac.authorization.k8s.io/v1/clusterroles', role)).status).toBeLessThan(300);
-  for (const name of ['wutong-console', 'stranger']) {
-    expect((await apiRequest(info, 'POST', `/api/v1/namespaces/${consoleNamespace}/serviceaccounts`, { metadata: { name } })).status).toBe(201);
-  }
-  expect(
-    (
-      await apiRequest(info, 'POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/rolebindings`, {
-        metadata: { name: 'wutong-backup-console' },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: (role.metadata as { name: string }).name },
-        subjects: [{ kind: 'ServiceAccount', name: 'wutong-console', namespace: consoleNamespace }],
-      })
-    ).status,
-  ).toBe(201);
-  consoleToken = await waitForServiceAccountToken(info, consoleNamespace, 'wutong-console');
-  strangerToken = await waitForServiceAccountToken(info, consoleNamespace, 'stranger');
-
-  component = { serviceId: 'a1b2c3d4e5f60718293a4b5c6d7e8f90', alias: 'gr0a1b2c', tenant: 'acme', env: 'prod', namespace, path: '/v2/tenants/acme/envs/prod/services/gr0a1b2c' };
-  kubelet.runPods(namespace, `service_id=${component.serviceId}`);
-  await startWutongComponent(apps, core, component);
-
-  replicas = await install.startReplicas(2);
-  caPem = (await install.storedCa()).toString();
-  clientsByReplica = replicas.map((r) => backupApiClient(r.apiUrl, caPem));
-  // Both replicas' caches have listed Velero's objects.
-  for (let i = 0; i < replicas.length; i++) {
-    await eventually(async () => ((await call('GET', `${component.path}/backup/records`, {}, i)).status === 200 ? true : undefined), `replica ${i} ready`, 30_000);
-  }
+  testbed = await startBackupApiTestbed({ suite: 'backup-api', serviceId: 'a1b2c3d4e5f60718293a4b5c6d7e8f90', alias: 'gr0a1b2c' });
+  ({ core, apps, replicas, velero, component } = testbed);
+  namespace = component.namespace;
+  expect((await apiRequest(info, 'POST', `/api/v1/namespaces/${testbed.consoleNamespace}/serviceaccounts`, { metadata: { name: 'stranger' } })).status).toBe(201);
+  strangerToken = await waitForServiceAccountToken(info, testbed.consoleNamespace, 'stranger');
 });
 
 afterAll(async () => {
-  for (const c of clientsByReplica ?? []) c.close();
-  await velero?.stop();
-  await kubelet?.stop();
-  await install?.uninstall();
-  await apiRequest(info, 'DELETE', '/apis/rbac.authorization.k8s.io/v1/clusterroles/wutong-backup-console');
-  for (const resource of ['backups', 'restores', 'schedules', 'deletebackuprequests', 'podvolumebackups', 'podvolumerestores', 'downloadrequests']) {
-    await apiRequest(info, 'DELETE', `/apis/velero.io/v1/namespaces/${VELERO}/${resource}`);
-  }
-  await deleteNamespace(core, namespace);
-  await deleteNamespace(core, consoleNamespace);
+  await restartedVelero?.stop();
+  await testbed?.stop();
 });
 
 describe('authentication and authorization with real ServiceAccount tokens', () => {
   test('no token: 401; a garbage token: 401; a ServiceAccount without the role: 403; the console: 200', async () => {
     const path = `${component.path}/backup/records`;
-    const none = await clientsByReplica[0]!.call('GET', path);
+    const none = await call('GET', path, { token: '' });
     expect(none.status).toBe(401);
     expect(none.json).toMatchObject({ code: 'unauthenticated' });
     expect((await call('GET', path, { token: 'not-a-token' })).status).toBe(401);
