@@ -50,8 +50,11 @@ type result struct {
 	MaxMs      float64 `json:"maxMs"`
 	// Bytes of one answer (api) or of all answers of one run (n1).
 	Bytes int `json:"bytes"`
-	// n1 only: API calls per run.
-	Calls int `json:"calls,omitempty"`
+	// n1 only: API calls per run, and the latency of each PodVolumeBackup list.
+	Calls         int     `json:"calls,omitempty"`
+	ListP50Ms     float64 `json:"listP50Ms,omitempty"`
+	ListP99Ms     float64 `json:"listP99Ms,omitempty"`
+	BackupsListMs float64 `json:"backupsListMs,omitempty"`
 	// Protocol the server answered with (HTTP/1.1, HTTP/2.0).
 	ServedProto string `json:"servedProto"`
 }
@@ -62,6 +65,9 @@ type outcome struct {
 	calls   int
 	proto   string
 	err     error
+	// n1: the Backups list, and each PodVolumeBackup list.
+	backupsList time.Duration
+	lists       []float64
 }
 
 func percentile(sorted []float64, p float64) float64 {
@@ -169,8 +175,12 @@ func main() {
 	}
 
 	r := result{Mode: *mode, Proto: *proto, Rate: *rate}
-	var latencies []float64
+	var latencies, lists []float64
 	for _, o := range outcomes {
+		lists = append(lists, o.lists...)
+		if o.backupsList > 0 {
+			r.BackupsListMs = float64(o.backupsList.Microseconds()) / 1000
+		}
 		r.Sent++
 		if o.err != nil {
 			if _, bad := o.err.(badAnswer); bad {
@@ -190,6 +200,8 @@ func main() {
 	sort.Float64s(latencies)
 	r.P50Ms, r.P90Ms, r.P99Ms = percentile(latencies, 0.50), percentile(latencies, 0.90), percentile(latencies, 0.99)
 	r.MaxMs = percentile(latencies, 1)
+	sort.Float64s(lists)
+	r.ListP50Ms, r.ListP99Ms = percentile(lists, 0.50), percentile(lists, 0.99)
 	out, err := json.Marshal(r)
 	must(err)
 	fmt.Printf("GO_RESULT %s\n", out)
@@ -285,11 +297,13 @@ type podVolumeBackupList struct {
 
 func (c *caller) nPlusOne(ctx context.Context, server, namespace, serviceID string, expect, expectVolumes int) outcome {
 	base := fmt.Sprintf("%s/apis/velero.io/v1/namespaces/%s", server, namespace)
+	began := time.Now()
 	body, proto, err := c.get(ctx, base+"/backups?labelSelector="+url.QueryEscape("wutong.io/service_id="+serviceID))
 	if err != nil {
 		return outcome{err: err}
 	}
-	total, calls := len(body), 1
+	total, calls, backupsList := len(body), 1, time.Since(began)
+	var lists []float64
 	var backups backupList
 	if err := json.Unmarshal(body, &backups); err != nil {
 		return outcome{err: badAnswer{"backups: " + err.Error()}}
@@ -302,10 +316,12 @@ func (c *caller) nPlusOne(ctx context.Context, server, namespace, serviceID stri
 	})
 	volumes := 0
 	for _, b := range backups.Items {
+		listed := time.Now()
 		body, _, err := c.get(ctx, base+"/podvolumebackups?labelSelector="+url.QueryEscape("velero.io/backup-name="+b.Metadata.Name))
 		if err != nil {
 			return outcome{err: err}
 		}
+		lists = append(lists, float64(time.Since(listed).Microseconds())/1000)
 		total += len(body)
 		calls++
 		var pvbs podVolumeBackupList
@@ -317,7 +333,7 @@ func (c *caller) nPlusOne(ctx context.Context, server, namespace, serviceID stri
 	if volumes != expectVolumes {
 		return outcome{err: badAnswer{fmt.Sprintf("%d PodVolumeBackups, want %d", volumes, expectVolumes)}}
 	}
-	return outcome{bytes: total, calls: calls, proto: proto}
+	return outcome{bytes: total, calls: calls, proto: proto, backupsList: backupsList, lists: lists}
 }
 
 func must(err error) {
