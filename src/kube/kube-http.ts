@@ -1,5 +1,5 @@
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 
 /** A non-2xx answer, with the API server's Status message when it sent one. */
@@ -54,7 +54,27 @@ export interface KubeHttp {
   stream(path: string, query: Readonly<Record<string, string>>, onChunk: (text: string) => void, signal: AbortSignal): Promise<void>;
 }
 
+/**
+ * client-node's applyToHTTPSOptions makes a new https.Agent on every call, so
+ * each request would open and TLS-handshake its own connection (four per
+ * component lookup: `npm run bench`'s records phase showed it). One
+ * keep-alive agent per set of TLS credentials instead; credentials that
+ * change (a rotated client certificate) get a new one. Proxy agents, which
+ * client-node also makes, are used as they come.
+ */
+function keepAliveAgents(): (agent: unknown) => unknown {
+  let current: { credentials: string; agent: HttpsAgent } | undefined;
+  return (agent) => {
+    if (!(agent instanceof HttpsAgent) || Object.getPrototypeOf(agent) !== HttpsAgent.prototype) return agent;
+    const o = agent.options;
+    const credentials = [o.ca, o.cert, o.key, o.pfx, o.passphrase, o.rejectUnauthorized, o.servername].map(String).join('\0');
+    if (current?.credentials !== credentials) current = { credentials, agent: new HttpsAgent({ ...o, keepAlive: true }) };
+    return current.agent;
+  };
+}
+
 export function kubeHttp(kubeConfig: KubeConfig): KubeHttp {
+  const reusable = keepAliveAgents();
   const open = async (
     path: string,
     query: Readonly<Record<string, string>>,
@@ -73,6 +93,7 @@ export function kubeHttp(kubeConfig: KubeConfig): KubeHttp {
     }
     const options: RequestOptions & Record<string, unknown> = { method, headers };
     await kubeConfig.applyToHTTPSOptions(options);
+    options.agent = reusable(options.agent) as RequestOptions['agent'];
     const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise<IncomingMessage>((resolve, reject) => {
       const req = request(url, { ...options, signal }, resolve);
