@@ -1,6 +1,6 @@
 import type { Response } from 'express';
 import { ValidationError, type ApiError } from './api-error.js';
-import { goJson } from './go-json.js';
+import { goJson, goJsonText, GoJsonText } from './go-json.js';
 
 /**
  * The region API's ResponseBody (util/http/api.go): `bean` for an object,
@@ -19,6 +19,12 @@ export function sendBean(res: Response, bean: unknown, status = 200): void {
 
 /** `continue` (only with ?limit, when more follow) is this API's addition: pass it back as ?continue= for the next page. */
 export function sendList(res: Response, list: readonly unknown[], continueToken?: string): void {
+  if (list.length > 0 && list.every((item) => item instanceof GoJsonText)) {
+    const items = list.map((item) => item.text).join(",");
+    const rest = continueToken ? `,"continue":${goJsonText(continueToken)}` : '';
+    res.status(200).type('application/json; charset=utf-8').send(`{"list":[${items}]${rest}}\n`);
+    return;
+  }
   send(res, 200, { list, ...(continueToken ? { continue: continueToken } : {}) });
 }
 

@@ -5,5 +5,19 @@
  * sees the same bytes from this API as from Wutong's.
  */
 export function goJson(value: unknown): string {
-  return `${JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}\n`;
+  return `${goJsonText(value)}\n`;
+}
+
+/** The same without the document's newline: a value to embed in a larger document. */
+export function goJsonText(value: unknown): string {
+  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * A value already written by goJsonText. Lists of records are answered
+ * from these, joined, so a record is rendered once per version of what it is
+ * made of rather than on every request (see use-cases/backups.ts).
+ */
+export class GoJsonText {
+  constructor(readonly text: string) {}
 }

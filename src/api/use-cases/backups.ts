@@ -11,7 +11,8 @@ import { viewBackup, viewDeleteBackupRequest, type BackupView } from '../../vele
 import { backupRecord, type BackupRecord } from '../records/backup-record.js';
 import type { BackupApiDeps } from './backup-api-deps.js';
 import { requireVelero } from './component-context.js';
-import { downloadPath } from './component-path.js';
+import { componentPath, downloadPath } from './component-path.js';
+import { GoJsonText, goJsonText } from '../go-json.js';
 import { earlierTry, idempotencyOf } from './idempotency.js';
 import { createNamed, defined } from './create-named.js';
 
@@ -29,6 +30,26 @@ export interface Created<T> {
   value: T;
   /** True when an earlier try with the same Idempotency-Key had already created it. */
   replayed: boolean;
+}
+
+/**
+ * Rendered records by the cached view they were made from (a new version of
+ * a Backup is a new view object, so an entry never outlives its view), with
+ * what else the record depends on: its PodVolumeBackups' versions, a pending
+ * deletion, the route. A records page of 1,000 is then a join of strings
+ * instead of 1,000 records built and serialised on every request.
+ */
+const rendered = new WeakMap<BackupView, { depends: string; json: GoJsonText }>();
+
+export function renderedRecordOf(deps: BackupApiDeps, ref: ComponentRef, backup: BackupView): GoJsonText {
+  const volumes = deps.cache.podVolumeBackupsOf(backup.metadata.name);
+  const deletions = deps.cache.deleteRequestsFor(backup.metadata.name);
+  const depends = [componentPath(ref), ...volumes.map((v) => `${v.metadata.name}@${v.metadata.resourceVersion}`), ...deletions.map((d) => `${d.metadata.name}@${d.metadata.resourceVersion}`)].join('|');
+  const held = rendered.get(backup);
+  if (held?.depends === depends) return held.json;
+  const json = new GoJsonText(goJsonText(recordOf(deps, ref, backup)));
+  rendered.set(backup, { depends, json });
+  return json;
 }
 
 export function recordOf(deps: BackupApiDeps, ref: ComponentRef, backup: BackupView): BackupRecord {
@@ -145,11 +166,11 @@ export function isContinueToken(token: string): boolean {
 }
 
 /** GET …/backup/records, from the caches: no API call per record. */
-export function listBackupRecords(deps: BackupApiDeps, component: Component, limit?: number, continueToken?: string): RecordPage<BackupRecord> {
+export function listBackupRecords(deps: BackupApiDeps, component: Component, limit?: number, continueToken?: string): RecordPage<GoJsonText> {
   requireVelero(deps);
   const sorted = [...deps.cache.backupsOf(component.serviceId)].sort(newestFirst);
   const { items, next } = page(sorted, limit, continueToken);
-  return { items: items.map((backup) => recordOf(deps, component.ref, backup)), ...(next ? { continueToken: next } : {}) };
+  return { items: items.map((backup) => renderedRecordOf(deps, component.ref, backup)), ...(next ? { continueToken: next } : {}) };
 }
 
 /** The component's backup `name`, or 404: never act on another component's backup. */

@@ -114,8 +114,8 @@ function start(server: ScriptedApiServer, options: Partial<ListWatchOptions> = {
         events.push(`upsert ${o.metadata.name}=${o.data}`);
       },
       remove: (o) => {
-        seen.delete(o.metadata.name);
-        events.push(`remove ${o.metadata.name}`);
+        seen.delete(o.metadata?.name ?? '');
+        events.push(`remove ${o.metadata?.name}`);
       },
     },
     log,
