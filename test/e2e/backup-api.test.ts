@@ -307,7 +307,8 @@ async function withoutVeleroCrds(): Promise<void> {
   expect((missing.json as { msg: string }).msg).toMatch(/CustomResourceDefinition \w+\.velero\.io/);
 
   await installCrds(info, veleroCrdDir('1.11.1'));
-  velero = await startVeleroStandIn(info, { namespace: VELERO, timeScale: 60, stepMs: 100 });
+  restartedVelero = await startVeleroStandIn(info, { namespace: VELERO, timeScale: 60, stepMs: 100 });
+  velero = restartedVelero;
   const noLocation = await eventually(async () => {
     const answer = await call('GET', `${component.path}/backup/records`, {}, 0);
     return answer.status === 503 && /BackupStorageLocation/.test((answer.json as { msg: string }).msg) ? answer : undefined;
