@@ -67,7 +67,7 @@ async function main(config: Config, shutdown: Shutdown): Promise<void> {
     const { createBackupBackend } = await import('./kube/create-backup-backend.js');
     const created = createBackupBackend(cluster, config, log);
     backend = created.backend;
-    void created.cache.start();
+    created.cache.start();
     shutdown.onStop(() => created.cache.stop());
   }
   const clientCa = config.apiClientCaFile ? loadClientCa(config.apiClientCaFile) : undefined;

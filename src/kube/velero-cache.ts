@@ -43,8 +43,11 @@ export interface CachedResourceSize {
 }
 
 export interface RunningVeleroCache extends VeleroCache {
-  /** Resolves once every resource has been listed once or has failed its first list. */
-  start(): Promise<void>;
+  /**
+   * Starts every watch and returns at once: Velero may not be installed yet,
+   * and readiness() says per request what is still missing.
+   */
+  start(): void;
   stop(): void;
   /** Objects and JSON bytes held per resource (README: memory per cached Backup). */
   sizes(): Record<string, CachedResourceSize>;
@@ -120,7 +123,7 @@ export function veleroCache(http: KubeHttp, options: VeleroCacheOptions, log: Lo
   };
 
   return {
-    start: () => Promise.race([Promise.all(watches.map((w) => w.start())).then(() => undefined), new Promise<void>((resolve) => setTimeout(resolve, 10_000).unref())]),
+    start: () => watches.forEach((w) => void w.start()),
     stop: () => watches.forEach((w) => w.stop()),
     readiness(): VeleroReadiness {
       for (const cached of all) {
