@@ -12,7 +12,8 @@ Explains, for each Pod (or pod template of a workload) in FILE, what the
 webhook does and why: whether the policy handles the pod, which rule and
 profile matched and why the rules before it did not, the container and data
 directory the hooks use, which volumes file-system backup copies, every hook
-annotation (scripts shown in full), and every warning. Needs no cluster.
+annotation (scripts shown in full), every warning, and which rule's
+protection (scheduled backups) covers the pod's component. Needs no cluster.
 
 Options:
   -f, --filename FILE   YAML or JSON, one or more documents; "-" reads stdin.
@@ -99,6 +100,7 @@ export function formatExplanation(e: PodExplanation): string {
     lines.push('  hooks: none');
   }
   if (e.hookNote !== undefined) lines.push(`  note: ${e.hookNote}`);
+  lines.push(`  protection: ${e.protection}`);
   lines.push(e.warnings.length > 0 ? '  warnings:' : '  warnings: none', ...e.warnings.map((w) => `    - ${w}`));
   return `${lines.join('\n')}\n`;
 }

@@ -3,7 +3,9 @@ import { userOwnsHook } from '../admission/hook-annotations.js';
 import { withoutOwned, writtenAnnotations } from '../admission/ownership.js';
 import type { Container } from '../admission/pod.js';
 import { dataDirOf, FSB_EXCLUDE_ANNOTATION as FSB_EXCLUDE, FSB_INCLUDE_ANNOTATION as FSB_INCLUDE } from '../admission/volumes.js';
+import { protectionFor } from '../controller/component-protection.js';
 import type { CompiledPolicy, CompiledRule } from '../policy/compiled-policy.js';
+import { describeProtection } from '../policy/rule-protection.js';
 import { HOOK_KINDS, type HookKind } from '../policy/hook-kinds.js';
 import type { ManifestMutation } from './mutate-manifest.js';
 
@@ -42,6 +44,8 @@ export interface PodExplanation {
   hookNote: string | undefined;
   addedLabels: Record<string, string>;
   warnings: string[];
+  /** Whether the controller keeps a Schedule for this pod's component, and by which rule. */
+  protection: string;
 }
 
 
@@ -140,6 +144,15 @@ function hooksOf(m: ManifestMutation, rule: CompiledRule | undefined): { hooks: 
   return { hooks, note };
 }
 
+/** The controller's choice (component-protection.ts) for a component whose pods look like this one. */
+function protectionText(m: ManifestMutation, policy: CompiledPolicy): string {
+  const pod = m.podBefore ?? {};
+  const found = protectionFor(policy, m.namespace, pod.metadata?.labels ?? {}, pod.spec?.containers ?? []);
+  return found === undefined
+    ? 'none: no rule with protection matches, so no Schedule is kept for this component'
+    : `protected by rule ${found.rule}: ${describeProtection(found)}`;
+}
+
 /** What the webhook did to one pod (or pod template) and why. */
 export function explainPod(m: ManifestMutation, policy: CompiledPolicy): PodExplanation {
   const review = m.review;
@@ -169,5 +182,6 @@ export function explainPod(m: ManifestMutation, policy: CompiledPolicy): PodExpl
     hookNote: note,
     addedLabels: m.addedLabels,
     warnings: m.warnings,
+    protection: protectionText(m, policy),
   };
 }

@@ -1,5 +1,7 @@
 import { compilePolicy, parsePolicyText } from '../policy/load-policy.js';
+import type { CompiledRule } from '../policy/compiled-policy.js';
 import { PolicyError } from '../policy/policy-error.js';
+import { describeProtection } from '../policy/rule-protection.js';
 import type { CliIo } from './cli-io.js';
 import { UsageError } from './cli-error.js';
 import { issueLine } from './load-cli-policy.js';
@@ -19,6 +21,15 @@ Options:
 
 const OPTIONS = { help: { type: 'boolean', short: 'h' } } as const;
 
+/** "orders-db (profile mysql; protection: schedule 0 3 * * *, ttl 30d, keep 7)". */
+function ruleSummary(rule: CompiledRule): string {
+  const notes = [
+    ...(rule.profile !== undefined ? [`profile ${rule.profile}`] : []),
+    ...(rule.protection !== undefined ? [`protection: ${describeProtection(rule.protection)}`] : []),
+  ];
+  return notes.length > 0 ? `${rule.name} (${notes.join('; ')})` : rule.name;
+}
+
 export function runPolicyValidateCommand(args: string[], io: CliIo): number {
   const { values, positionals } = parseOptions(args, OPTIONS, 'policy validate', true);
   if (values.help) {
@@ -31,7 +42,7 @@ export function runPolicyValidateCommand(args: string[], io: CliIo): number {
     try {
       const doc = parsePolicyText(readText(file), file);
       const policy = compilePolicy(doc, file, 1);
-      const rules = policy.rules.map((r) => (r.profile !== undefined ? `${r.name} (profile ${r.profile})` : r.name));
+      const rules = policy.rules.map(ruleSummary);
       const auto = policy.autoRules?.map((r) => r.profile ?? r.name).join(', ') ?? 'off';
       io.stdout.write(
         `${file}: valid; ${rules.length} rule${rules.length === 1 ? '' : 's'}${rules.length > 0 ? `: ${rules.join(', ')}` : ''}; ` +

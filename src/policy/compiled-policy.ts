@@ -1,3 +1,4 @@
+import type { BackupTtl } from '../velero/backup-ttl.js';
 import type { HookKind } from './hook-kinds.js';
 
 export type { HookKind } from './hook-kinds.js';
@@ -30,8 +31,17 @@ export interface CompiledRule {
   /** Whether the rule was aimed at particular pods (labels or namespaces): only then is a missing container worth a warning. */
   targeted: boolean;
   hooks: readonly HookTemplate[];
+  /** The Schedule the controller keeps for each component the rule matches; absent: the rule protects nothing. */
+  protection?: RuleProtection;
 }
 
+export interface RuleProtection {
+  /** Velero Schedule.spec.schedule (robfig cron, checked by backup-cron.ts). */
+  schedule: string;
+  ttl: BackupTtl;
+  /** Completed backups retention keeps per component; absent: only Velero's TTL prunes. */
+  keep?: number;
+}
 
 export interface HookTemplate {
   kind: HookKind;

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { isGoDuration } from '../duration.js';
+import { BACKUP_CRON_RULE, isBackupCron } from '../velero/backup-cron.js';
+import { BACKUP_TTL_RULE, parseBackupTtl } from '../velero/backup-ttl.js';
 import { HOOK_KINDS, type HookGroup, type HookSlot } from './hook-kinds.js';
 import { findProfile, PROFILE_NAMES } from './profiles/profile-registry.js';
 
@@ -159,6 +161,29 @@ function checkRule(
   }
 }
 
+/** Most completed backups retention may keep per component; beyond that a typo (7000 for 7) is likelier than a wish. */
+export const MAX_KEEP = 1000;
+
+/**
+ * The Velero Schedule the controller keeps for every component the rule
+ * matches. The cron and TTL are checked exactly as the backup API checks a
+ * console's schedule, so the policy cannot create a Schedule Velero refuses.
+ * Room is left beside schedule for other protection triggers (issue H).
+ */
+export const protectionSchema = z.strictObject({
+  schedule: z.string({ message: `expected ${BACKUP_CRON_RULE}` }).refine(isBackupCron, { message: `expected ${BACKUP_CRON_RULE}` }),
+  ttl: z
+    .string({ message: `expected ${BACKUP_TTL_RULE}` })
+    .refine((text) => parseBackupTtl(text) !== undefined, { message: `expected ${BACKUP_TTL_RULE}` })
+    .optional(),
+  keep: z
+    .number({ message: `expected a whole number from 1 to ${MAX_KEEP}` })
+    .int({ message: `expected a whole number from 1 to ${MAX_KEEP}` })
+    .min(1, { message: `expected a whole number from 1 to ${MAX_KEEP}` })
+    .max(MAX_KEEP, { message: `expected a whole number from 1 to ${MAX_KEEP}` })
+    .optional(),
+});
+
 export const ruleSchema = z
   .strictObject({
     name: dnsLabel,
@@ -169,6 +194,7 @@ export const ruleSchema = z
       .strictObject({ pre: backupHookInRule.optional(), post: backupHookInRule.optional() })
       .optional(),
     restore: z.strictObject({ post: restoreExecHookInRule.optional(), init: restoreInitHookInRule.optional() }).optional(),
+    protection: protectionSchema.optional(),
   })
   .superRefine(checkRule);
 
@@ -227,6 +253,7 @@ export const hookPolicySchema = z
 export type HookPolicyDocument = z.output<typeof hookPolicySchema>;
 export type HookRule = z.output<typeof ruleSchema>;
 export type BackupHook = z.output<typeof backupHookSchema>;
+export type ProtectionDocument = z.output<typeof protectionSchema>;
 export type RestoreExecHook = z.output<typeof restoreExecHookSchema>;
 export type RestoreInitHook = z.output<typeof restoreInitHookSchema>;
 export type HookCommand = { command?: string[] | undefined; shell?: string | undefined };

@@ -1,6 +1,7 @@
 import type { CompiledRule, HookTemplate, RenderedValue } from './compiled-policy.js';
 import type { BackupHook, HookCommand, HookRule, RestoreExecHook, RestoreInitHook } from './hook-policy-schema.js';
 import { HOOK_PREFIX } from './hook-kinds.js';
+import { compileProtection } from './rule-protection.js';
 import { shellQuote } from './shell-quote.js';
 
 /** The one placeholder a hook command may use: the mount path of the matched container's first persistent volume. */
@@ -129,5 +130,6 @@ export function compileRule(rule: HookRule): CompiledRule {
     image: match.image !== undefined ? new RegExp(match.image) : undefined,
     targeted: match.labels !== undefined || match.namespaces !== undefined,
     hooks: hookTemplates(rule),
+    ...(rule.protection !== undefined ? { protection: compileProtection(rule.protection) } : {}),
   };
 }

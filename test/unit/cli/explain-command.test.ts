@@ -43,6 +43,13 @@ describe('wutong-backup explain', () => {
     expect(run.stdout).toContain('  warnings: none');
   });
 
+  test('says which rule protects the component, with its schedule, ttl and keep', async () => {
+    const protectedRun = await cli(['explain', '-f', join(FIXTURES, 'mysql-statefulset.yaml'), '--policy', join(FIXTURES, 'protection-policy.yaml')]);
+    expect(protectedRun.stdout).toContain('  protection: protected by rule orders-db: schedule 0 3 * * *, ttl 30d, keep 7\n');
+    const unprotected = await cli(['explain', '-f', join(FIXTURES, 'mysql-statefulset.yaml')]);
+    expect(unprotected.stdout).toContain('  protection: none: no rule with protection matches, so no Schedule is kept for this component\n');
+  });
+
   test('a pod the webhook skips says why and nothing else', async () => {
     const pod = 'apiVersion: v1\nkind: Pod\nmetadata: { name: p, labels: { creator: Wutong, backup.wutong.io/inject: "false" } }\nspec: { containers: [{ name: c, image: mysql:8 }] }\n';
     const run = await cli(['explain', '-f', '-'], pod);

@@ -28,6 +28,17 @@ describe('wutong-backup policy validate', () => {
     expect(run.stdout).toContain('team-policy.yaml: valid; 3 rules: billing-db (profile postgresql), orders-cache (profile redis), orders-db (profile mysql); autoProfiles: mysql, mariadb, postgresql, redis, mongodb, etcd, elasticsearch; dumps.removeAfterBackup: true\n');
   });
 
+  test('shows each rule\'s protection', async () => {
+    const run = await cli(['policy', 'validate', join(FIXTURES, 'protection-policy.yaml')]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(
+      `${join(FIXTURES, 'protection-policy.yaml')}: valid; 2 rules: ` +
+        'orders-db (profile mysql; protection: schedule 0 3 * * *, ttl 30d, keep 7), ' +
+        'any-db (profile postgresql; protection: schedule @daily, ttl 720h, keep all (Velero TTL only)); ' +
+        'autoProfiles: off; dumps.removeAfterBackup: false\n',
+    );
+  });
+
   test('a YAML error and a missing file are one line each', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wutong-validate-'));
     try {
