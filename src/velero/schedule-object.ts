@@ -19,6 +19,12 @@ export interface ScheduleInput {
   ttl: BackupTtl;
   desc: string;
   operator: string;
+  /** Ours, beside the Backup labels (schedule source): Velero copies them onto each Backup too. */
+  labels?: Record<string, string>;
+  /** Ours (rule, keep). */
+  annotations?: Record<string, string>;
+  /** Created paused: a stopped component's data cannot change. */
+  paused?: boolean;
 }
 
 export function buildSchedule(input: ScheduleInput): VeleroObject {
@@ -28,10 +34,10 @@ export function buildSchedule(input: ScheduleInput): VeleroObject {
     metadata: {
       name: input.name,
       namespace: input.veleroNamespace,
-      labels: backupLabels(input),
-      annotations: { [VELERO_ANNOTATION.desc]: input.desc, [VELERO_ANNOTATION.creator]: input.operator },
+      labels: { ...backupLabels(input), ...input.labels },
+      annotations: { [VELERO_ANNOTATION.desc]: input.desc, [VELERO_ANNOTATION.creator]: input.operator, ...input.annotations },
     },
-    spec: { schedule: input.cron, template: backupSpec(input) },
+    spec: { schedule: input.cron, ...(input.paused === true ? { paused: true } : {}), template: backupSpec(input) },
   };
 }
 
@@ -41,11 +47,20 @@ export function buildSchedule(input: ScheduleInput): VeleroObject {
  * nothing else, so Velero's status and other fields are left alone. The
  * creator stays who created it.
  */
-export function scheduleUpdatePatch(change: { cron: string; ttl: BackupTtl; desc: string; operator: string }): Record<string, unknown> {
+export function scheduleUpdatePatch(change: {
+  cron: string;
+  ttl: BackupTtl;
+  desc: string;
+  operator: string;
+  /** Ours (schedule source); null removes one. */
+  labels?: Record<string, string | null>;
+  /** Ours (rule, keep); null removes one. */
+  annotations?: Record<string, string | null>;
+}): Record<string, unknown> {
   return {
     metadata: {
-      labels: { [VELERO_LABEL.backupTtl]: change.ttl.label },
-      annotations: { [VELERO_ANNOTATION.desc]: change.desc, [VELERO_ANNOTATION.lastModifier]: change.operator },
+      labels: { [VELERO_LABEL.backupTtl]: change.ttl.label, ...change.labels },
+      annotations: { [VELERO_ANNOTATION.desc]: change.desc, [VELERO_ANNOTATION.lastModifier]: change.operator, ...change.annotations },
     },
     spec: { schedule: change.cron, template: { ttl: change.ttl.spec } },
   };

@@ -13,6 +13,8 @@ export const VELERO_LABEL = {
   restoreName: 'velero.io/restore-name',
   /** ours: first 40 hex chars of sha256(Idempotency-Key header + "\n" + route + "\n" + service_id) */
   idempotencyKey: 'backup.wutong.io/idempotency-key',
+  /** ours, on Schedules: 'policy' (the controller made it from a rule's protection) or 'api' (someone set it; the policy never changes it). */
+  scheduleSource: 'backup.wutong.io/schedule-source',
 } as const;
 
 export const VELERO_ANNOTATION = {
@@ -21,7 +23,14 @@ export const VELERO_ANNOTATION = {
   lastModifier: 'wutong.io/last_modifier',
   /** ours: sha256 hex of the canonical request body, to tell a retry from a reused key */
   requestDigest: 'backup.wutong.io/request-digest',
+  /** ours, on policy Schedules: the name of the rule whose protection made it */
+  scheduleRule: 'backup.wutong.io/rule',
+  /** ours, on Schedules: how many completed backups retention keeps per component (absent: Velero's TTL only) */
+  keep: 'backup.wutong.io/keep',
 } as const;
+
+/** Values of VELERO_LABEL.scheduleSource. */
+export const SCHEDULE_SOURCE = { policy: 'policy', api: 'api' } as const;
 
 /** Wutong's label prefix: a Restore copies the Backup's labels under it (as the region API does), nothing else. */
 export const WUTONG_PREFIX = 'wutong.io/';

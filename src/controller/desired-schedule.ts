@@ -1,0 +1,172 @@
+// What has to change so that a component has exactly the Schedule it
+// should: pure, so every case is a table row in a unit test, and level-based,
+// so running it again on its own result asks for nothing.
+//
+// One Schedule per component. A Schedule set through the API (source api,
+// or one the region API made, which has no source label) overrides the
+// policy: the policy side never changes or deletes it, only pauses it while
+// the component is stopped and resumes it when it runs; it goes when the
+// component is deleted. A policy Schedule follows its rule's protection.
+import type { ComponentProtection } from './component-protection.js';
+import { scheduleName } from '../velero/object-names.js';
+import { buildSchedule, scheduleUpdatePatch } from '../velero/schedule-object.js';
+import { SCHEDULE_SOURCE, VELERO_ANNOTATION, VELERO_LABEL } from '../velero/velero-labels.js';
+import type { VeleroObject } from '../velero/velero-resources.js';
+import type { ScheduleView } from '../velero/velero-views.js';
+
+export type ScheduleEventReason = 'ScheduleCreated' | 'SchedulePaused' | 'ScheduleResumed' | 'ScheduleUpdated' | 'ScheduleDeleted';
+
+export type ScheduleAction =
+  | { kind: 'create'; object: VeleroObject; reason: 'ScheduleCreated'; message: string }
+  | { kind: 'patch'; name: string; patch: Record<string, unknown>; reason: 'SchedulePaused' | 'ScheduleResumed' | 'ScheduleUpdated'; message: string }
+  | { kind: 'delete'; name: string; reason: 'ScheduleDeleted'; message: string };
+
+/** What the decision needs of a component; a ComponentSnapshot is one. */
+export interface ScheduleSubject {
+  serviceId: string;
+  namespace: string;
+  // TODO(foundation merge): ComponentState from component-registry.ts
+  state: 'running' | 'stopped' | 'deleted';
+}
+
+export interface ScheduleSettings {
+  veleroNamespace: string;
+  storageLocation: string;
+}
+
+/** Creator and last modifier of policy Schedules, as the console's schedule record shows them. */
+export const POLICY_OPERATOR = 'wutong-backup policy';
+
+export type ScheduleSource = (typeof SCHEDULE_SOURCE)[keyof typeof SCHEDULE_SOURCE];
+
+/** Anything not labelled policy was set by someone (our API, or the region API through the console). */
+export function scheduleSource(schedule: ScheduleView): ScheduleSource {
+  return schedule.metadata.labels[VELERO_LABEL.scheduleSource] === SCHEDULE_SOURCE.policy ? SCHEDULE_SOURCE.policy : SCHEDULE_SOURCE.api;
+}
+
+/** The one to keep first: api over policy, then the oldest, then by name (so every replica picks the same). */
+function keeperOrder(a: ScheduleView, b: ScheduleView): number {
+  const bySource = Number(scheduleSource(a) === SCHEDULE_SOURCE.policy) - Number(scheduleSource(b) === SCHEDULE_SOURCE.policy);
+  if (bySource !== 0) return bySource;
+  if (a.metadata.creationTimestamp !== b.metadata.creationTimestamp) return a.metadata.creationTimestamp < b.metadata.creationTimestamp ? -1 : 1;
+  return a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0;
+}
+
+function policyDesc(protection: ComponentProtection): string {
+  return `backups by policy rule ${protection.rule}`;
+}
+
+function policyAnnotations(protection: ComponentProtection): Record<string, string> {
+  return {
+    [VELERO_ANNOTATION.scheduleRule]: protection.rule,
+    ...(protection.keep !== undefined ? { [VELERO_ANNOTATION.keep]: String(protection.keep) } : {}),
+  };
+}
+
+/** Whether a policy Schedule says what the protection says (cron, TTL, rule, keep, desc). */
+function followsProtection(schedule: ScheduleView, protection: ComponentProtection): boolean {
+  const { labels, annotations } = schedule.metadata;
+  return (
+    schedule.spec.schedule === protection.schedule &&
+    schedule.spec.template.ttl === protection.ttl.spec &&
+    labels[VELERO_LABEL.backupTtl] === protection.ttl.label &&
+    annotations[VELERO_ANNOTATION.scheduleRule] === protection.rule &&
+    annotations[VELERO_ANNOTATION.keep] === (protection.keep !== undefined ? String(protection.keep) : undefined) &&
+    annotations[VELERO_ANNOTATION.desc] === policyDesc(protection)
+  );
+}
+
+/**
+ * A merge patch that only applies to the version decided on: the API server
+ * answers 409 when the Schedule changed since (the API took it over, say),
+ * and the reconcile then runs again on what is there now.
+ */
+function onVersion(schedule: ScheduleView, patch: Record<string, unknown>): Record<string, unknown> {
+  const metadata = (patch.metadata ?? {}) as Record<string, unknown>;
+  return { ...patch, metadata: { ...metadata, resourceVersion: schedule.metadata.resourceVersion } };
+}
+
+function updateAction(schedule: ScheduleView, protection: ComponentProtection): ScheduleAction {
+  const patch = scheduleUpdatePatch({
+    cron: protection.schedule,
+    ttl: protection.ttl,
+    desc: policyDesc(protection),
+    operator: POLICY_OPERATOR,
+    annotations: { ...policyAnnotations(protection), ...(protection.keep === undefined ? { [VELERO_ANNOTATION.keep]: null } : {}) },
+  });
+  return {
+    kind: 'patch',
+    name: schedule.metadata.name,
+    patch: onVersion(schedule, patch),
+    reason: 'ScheduleUpdated',
+    message: `Schedule ${schedule.metadata.name} follows policy rule ${protection.rule}: cron ${protection.schedule}, ttl ${protection.ttl.label}, keep ${protection.keep ?? 'all'}`,
+  };
+}
+
+function pauseAction(schedule: ScheduleView, paused: boolean): ScheduleAction | undefined {
+  if ((schedule.spec.paused ?? false) === paused) return undefined;
+  const name = schedule.metadata.name;
+  // No version precondition: pausing follows the component whichever source the Schedule has.
+  return paused
+    ? { kind: 'patch', name, patch: { spec: { paused: true } }, reason: 'SchedulePaused', message: `Schedule ${name} paused: the component is stopped` }
+    : { kind: 'patch', name, patch: { spec: { paused: false } }, reason: 'ScheduleResumed', message: `Schedule ${name} resumed: the component is running` };
+}
+
+function createAction(component: ScheduleSubject, protection: ComponentProtection, settings: ScheduleSettings): ScheduleAction {
+  const name = scheduleName(component.serviceId);
+  const paused = component.state === 'stopped';
+  return {
+    kind: 'create',
+    object: buildSchedule({
+      name,
+      veleroNamespace: settings.veleroNamespace,
+      storageLocation: settings.storageLocation,
+      serviceId: component.serviceId,
+      componentNamespace: component.namespace,
+      cron: protection.schedule,
+      ttl: protection.ttl,
+      desc: policyDesc(protection),
+      operator: POLICY_OPERATOR,
+      labels: { [VELERO_LABEL.scheduleSource]: SCHEDULE_SOURCE.policy },
+      annotations: policyAnnotations(protection),
+      paused,
+    }),
+    reason: 'ScheduleCreated',
+    message: `Schedule ${name} created from policy rule ${protection.rule}: cron ${protection.schedule}, ttl ${protection.ttl.label}, keep ${protection.keep ?? 'all'}${paused ? ', paused: the component is stopped' : ''}`,
+  };
+}
+
+const remove = (schedule: ScheduleView, why: string): ScheduleAction => ({
+  kind: 'delete',
+  name: schedule.metadata.name,
+  reason: 'ScheduleDeleted',
+  message: `Schedule ${schedule.metadata.name} deleted: ${why}`,
+});
+
+/**
+ * The actions that bring a component's Schedules to what they should be;
+ * none when they already are. `component` undefined means nothing of it is
+ * left; `existing` are every Schedule labelled with its service_id.
+ */
+export function desiredSchedule(
+  component: ScheduleSubject | undefined,
+  protection: ComponentProtection | undefined,
+  existing: readonly ScheduleView[],
+  settings: ScheduleSettings,
+): ScheduleAction[] {
+  const live = existing.filter((s) => s.metadata.deletionTimestamp === undefined);
+  if (component === undefined || component.state === 'deleted') return live.map((s) => remove(s, 'the component is deleted'));
+  const [keeper, ...extra] = [...live].sort(keeperOrder);
+  const actions = extra.map((s) => remove(s, `the component already has Schedule ${keeper?.metadata.name ?? ''}`));
+  if (keeper === undefined) {
+    if (protection !== undefined) actions.push(createAction(component, protection, settings));
+    return actions;
+  }
+  if (scheduleSource(keeper) === SCHEDULE_SOURCE.policy) {
+    if (protection === undefined) return [...actions, remove(keeper, 'no policy rule protects the component any more')];
+    if (!followsProtection(keeper, protection)) actions.push(updateAction(keeper, protection));
+  }
+  const pause = pauseAction(keeper, component.state === 'stopped');
+  if (pause !== undefined) actions.push(pause);
+  return actions;
+}

@@ -1,0 +1,163 @@
+import type { ComponentProtection } from '../../../src/controller/component-protection.js';
+import { desiredSchedule, type ScheduleAction, type ScheduleSubject } from '../../../src/controller/desired-schedule.js';
+import { parseBackupTtl, type BackupTtl } from '../../../src/velero/backup-ttl.js';
+import { buildSchedule } from '../../../src/velero/schedule-object.js';
+import { viewSchedule, type ScheduleView } from '../../../src/velero/velero-views.js';
+
+const SID = 'a'.repeat(32);
+const SETTINGS = { veleroNamespace: 'velero', storageLocation: 'default' };
+const ttl = (text: string): BackupTtl => parseBackupTtl(text) ?? { label: 'bad', spec: 'bad' };
+const PROTECTION: ComponentProtection = { rule: 'orders-db', schedule: '0 3 * * *', ttl: ttl('30d'), keep: 7 };
+const running: ScheduleSubject = { serviceId: SID, namespace: 'shop', state: 'running' };
+const stopped: ScheduleSubject = { ...running, state: 'stopped' };
+const deleted: ScheduleSubject = { ...running, state: 'deleted' };
+
+type Raw = Record<string, unknown> & { metadata: Record<string, unknown> };
+let version = 0;
+
+/** As the API server stores it: with uid, resourceVersion and creationTimestamp. */
+function stored(object: object, created = '2026-01-01T00:00:00Z'): Raw {
+  const raw = structuredClone(object) as Raw;
+  raw.metadata = { ...raw.metadata, uid: `uid-${String(raw.metadata.name)}`, resourceVersion: String(++version), creationTimestamp: created };
+  return raw;
+}
+
+/** A Schedule someone set through our API. */
+function apiSchedule(cron = '0 1 * * *', created?: string): Raw {
+  return stored(
+    buildSchedule({
+      name: `${SID}-schedule`, veleroNamespace: 'velero', storageLocation: 'default', serviceId: SID, componentNamespace: 'shop',
+      cron, ttl: ttl('7d'), desc: 'nightly', operator: 'alice', labels: { 'backup.wutong.io/schedule-source': 'api' },
+    }),
+    created,
+  );
+}
+
+/** One the region API made through the console: named <service_id>, no source label. */
+function regionSchedule(created?: string): Raw {
+  return stored(
+    buildSchedule({ name: SID, veleroNamespace: 'velero', storageLocation: 'default', serviceId: SID, componentNamespace: 'shop', cron: '0 2 * * *', ttl: ttl('720h'), desc: '', operator: 'bob' }),
+    created,
+  );
+}
+
+/** The policy Schedule the decision itself creates for `protection`. */
+function policySchedule(subject: ScheduleSubject = running, protection = PROTECTION, created?: string): Raw {
+  const [create] = desiredSchedule(subject, protection, [], SETTINGS);
+  if (create?.kind !== 'create') throw new Error('expected a create');
+  return stored(create.object, created);
+}
+
+function views(raws: Raw[]): ScheduleView[] {
+  return raws.map((raw) => viewSchedule(raw)).filter((v): v is ScheduleView => v !== undefined);
+}
+
+/** RFC 7386 JSON merge patch, as the API server applies one. */
+function mergePatch(target: unknown, patch: unknown): unknown {
+  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return patch;
+  const out: Record<string, unknown> = typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete out[key];
+    else out[key] = mergePatch(out[key], value);
+  }
+  return out;
+}
+
+/** What the cluster holds after the actions. */
+function apply(raws: Raw[], actions: ScheduleAction[]): Raw[] {
+  let out = [...raws];
+  for (const action of actions) {
+    if (action.kind === 'create') out.push(stored(action.object, '2026-06-01T00:00:00Z'));
+    if (action.kind === 'delete') out = out.filter((r) => r.metadata.name !== action.name);
+    if (action.kind === 'patch') {
+      out = out.map((r) => {
+        if (r.metadata.name !== action.name) return r;
+        const patched = mergePatch(r, action.patch) as Raw;
+        // A policy update applies only to the version it was decided on (else the API server answers 409).
+        if (action.reason === 'ScheduleUpdated') expect(action.patch).toMatchObject({ metadata: { resourceVersion: r.metadata.resourceVersion } });
+        patched.metadata.resourceVersion = String(++version);
+        return patched;
+      });
+    }
+  }
+  return out;
+}
+
+const summary = (actions: ScheduleAction[]) => actions.map((a) => `${a.kind} ${a.kind === 'create' ? String(a.object.metadata.name) : a.name} ${a.reason}`);
+
+describe('desiredSchedule', () => {
+  const cases: Array<[string, ScheduleSubject | undefined, ComponentProtection | undefined, () => Raw[], string[]]> = [
+    ['protected, running, none yet: create', running, PROTECTION, () => [], [`create ${SID}-schedule ScheduleCreated`]],
+    ['protected, stopped, none yet: create paused', stopped, PROTECTION, () => [], [`create ${SID}-schedule ScheduleCreated`]],
+    ['not protected, none: nothing', running, undefined, () => [], []],
+    ['policy one in step: nothing', running, PROTECTION, () => [policySchedule()], []],
+    ['policy one, component stops: pause', stopped, PROTECTION, () => [policySchedule()], [`patch ${SID}-schedule SchedulePaused`]],
+    ['policy one paused, component runs: resume', running, PROTECTION, () => [policySchedule(stopped)], [`patch ${SID}-schedule ScheduleResumed`]],
+    ['policy cron changed: update', running, { ...PROTECTION, schedule: '0 4 * * *' }, () => [policySchedule()], [`patch ${SID}-schedule ScheduleUpdated`]],
+    ['policy ttl changed: update', running, { ...PROTECTION, ttl: ttl('7d') }, () => [policySchedule()], [`patch ${SID}-schedule ScheduleUpdated`]],
+    ['policy keep dropped: update', running, { rule: 'orders-db', schedule: '0 3 * * *', ttl: ttl('30d') }, () => [policySchedule()], [`patch ${SID}-schedule ScheduleUpdated`]],
+    ['another rule protects it now: update', running, { ...PROTECTION, rule: 'any-db' }, () => [policySchedule()], [`patch ${SID}-schedule ScheduleUpdated`]],
+    ['updated and stopped: update and pause', stopped, { ...PROTECTION, keep: 3 }, () => [policySchedule()], [`patch ${SID}-schedule ScheduleUpdated`, `patch ${SID}-schedule SchedulePaused`]],
+    ['policy one, protection gone: delete', running, undefined, () => [policySchedule()], [`delete ${SID}-schedule ScheduleDeleted`]],
+    ['api one, protection differs: left alone', running, PROTECTION, () => [apiSchedule()], []],
+    ['api one, not protected: left alone', running, undefined, () => [apiSchedule()], []],
+    ['api one, component stops: pause', stopped, PROTECTION, () => [apiSchedule()], [`patch ${SID}-schedule SchedulePaused`]],
+    ['region-API one counts as api: paused, not deleted', stopped, undefined, () => [regionSchedule()], [`patch ${SID} SchedulePaused`]],
+    ['component gone: every Schedule deleted', undefined, undefined, () => [regionSchedule(), policySchedule()], [`delete ${SID} ScheduleDeleted`, `delete ${SID}-schedule ScheduleDeleted`]],
+    ['component deleted (no PVCs): api one deleted too', deleted, PROTECTION, () => [apiSchedule()], [`delete ${SID}-schedule ScheduleDeleted`]],
+    ['region-API one and ours: api wins over policy', running, PROTECTION, () => [policySchedule(running, PROTECTION, '2025-01-01T00:00:00Z'), regionSchedule('2026-03-01T00:00:00Z')], [`delete ${SID}-schedule ScheduleDeleted`]],
+    ['two api ones: the oldest stays', running, undefined, () => [apiSchedule('0 1 * * *', '2026-02-01T00:00:00Z'), regionSchedule('2026-01-01T00:00:00Z')], [`delete ${SID}-schedule ScheduleDeleted`]],
+  ];
+
+  test.each(cases)('%s', (_name, subject, protection, existing, expected) => {
+    const raws = existing();
+    const actions = desiredSchedule(subject, protection, views(raws), SETTINGS);
+    expect(summary(actions)).toEqual(expected);
+    // Level-based: once they are applied, nothing more is asked.
+    expect(desiredSchedule(subject, protection, views(apply(raws, actions)), SETTINGS)).toEqual([]);
+  });
+
+  test('a created policy Schedule carries its source, rule, keep, cron, TTL, and is paused when the component is stopped', () => {
+    const [create] = desiredSchedule(stopped, PROTECTION, [], SETTINGS);
+    expect(create).toMatchObject({
+      kind: 'create',
+      object: {
+        metadata: {
+          name: `${SID}-schedule`,
+          namespace: 'velero',
+          labels: { 'backup.wutong.io/schedule-source': 'policy', 'wutong.io/service_id': SID, 'wutong.io/backup-ttl': '30d' },
+          annotations: { 'backup.wutong.io/rule': 'orders-db', 'backup.wutong.io/keep': '7' },
+        },
+        spec: { schedule: '0 3 * * *', paused: true, template: { ttl: '720h0m0s', includedNamespaces: ['shop'], labelSelector: { matchLabels: { service_id: SID } } } },
+      },
+    });
+    const [runningCreate] = desiredSchedule(running, { ...PROTECTION, keep: undefined } as ComponentProtection, [], SETTINGS);
+    const object = runningCreate?.kind === 'create' ? runningCreate.object : undefined;
+    expect(object?.spec).not.toHaveProperty('paused');
+    expect(object?.metadata.annotations).not.toHaveProperty(['backup.wutong.io/keep']);
+  });
+
+  test('an update changes what the policy says and nothing the API server or Velero own', () => {
+    const [update] = desiredSchedule(running, { ...PROTECTION, schedule: '0 4 * * *', keep: undefined } as ComponentProtection, views([policySchedule()]), SETTINGS);
+    expect(update?.kind === 'patch' ? update.patch : undefined).toEqual({
+      metadata: {
+        resourceVersion: expect.any(String),
+        labels: { 'wutong.io/backup-ttl': '30d' },
+        annotations: {
+          'wutong.io/desc': 'backups by policy rule orders-db',
+          'wutong.io/last_modifier': 'wutong-backup policy',
+          'backup.wutong.io/rule': 'orders-db',
+          'backup.wutong.io/keep': null,
+        },
+      },
+      spec: { schedule: '0 4 * * *', template: { ttl: '720h0m0s' } },
+    });
+  });
+
+  test('a Schedule already being deleted is neither kept nor deleted again', () => {
+    const going = policySchedule();
+    going.metadata.deletionTimestamp = '2026-06-01T00:00:00Z';
+    expect(summary(desiredSchedule(running, PROTECTION, views([going]), SETTINGS))).toEqual([`create ${SID}-schedule ScheduleCreated`]);
+    expect(desiredSchedule(undefined, undefined, views([going]), SETTINGS)).toEqual([]);
+  });
+});
