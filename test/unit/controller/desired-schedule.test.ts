@@ -131,17 +131,18 @@ describe('desiredSchedule', () => {
         spec: { schedule: '0 3 * * *', paused: true, template: { ttl: '720h0m0s', includedNamespaces: ['shop'], labelSelector: { matchLabels: { service_id: SID } } } },
       },
     });
-    const [runningCreate] = desiredSchedule(running, { ...PROTECTION, keep: undefined } as ComponentProtection, [], SETTINGS);
+    const [runningCreate] = desiredSchedule(running, { rule: PROTECTION.rule, schedule: PROTECTION.schedule, ttl: PROTECTION.ttl }, [], SETTINGS);
     const object = runningCreate?.kind === 'create' ? runningCreate.object : undefined;
     expect(object?.spec).not.toHaveProperty('paused');
     expect(object?.metadata.annotations).not.toHaveProperty(['backup.wutong.io/keep']);
   });
 
   test('an update changes what the policy says and nothing the API server or Velero own', () => {
-    const [update] = desiredSchedule(running, { ...PROTECTION, schedule: '0 4 * * *', keep: undefined } as ComponentProtection, views([policySchedule()]), SETTINGS);
+    const current = policySchedule();
+    const [update] = desiredSchedule(running, { rule: PROTECTION.rule, schedule: '0 4 * * *', ttl: PROTECTION.ttl }, views([current]), SETTINGS);
     expect(update?.kind === 'patch' ? update.patch : undefined).toEqual({
       metadata: {
-        resourceVersion: expect.any(String),
+        resourceVersion: current.metadata.resourceVersion,
         labels: { 'wutong.io/backup-ttl': '30d' },
         annotations: {
           'wutong.io/desc': 'backups by policy rule orders-db',
