@@ -106,7 +106,10 @@ function scheduleWriteRoute(
     responses,
     handle: async ({ deps, component, body }, res) => {
       const ttl = requestedTtl(body.ttl);
-      sendBean(res, await write(deps, component, { cron: body.cron, desc: body.desc ?? '', operator: body.operator ?? '', ...(ttl ? { ttl } : {}) }));
+      sendBean(
+        res,
+        await write(deps, component, { cron: body.cron, desc: body.desc ?? '', operator: body.operator ?? '', ...(ttl ? { ttl } : {}), ...(body.keep !== undefined ? { keep: body.keep } : {}) }),
+      );
     },
   });
 }
@@ -150,8 +153,8 @@ export const COMPONENT_ROUTES: readonly ComponentRoute[] = [
       return Promise.resolve();
     },
   }),
-  scheduleWriteRoute('post', 'create', 'Create the component\'s backup schedule', { 200: 'the schedule', 409: 'the component already has one, or has no volumes' }, createSchedule),
-  scheduleWriteRoute('put', 'update', 'Change the component\'s backup schedule', { 200: 'the schedule as changed', 404: 'the component has none' }, updateSchedule),
+  scheduleWriteRoute('post', 'create', 'Create the component\'s backup schedule', { 200: 'the schedule (a policy-made one is taken over)', 409: 'the component already has one set through the API, or has no volumes' }, createSchedule),
+  scheduleWriteRoute('put', 'update', 'Change the component\'s backup schedule', { 200: 'the schedule as changed (a policy-made one is taken over)', 404: 'the component has none' }, updateSchedule),
   route({
     method: 'delete',
     path: '/backup/schedule',

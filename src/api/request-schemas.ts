@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { BACKUP_CRON_RULE, isBackupCron } from '../velero/backup-cron.js';
+import { KEEP_RULE, MAX_KEEP } from '../velero/backup-keep.js';
 import { BACKUP_TTL_RULE, parseBackupTtl, type BackupTtl } from '../velero/backup-ttl.js';
 import { isContinueToken } from './use-cases/backups.js';
 
@@ -35,8 +36,22 @@ export const createBackupBody = z
   .object({ desc, ttl: ttl.optional(), operator: operator.optional(), service_id: serviceId.optional() })
   .strict()
   .describe('a manual backup of the component');
+// Ours, not the region API's: a console that does not send it changes nothing about it.
+const keepMessage = `must be ${KEEP_RULE}`;
+const keep = z
+  .number({ message: keepMessage })
+  .int(keepMessage)
+  .min(1, keepMessage)
+  .max(MAX_KEEP, keepMessage)
+  .describe(`completed backups retention keeps for the component: ${KEEP_RULE}; without it, only the TTL prunes (on PUT: unchanged)`);
 export const scheduleBody = z
-  .object({ cron: z.string().refine(isBackupCron, BACKUP_CRON_RULE).describe(`when to back up: ${BACKUP_CRON_RULE}`), ttl: ttl.optional(), desc: desc.optional(), operator: operator.optional() })
+  .object({
+    cron: z.string().refine(isBackupCron, BACKUP_CRON_RULE).describe(`when to back up: ${BACKUP_CRON_RULE}`),
+    ttl: ttl.optional(),
+    desc: desc.optional(),
+    operator: operator.optional(),
+    keep: keep.optional(),
+  })
   .strict()
   .describe('the component\'s backup schedule');
 export const createRestoreBody = z

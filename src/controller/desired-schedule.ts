@@ -10,6 +10,7 @@
 import type { ComponentProtection } from './component-protection.js';
 import { scheduleName } from '../velero/object-names.js';
 import { buildSchedule, scheduleUpdatePatch } from '../velero/schedule-object.js';
+import { keeperOrder, scheduleSource } from '../velero/schedule-source.js';
 import { SCHEDULE_SOURCE, VELERO_ANNOTATION, VELERO_LABEL } from '../velero/velero-labels.js';
 import type { VeleroObject } from '../velero/velero-resources.js';
 import type { ScheduleView } from '../velero/velero-views.js';
@@ -36,21 +37,6 @@ export interface ScheduleSettings {
 
 /** Creator and last modifier of policy Schedules, as the console's schedule record shows them. */
 export const POLICY_OPERATOR = 'wutong-backup policy';
-
-export type ScheduleSource = (typeof SCHEDULE_SOURCE)[keyof typeof SCHEDULE_SOURCE];
-
-/** Anything not labelled policy was set by someone (our API, or the region API through the console). */
-export function scheduleSource(schedule: ScheduleView): ScheduleSource {
-  return schedule.metadata.labels[VELERO_LABEL.scheduleSource] === SCHEDULE_SOURCE.policy ? SCHEDULE_SOURCE.policy : SCHEDULE_SOURCE.api;
-}
-
-/** The one to keep first: api over policy, then the oldest, then by name (so every replica picks the same). */
-function keeperOrder(a: ScheduleView, b: ScheduleView): number {
-  const bySource = Number(scheduleSource(a) === SCHEDULE_SOURCE.policy) - Number(scheduleSource(b) === SCHEDULE_SOURCE.policy);
-  if (bySource !== 0) return bySource;
-  if (a.metadata.creationTimestamp !== b.metadata.creationTimestamp) return a.metadata.creationTimestamp < b.metadata.creationTimestamp ? -1 : 1;
-  return a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0;
-}
 
 function policyDesc(protection: ComponentProtection): string {
   return `backups by policy rule ${protection.rule}`;

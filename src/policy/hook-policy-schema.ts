@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isGoDuration } from '../duration.js';
 import { BACKUP_CRON_RULE, isBackupCron } from '../velero/backup-cron.js';
+import { isKeep, KEEP_RULE } from '../velero/backup-keep.js';
 import { BACKUP_TTL_RULE, parseBackupTtl } from '../velero/backup-ttl.js';
 import { HOOK_KINDS, type HookGroup, type HookSlot } from './hook-kinds.js';
 import { findProfile, PROFILE_NAMES } from './profiles/profile-registry.js';
@@ -161,9 +162,6 @@ function checkRule(
   }
 }
 
-/** Most completed backups retention may keep per component; beyond that a typo (7000 for 7) is likelier than a wish. */
-export const MAX_KEEP = 1000;
-
 /**
  * The Velero Schedule the controller keeps for every component the rule
  * matches. The cron and TTL are checked exactly as the backup API checks a
@@ -176,12 +174,7 @@ export const protectionSchema = z.strictObject({
     .string({ message: `expected ${BACKUP_TTL_RULE}` })
     .refine((text) => parseBackupTtl(text) !== undefined, { message: `expected ${BACKUP_TTL_RULE}` })
     .optional(),
-  keep: z
-    .number({ message: `expected a whole number from 1 to ${MAX_KEEP}` })
-    .int({ message: `expected a whole number from 1 to ${MAX_KEEP}` })
-    .min(1, { message: `expected a whole number from 1 to ${MAX_KEEP}` })
-    .max(MAX_KEEP, { message: `expected a whole number from 1 to ${MAX_KEEP}` })
-    .optional(),
+  keep: z.unknown().refine(isKeep, { message: `expected ${KEEP_RULE}` }).optional(),
 });
 
 export const ruleSchema = z

@@ -3,7 +3,8 @@ import type { Component } from '../../components/component.js';
 import { DEFAULT_BACKUP_TTL, type BackupTtl } from '../../velero/backup-ttl.js';
 import { scheduleName } from '../../velero/object-names.js';
 import { buildSchedule, scheduleUpdatePatch } from '../../velero/schedule-object.js';
-import { VELERO_LABEL } from '../../velero/velero-labels.js';
+import { componentSchedule, scheduleSource } from '../../velero/schedule-source.js';
+import { SCHEDULE_SOURCE, VELERO_ANNOTATION, VELERO_LABEL } from '../../velero/velero-labels.js';
 import { viewSchedule, type ScheduleView } from '../../velero/velero-views.js';
 import { scheduleRecord, type BackupSchedule } from '../records/schedule-record.js';
 import type { BackupApiDeps } from './backup-api-deps.js';
@@ -11,15 +12,23 @@ import { requireVelero } from './component-context.js';
 import { defined } from './create-named.js';
 import { AlreadyExists } from './ports.js';
 
+// A schedule set here overrides the policy's for the component: the
+// controller never changes or deletes a Schedule of source api (it only
+// pauses it while the component is stopped). A Schedule the policy made is
+// taken over by POST and PUT alike, as if there had been none; DELETE
+// removes whichever there is, after which the policy may make its own again.
+
 export interface ScheduleRequest {
   cron: string;
   ttl?: BackupTtl;
   desc: string;
   operator: string;
+  /** Completed backups retention keeps; absent: none set on create, unchanged on update. */
+  keep?: number;
 }
 
 /**
- * The component's schedule, found by label rather than by name, so one made
+ * The component's schedules, found by label rather than by name, so one made
  * by the region API (named <service_id>) is seen too.
  */
 async function liveSchedules(deps: BackupApiDeps, serviceId: string): Promise<ScheduleView[]> {
@@ -28,18 +37,52 @@ async function liveSchedules(deps: BackupApiDeps, serviceId: string): Promise<Sc
 
 export function getSchedule(deps: BackupApiDeps, component: Component): BackupSchedule | null {
   requireVelero(deps);
-  const [schedule] = deps.cache.schedulesOf(component.serviceId);
+  const schedule = componentSchedule(deps.cache.schedulesOf(component.serviceId));
   // The region API answers {"bean": null} when there is none; the console expects that.
   return schedule ? scheduleRecord(schedule) : null;
+}
+
+/**
+ * Makes `existing` the API's with the request's settings. Taking over a
+ * policy Schedule drops its rule and its keep (they were the policy's) and
+ * records the requester as its creator; an API one keeps its keep unless the
+ * request sets one.
+ */
+async function writeApiSchedule(deps: BackupApiDeps, existing: ScheduleView, request: ScheduleRequest): Promise<BackupSchedule> {
+  const takeover = scheduleSource(existing) === SCHEDULE_SOURCE.policy;
+  const keep = request.keep !== undefined ? String(request.keep) : takeover ? null : undefined;
+  const patch = scheduleUpdatePatch({
+    cron: request.cron,
+    ttl: request.ttl ?? DEFAULT_BACKUP_TTL,
+    desc: request.desc,
+    operator: request.operator,
+    ...(takeover ? { labels: { [VELERO_LABEL.scheduleSource]: SCHEDULE_SOURCE.api } } : {}),
+    annotations: {
+      ...(takeover ? { [VELERO_ANNOTATION.scheduleRule]: null, [VELERO_ANNOTATION.creator]: request.operator } : {}),
+      ...(keep !== undefined ? { [VELERO_ANNOTATION.keep]: keep } : {}),
+    },
+  });
+  // No version precondition here: the controller's own patches of a policy
+  // Schedule carry one, so whichever lands second, the API's settings stay.
+  const patched = await deps.store.patch('schedules', existing.metadata.name, patch);
+  deps.cache.remember('schedules', patched);
+  const view = viewSchedule(patched);
+  if (!view) throw new Error('the API server answered the Schedule patch with no object');
+  return scheduleRecord(view);
 }
 
 /** POST …/backup/schedule: one schedule per component; its name is fixed, so two concurrent creates cannot both succeed. */
 export async function createSchedule(deps: BackupApiDeps, component: Component, request: ScheduleRequest): Promise<BackupSchedule> {
   requireVelero(deps);
   if (component.volumeClaims.length === 0) throw conflict(`component ${component.ref.serviceAlias} has no persistent volume claims: there is no data to back up`, 'no_volumes');
+  const exists = (existing: ScheduleView) =>
+    conflict(`component ${component.ref.serviceAlias} already has a backup schedule (${existing.metadata.name}): change it with PUT`, 'schedule_exists');
   return deps.lock.withLock(component.serviceId, async () => {
-    const [existing] = await liveSchedules(deps, component.serviceId);
-    if (existing) throw conflict(`component ${component.ref.serviceAlias} already has a backup schedule (${existing.metadata.name}): change it with PUT`, 'schedule_exists');
+    const existing = componentSchedule(await liveSchedules(deps, component.serviceId));
+    if (existing) {
+      if (scheduleSource(existing) === SCHEDULE_SOURCE.api) throw exists(existing);
+      return writeApiSchedule(deps, existing, request);
+    }
     try {
       const created = await deps.store.create(
         buildSchedule({
@@ -52,6 +95,8 @@ export async function createSchedule(deps: BackupApiDeps, component: Component, 
           ttl: request.ttl ?? DEFAULT_BACKUP_TTL,
           desc: request.desc,
           operator: request.operator,
+          labels: { [VELERO_LABEL.scheduleSource]: SCHEDULE_SOURCE.api },
+          ...(request.keep !== undefined ? { annotations: { [VELERO_ANNOTATION.keep]: String(request.keep) } } : {}),
         }),
       );
       deps.cache.remember('schedules', created);
@@ -59,8 +104,11 @@ export async function createSchedule(deps: BackupApiDeps, component: Component, 
       if (!view) throw new Error('the API server answered the Schedule create with no object');
       return scheduleRecord(view);
     } catch (err) {
-      if (err instanceof AlreadyExists) throw conflict(`component ${component.ref.serviceAlias} already has a backup schedule: change it with PUT`, 'schedule_exists');
-      throw err;
+      if (!(err instanceof AlreadyExists)) throw err;
+      // The controller may have made the policy's just now: take that over too.
+      const raced = componentSchedule(await liveSchedules(deps, component.serviceId));
+      if (raced && scheduleSource(raced) === SCHEDULE_SOURCE.policy) return writeApiSchedule(deps, raced, request);
+      throw conflict(`component ${component.ref.serviceAlias} already has a backup schedule: change it with PUT`, 'schedule_exists');
     }
   });
 }
@@ -68,17 +116,9 @@ export async function createSchedule(deps: BackupApiDeps, component: Component, 
 export async function updateSchedule(deps: BackupApiDeps, component: Component, request: ScheduleRequest): Promise<BackupSchedule> {
   requireVelero(deps);
   return deps.lock.withLock(component.serviceId, async () => {
-    const [existing] = await liveSchedules(deps, component.serviceId);
+    const existing = componentSchedule(await liveSchedules(deps, component.serviceId));
     if (!existing) throw notFound(`component ${component.ref.serviceAlias} has no backup schedule: create one with POST`);
-    const patched = await deps.store.patch(
-      'schedules',
-      existing.metadata.name,
-      scheduleUpdatePatch({ cron: request.cron, ttl: request.ttl ?? DEFAULT_BACKUP_TTL, desc: request.desc, operator: request.operator }),
-    );
-    deps.cache.remember('schedules', patched);
-    const view = viewSchedule(patched);
-    if (!view) throw new Error('the API server answered the Schedule patch with no object');
-    return scheduleRecord(view);
+    return writeApiSchedule(deps, existing, request);
   });
 }
 
