@@ -7,7 +7,9 @@
 // policy: the policy side never changes or deletes it, only pauses it while
 // the component is stopped and resumes it when it runs; it goes when the
 // component is deleted. A policy Schedule follows its rule's protection.
+import type { ComponentState } from '../components/component-registry.js';
 import type { ComponentProtection } from './component-protection.js';
+import { EVENT_REASON } from './event-reasons.js';
 import { scheduleName } from '../velero/object-names.js';
 import { buildSchedule, scheduleUpdatePatch } from '../velero/schedule-object.js';
 import { keeperOrder, scheduleSource } from '../velero/schedule-source.js';
@@ -15,19 +17,19 @@ import { SCHEDULE_SOURCE, VELERO_ANNOTATION, VELERO_LABEL } from '../velero/vele
 import type { VeleroObject } from '../velero/velero-resources.js';
 import type { ScheduleView } from '../velero/velero-views.js';
 
-export type ScheduleEventReason = 'ScheduleCreated' | 'SchedulePaused' | 'ScheduleResumed' | 'ScheduleUpdated' | 'ScheduleDeleted';
+type Reason<K extends keyof typeof EVENT_REASON> = (typeof EVENT_REASON)[K];
 
+/** Each action says what it does in an Event (reason and message) on the component. */
 export type ScheduleAction =
-  | { kind: 'create'; object: VeleroObject; reason: 'ScheduleCreated'; message: string }
-  | { kind: 'patch'; name: string; patch: Record<string, unknown>; reason: 'SchedulePaused' | 'ScheduleResumed' | 'ScheduleUpdated'; message: string }
-  | { kind: 'delete'; name: string; reason: 'ScheduleDeleted'; message: string };
+  | { kind: 'create'; object: VeleroObject; reason: Reason<'scheduleCreated'>; message: string }
+  | { kind: 'patch'; name: string; patch: Record<string, unknown>; reason: Reason<'schedulePaused' | 'scheduleResumed' | 'scheduleUpdated'>; message: string }
+  | { kind: 'delete'; name: string; reason: Reason<'scheduleDeleted'>; message: string };
 
 /** What the decision needs of a component; a ComponentSnapshot is one. */
 export interface ScheduleSubject {
   serviceId: string;
   namespace: string;
-  // TODO(foundation merge): ComponentState from component-registry.ts
-  state: 'running' | 'stopped' | 'deleted';
+  state: ComponentState;
 }
 
 export interface ScheduleSettings {
@@ -84,7 +86,7 @@ function updateAction(schedule: ScheduleView, protection: ComponentProtection): 
     kind: 'patch',
     name: schedule.metadata.name,
     patch: onVersion(schedule, patch),
-    reason: 'ScheduleUpdated',
+    reason: EVENT_REASON.scheduleUpdated,
     message: `Schedule ${schedule.metadata.name} follows policy rule ${protection.rule}: cron ${protection.schedule}, ttl ${protection.ttl.label}, keep ${protection.keep ?? 'all'}`,
   };
 }
@@ -94,8 +96,8 @@ function pauseAction(schedule: ScheduleView, paused: boolean): ScheduleAction | 
   const name = schedule.metadata.name;
   // No version precondition: pausing follows the component whichever source the Schedule has.
   return paused
-    ? { kind: 'patch', name, patch: { spec: { paused: true } }, reason: 'SchedulePaused', message: `Schedule ${name} paused: the component is stopped` }
-    : { kind: 'patch', name, patch: { spec: { paused: false } }, reason: 'ScheduleResumed', message: `Schedule ${name} resumed: the component is running` };
+    ? { kind: 'patch', name, patch: { spec: { paused: true } }, reason: EVENT_REASON.schedulePaused, message: `Schedule ${name} paused: the component is stopped` }
+    : { kind: 'patch', name, patch: { spec: { paused: false } }, reason: EVENT_REASON.scheduleResumed, message: `Schedule ${name} resumed: the component is running` };
 }
 
 function createAction(component: ScheduleSubject, protection: ComponentProtection, settings: ScheduleSettings): ScheduleAction {
@@ -117,7 +119,7 @@ function createAction(component: ScheduleSubject, protection: ComponentProtectio
       annotations: policyAnnotations(protection),
       paused,
     }),
-    reason: 'ScheduleCreated',
+    reason: EVENT_REASON.scheduleCreated,
     message: `Schedule ${name} created from policy rule ${protection.rule}: cron ${protection.schedule}, ttl ${protection.ttl.label}, keep ${protection.keep ?? 'all'}${paused ? ', paused: the component is stopped' : ''}`,
   };
 }
@@ -125,7 +127,7 @@ function createAction(component: ScheduleSubject, protection: ComponentProtectio
 const remove = (schedule: ScheduleView, why: string): ScheduleAction => ({
   kind: 'delete',
   name: schedule.metadata.name,
-  reason: 'ScheduleDeleted',
+  reason: EVENT_REASON.scheduleDeleted,
   message: `Schedule ${schedule.metadata.name} deleted: ${why}`,
 });
 

@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import type { ControllerDeps } from '../controller/controller-deps.js';
 import type { ControllerLoop } from '../controller/controller-loop.js';
 import { runController } from '../controller/run-controller.js';
+import { scheduleLoop } from '../controller/schedule-loop.js';
 import { soleLeader } from '../controller/sole-leader.js';
 import type { PolicyStore } from '../policy/policy-store.js';
 import { watchComponents } from './component-watch.js';
@@ -65,6 +66,6 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
   };
 }
 
-function controllerLoops(_deps: ControllerDeps, _config: Config): ControllerLoop[] {
-  return [];
+function controllerLoops(deps: ControllerDeps, config: Config): ControllerLoop[] {
+  return [scheduleLoop(deps, config.controllerResyncMs)];
 }

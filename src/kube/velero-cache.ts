@@ -173,6 +173,7 @@ export function veleroCache(http: KubeHttp, options: VeleroCacheOptions, log: Lo
     restore: (name) => restores.index.get(name),
     podVolumeRestoresOf: (restoreName) => podVolumeRestores.index.withLabel(veleroLabelValue(restoreName)),
     schedulesOf: (serviceId) => schedules.index.withLabel(serviceId),
+    scheduleServiceIds: () => schedules.index.labelValues(),
     deleteRequestsFor: (backupName) => deleteRequests.index.withLabel(veleroLabelValue(backupName)),
     storageLocation: (name) => storageLocations.index.get(name),
     remember(resource, raw) {

@@ -56,6 +56,11 @@ export class ViewIndex<V extends IndexedView> {
     return [...(this.byLabel.get(value)?.values() ?? [])];
   }
 
+  /** Every value of the indexed label some object carries (the service_ids with Schedules, say). */
+  labelValues(): string[] {
+    return [...this.byLabel.keys()];
+  }
+
   all(): IterableIterator<V> {
     return this.byName.values();
   }

@@ -36,6 +36,8 @@ export interface VeleroCache {
   restore(name: string): RestoreView | undefined;
   podVolumeRestoresOf(restoreName: string): readonly PodVolumeRestoreView[];
   schedulesOf(serviceId: string): readonly ScheduleView[];
+  /** Every service_id some cached Schedule is labelled with: the controller's orphan sweep looks at each. */
+  scheduleServiceIds(): readonly string[];
   deleteRequestsFor(backupName: string): readonly DeleteBackupRequestView[];
   storageLocation(name: string): BackupStorageLocationView | undefined;
   /** Read-your-writes: an object this process just created or changed, before its watch event arrives. */

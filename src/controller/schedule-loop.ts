@@ -1,0 +1,123 @@
+// Keeps every component's Velero Schedule as desired-schedule.ts says:
+// created for what a policy rule protects, paused while the component is
+// stopped, resumed when it runs, deleted with the component or its
+// protection. Keyed by service_id; the periodic resync looks at every
+// component and at every service_id a cached Schedule names, which is the
+// sweep that removes Schedules a crash (or the region API) left behind.
+import type { Logger } from 'pino';
+import { defined } from '../api/use-cases/create-named.js';
+import { AlreadyExists } from '../api/use-cases/ports.js';
+import type { ComponentSnapshot } from '../components/component-registry.js';
+import { scheduleSource } from '../velero/schedule-source.js';
+import { SCHEDULE_SOURCE, VELERO_ANNOTATION, VELERO_LABEL } from '../velero/velero-labels.js';
+import { viewSchedule, type ScheduleView } from '../velero/velero-views.js';
+import { componentProtection } from './component-protection.js';
+import { synced, type ControllerDeps } from './controller-deps.js';
+import type { ControllerLoop } from './controller-loop.js';
+import { desiredSchedule, type ScheduleAction } from './desired-schedule.js';
+import { eventTarget } from './event-target.js';
+import { WorkQueue } from './work-queue.js';
+
+/** How often a loop whose picture is incomplete (the first lists still running) looks again. */
+const SYNC_POLL_MS = 1_000;
+
+/** The rule that made the component's policy Schedule: it keeps protecting a stopped component (component-protection.ts). */
+function scheduleRule(schedules: readonly ScheduleView[]): string | undefined {
+  const own = schedules.find((s) => scheduleSource(s) === SCHEDULE_SOURCE.policy && s.metadata.deletionTimestamp === undefined);
+  return own?.metadata.annotations[VELERO_ANNOTATION.scheduleRule];
+}
+
+function decide(deps: ControllerDeps, component: ComponentSnapshot | undefined, schedules: readonly ScheduleView[]): ScheduleAction[] {
+  const protection = componentProtection(deps.policy.current(), component, scheduleRule(schedules));
+  return desiredSchedule(component, protection, schedules, deps.settings);
+}
+
+async function liveSchedules(deps: ControllerDeps, serviceId: string): Promise<ScheduleView[]> {
+  return (await deps.store.list('schedules', `${VELERO_LABEL.serviceId}=${serviceId}`)).map(viewSchedule).filter(defined);
+}
+
+async function perform(deps: ControllerDeps, action: ScheduleAction): Promise<void> {
+  if (action.kind === 'create') {
+    try {
+      deps.cache.remember('schedules', await deps.store.create(action.object));
+    } catch (err) {
+      // Someone (the API, another leader's last write) made it meanwhile: decide again on what is there.
+      if (err instanceof AlreadyExists) throw new Error(`Schedule ${action.object.metadata.name} appeared meanwhile; deciding again`);
+      throw err;
+    }
+  } else if (action.kind === 'patch') {
+    deps.cache.remember('schedules', await deps.store.patch('schedules', action.name, action.patch));
+  } else {
+    await deps.store.remove('schedules', action.name);
+    deps.cache.forget('schedules', action.name);
+  }
+}
+
+async function reconcile(deps: ControllerDeps, log: Logger, serviceId: string, signal: AbortSignal): Promise<void> {
+  const component = deps.registry.get(serviceId);
+  let actions = decide(deps, component, deps.cache.schedulesOf(serviceId));
+  if (actions.length === 0) return;
+  // A create or delete is not undone by the next pass: decide it on a consistent read, not the cache.
+  if (actions.some((a) => a.kind !== 'patch')) {
+    const live = await liveSchedules(deps, serviceId);
+    actions = decide(deps, deps.registry.get(serviceId), live);
+  }
+  const target = eventTarget(component);
+  for (const action of actions) {
+    signal.throwIfAborted();
+    await perform(deps, action);
+    log.info({ serviceId, reason: action.reason }, action.message);
+    if (target) await deps.events.record(target, 'Normal', action.reason, action.message);
+  }
+}
+
+/** The schedule loop; `resyncMs` is CONTROLLER_RESYNC. */
+export function scheduleLoop(deps: ControllerDeps, resyncMs: number): ControllerLoop {
+  const log = deps.log.child({ loop: 'schedules' });
+  // Keys that came while the picture was incomplete: a half-listed registry
+  // looks like every component deleted, so nothing is decided until both the
+  // components and the Velero objects have been listed once.
+  const waiting = new Set<string>();
+  let poll: NodeJS.Timeout | undefined;
+  const release = (): void => {
+    if (!synced(deps)) return;
+    clearInterval(poll);
+    poll = undefined;
+    for (const key of waiting) queue.add(key);
+    waiting.clear();
+  };
+  const queue = new WorkQueue(
+    async (serviceId, signal) => {
+      if (!synced(deps)) {
+        waiting.add(serviceId);
+        poll ??= setInterval(release, SYNC_POLL_MS).unref();
+        return;
+      }
+      await reconcile(deps, log, serviceId, signal);
+    },
+    { name: 'schedules' },
+    log,
+  );
+  const keys = (): Set<string> => new Set([...deps.registry.serviceIds(), ...deps.cache.scheduleServiceIds()]);
+  return {
+    queue,
+    keys,
+    resyncMs,
+    watch() {
+      const unsubscribe = [
+        deps.registry.subscribe((serviceId) => queue.add(serviceId)),
+        deps.cache.subscribe((change) => {
+          if (change.resource === 'schedules' && change.serviceId !== undefined) queue.add(change.serviceId);
+        }),
+        deps.policy.subscribe(() => {
+          for (const key of keys()) queue.add(key);
+        }),
+      ];
+      return () => {
+        for (const off of unsubscribe) off();
+        clearInterval(poll);
+        poll = undefined;
+      };
+    },
+  };
+}
