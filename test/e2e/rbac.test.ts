@@ -223,7 +223,6 @@ test.each<[string, Call]>([
   ['update its policy ConfigMap', { verb: 'update', group: '', resource: 'configmaps', subresource: '', namespace: SHIPPED.namespace, name: SHIPPED.policyConfigMap }],
   ['read ConfigMaps elsewhere', { verb: 'list', group: '', resource: 'configmaps', subresource: '', namespace: 'kube-system', name: '' }],
   ['delete pods', { verb: 'delete', group: '', resource: 'pods', subresource: '', namespace: 'default', name: 'any' }],
-  ['create Events elsewhere', { verb: 'create', group: '', resource: 'events', subresource: '', namespace: 'default', name: '' }],
   // The backup API's neighbours: what it must never do, although it works next to it.
   ['list Secrets in Velero\'s namespace (object-storage credentials)', { verb: 'list', group: '', resource: 'secrets', subresource: '', namespace: VELERO_NAMESPACE, name: '' }],
   ['get Velero\'s credentials Secret', { verb: 'get', group: '', resource: 'secrets', subresource: '', namespace: VELERO_NAMESPACE, name: 'cloud-credentials' }],
