@@ -53,7 +53,7 @@ async function leaseHolder(): Promise<string> {
 }
 
 test('exactly one replica leads, and its loops give the protected component exactly one Schedule', async () => {
-  await eventually(async () => (bed.replicas.filter(leads).length === 1 ? true : undefined), 'one replica leading', 30_000);
+  await eventually(() => Promise.resolve(bed.replicas.filter(leads).length === 1 ? true : undefined), 'one replica leading', 30_000);
   const created = await eventually(async () => {
     const found = await schedules();
     return found.length > 0 ? found : undefined;
