@@ -13,6 +13,7 @@ export interface Reply {
   status: number;
   body: string;
 }
+/** A PATCH is sent as a JSON merge patch; everything else as JSON. */
 export type Call = (method: string, path: string, body?: unknown) => Promise<Reply>;
 
 /** Keep-alive client, as a controller would hold one; retries 429 (the API server's max-in-flight). */
@@ -29,7 +30,7 @@ export function apiClient(base: string, ca: string, token: string): Call {
           headers: {
             authorization: `Bearer ${token}`,
             accept: 'application/json',
-            ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+            ...(payload === undefined ? {} : { 'content-type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json', 'content-length': Buffer.byteLength(payload) }),
           },
         },
         (res) => {
