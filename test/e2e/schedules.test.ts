@@ -81,6 +81,23 @@ test('a protected StatefulSet gets one Schedule, from its rule, and an Event say
   expect((await call('GET', `${testbed.component.path}/backup/schedule`)).json).toMatchObject({ bean: { schedule_id: SCHEDULE, cron: '0 3 * * *', ttl: '7d' } });
 });
 
+test('a policy edit updates the policy Schedule; an update decided on an older version is refused', async () => {
+  const before = await scheduleWhen('the policy Schedule', (s) => s.metadata.name === SCHEDULE);
+  await setShippedPolicy(policy('0 5 * * *'));
+  const after = await scheduleWhen('the Schedule following the edit', (s) => s.spec.schedule === '0 5 * * *');
+  expect(after.metadata.annotations).toMatchObject({ 'backup.wutong.io/rule': 'orders-db', 'backup.wutong.io/keep': '3' });
+  await eventually(async () => ((await eventReasons('StatefulSet', ALIAS)).includes('ScheduleUpdated') ? true : undefined), 'ScheduleUpdated on the StatefulSet');
+  // What keeps the controller from overwriting an API takeover it has not seen yet: its merge patches carry the resourceVersion they were decided on.
+  const stale = await apiRequest(
+    clusterInfo(),
+    'PATCH',
+    `/apis/velero.io/v1/namespaces/${VELERO_NAMESPACE}/schedules/${SCHEDULE}`,
+    { metadata: { resourceVersion: (before.metadata as { resourceVersion?: string }).resourceVersion }, spec: { schedule: '0 6 * * *' } },
+    'application/merge-patch+json',
+  );
+  expect(stale.status).toBe(409);
+});
+
 test('a Schedule left for a component that does not exist is swept', async () => {
   const stray = 'ffffffffffffffffffffffffffffff01';
   const made = await apiRequest(clusterInfo(), 'POST', `/apis/velero.io/v1/namespaces/${VELERO_NAMESPACE}/schedules`, {
