@@ -60,10 +60,17 @@ async function reconcile(deps: ControllerDeps, log: Logger, serviceId: string, s
   const component = deps.registry.get(serviceId);
   let actions = decide(deps, component, deps.cache.schedulesOf(serviceId));
   if (actions.length === 0) return;
-  // A create or delete is not undone by the next pass: decide it on a consistent read, not the cache.
-  if (actions.some((a) => a.kind !== 'patch')) {
-    const live = await liveSchedules(deps, serviceId);
-    actions = decide(deps, deps.registry.get(serviceId), live);
+  // A create or delete is not undone by the next pass: decide it on a live read, not the cache.
+  if (actions.some((a) => a.kind === 'delete')) {
+    actions = decide(deps, deps.registry.get(serviceId), await liveSchedules(deps, serviceId));
+  } else if (actions.some((a) => a.kind === 'create')) {
+    // A live list reads every Schedule in Velero's namespace from etcd (the
+    // label selector filters afterwards): before each of thousands of
+    // creates that is quadratic. Our own name is guarded by the create
+    // itself (AlreadyExists); the only other Schedule a create could
+    // duplicate is one the region API made, named <service_id>: one GET.
+    const regionApiMade = viewSchedule(await deps.store.get('schedules', serviceId));
+    if (regionApiMade) actions = decide(deps, deps.registry.get(serviceId), [...deps.cache.schedulesOf(serviceId), regionApiMade]);
   }
   const target = eventTarget(component);
   for (const action of actions) {

@@ -31,6 +31,8 @@ class VeleroStandIn {
   readonly objects = new Map<string, Record<string, unknown> & { metadata: Record<string, unknown> }>();
   readonly writes: string[] = [];
   listed = false;
+  /** Objects the watch has not delivered yet: in the cluster, not in the cache. */
+  readonly unseen = new Set<string>();
   readonly #listeners = new Set<(change: VeleroChange) => void>();
   #version = 0;
 
@@ -49,7 +51,7 @@ class VeleroStandIn {
       const serviceId = selector.split('=')[1] ?? '';
       return Promise.resolve(this.views().filter((v) => v.metadata.labels['wutong.io/service_id'] === serviceId).map((v) => this.objects.get(v.metadata.name)));
     },
-    get: () => Promise.reject(new Error('not used by the schedule loop')),
+    get: (_resource: VeleroResource, name: string) => Promise.resolve(this.objects.get(name)),
     create: (object: VeleroObject) => {
       if (this.objects.has(object.metadata.name)) return Promise.reject(new AlreadyExists(object.metadata.name));
       this.writes.push(`create ${object.metadata.name}`);
@@ -78,7 +80,7 @@ class VeleroStandIn {
     restoresOf: () => [],
     restore: () => undefined,
     podVolumeRestoresOf: () => [],
-    schedulesOf: (serviceId) => this.views().filter((v) => v.metadata.labels['wutong.io/service_id'] === serviceId),
+    schedulesOf: (serviceId) => this.views().filter((v) => v.metadata.labels['wutong.io/service_id'] === serviceId && !this.unseen.has(v.metadata.name)),
     scheduleServiceIds: () => [...new Set(this.views().map((v) => v.metadata.labels['wutong.io/service_id'] ?? ''))],
     deleteRequestsFor: () => [],
     storageLocation: () => undefined,
@@ -156,6 +158,21 @@ describe('schedule loop', () => {
     await settle(t.loop);
     expect(t.velero.writes.sort()).toEqual([`create ${SID}-schedule`, `delete ${ORPHAN}-schedule`]);
     expect(t.events).toEqual(['StatefulSet/gr0a1b2c ScheduleCreated']);
+    t.loop.queue.stop();
+    t.unwatch();
+  });
+
+  test('does not create a second Schedule next to a region-API one the cache has not seen yet', async () => {
+    const t = setup();
+    t.velero.listed = true;
+    t.state.componentsListed = true;
+    t.velero.put({ apiVersion: 'velero.io/v1', kind: 'Schedule', metadata: { name: SID, labels: { 'wutong.io/service_id': SID } }, spec: { schedule: '0 1 * * *', template: {} } });
+    t.velero.unseen.add(SID);
+    runningComponent(t.registry);
+    t.loop.queue.start();
+    for (const key of t.loop.keys()) t.loop.queue.add(key);
+    await t.loop.queue.idle();
+    expect(t.velero.writes).toEqual([]);
     t.loop.queue.stop();
     t.unwatch();
   });
