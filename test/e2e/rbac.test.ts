@@ -109,6 +109,8 @@ async function exerciseWebhook(installed: ShippedInstall): Promise<void> {
   // An Event is written asynchronously after the rejection.
   await eventually(() => Promise.resolve(auditedRequests().some((e) => e.objectRef?.resource === 'events') ? true : undefined), 'the Event about the rejected policy', 20_000, 250);
   await replica.stop();
+  // The controller's work too: the testbed's component protected, so its Schedule is made (get, create, Events in the component's namespace) and paused on the stop below.
+  await setPolicy(`${policyText('1m')}  - name: db\n    profile: mysql\n    protection: { schedule: '@daily' }\n`);
   // The API replica starts from a fresh CA (default validity), so the 90 s CA above cannot rotate under its clients.
   await apiRequest(clusterInfo(), 'DELETE', `/api/v1/namespaces/${SHIPPED.namespace}/secrets/${SHIPPED.tlsSecret}`);
 }
