@@ -29,6 +29,8 @@ rules:
 let testbed: BackupApiTestbed;
 let call: (method: string, path: string, options?: CallOptions) => Promise<ApiAnswer>;
 const closers: Array<() => void> = [];
+/** Replicas this file started itself: stopped before the testbed tears down what they watch. */
+const restarted: Array<{ stop(): Promise<void> }> = [];
 
 interface ScheduleJson extends VeleroObjectJson {
   spec: { schedule?: string; paused?: boolean; template?: { ttl?: string } };
@@ -67,6 +69,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const close of closers) close();
+  for (const replica of restarted) await replica.stop();
   await testbed?.stop();
 });
 
@@ -140,6 +143,7 @@ test('a schedule set through the API wins over the policy and survives a restart
   await old?.stop();
   const [fresh] = await testbed.install.startReplicas(1);
   if (!fresh) throw new Error('no replica started');
+  restarted.push(fresh);
   const client = backupApiClient(fresh.apiUrl, testbed.caPem);
   closers.push(() => client.close());
   call = (method, path, options = {}) => client.call(method, path, { token: testbed.consoleToken, ...options });

@@ -89,9 +89,12 @@ export async function startBackupApiTestbed(options: TestbedOptions): Promise<Ba
   let namespace: string | undefined;
   let consoleNamespace: string | undefined;
   const apiClients: ReturnType<typeof backupApiClient>[] = [];
+  let started: WebhookProcess[] = [];
 
   const stop = async (): Promise<void> => {
     for (const c of apiClients) c.close();
+    // The system first: its controller would otherwise act on the teardown below (Events in a terminating namespace are refused with 403).
+    await Promise.all(started.map((r) => r.stop()));
     await velero?.stop();
     await kubelet?.stop();
     // Before the uninstall releases the lock: the next test file starts from an empty cluster state.
@@ -136,6 +139,7 @@ export async function startBackupApiTestbed(options: TestbedOptions): Promise<Ba
 
     await options.beforeReplicas?.(install);
     const replicas = await install.startReplicas(options.replicaCount ?? 2, options.replicaEnv);
+    started = replicas;
     const caPem = (await install.storedCa()).toString();
     apiClients.push(...replicas.map((r) => backupApiClient(r.apiUrl, caPem)));
     let turn = 0;
