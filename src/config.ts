@@ -25,6 +25,8 @@ export interface Config {
   apiClientCaFile: string | undefined;
   /** DOWNLOAD_TIMEOUT: how long a download waits for Velero's pre-signed URL. */
   downloadTimeoutMs: number;
+  /** BACKFILL_RATE: pods the backfill reads and patches per second, at most (also its burst). */
+  backfillRate: number;
 }
 
 const MiB = 1024 * 1024;
@@ -52,6 +54,17 @@ function drain(env: NodeJS.ProcessEnv): number {
   return env.SHUTDOWN_DRAIN?.trim() === '0' ? 0 : durationFromEnv(env, 'SHUTDOWN_DRAIN', DEFAULT_DRAIN_MS);
 }
 
+// The issue's figure: enough to bring a few thousand pods up to date within
+// minutes, little enough that the API server does not notice.
+const DEFAULT_BACKFILL_RATE = 20;
+
+function positiveRate(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined || value.trim() === '') return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number per second, got "${value}"`);
+  return n;
+}
+
 function port(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined || value === '') return fallback;
   const n = Number(value);
@@ -74,5 +87,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     storageLocation: env.BACKUP_STORAGE_LOCATION || 'default',
     apiClientCaFile: env.API_CLIENT_CA || undefined,
     downloadTimeoutMs: durationFromEnv(env, 'DOWNLOAD_TIMEOUT', DEFAULT_DOWNLOAD_TIMEOUT_MS),
+    backfillRate: positiveRate(env.BACKFILL_RATE, 'BACKFILL_RATE', DEFAULT_BACKFILL_RATE),
   };
 }

@@ -99,3 +99,24 @@ export const veleroCacheBytes = cacheGauge(
   'JSON bytes of the slim views the backup API\'s watch caches hold, by resource (divide by the objects gauge for bytes per object).',
   'bytes',
 );
+
+export const backfillPatched = new Counter({
+  name: 'wutong_backup_backfill_patched_total',
+  help: 'Running pods whose labels and annotations the backfill brought up to date (one per patch written).',
+  registers: [registry],
+});
+
+/** How many pods wait for the backfill; set by backfill-loop.ts. */
+let backfillQueueLength: (() => number) | undefined;
+export function reportBackfillPending(length: () => number): void {
+  backfillQueueLength = length;
+}
+
+export const backfillPending = new Gauge({
+  name: 'wutong_backup_backfill_pending',
+  help: 'Pods queued for the backfill (found needing a patch, not yet patched), as of the scrape.',
+  registers: [registry],
+  collect() {
+    this.set(backfillQueueLength?.() ?? 0);
+  },
+});

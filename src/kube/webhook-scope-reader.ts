@@ -1,0 +1,39 @@
+import type { WebhookScope } from '../controller/webhook-scope.js';
+import { unexpectedAnswer, type KubeHttp } from './kube-http.js';
+
+/** What decides which pods the API server sends the webhook, read live for the backfill. */
+export interface WebhookScopeReader {
+  /** The selectors of the configuration's webhooks for pods; undefined when the configuration does not exist. */
+  webhooks(): Promise<WebhookScope[] | undefined>;
+  /** The namespace's labels; undefined when it is gone. */
+  namespaceLabels(namespace: string): Promise<Record<string, string> | undefined>;
+}
+
+interface WebhookEntry extends WebhookScope {
+  rules?: { resources?: string[]; operations?: string[] }[];
+}
+
+const coversPodCreation = (w: WebhookEntry): boolean =>
+  (w.rules ?? []).some((r) => (r.resources ?? []).some((x) => x === 'pods' || x === '*') && (r.operations ?? []).some((o) => o === 'CREATE' || o === '*'));
+
+export function webhookScopeReader(http: KubeHttp, configurationName: string, timeoutMs: number): WebhookScopeReader {
+  return {
+    async webhooks() {
+      const path = `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${encodeURIComponent(configurationName)}`;
+      const response = await http.send('GET', path, undefined, timeoutMs);
+      if (response.status === 404) return undefined;
+      if (response.status !== 200) throw unexpectedAnswer(response, `get mutatingwebhookconfiguration ${configurationName}`);
+      const entries = (response.body as { webhooks?: WebhookEntry[] } | undefined)?.webhooks ?? [];
+      return entries.filter(coversPodCreation).map(({ namespaceSelector, objectSelector }) => ({
+        ...(namespaceSelector ? { namespaceSelector } : {}),
+        ...(objectSelector ? { objectSelector } : {}),
+      }));
+    },
+    async namespaceLabels(namespace) {
+      const response = await http.send('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}`, undefined, timeoutMs);
+      if (response.status === 404) return undefined;
+      if (response.status !== 200) throw unexpectedAnswer(response, `get namespace ${namespace}`);
+      return (response.body as { metadata?: { labels?: Record<string, string> } } | undefined)?.metadata?.labels ?? {};
+    },
+  };
+}
