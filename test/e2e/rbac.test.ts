@@ -223,7 +223,6 @@ test.each<[string, Call]>([
   ['update its policy ConfigMap', { verb: 'update', group: '', resource: 'configmaps', subresource: '', namespace: SHIPPED.namespace, name: SHIPPED.policyConfigMap }],
   ['read ConfigMaps elsewhere', { verb: 'list', group: '', resource: 'configmaps', subresource: '', namespace: 'kube-system', name: '' }],
   ['delete pods', { verb: 'delete', group: '', resource: 'pods', subresource: '', namespace: 'default', name: 'any' }],
-  ['create Events elsewhere', { verb: 'create', group: '', resource: 'events', subresource: '', namespace: 'default', name: '' }],
   // The backup API's neighbours: what it must never do, although it works next to it.
   ['list Secrets in Velero\'s namespace (object-storage credentials)', { verb: 'list', group: '', resource: 'secrets', subresource: '', namespace: VELERO_NAMESPACE, name: '' }],
   ['get Velero\'s credentials Secret', { verb: 'get', group: '', resource: 'secrets', subresource: '', namespace: VELERO_NAMESPACE, name: 'cloud-credentials' }],
@@ -237,7 +236,10 @@ test.each<[string, Call]>([
   ['change a BackupStorageLocation', { verb: 'patch', group: 'velero.io', resource: 'backupstoragelocations', subresource: '', namespace: VELERO_NAMESPACE, name: 'default' }],
   ['create Backups outside Velero\'s namespace', { verb: 'create', group: 'velero.io', resource: 'backups', subresource: '', namespace: 'default', name: '' }],
   ['list Backups cluster-wide', { verb: 'list', group: 'velero.io', resource: 'backups', subresource: '', namespace: '', name: '' }],
-  ['get pods cluster-wide by name', { verb: 'get', group: '', resource: 'pods', subresource: '', namespace: 'default', name: 'any' }],
+  // The backfill patches pods' metadata: never their status, never a pod's volumes or containers through another subresource.
+  ['patch a pod\'s status', { verb: 'patch', group: '', resource: 'pods', subresource: 'status', namespace: 'default', name: 'any' }],
+  ['update a pod', { verb: 'update', group: '', resource: 'pods', subresource: '', namespace: 'default', name: 'any' }],
+  ['patch a namespace', { verb: 'patch', group: '', resource: 'namespaces', subresource: '', namespace: '', name: 'default' }],
   ['watch pods', { verb: 'watch', group: '', resource: 'pods', subresource: '', namespace: '', name: '' }],
   ['create pods', { verb: 'create', group: '', resource: 'pods', subresource: '', namespace: 'default', name: '' }],
   ['exec into pods', { verb: 'create', group: '', resource: 'pods', subresource: 'exec', namespace: 'default', name: 'any' }],
