@@ -100,6 +100,20 @@ export const veleroCacheBytes = cacheGauge(
   'bytes',
 );
 
+export const reconciles = new Counter({
+  name: 'wutong_backup_reconcile_total',
+  help: 'Controller reconciles, by queue and outcome (success, error, aborted: leadership lost mid-way).',
+  labelNames: ['queue', 'outcome'] as const,
+  registers: [registry],
+});
+
+export const queueDepth = new Gauge({
+  name: 'wutong_backup_queue_depth',
+  help: 'Keys waiting in each controller work queue.',
+  labelNames: ['queue'] as const,
+  registers: [registry],
+});
+
 export const backfillPatched = new Counter({
   name: 'wutong_backup_backfill_patched_total',
   help: 'Running pods whose labels and annotations the backfill brought up to date (one per patch written).',
