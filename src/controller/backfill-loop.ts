@@ -17,6 +17,8 @@ export interface BackfillDeps extends ControllerDeps {
   excludedNamespaces: ExcludedNamespaces;
   /** BACKFILL_RATE: reconciles (a read, at most one patch each) per second; also the burst. */
   ratePerSecond: number;
+  /** CONTROLLER_RESYNC: how often a sweep runs regardless of triggers. */
+  resyncMs: number;
 }
 
 export interface BackfillLoop extends ControllerLoop {
@@ -110,7 +112,7 @@ export function backfillLoop(deps: BackfillDeps): BackfillLoop {
     await deps.events.record(
       { apiVersion: 'v1', kind: 'Pod', namespace, name, ...(patched.metadata?.uid ? { uid: patched.metadata.uid } : {}) },
       'Normal',
-      EVENT_REASON.PodBackfilled,
+      EVENT_REASON.podBackfilled,
       describeBackfill(backfill),
     );
   };
@@ -127,7 +129,7 @@ export function backfillLoop(deps: BackfillDeps): BackfillLoop {
     queue,
     // Gaining leadership and every resync: one sweep finds whatever is still not patched.
     keys: () => [SWEEP_KEY],
-    resyncMs: 0,
+    resyncMs: deps.resyncMs,
     watch() {
       watching = true;
       const unsubscribe = policy.subscribe(() => queue.add(SWEEP_KEY));

@@ -4,14 +4,18 @@ import { ComponentRegistry } from '../components/component-registry.js';
 import type { Config } from '../config.js';
 import type { ControllerDeps } from '../controller/controller-deps.js';
 import type { ControllerLoop } from '../controller/controller-loop.js';
+import { backfillLoop } from '../controller/backfill-loop.js';
 import { runController } from '../controller/run-controller.js';
 import { soleLeader } from '../controller/sole-leader.js';
 import type { PolicyStore } from '../policy/policy-store.js';
 import { watchComponents } from './component-watch.js';
 import { createBackupBackend } from './create-backup-backend.js';
 import { kubeEventRecorder } from './event-recorder.js';
-import { kubeHttp } from './kube-http.js';
+import { kubeHttp, type KubeHttp } from './kube-http.js';
 import type { ClusterAccess } from './kube-config.js';
+import { podMetadataPatcher } from './pod-metadata-patcher.js';
+import { webhookScopeReader } from './webhook-scope-reader.js';
+import { webhookConfigurationNameFrom } from '../certificates/tls-config.js';
 
 // Writes the controller makes outside a console request: bounded like the API's.
 const REQUEST_TIMEOUT_MS = 5_000;
@@ -31,7 +35,13 @@ export interface ClusterRuntime {
 export function createClusterRuntime(cluster: ClusterAccess, config: Config, policy: PolicyStore, log: Logger): ClusterRuntime {
   const http = kubeHttp(cluster.kubeConfig);
   const registry = new ComponentRegistry();
-  const componentWatch = watchComponents(http, registry, log);
+  // The backfill looks at every pod the component watch delivers; its loop needs the deps made from that watch, so it is attached below.
+  const podListeners: Array<(raw: unknown) => void> = [];
+  const componentWatch = watchComponents(http, registry, log, {
+    onPod: (raw) => {
+      for (const listener of podListeners) listener(raw);
+    },
+  });
   const { backend, cache, store } = createBackupBackend(cluster, config, { http, registry, componentsSynced: () => componentWatch.synced() }, log);
   const deps: ControllerDeps = {
     registry,
@@ -45,7 +55,8 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
     log: log.child({ component: 'controller' }),
   };
   // Every loop of the controller, in one list.
-  const loops: ControllerLoop[] = controllerLoops(deps, config);
+  const { loops, podHook } = controllerLoops(deps, config, http);
+  podListeners.push(podHook);
   const elector = soleLeader();
   let controller: { stop(): void } | undefined;
   return {
@@ -65,6 +76,17 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
   };
 }
 
-function controllerLoops(_deps: ControllerDeps, _config: Config): ControllerLoop[] {
-  return [];
+// A page of 500 pods is a few MB of JSON: more time than a single read.
+const PAGE_TIMEOUT_MS = 15_000;
+
+function controllerLoops(deps: ControllerDeps, config: Config, http: KubeHttp): { loops: ControllerLoop[]; podHook: (raw: unknown) => void } {
+  const backfill = backfillLoop({
+    ...deps,
+    pods: podMetadataPatcher(http, { requestTimeoutMs: REQUEST_TIMEOUT_MS, pageTimeoutMs: PAGE_TIMEOUT_MS }),
+    scope: webhookScopeReader(http, webhookConfigurationNameFrom(process.env), REQUEST_TIMEOUT_MS),
+    excludedNamespaces: config.excludedNamespaces,
+    ratePerSecond: config.backfillRate,
+    resyncMs: config.controllerResyncMs,
+  });
+  return { loops: [backfill], podHook: (raw) => backfill.onPod(raw) };
 }

@@ -162,9 +162,9 @@ describe('the installed system backfills running pods', () => {
     // Exactly one patch per pod, however many times the watch and the sweep saw each of them.
     await new Promise((r) => setTimeout(r, 3_000));
     expect(await patchedCounter()).toBe(PODS);
-    const times = await eventually(async () => {
+    const times = await eventually(() => {
       const t = podPatchTimes();
-      return t.length >= PODS ? t : undefined;
+      return Promise.resolve(t.length >= PODS ? t : undefined);
     }, 'the patches in the audit log', 20_000, 250);
     expect(times).toHaveLength(PODS);
     // A bucket of RATE tokens refilled at RATE per second: the last of 6 patches comes (6 - 2) / 2 = 2 s after the first, at the earliest.

@@ -77,7 +77,7 @@ test('a Wutong MySQL pod without annotations gets its FSB list, hooks and marker
   expect(metadata.annotations?.['backup.velero.io/backup-volumes']).toBe('manual4521');
   expect(metadata.annotations?.[`${PRE}container`]).toBe('gr3a9f1c');
   expect(metadata.annotations?.[`${PRE}timeout`]).toBe('30m');
-  expect(metadata.annotations?.[MANAGED_ANNOTATION]).toEqual(expect.any(String));
+  expect(typeof metadata.annotations?.[MANAGED_ANNOTATION]).toBe('string');
   // The user's annotation is not in the patch at all: a merge patch leaves what it does not name.
   expect(Object.keys(metadata.annotations ?? {})).not.toContain('wutong.io/last-upgrade');
   expect(Object.values(metadata.annotations ?? {})).not.toContain(null);
@@ -89,7 +89,8 @@ test('a Wutong MySQL pod without annotations gets its FSB list, hooks and marker
 
 test('a pod whose service_id only its env names gets the label', () => {
   const backfill = backfillFor(runningPod('service-id-from-env'), NAMESPACE, policy, NO_EXCLUDED_NAMESPACES);
-  expect(backfill?.patch.metadata.labels).toEqual({ service_id: expect.stringMatching(/^[0-9a-f]{32}$/) });
+  expect(Object.keys(backfill?.patch.metadata.labels ?? {})).toEqual(['service_id']);
+  expect(backfill?.patch.metadata.labels?.service_id).toMatch(/^[0-9a-f]{32}$/);
   expect(backfill?.added).toContain('label service_id');
 });
 
@@ -99,9 +100,10 @@ test('after a policy change, a pod the webhook admitted gets the new hook timeou
   const longer = policyWith((text) => text.replace('timeout: 30m', 'timeout: 2h'));
 
   const backfill = backfillFor(pod, NAMESPACE, longer, NO_EXCLUDED_NAMESPACES);
-  expect(backfill?.patch).toEqual({
-    metadata: { resourceVersion: '4711', annotations: { [`${PRE}timeout`]: '2h', [MANAGED_ANNOTATION]: expect.any(String) } },
-  });
+  expect(backfill?.patch.metadata.resourceVersion).toBe('4711');
+  expect(backfill?.patch.metadata.labels).toBeUndefined();
+  expect(Object.keys(backfill?.patch.metadata.annotations ?? {}).sort()).toEqual([MANAGED_ANNOTATION, `${PRE}timeout`]);
+  expect(backfill?.patch.metadata.annotations?.[`${PRE}timeout`]).toBe('2h');
   expect(backfill?.updated).toEqual([`${PRE}timeout`, MANAGED_ANNOTATION]);
   const patched = applyMerge(pod, backfill!.patch);
   expect(patched.metadata?.annotations).toEqual(admitted(runningPod('mysql-statefulset'), NAMESPACE, longer).metadata?.annotations);
@@ -110,7 +112,7 @@ test('after a policy change, a pod the webhook admitted gets the new hook timeou
 
 test('hooks of a rule the policy no longer has are removed (null), the FSB list and the user’s annotation stay', () => {
   const pod = admitted(runningPod('mysql-statefulset'));
-  const noMysql = policyWith((text) => text.replace(/  - name: mysql\n[\s\S]*?(?=  - name: postgresql)/, ''));
+  const noMysql = policyWith((text) => text.replace(/ {2}- name: mysql\n[\s\S]*?(?= {2}- name: postgresql)/, ''));
   const backfill = backfillFor(pod, NAMESPACE, noMysql, NO_EXCLUDED_NAMESPACES);
   const annotations = backfill?.patch.metadata.annotations ?? {};
   const hookKeys = Object.keys(pod.metadata?.annotations ?? {}).filter((k) => k.includes('.hook.'));
