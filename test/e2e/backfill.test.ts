@@ -27,6 +27,8 @@ let core: CoreV1Api;
 let install: ShippedInstall;
 let kubelet: KubeletStandIn;
 let namespace: string;
+/** Labelled backup.wutong.io/inject=false: the shipped webhook configuration's namespaceSelector leaves it out. */
+let optedOut: string;
 let replica: WebhookProcess;
 let replicaCa: string;
 
@@ -103,6 +105,12 @@ beforeAll(async () => {
   namespace = await createNamespace(core, 'backfill');
   kubelet = await startKubeletStandIn(`node-backfill-${process.pid}`);
   kubelet.runPods(namespace, `app=${APP}`);
+  optedOut = await createNamespace(core, 'backfill-optout');
+  await core.patchNamespace({ name: optedOut, body: [{ op: 'add', path: '/metadata/labels/backup.wutong.io~1inject', value: 'false' }] });
+  kubelet.runPods(optedOut, `app=${APP}`);
+  const loner = wutongMysqlPod('opted-out-db');
+  loner.metadata!.labels!.app = APP;
+  await core.createNamespacedPod({ namespace: optedOut, body: loner });
   const template = wutongMysqlPod('unused');
   delete template.metadata!.name;
   template.metadata!.labels!.app = APP;
@@ -129,6 +137,7 @@ afterAll(async () => {
   await kubelet?.stop();
   await install?.uninstall();
   await deleteNamespace(core, namespace);
+  await deleteNamespace(core, optedOut);
 });
 
 describe('the installed system backfills running pods', () => {
@@ -177,6 +186,11 @@ describe('the installed system backfills running pods', () => {
     }, 'a PodBackfilled Event per pod', 20_000, 250);
     expect(new Set(events.map((e) => e.pod))).toEqual(new Set(uids.keys()));
     for (const e of events) expect(e.message).toContain(`added backup.velero.io/backup-volumes`);
+
+    // The Wutong pod in the namespace that opted out of the webhook runs, and is left as it is.
+    const loner = await core.readNamespacedPod({ namespace: optedOut, name: 'opted-out-db' });
+    expect(loner.status?.phase).toBe('Running');
+    expect(loner.metadata?.annotations?.[`${PRE}container`]).toBeUndefined();
   });
 
   test('a policy change (a longer MySQL pre-backup timeout) reaches the running pods without restarting them', async () => {
@@ -200,6 +214,34 @@ describe('the installed system backfills running pods', () => {
       return e.length >= PODS ? e : undefined;
     }, 'a PodBackfilled Event per pod for the update', 20_000, 250);
     expect(new Set(updates.map((e) => e.pod))).toEqual(new Set(uids.keys()));
+  });
+
+  test('stopped in the middle of a pass and started again, the system finishes it and patches no pod twice', async () => {
+    await replica.stop();
+    const editedAt = Date.now();
+    await setShippedPolicy(SHIPPED_POLICY.replace('  - name: mysql\n    profile: mysql\n', '  - name: mysql\n    profile: mysql\n    backup: { pre: { timeout: 3h } }\n'));
+    const at3h = async (): Promise<number> => (await statefulSetPods()).filter((p) => p.metadata?.annotations?.[`${PRE}timeout`] === '3h').length;
+    // One patch every 2 s: time enough to stop it half-way.
+    const [slow] = (await install.startReplicas(1, { BACKFILL_RATE: '0.5' })) as [WebhookProcess];
+    await eventually(async () => ((await at3h()) >= 2 ? true : undefined), 'two pods patched by the first run', 60_000, 100);
+    await slow.stop();
+    const before = await at3h();
+    expect(before).toBeLessThan(PODS);
+
+    [replica] = (await install.startReplicas(1, { BACKFILL_RATE: '20' })) as [WebhookProcess];
+    const pods = await eventually(async () => {
+      const list = await statefulSetPods();
+      return list.length === PODS && list.every((p) => p.metadata?.annotations?.[`${PRE}timeout`] === '3h') ? list : undefined;
+    }, 'every pod with the 3h timeout', 90_000, 250);
+    expect(new Map(pods.map((p) => [p.metadata!.name!, p.metadata!.uid!]))).toEqual(uids);
+    await new Promise((r) => setTimeout(r, 3_000));
+    // The second run patched exactly what the first left, and the API server saw one patch per pod in all.
+    expect(await patchedCounter()).toBe(PODS - before);
+    const since = await eventually(() => {
+      const t = podPatchTimes().filter((time) => time >= editedAt);
+      return Promise.resolve(t.length >= PODS ? t : undefined);
+    }, 'the patches of both runs in the audit log', 20_000, 250);
+    expect(since).toHaveLength(PODS);
   });
 });
 
