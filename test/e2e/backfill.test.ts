@@ -216,6 +216,27 @@ describe('the installed system backfills running pods', () => {
     expect(new Set(updates.map((e) => e.pod))).toEqual(new Set(uids.keys()));
   });
 
+  test('with the system running, a pod admitted while the webhook is unreachable is backfilled from the pod watch, long before any resync', async () => {
+    install.service.setBackends([]);
+    const late = wutongMysqlPod('late-db');
+    // Not the StatefulSet's selector: it would adopt the pod.
+    late.metadata!.labels!.app = 'late-db';
+    kubelet.runPods(namespace, 'app=late-db');
+    const created = await core.createNamespacedPod({ namespace, body: late });
+    expect(created.metadata?.annotations?.[`${PRE}container`]).toBeUndefined();
+    // CONTROLLER_RESYNC is 5 minutes and the policy did not change: only the watch can have queued it.
+    const patched = await eventually(async () => {
+      const pod = await core.readNamespacedPod({ namespace, name: 'late-db' });
+      return pod.status?.phase === 'Running' && pod.metadata?.annotations?.[`${PRE}container`] === 'gr3a9f1c' ? pod : undefined;
+    }, 'the late pod backfilled', 30_000, 250);
+    expect(patched.metadata?.uid).toBe(created.metadata?.uid);
+    expect(patched.metadata?.annotations?.[`${PRE}timeout`]).toBe('2h');
+    install.service.setBackends([replica.port]);
+    // Out of the way of the next test's count of patches.
+    await core.deleteNamespacedPod({ namespace, name: 'late-db', gracePeriodSeconds: 0 });
+    await eventually(async () => ((await core.listNamespacedPod({ namespace, labelSelector: 'app=late-db' })).items.length === 0 ? true : undefined), 'the late pod gone', 30_000);
+  });
+
   test('stopped in the middle of a pass and started again, the system finishes it and patches no pod twice', async () => {
     await replica.stop();
     const editedAt = Date.now();
