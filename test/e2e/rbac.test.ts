@@ -240,7 +240,7 @@ test.each<[string, Call]>([
   ['patch a pod\'s status', { verb: 'patch', group: '', resource: 'pods', subresource: 'status', namespace: 'default', name: 'any' }],
   ['update a pod', { verb: 'update', group: '', resource: 'pods', subresource: '', namespace: 'default', name: 'any' }],
   ['patch a namespace', { verb: 'patch', group: '', resource: 'namespaces', subresource: '', namespace: '', name: 'default' }],
-  ['watch pods', { verb: 'watch', group: '', resource: 'pods', subresource: '', namespace: '', name: '' }],
+  ['watch Secrets cluster-wide', { verb: 'watch', group: '', resource: 'secrets', subresource: '', namespace: '', name: '' }],
   ['create pods', { verb: 'create', group: '', resource: 'pods', subresource: '', namespace: 'default', name: '' }],
   ['exec into pods', { verb: 'create', group: '', resource: 'pods', subresource: 'exec', namespace: 'default', name: 'any' }],
   ['delete PVCs', { verb: 'delete', group: '', resource: 'persistentvolumeclaims', subresource: '', namespace: 'default', name: 'any' }],
