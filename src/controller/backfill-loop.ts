@@ -80,12 +80,17 @@ export function backfillLoop(deps: BackfillDeps): BackfillLoop {
     log.info({ policy: current.generation, pods: seen, queued }, 'backfill sweep: running pods the policy selects listed');
   };
 
-  // Without a configuration (the webhook unregistered) nothing narrows what the policy selects.
+  /**
+   * Whether the API server would have sent the pod to the webhook. Without a
+   * configuration (the webhook unregistered) nothing narrows what the policy
+   * selects. A namespace being deleted is skipped either way: its pods are
+   * about to go, and it refuses the Event.
+   */
   const webhookWouldSee = async (namespace: string, pod: LivePod): Promise<boolean> => {
+    const found = await deps.scope.namespace(namespace);
+    if (found === undefined || found.terminating) return false;
     const webhooks = await deps.scope.webhooks();
-    if (webhooks === undefined) return true;
-    const namespaceLabels = await deps.scope.namespaceLabels(namespace);
-    return namespaceLabels !== undefined && webhookSees(webhooks, namespaceLabels, pod.metadata?.labels ?? {});
+    return webhooks === undefined || webhookSees(webhooks, found.labels, pod.metadata?.labels ?? {});
   };
 
   const reconcilePod = async (key: string, signal: AbortSignal): Promise<void> => {
@@ -97,7 +102,7 @@ export function backfillLoop(deps: BackfillDeps): BackfillLoop {
     const backfill = backfillFor(pod, namespace, policy.current(), excluded);
     if (backfill === undefined) return;
     if (!(await webhookWouldSee(namespace, pod))) {
-      log.debug({ pod: key }, 'backfill skipped: the webhook configuration does not select this pod or its namespace');
+      log.debug({ pod: key }, 'backfill skipped: the webhook configuration does not select this pod or its namespace, or the namespace is being deleted');
       return;
     }
     signal.throwIfAborted();

@@ -5,8 +5,8 @@ import { unexpectedAnswer, type KubeHttp } from './kube-http.js';
 export interface WebhookScopeReader {
   /** The selectors of the configuration's webhooks for pods; undefined when the configuration does not exist. */
   webhooks(): Promise<WebhookScope[] | undefined>;
-  /** The namespace's labels; undefined when it is gone. */
-  namespaceLabels(namespace: string): Promise<Record<string, string> | undefined>;
+  /** The namespace's labels, and whether it is being deleted; undefined when it is gone. */
+  namespace(name: string): Promise<{ labels: Record<string, string>; terminating: boolean } | undefined>;
 }
 
 interface WebhookEntry extends WebhookScope {
@@ -29,11 +29,12 @@ export function webhookScopeReader(http: KubeHttp, configurationName: string, ti
         ...(objectSelector ? { objectSelector } : {}),
       }));
     },
-    async namespaceLabels(namespace) {
-      const response = await http.send('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}`, undefined, timeoutMs);
+    async namespace(name) {
+      const response = await http.send('GET', `/api/v1/namespaces/${encodeURIComponent(name)}`, undefined, timeoutMs);
       if (response.status === 404) return undefined;
-      if (response.status !== 200) throw unexpectedAnswer(response, `get namespace ${namespace}`);
-      return (response.body as { metadata?: { labels?: Record<string, string> } } | undefined)?.metadata?.labels ?? {};
+      if (response.status !== 200) throw unexpectedAnswer(response, `get namespace ${name}`);
+      const metadata = (response.body as { metadata?: { labels?: Record<string, string>; deletionTimestamp?: string } } | undefined)?.metadata;
+      return { labels: metadata?.labels ?? {}, terminating: Boolean(metadata?.deletionTimestamp) };
     },
   };
 }

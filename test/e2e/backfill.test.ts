@@ -134,10 +134,15 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await kubelet?.stop();
-  await install?.uninstall();
+  // No pod of this file may outlive it: the next file's replicas would backfill them to their own policy.
+  await adminKubeConfig().makeApiClient(AppsV1Api).deleteNamespacedStatefulSet({ namespace, name: APP }).catch(() => undefined);
+  for (const ns of [namespace, optedOut]) {
+    if (ns) await core.deleteCollectionNamespacedPod({ namespace: ns, gracePeriodSeconds: 0 }).catch(() => undefined);
+  }
   await deleteNamespace(core, namespace);
   await deleteNamespace(core, optedOut);
+  await kubelet?.stop();
+  await install?.uninstall();
 });
 
 describe('the installed system backfills running pods', () => {
