@@ -33,7 +33,7 @@ export interface BackfillLoop extends ControllerLoop {
  * backoff when the API server fails, and coalesces: a policy change during a
  * sweep makes one more sweep after it, not one per change.
  */
-export const SWEEP_KEY = '*';
+const SWEEP_KEY = '*';
 
 const podKey = (pod: LivePod): string | undefined => {
   const { namespace, name } = pod.metadata ?? {};
