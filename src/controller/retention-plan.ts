@@ -35,11 +35,20 @@ export interface RetentionPlan {
   protected: { backup: string; reason: ProtectedReason }[];
 }
 
-/** The `keep` a Schedule carries, or undefined: absent or not a whole number of at least 1 means no pruning (TTL only). */
-export function keepOf(schedule: ScheduleView): number | undefined {
-  const text = schedule.metadata.annotations[VELERO_ANNOTATION.keep];
-  if (text === undefined || !/^[1-9][0-9]{0,8}$/.test(text.trim())) return undefined;
-  return Number(text.trim());
+/**
+ * How many completed backups the component's Schedules say to keep: the
+ * largest keep any of them carries (a component may have the region API's
+ * Schedule next to ours; keeping more is the safe reading), or undefined.
+ * Absent, or not a whole number of at least 1, means no pruning (TTL only).
+ */
+export function keepOf(schedules: readonly ScheduleView[]): number | undefined {
+  let keep: number | undefined;
+  for (const schedule of schedules) {
+    const text = schedule.metadata.annotations[VELERO_ANNOTATION.keep]?.trim();
+    if (text === undefined || !/^[1-9][0-9]{0,8}$/.test(text)) continue;
+    keep = Math.max(keep ?? 0, Number(text));
+  }
+  return keep;
 }
 
 /**

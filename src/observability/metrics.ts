@@ -99,3 +99,9 @@ export const veleroCacheBytes = cacheGauge(
   'JSON bytes of the slim views the backup API\'s watch caches hold, by resource (divide by the objects gauge for bytes per object).',
   'bytes',
 );
+
+export const retentionDeleted = new Counter({
+  name: 'wutong_backup_retention_deleted_total',
+  help: 'DeleteBackupRequests retention created for completed backups beyond a component\'s keep.',
+  registers: [registry],
+});

@@ -29,6 +29,8 @@ export interface WebhookProcess {
   /** Whether the process is still running (it has not exited or been killed). */
   alive(): boolean;
   waitForLog(predicate: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** SIGKILL, as an OOM kill or a lost node ends a pod: no shutdown handler runs. Resolves once it has exited. */
+  kill(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -121,6 +123,10 @@ export async function startWebhookProcess(env: Record<string, string> = {}): Pro
     logs,
     alive: () => child.exitCode === null && child.signalCode === null,
     waitForLog,
+    kill: async () => {
+      child.kill('SIGKILL');
+      await exited;
+    },
     stop: async () => {
       if (stopped) return;
       stopped = true;

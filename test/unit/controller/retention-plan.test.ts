@@ -192,11 +192,17 @@ describe('keepOf', () => {
     ['12', 12],
     [' 7 ', 7],
   ])('keep %j is %d', (text, expected) => {
-    expect(keepOf(schedule(text))).toBe(expected);
+    expect(keepOf([schedule(text)])).toBe(expected);
   });
 
   test.each([undefined, '', '0', '-1', '2.5', 'three', '1e3', '07'])('keep %j means no pruning', (text) => {
-    expect(keepOf(schedule(text))).toBeUndefined();
+    expect(keepOf([schedule(text)])).toBeUndefined();
+  });
+
+  test('no Schedule: no pruning; two Schedules: the larger keep wins, one without keep changes nothing', () => {
+    expect(keepOf([])).toBeUndefined();
+    expect(keepOf([schedule('3'), schedule('5'), schedule()])).toBe(5);
+    expect(keepOf([schedule(), schedule('4')])).toBe(4);
   });
 });
 
