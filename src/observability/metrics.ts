@@ -100,6 +100,20 @@ export const veleroCacheBytes = cacheGauge(
   'bytes',
 );
 
+export const reconciles = new Counter({
+  name: 'wutong_backup_reconcile_total',
+  help: 'Controller reconciles, by queue and outcome (success, error, aborted: leadership lost mid-way).',
+  labelNames: ['queue', 'outcome'] as const,
+  registers: [registry],
+});
+
+export const queueDepth = new Gauge({
+  name: 'wutong_backup_queue_depth',
+  help: 'Keys waiting in each controller work queue.',
+  labelNames: ['queue'] as const,
+  registers: [registry],
+});
+
 export const retentionDeleted = new Counter({
   name: 'wutong_backup_retention_deleted_total',
   help: 'DeleteBackupRequests retention created for completed backups beyond a component\'s keep.',
