@@ -4,6 +4,7 @@ import { ComponentRegistry } from '../components/component-registry.js';
 import type { Config } from '../config.js';
 import type { ControllerDeps } from '../controller/controller-deps.js';
 import type { ControllerLoop } from '../controller/controller-loop.js';
+import { retentionLoop } from '../controller/retention-loop.js';
 import { runController } from '../controller/run-controller.js';
 import { soleLeader } from '../controller/sole-leader.js';
 import type { PolicyStore } from '../policy/policy-store.js';
@@ -65,6 +66,6 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
   };
 }
 
-function controllerLoops(_deps: ControllerDeps, _config: Config): ControllerLoop[] {
-  return [];
+function controllerLoops(deps: ControllerDeps, config: Config): ControllerLoop[] {
+  return [retentionLoop(deps, config.controllerResyncMs)];
 }
