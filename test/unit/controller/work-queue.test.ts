@@ -11,7 +11,7 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 
 test('a key added many times while queued is reconciled once', async () => {
   const seen: string[] = [];
-  const queue = new WorkQueue(async (key) => void seen.push(key), { name: 't' }, log);
+  const queue = new WorkQueue((key) => Promise.resolve(void seen.push(key)), { name: 't' }, log);
   for (let i = 0; i < 5; i++) queue.add('a');
   queue.add('b');
   queue.start();
@@ -28,7 +28,7 @@ test('a key added while it runs runs once more afterwards, never twice at once',
     concurrent++;
     most = Math.max(most, concurrent);
     runs++;
-    if (runs === 1) await gate.promise;
+    await (runs === 1 ? gate.promise : Promise.resolve());
     concurrent--;
   };
   const queue = new WorkQueue(reconcile, { name: 't', concurrency: 4 }, log);
@@ -46,9 +46,9 @@ test('a key added while it runs runs once more afterwards, never twice at once',
 test('a failing key is retried with doubling backoff, then succeeds and is not retried again', async () => {
   const at: number[] = [];
   const queue = new WorkQueue(
-    async () => {
+    () => {
       at.push(Date.now());
-      if (at.length < 3) throw new Error('API server says no');
+      return at.length < 3 ? Promise.reject(new Error('API server says no')) : Promise.resolve();
     },
     { name: 't', initialBackoffMs: 40, maxBackoffMs: 1_000 },
     log,
@@ -93,7 +93,7 @@ test('stop aborts the running reconcile at once and dispatches nothing more unti
 
 test('the rate limit spaces dispatches: 6 keys at 20/s with burst 1 take at least 250 ms', async () => {
   const at: number[] = [];
-  const queue = new WorkQueue(async () => void at.push(Date.now()), { name: 't', concurrency: 4, ratePerSecond: 20, burst: 1 }, log);
+  const queue = new WorkQueue(() => Promise.resolve(void at.push(Date.now())), { name: 't', concurrency: 4, ratePerSecond: 20, burst: 1 }, log);
   for (let i = 0; i < 6; i++) queue.add(`k${i}`);
   const begin = Date.now();
   queue.start();
@@ -103,7 +103,7 @@ test('the rate limit spaces dispatches: 6 keys at 20/s with burst 1 take at leas
 
 test('a reconcile asking to be requeued runs again after the delay', async () => {
   let runs = 0;
-  const queue = new WorkQueue(async () => (++runs === 1 ? { requeueAfterMs: 30 } : undefined), { name: 't' }, log);
+  const queue = new WorkQueue(() => Promise.resolve(++runs === 1 ? { requeueAfterMs: 30 } : undefined), { name: 't' }, log);
   queue.start();
   queue.add('a');
   await new Promise((r) => setTimeout(r, 120));
