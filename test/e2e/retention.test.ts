@@ -62,7 +62,14 @@ async function seedBackup(minute: number): Promise<string> {
       labels: { 'velero.io/backup-name': name, 'velero.io/backup-uid': backup.metadata.uid },
       ownerReferences: [{ apiVersion: 'velero.io/v1', kind: 'Backup', name, uid: backup.metadata.uid, controller: true }],
     },
-    spec: { volume: 'manual1001', pod: { name: `${component.alias}-0`, namespace: component.namespace }, backupStorageLocation: 'default', uploaderType: 'kopia' },
+    spec: {
+      volume: 'manual1001',
+      pod: { kind: 'Pod', name: `${component.alias}-0`, namespace: component.namespace },
+      node: 'node-1',
+      backupStorageLocation: 'default',
+      repoIdentifier: `s3:http://minio/velero/kopia/${component.namespace}`,
+      uploaderType: 'kopia',
+    },
     status: { phase: 'Completed', progress: { totalBytes: 1000, bytesDone: 1000 } },
   });
   return name;
@@ -76,8 +83,28 @@ const backupsLeft = async (): Promise<string[]> => (await testbed.veleroObjects(
 const requestedBackups = async (): Promise<string[]> => (await testbed.veleroObjects('deletebackuprequests')).map((r) => String(r.spec.backupName)).sort();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+// TEMPORARY, for the lead to delete at merge: the cluster-wide `events: create` the controller's
+// ClusterRole (wutong-backup-controller, from the backfill branch) grants, which Events on a
+// component's workload need. Retention itself needs no rule the shipped RBAC lacks.
+const EVENTS_GRANT = 'e2e-retention-events';
+async function grantEvents(): Promise<void> {
+  const rbac = '/apis/rbac.authorization.k8s.io/v1';
+  for (const [path, body] of [
+    [`${rbac}/clusterroles`, { metadata: { name: EVENTS_GRANT }, rules: [{ apiGroups: [''], resources: ['events'], verbs: ['create'] }] }],
+    [`${rbac}/clusterrolebindings`, { metadata: { name: EVENTS_GRANT }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: EVENTS_GRANT }, subjects: [{ kind: 'ServiceAccount', name: 'wutong-backup', namespace: 'wutong-backup' }] }],
+  ] as const) {
+    const res = await apiRequest(info, 'POST', path, body);
+    if (res.status !== 201 && res.status !== 409) throw new Error(`granting events: ${res.status} ${res.body.slice(0, 200)}`);
+  }
+}
+async function revokeEvents(): Promise<void> {
+  const rbac = '/apis/rbac.authorization.k8s.io/v1';
+  await apiRequest(info, 'DELETE', `${rbac}/clusterrolebindings/${EVENTS_GRANT}`).catch(() => undefined);
+  await apiRequest(info, 'DELETE', `${rbac}/clusterroles/${EVENTS_GRANT}`).catch(() => undefined);
+}
+
 beforeAll(async () => {
-  testbed = await startBackupApiTestbed({ suite: 'retention', serviceId: SERVICE_ID, alias: 'gr7e7e7e', replicaCount: 1 });
+  testbed = await startBackupApiTestbed({ suite: 'retention', serviceId: SERVICE_ID, alias: 'gr7e7e7e', replicaCount: 1, beforeReplicas: grantEvents });
   ({ velero, component, core } = testbed);
   // The component's Schedule as the API makes it, paused and on a date that never comes during the test,
   // so only the seeded backups exist; no keep yet.
@@ -94,6 +121,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await testbed?.stop();
+  await revokeEvents();
 });
 
 let six: string[];
