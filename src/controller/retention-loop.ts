@@ -3,6 +3,7 @@
 // decides which). Level-based: every pass looks at what is there now, so a
 // pass run twice, or again after a crash, asks for nothing more.
 import type { Logger } from 'pino';
+import { defined } from '../api/use-cases/create-named.js';
 import { AlreadyExists } from '../api/use-cases/ports.js';
 import { retentionDeleted } from '../observability/metrics.js';
 import { buildDeleteBackupRequest } from '../velero/delete-backup-request.js';
@@ -41,8 +42,6 @@ export function retentionLoop(deps: ControllerDeps, resyncMs: number): Controlle
   };
 }
 
-const defined = <T>(value: T | undefined): value is T => value !== undefined;
-
 /**
  * One pass. The plan is first made from the cache (no API call: most
  * triggers, a backup's phase moving on, change nothing); only when it finds
@@ -68,7 +67,6 @@ async function pruneComponent(deps: ControllerDeps, serviceId: string, signal: A
   if (live === undefined) return;
   const plan = retentionPlan(live);
   if (plan.toDelete.length === 0) return;
-  const requested: string[] = [];
   for (const backup of plan.toDelete) {
     signal.throwIfAborted();
     try {
@@ -81,10 +79,10 @@ async function pruneComponent(deps: ControllerDeps, serviceId: string, signal: A
       // The same name as an earlier try's (a pass interrupted after its create): that request stands.
       if (!(err instanceof AlreadyExists)) throw err;
     }
-    requested.push(backup.metadata.name);
   }
-  log.info({ serviceId, keep: live.keep, completed: plan.completed, deleted: requested, protected: plan.protected }, 'retention pruned backups');
-  await announce(deps, serviceId, live.keep, plan, requested);
+  const deleted = plan.toDelete.map((b) => b.metadata.name);
+  log.info({ serviceId, keep: live.keep, completed: plan.completed, deleted, protected: plan.protected }, 'retention pruned backups');
+  await announce(deps, serviceId, live.keep, plan, deleted);
 }
 
 /** The component's objects as the API server has them now; undefined when its Schedules no longer ask to keep a number. */
@@ -114,13 +112,12 @@ async function liveInput(deps: ControllerDeps, serviceId: string): Promise<Reten
 }
 
 /** One Event per pass, on the workload (or a PVC when the workload is gone), so `kubectl describe` shows it. */
-async function announce(deps: ControllerDeps, serviceId: string, keep: number, plan: RetentionPlan, requested: readonly string[]): Promise<void> {
-  const snapshot = deps.registry.get(serviceId);
-  const target = snapshot === undefined ? undefined : eventTarget(snapshot);
+async function announce(deps: ControllerDeps, serviceId: string, keep: number, plan: RetentionPlan, deleted: readonly string[]): Promise<void> {
+  const target = eventTarget(deps.registry.get(serviceId));
   if (target === undefined) return;
   const kept = plan.protected.map((p) => `${p.backup} (${p.reason})`);
   const message =
-    `deleted ${requested.length} of ${plan.completed} completed backups (keep ${keep}): ${requested.join(', ')}` +
+    `deleted ${deleted.length} of ${plan.completed} completed backups (keep ${keep}): ${deleted.join(', ')}` +
     (kept.length > 0 ? `; kept beyond keep: ${kept.join(', ')}` : '');
   await deps.events.record(target, 'Normal', EVENT_REASON.retentionPruned, message);
 }
