@@ -114,6 +114,22 @@ export const queueDepth = new Gauge({
   registers: [registry],
 });
 
+/** Components in the registry by state; set by the cluster runtime (create-controller.ts). */
+let componentCounts: (() => Record<string, number>) | undefined;
+export function reportComponentCounts(counts: () => Record<string, number>): void {
+  componentCounts = counts;
+}
+
+export const components = new Gauge({
+  name: 'wutong_backup_components',
+  help: 'Wutong components the registry knows, by state (running, stopped, deleted: PVCs being deleted).',
+  labelNames: ['state'] as const,
+  registers: [registry],
+  collect() {
+    for (const [state, count] of Object.entries(componentCounts?.() ?? {})) this.set({ state }, count);
+  },
+});
+
 export const retentionDeleted = new Counter({
   name: 'wutong_backup_retention_deleted_total',
   help: 'DeleteBackupRequests retention created for completed backups beyond a component\'s keep.',

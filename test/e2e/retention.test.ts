@@ -191,7 +191,7 @@ test('SIGKILL in the middle of a pass, then a restart: the pass finishes, and ne
   await setKeep(3);
   // Killed as soon as its first request is visible: 38 creates take far longer than that.
   await eventually(async () => ((await requestedBackups()).length > 0 ? true : undefined), 'the first DeleteBackupRequest', 60_000, 20);
-  await replica.kill();
+  await replica.kill('SIGKILL');
   const atKill = await requestedBackups();
   expect(atKill.length).toBeGreaterThan(0);
   expect(atKill.length).toBeLessThan(asked.length);

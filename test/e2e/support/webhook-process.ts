@@ -29,9 +29,9 @@ export interface WebhookProcess {
   /** Whether the process is still running (it has not exited or been killed). */
   alive(): boolean;
   waitForLog(predicate: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
-  /** SIGKILL, as an OOM kill or a lost node ends a pod: no shutdown handler runs. Resolves once it has exited. */
-  kill(): Promise<void>;
   stop(): Promise<void>;
+  /** Sends `signal` (SIGKILL: a node lost, no shutdown code runs) and resolves once the process has exited. */
+  kill(signal: NodeJS.Signals): Promise<void>;
 }
 
 /**
@@ -123,9 +123,11 @@ export async function startWebhookProcess(env: Record<string, string> = {}): Pro
     logs,
     alive: () => child.exitCode === null && child.signalCode === null,
     waitForLog,
-    kill: async () => {
-      child.kill('SIGKILL');
+    kill: async (signal) => {
+      stopped = true;
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       await exited;
+      rmSync(home, { recursive: true, force: true });
     },
     stop: async () => {
       if (stopped) return;
