@@ -20,7 +20,7 @@ import type { ControllerDeps } from './controller-deps.js';
 import type { ControllerLoop } from './controller-loop.js';
 import { EVENT_REASON } from './event-reasons.js';
 import { eventTarget } from './event-target.js';
-import { keepOf, retentionDeleteRequestName, retentionPlan, type RetentionInput, type RetentionPlan } from './retention-plan.js';
+import { keepOf, retentionDeleteRequestName, retentionMessage, retentionPlan, type RetentionInput, type RetentionPlan } from './retention-plan.js';
 import { WorkQueue, type ReconcileResult } from './work-queue.js';
 
 /** What can change a component's plan: its backups (and their volumes), restores, Schedules, deletion requests. */
@@ -82,7 +82,7 @@ async function pruneComponent(deps: ControllerDeps, serviceId: string, signal: A
   }
   const deleted = plan.toDelete.map((b) => b.metadata.name);
   log.info({ serviceId, keep: live.keep, completed: plan.completed, deleted, protected: plan.protected }, 'retention pruned backups');
-  await announce(deps, serviceId, live.keep, plan, deleted);
+  await announce(deps, serviceId, live.keep, plan);
 }
 
 /** The component's objects as the API server has them now; undefined when its Schedules no longer ask to keep a number. */
@@ -112,12 +112,7 @@ async function liveInput(deps: ControllerDeps, serviceId: string): Promise<Reten
 }
 
 /** One Event per pass, on the workload (or a PVC when the workload is gone), so `kubectl describe` shows it. */
-async function announce(deps: ControllerDeps, serviceId: string, keep: number, plan: RetentionPlan, deleted: readonly string[]): Promise<void> {
+async function announce(deps: ControllerDeps, serviceId: string, keep: number, plan: RetentionPlan): Promise<void> {
   const target = eventTarget(deps.registry.get(serviceId));
-  if (target === undefined) return;
-  const kept = plan.protected.map((p) => `${p.backup} (${p.reason})`);
-  const message =
-    `deleted ${deleted.length} of ${plan.completed} completed backups (keep ${keep}): ${deleted.join(', ')}` +
-    (kept.length > 0 ? `; kept beyond keep: ${kept.join(', ')}` : '');
-  await deps.events.record(target, 'Normal', EVENT_REASON.retentionPruned, message);
+  if (target !== undefined) await deps.events.record(target, 'Normal', EVENT_REASON.retentionPruned, retentionMessage(plan, keep));
 }

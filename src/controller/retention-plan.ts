@@ -100,3 +100,15 @@ export function retentionPlan(input: RetentionInput): RetentionPlan {
   }
   return { completed: ranked.length, toDelete: toDelete.reverse(), protected: kept };
 }
+
+/** Backups an Event names before it only counts the rest: the API server refuses Event messages over 1 kB. */
+const NAMED_IN_MESSAGE = 10;
+
+/** What the RetentionPruned Event says: "deleted 3 of 6 completed backups (keep 3): a, b, c", and what was kept beyond keep. */
+export function retentionMessage(plan: RetentionPlan, keep: number): string {
+  const names = (items: string[]): string =>
+    items.length > NAMED_IN_MESSAGE ? `${items.slice(0, NAMED_IN_MESSAGE).join(', ')} and ${items.length - NAMED_IN_MESSAGE} more` : items.join(', ');
+  const deleted = plan.toDelete.map((b) => b.metadata.name);
+  const kept = plan.protected.map((p) => `${p.backup} (${p.reason})`);
+  return `deleted ${deleted.length} of ${plan.completed} completed backups (keep ${keep}): ${names(deleted)}` + (kept.length > 0 ? `; kept beyond keep: ${names(kept)}` : '');
+}

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { keepOf, retentionDeleteRequestName, retentionPlan, type RetentionInput } from '../../../src/controller/retention-plan.js';
+import { keepOf, retentionDeleteRequestName, retentionMessage, retentionPlan, type RetentionInput } from '../../../src/controller/retention-plan.js';
 import { isDnsLabel } from '../../../src/velero/object-names.js';
 import {
   viewBackup,
@@ -222,5 +222,20 @@ describe('retentionDeleteRequestName', () => {
     const long = retentionDeleteRequestName(backup({ name: `${SERVICE}-schedule-20261201030000`, completedAt: 1 }));
     expect(isDnsLabel(long)).toBe(true);
     expect(long).toContain('-delete-');
+  });
+});
+
+describe('retentionMessage', () => {
+  test('names what was deleted, oldest first, and what was kept beyond keep and why', () => {
+    expect(retentionMessage(retentionPlan(input(six(), 3)), 3)).toBe('deleted 3 of 6 completed backups (keep 3): b1, b2, b3');
+    const restoring = retentionPlan(input(six(), 3, { restores: [restore('r1', 'b1', 'InProgress')] }));
+    expect(retentionMessage(restoring, 3)).toBe('deleted 2 of 6 completed backups (keep 3): b2, b3; kept beyond keep: b1 (unfinished restore)');
+  });
+
+  test('a large pass names 10 backups and counts the rest, so the Event stays under the API server\'s 1 kB', () => {
+    const many: BackupSpec[] = Array.from({ length: 41 }, (_, i) => ({ name: `${SERVICE}-schedule-2026120103${String(i).padStart(2, '0')}00`, completedAt: i }));
+    const message = retentionMessage(retentionPlan(input(many, 3)), 3);
+    expect(message).toMatch(/^deleted 38 of 41 completed backups \(keep 3\): [^,]+(, [^,]+){9} and 28 more$/);
+    expect(Buffer.byteLength(message)).toBeLessThan(1024);
   });
 });
