@@ -6,6 +6,7 @@ import type { Config } from '../config.js';
 import type { ControllerDeps } from '../controller/controller-deps.js';
 import type { ControllerLoop } from '../controller/controller-loop.js';
 import { backfillLoop } from '../controller/backfill-loop.js';
+import { retentionLoop } from '../controller/retention-loop.js';
 import { runController } from '../controller/run-controller.js';
 import { soleLeader } from '../controller/sole-leader.js';
 import type { PolicyStore } from '../policy/policy-store.js';
@@ -94,5 +95,5 @@ function controllerLoops(deps: ControllerDeps, config: Config, http: KubeHttp): 
     ratePerSecond: config.backfillRate,
     resyncMs: config.controllerResyncMs,
   });
-  return { loops: [backfill], podHook: (raw) => backfill.onPod(raw) };
+  return { loops: [retentionLoop(deps, config.controllerResyncMs), backfill], podHook: (raw) => backfill.onPod(raw) };
 }

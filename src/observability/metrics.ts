@@ -130,6 +130,12 @@ export const components = new Gauge({
   },
 });
 
+export const retentionDeleted = new Counter({
+  name: 'wutong_backup_retention_deleted_total',
+  help: 'DeleteBackupRequests retention created for completed backups beyond a component\'s keep.',
+  registers: [registry],
+});
+
 export const backfillPatched = new Counter({
   name: 'wutong_backup_backfill_patched_total',
   help: 'Running pods whose labels and annotations the backfill brought up to date (one per patch written).',

@@ -21,6 +21,8 @@ export const VELERO_ANNOTATION = {
   lastModifier: 'wutong.io/last_modifier',
   /** ours: sha256 hex of the canonical request body, to tell a retry from a reused key */
   requestDigest: 'backup.wutong.io/request-digest',
+  /** ours, on a Schedule: how many completed backups of its component retention keeps (G3 writes it, retention reads it) */
+  keep: 'backup.wutong.io/keep',
 } as const;
 
 /** Wutong's label prefix: a Restore copies the Backup's labels under it (as the region API does), nothing else. */
