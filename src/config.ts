@@ -25,6 +25,8 @@ export interface Config {
   apiClientCaFile: string | undefined;
   /** DOWNLOAD_TIMEOUT: how long a download waits for Velero's pre-signed URL. */
   downloadTimeoutMs: number;
+  /** CONTROLLER_RESYNC: how often every controller loop looks at every key again, whatever its triggers said. */
+  controllerResyncMs: number;
 }
 
 const MiB = 1024 * 1024;
@@ -39,6 +41,9 @@ const DEFAULT_BODY_BUDGET_MIB = 24;
 // Velero's download controller answers within a second when it runs; the
 // console's request should fail clearly well before a browser gives up.
 const DEFAULT_DOWNLOAD_TIMEOUT_MS = 30_000;
+// A missed trigger (a watch event lost in a reconnect) costs at most this
+// long; each resync reads caches only, so it is cheap even at 5,000 components.
+const DEFAULT_CONTROLLER_RESYNC_MS = 5 * 60_000;
 
 function mebibytes(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined || value === '') return fallback * MiB;
@@ -74,5 +79,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     storageLocation: env.BACKUP_STORAGE_LOCATION || 'default',
     apiClientCaFile: env.API_CLIENT_CA || undefined,
     downloadTimeoutMs: durationFromEnv(env, 'DOWNLOAD_TIMEOUT', DEFAULT_DOWNLOAD_TIMEOUT_MS),
+    controllerResyncMs: durationFromEnv(env, 'CONTROLLER_RESYNC', DEFAULT_CONTROLLER_RESYNC_MS),
   };
 }

@@ -99,3 +99,17 @@ export const veleroCacheBytes = cacheGauge(
   'JSON bytes of the slim views the backup API\'s watch caches hold, by resource (divide by the objects gauge for bytes per object).',
   'bytes',
 );
+
+export const reconciles = new Counter({
+  name: 'wutong_backup_reconcile_total',
+  help: 'Controller reconciles, by queue and outcome (success, error, aborted: leadership lost mid-way).',
+  labelNames: ['queue', 'outcome'] as const,
+  registers: [registry],
+});
+
+export const queueDepth = new Gauge({
+  name: 'wutong_backup_queue_depth',
+  help: 'Keys waiting in each controller work queue.',
+  labelNames: ['queue'] as const,
+  registers: [registry],
+});
