@@ -16,13 +16,12 @@
 // base: it will never produce a backup. A cron with no run in the next five
 // years has no due time. Overdue needs a live component and a Schedule that
 // is not paused: a stopped component's Schedule is paused on purpose.
-import { VELERO_LABEL } from '../velero/velero-labels.js';
-import { parseBackupCron } from '../velero/backup-cron.js';
-import type { BackupView, PodVolumeBackupView, ScheduleView } from '../velero/velero-views.js';
 import { volumeBytes } from '../api/records/volume-bytes.js';
-
-/** running: ≥1 running pod; stopped: PVCs but no running pod; deleted: nothing of it is left. */
-export type CoverageState = 'running' | 'stopped' | 'deleted';
+import type { VeleroCache } from '../api/use-cases/ports.js';
+import type { ComponentSnapshot, ComponentState } from '../components/component-registry.js';
+import { parseBackupCron } from '../velero/backup-cron.js';
+import { VELERO_LABEL } from '../velero/velero-labels.js';
+import type { BackupView, PodVolumeBackupView, ScheduleView } from '../velero/velero-views.js';
 
 export const DUE_GRACE_MIN_MS = 3_600_000;
 
@@ -48,7 +47,8 @@ export interface CoverageBackup {
 }
 
 export interface Coverage {
-  state: CoverageState;
+  /** The registry's state; 'deleted' when the registry has nothing of it left. */
+  state: ComponentState;
   /** A Schedule exists for the component. */
   protected: boolean;
   schedule?: CoverageSchedule;
@@ -63,10 +63,19 @@ export interface Coverage {
   failed: boolean;
 }
 
+/** A component's Velero objects: from the watch-backed cache (metrics) or from one-shot lists (status). */
 export interface ComponentBackups {
   schedules: readonly ScheduleView[];
   backups: readonly BackupView[];
   podVolumeBackupsOf(backupName: string): readonly PodVolumeBackupView[];
+}
+
+export function componentBackups(velero: Pick<VeleroCache, 'schedulesOf' | 'backupsOf' | 'podVolumeBackupsOf'>, serviceId: string): ComponentBackups {
+  return {
+    schedules: velero.schedulesOf(serviceId),
+    backups: velero.backupsOf(serviceId),
+    podVolumeBackupsOf: (name) => velero.podVolumeBackupsOf(name),
+  };
 }
 
 function time(text: string | undefined): Date | undefined {
@@ -100,7 +109,7 @@ function dueAt(schedule: ScheduleView, lastSuccessAt: Date | undefined): Date | 
   return new Date(expected.getTime() + Math.max(DUE_GRACE_MIN_MS, interval / 2));
 }
 
-export function componentCoverage(component: { state: CoverageState } | undefined, velero: ComponentBackups, now: Date): Coverage {
+export function componentCoverage(component: Pick<ComponentSnapshot, 'state'> | undefined, velero: ComponentBackups, now: Date): Coverage {
   const state = component?.state ?? 'deleted';
   const live = velero.backups.filter((b) => b.metadata.deletionTimestamp === undefined && b.status.phase !== 'Deleting').sort(newestFirst);
   const newest = live[0];

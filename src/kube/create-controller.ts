@@ -4,7 +4,9 @@ import { ComponentRegistry } from '../components/component-registry.js';
 import type { Config } from '../config.js';
 import type { ControllerDeps } from '../controller/controller-deps.js';
 import type { ControllerLoop } from '../controller/controller-loop.js';
+import { componentBackups } from '../controller/coverage.js';
 import { runController } from '../controller/run-controller.js';
+import { reportComponentCoverage } from '../observability/component-metrics.js';
 import { soleLeader } from '../controller/sole-leader.js';
 import type { PolicyStore } from '../policy/policy-store.js';
 import { watchComponents } from './component-watch.js';
@@ -44,6 +46,8 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
     now: () => new Date(),
     log: log.child({ component: 'controller' }),
   };
+  // Coverage gauges on every replica (each holds the registry and the cache), computed when scraped.
+  reportComponentCoverage({ components: () => registry.all(), backupsOf: (id) => componentBackups(cache, id), now: deps.now });
   // Every loop of the controller, in one list.
   const loops: ControllerLoop[] = controllerLoops(deps, config);
   const elector = soleLeader();

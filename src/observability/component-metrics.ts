@@ -8,17 +8,12 @@
 // phase, with the value 1 (not a 0 for every other phase: that would be
 // seven times the series for nothing an alert needs).
 import { Gauge } from 'prom-client';
-import type { ComponentRef } from '../components/component.js';
-import { componentCoverage, type ComponentBackups, type Coverage, type CoverageState } from '../controller/coverage.js';
+import type { ComponentSnapshot } from '../components/component-registry.js';
+import { componentCoverage, type ComponentBackups, type Coverage } from '../controller/coverage.js';
 import { registry } from './metrics.js';
 
-/** What the metrics read of a registry entry (the registry's ComponentSnapshot has all of it). */
-export interface CoveredComponent {
-  serviceId: string;
-  namespace: string;
-  ref: ComponentRef;
-  state: CoverageState;
-}
+/** What the metrics read of a registry entry. */
+export type CoveredComponent = Pick<ComponentSnapshot, 'serviceId' | 'namespace' | 'ref' | 'state'>;
 
 export interface CoverageSource {
   components(): Iterable<CoveredComponent>;
