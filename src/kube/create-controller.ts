@@ -4,6 +4,7 @@ import { ComponentRegistry } from '../components/component-registry.js';
 import type { Config } from '../config.js';
 import type { ControllerDeps } from '../controller/controller-deps.js';
 import type { ControllerLoop } from '../controller/controller-loop.js';
+import { backupAnnouncementLoop } from '../controller/backup-announcement-loop.js';
 import { componentBackups } from '../controller/coverage.js';
 import { runController } from '../controller/run-controller.js';
 import { reportComponentCoverage } from '../observability/component-metrics.js';
@@ -69,6 +70,6 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
   };
 }
 
-function controllerLoops(_deps: ControllerDeps, _config: Config): ControllerLoop[] {
-  return [];
+function controllerLoops(deps: ControllerDeps, config: Config): ControllerLoop[] {
+  return [backupAnnouncementLoop(deps, { resyncMs: config.controllerResyncMs })];
 }
