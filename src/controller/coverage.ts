@@ -4,14 +4,17 @@
 // disagree about which component needs attention.
 //
 // When a backup is due (README "Coverage: metrics, alerts, status"):
-//   base     = the later of the last successful backup's completion and the
-//              Schedule's creation (a new Schedule is not late for runs it
-//              never had; an old manual backup does not make it late either);
+//   base     = the last successful backup's completion, or the Schedule's
+//              creation when there is none;
 //   expected = the Schedule's first run after base (robfig/cron, as Velero);
 //   dueAt    = expected + max(1 h, half the interval from expected to the run
 //              after it). The grace lets a long backup finish (hours, for big
 //              volumes through file-system backup) yet flags a missed run well
 //              before the next one would hide it.
+// So a component whose last success is old is overdue at once, even when its
+// Schedule is new or was just resumed (a long-stopped component started
+// again): its data changes now and its newest restorable copy is that old.
+// A manual backup after such a start clears it.
 // A cron Velero cannot run (it marks the Schedule FailedValidation) is due at
 // base: it will never produce a backup. A cron with no run in the next five
 // years has no due time. Overdue needs a live component and a Schedule that
@@ -96,10 +99,8 @@ function chosenSchedule(schedules: readonly ScheduleView[]): ScheduleView | unde
 }
 
 function dueAt(schedule: ScheduleView, lastSuccessAt: Date | undefined): Date | undefined {
-  const created = time(schedule.metadata.creationTimestamp);
-  const candidates = [lastSuccessAt, created].filter((d): d is Date => d !== undefined);
-  if (candidates.length === 0) return undefined;
-  const base = new Date(Math.max(...candidates.map((d) => d.getTime())));
+  const base = lastSuccessAt ?? time(schedule.metadata.creationTimestamp);
+  if (base === undefined) return undefined;
   const cron = parseBackupCron(schedule.spec.schedule);
   if (cron === undefined) return base;
   const expected = cron.next(base);

@@ -77,10 +77,10 @@ test('an hourly Schedule gets the one-hour minimum grace, not half an hour', () 
   expect(c.overdue).toBe(false);
 });
 
-test('a Schedule created after the last success counts from its creation: new protection is not late for runs it never had', () => {
+test('a new Schedule over an old success is overdue at once: the newest restorable copy is that old', () => {
   const c = componentCoverage(running, velero([schedule('0 3 * * *', '2026-01-10T12:00:00Z')], [backup('old', 'Completed', '2025-06-01T00:00:00Z', '2025-06-01T00:10:00Z')]), at('2026-01-11T10:00:00Z'));
-  expect(c.dueAt).toEqual(at('2026-01-11T15:00:00Z'));
-  expect(c.overdue).toBe(false);
+  expect(c.dueAt).toEqual(at('2025-06-01T15:00:00Z'));
+  expect(c.overdue).toBe(true);
 });
 
 test('a Schedule with no backup at all is overdue once its first run plus grace has passed', () => {
