@@ -117,21 +117,16 @@ export const componentLastBackupStatus = new Gauge({
   },
 });
 
-export const components = new Gauge({
-  name: 'wutong_backup_components',
-  help: 'Wutong components the registry knows, by state (running, stopped) and whether a Schedule protects them.',
-  labelNames: ['state', 'protected'] as const,
+// The total per state is wutong_backup_components{state} (metrics.ts); unprotected = that minus this.
+export const protectedComponents = new Gauge({
+  name: 'wutong_backup_protected_components',
+  help: 'Wutong components a Schedule protects, by state (running, stopped, deleted: PVCs being deleted).',
+  labelNames: ['state'] as const,
   registers: [registry],
   collect() {
     this.reset();
     const counts = new Map<string, number>();
-    for (const row of walk()) {
-      const key = `${row.coverage.state}\0${String(row.coverage.protected)}`;
-      counts.set(key, (counts.get(key) ?? 0) + 1);
-    }
-    for (const [key, n] of counts) {
-      const [state = '', isProtected = ''] = key.split('\0');
-      this.set({ state, protected: isProtected }, n);
-    }
+    for (const row of walk()) if (row.coverage.protected) counts.set(row.coverage.state, (counts.get(row.coverage.state) ?? 0) + 1);
+    for (const [state, n] of counts) this.set({ state }, n);
   },
 });

@@ -30,6 +30,8 @@ export interface WebhookProcess {
   alive(): boolean;
   waitForLog(predicate: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   stop(): Promise<void>;
+  /** Sends `signal` (SIGKILL: a node lost, no shutdown code runs) and resolves once the process has exited. */
+  kill(signal: NodeJS.Signals): Promise<void>;
 }
 
 /**
@@ -121,6 +123,12 @@ export async function startWebhookProcess(env: Record<string, string> = {}): Pro
     logs,
     alive: () => child.exitCode === null && child.signalCode === null,
     waitForLog,
+    kill: async (signal) => {
+      stopped = true;
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+      rmSync(home, { recursive: true, force: true });
+    },
     stop: async () => {
       if (stopped) return;
       stopped = true;
