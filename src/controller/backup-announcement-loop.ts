@@ -110,7 +110,8 @@ export function backupAnnouncementLoop(deps: ControllerDeps, options: { resyncMs
       for (const serviceId of deps.registry.serviceIds()) {
         for (const b of deps.cache.backupsOf(serviceId)) {
           see(b.metadata.name);
-          yield b.metadata.name;
+          // Most Backups were told long ago: a resync over 100,000 of them queues only the few with news.
+          if (announcement(b, 0, firstSeen.get(b.metadata.name) ?? deps.now())) yield b.metadata.name;
         }
       }
     },
