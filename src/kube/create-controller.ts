@@ -7,6 +7,7 @@ import type { ControllerDeps } from '../controller/controller-deps.js';
 import type { ControllerLoop } from '../controller/controller-loop.js';
 import { backupAnnouncementLoop } from '../controller/backup-announcement-loop.js';
 import { componentBackups } from '../controller/coverage.js';
+import { retentionLoop } from '../controller/retention-loop.js';
 import { runController } from '../controller/run-controller.js';
 import { reportComponentCoverage } from '../observability/component-metrics.js';
 import { soleLeader } from '../controller/sole-leader.js';
@@ -77,5 +78,5 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
 }
 
 function controllerLoops(deps: ControllerDeps, config: Config): ControllerLoop[] {
-  return [backupAnnouncementLoop(deps, { resyncMs: config.controllerResyncMs })];
+  return [backupAnnouncementLoop(deps, { resyncMs: config.controllerResyncMs }), retentionLoop(deps, config.controllerResyncMs)];
 }

@@ -25,6 +25,8 @@ export const VELERO_ANNOTATION = {
   requestDigest: 'backup.wutong.io/request-digest',
   /** ours, on Backups: the phase whose Event was last recorded, so a restart neither repeats nor loses one */
   announcedPhase: 'backup.wutong.io/announced-phase',
+  /** ours, on a Schedule: how many completed backups of its component retention keeps (G3 writes it, retention reads it) */
+  keep: 'backup.wutong.io/keep',
 } as const;
 
 /** Wutong's label prefix: a Restore copies the Backup's labels under it (as the region API does), nothing else. */
