@@ -6,8 +6,11 @@ import type { Config } from '../config.js';
 import type { ControllerDeps } from '../controller/controller-deps.js';
 import type { ControllerLoop } from '../controller/controller-loop.js';
 import { backfillLoop } from '../controller/backfill-loop.js';
+import { backupAnnouncementLoop } from '../controller/backup-announcement-loop.js';
+import { componentBackups } from '../controller/coverage.js';
 import { retentionLoop } from '../controller/retention-loop.js';
 import { runController } from '../controller/run-controller.js';
+import { reportComponentCoverage } from '../observability/component-metrics.js';
 import { soleLeader } from '../controller/sole-leader.js';
 import type { PolicyStore } from '../policy/policy-store.js';
 import { watchComponents } from './component-watch.js';
@@ -61,6 +64,8 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
     now: () => new Date(),
     log: log.child({ component: 'controller' }),
   };
+  // Coverage gauges on every replica (each holds the registry and the cache), computed when scraped.
+  reportComponentCoverage({ components: () => registry.all(), backupsOf: (id) => componentBackups(cache, id), now: deps.now });
   // Every loop of the controller, in one list.
   const { loops, podHook } = controllerLoops(deps, config, http);
   podListeners.push(podHook);
@@ -95,5 +100,8 @@ function controllerLoops(deps: ControllerDeps, config: Config, http: KubeHttp): 
     ratePerSecond: config.backfillRate,
     resyncMs: config.controllerResyncMs,
   });
-  return { loops: [retentionLoop(deps, config.controllerResyncMs), backfill], podHook: (raw) => backfill.onPod(raw) };
+  return {
+    loops: [backupAnnouncementLoop(deps, { resyncMs: config.controllerResyncMs }), retentionLoop(deps, config.controllerResyncMs), backfill],
+    podHook: (raw) => backfill.onPod(raw),
+  };
 }
