@@ -99,3 +99,10 @@ export const veleroCacheBytes = cacheGauge(
   'JSON bytes of the slim views the backup API\'s watch caches hold, by resource (divide by the objects gauge for bytes per object).',
   'bytes',
 );
+
+export const leader = new Gauge({
+  name: 'wutong_backup_leader',
+  help: '1 while this replica holds the controller Lease and runs the controller loops, else 0.',
+  registers: [registry],
+});
+leader.set(0);
