@@ -81,7 +81,7 @@ const leaseHolder = async (): Promise<{ holderIdentity?: string; leaseTransition
 };
 
 const waitUntilLeading = (replica: Replica, timeoutMs: number): Promise<number> =>
-  eventually(async () => (replica.elector.isLeader() ? Date.now() : undefined), `${replica.name} to lead`, timeoutMs, 50);
+  eventually(() => Promise.resolve(replica.elector.isLeader() ? Date.now() : undefined), `${replica.name} to lead`, timeoutMs, 50);
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -137,7 +137,7 @@ test('two replicas: one leads; neither the other nor replicas whose clocks are 1
 test('a leader cut off from the API server (black hole) stops within the renew deadline; the other leads within lease duration + retry', async () => {
   const cut = Date.now();
   proxy.blackhole();
-  const stopped = await eventually(async () => (b.elector.isLeader() ? undefined : Date.now()), 'b to stop leading', 20_000, 50);
+  const stopped = await eventually(() => Promise.resolve(b.elector.isLeader() ? undefined : Date.now()), 'b to stop leading', 20_000, 50);
   const took = await waitUntilLeading(a, 25_000);
   // b's last successful renew started before the cut, so its deadline is at most 10 s after it.
   expect(stopped - cut).toBeLessThanOrEqual(TIMING.renewDeadlineMs + SLACK_MS);
@@ -166,7 +166,7 @@ test('stop() releases the Lease: the other replica leads within a retry, not a l
   await sleep(3_000);
   const slow = Date.now();
   proxy.delay(12_000);
-  const stopped = await eventually(async () => (b.elector.isLeader() ? undefined : Date.now()), 'b to stop leading', 20_000, 50);
+  const stopped = await eventually(() => Promise.resolve(b.elector.isLeader() ? undefined : Date.now()), 'b to stop leading', 20_000, 50);
   expect(stopped - slow).toBeLessThanOrEqual(TIMING.renewDeadlineMs + SLACK_MS);
   const cTook = await waitUntilLeading(c, 25_000);
   expect(cTook).toBeGreaterThan(stopped);
