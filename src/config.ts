@@ -28,6 +28,8 @@ export interface Config {
   downloadTimeoutMs: number;
   /** LEADER_ELECTION_LEASE / _RENEW / _RETRY: the controller Lease's timing (15s / 10s / 2s, as Kubernetes' own components). */
   leaderElection: ElectionTiming;
+  /** CONTROLLER_RESYNC: how often every controller loop looks at every key again, whatever its triggers said. */
+  controllerResyncMs: number;
 }
 
 const MiB = 1024 * 1024;
@@ -42,6 +44,9 @@ const DEFAULT_BODY_BUDGET_MIB = 24;
 // Velero's download controller answers within a second when it runs; the
 // console's request should fail clearly well before a browser gives up.
 const DEFAULT_DOWNLOAD_TIMEOUT_MS = 30_000;
+// A missed trigger (a watch event lost in a reconnect) costs at most this
+// long; each resync reads caches only, so it is cheap even at 5,000 components.
+const DEFAULT_CONTROLLER_RESYNC_MS = 5 * 60_000;
 
 function mebibytes(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined || value === '') return fallback * MiB;
@@ -89,5 +94,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     apiClientCaFile: env.API_CLIENT_CA || undefined,
     downloadTimeoutMs: durationFromEnv(env, 'DOWNLOAD_TIMEOUT', DEFAULT_DOWNLOAD_TIMEOUT_MS),
     leaderElection: leaderElection(env),
+    controllerResyncMs: durationFromEnv(env, 'CONTROLLER_RESYNC', DEFAULT_CONTROLLER_RESYNC_MS),
   };
 }

@@ -64,11 +64,11 @@ async function main(config: Config, shutdown: Shutdown): Promise<void> {
 
   let backend: ApiBackend | undefined;
   if (cluster) {
-    const { createBackupBackend } = await import('./kube/create-backup-backend.js');
-    const created = createBackupBackend(cluster, config, log);
-    backend = created.backend;
-    created.cache.start();
-    shutdown.onStop(() => created.cache.stop());
+    const { createClusterRuntime } = await import('./kube/create-controller.js');
+    const runtime = createClusterRuntime(cluster, config, store, log);
+    backend = runtime.backend;
+    runtime.start();
+    shutdown.onStop(() => runtime.stop());
   }
   const clientCa = config.apiClientCaFile ? loadClientCa(config.apiClientCaFile) : undefined;
   const api = await startHttpsServer(apiApp({ ...(backend ? { backend } : {}), log, version: PACKAGE_VERSION }), tls.current(), config.apiPort, config.host, clientCa);

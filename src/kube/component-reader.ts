@@ -3,6 +3,7 @@ import { WUTONG_CREATOR, WUTONG_LABEL } from '../components/wutong-labels.js';
 import type { KubeHttp } from './kube-http.js';
 
 import type { ComponentReader } from '../api/use-cases/ports.js';
+import type { ComponentRegistry } from '../components/component-registry.js';
 
 interface ListedItem {
   metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; deletionTimestamp?: string };
@@ -55,5 +56,18 @@ function labelled(item: ListedItem): LabelledObject {
       labels: item.metadata?.labels ?? {},
       ...(item.metadata?.deletionTimestamp ? { deletionTimestamp: item.metadata.deletionTimestamp } : {}),
     },
+  };
+}
+
+/**
+ * Reads from the registry the component watches keep, once they have
+ * listed: no API call per request (four cluster-wide lists were most of a
+ * records request's time). Until then, and so right after a start, live.
+ * The watch lags the cluster by milliseconds; the guards it feeds (running
+ * pods, stopped) are about states that last seconds to hours.
+ */
+export function registryComponentReader(registry: ComponentRegistry, synced: () => boolean, live: ComponentReader): ComponentReader {
+  return {
+    read: (ref) => (synced() ? Promise.resolve(registry.objectsOf(ref)) : live.read(ref)),
   };
 }

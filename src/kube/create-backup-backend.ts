@@ -6,8 +6,10 @@ import { accessControl } from '../api/auth/access-control.js';
 import type { Config } from '../config.js';
 import { reportVeleroCacheSizes } from '../observability/metrics.js';
 import { kubeAuthReviews } from './auth-reviews.js';
-import { kubeComponentReader } from './component-reader.js';
-import { kubeHttp } from './kube-http.js';
+import { kubeComponentReader, registryComponentReader } from './component-reader.js';
+import type { KubeHttp } from './kube-http.js';
+import type { ComponentRegistry } from '../components/component-registry.js';
+import type { VeleroStore } from '../api/use-cases/ports.js';
 import type { ClusterAccess } from './kube-config.js';
 import { leaseLock } from './lease-lock.js';
 import { veleroCache, type RunningVeleroCache } from './velero-cache.js';
@@ -19,15 +21,22 @@ const REQUEST_TIMEOUT_MS = 5_000;
 const DOWNLOAD_POLL_MS = 250;
 
 /** The backup API's use cases wired to the cluster: caches, live store, lock, reviews. */
-export function createBackupBackend(cluster: ClusterAccess, config: Config, log: Logger): { backend: ApiBackend; cache: RunningVeleroCache } {
-  const http = kubeHttp(cluster.kubeConfig);
+export interface BackupBackendParts {
+  http: KubeHttp;
+  registry: ComponentRegistry;
+  componentsSynced: () => boolean;
+}
+
+export function createBackupBackend(cluster: ClusterAccess, config: Config, parts: BackupBackendParts, log: Logger): { backend: ApiBackend; cache: RunningVeleroCache; store: VeleroStore } {
+  const { http } = parts;
   const cache = veleroCache(http, { namespace: config.veleroNamespace, storageLocation: config.storageLocation }, log);
   reportVeleroCacheSizes(() => cache.sizes());
+  const store = kubeVeleroStore(http, config.veleroNamespace, REQUEST_TIMEOUT_MS);
   const backend: ApiBackend = {
     deps: {
-      components: kubeComponentReader(http, REQUEST_TIMEOUT_MS),
+      components: registryComponentReader(parts.registry, parts.componentsSynced, kubeComponentReader(http, REQUEST_TIMEOUT_MS)),
       cache,
-      store: kubeVeleroStore(http, config.veleroNamespace, REQUEST_TIMEOUT_MS),
+      store,
       lock: leaseLock(http, { namespace: cluster.namespace, holder: process.env.POD_NAME || hostname(), requestTimeoutMs: REQUEST_TIMEOUT_MS }, log),
       settings: {
         veleroNamespace: config.veleroNamespace,
@@ -41,5 +50,5 @@ export function createBackupBackend(cluster: ClusterAccess, config: Config, log:
     },
     access: accessControl(kubeAuthReviews(http, REQUEST_TIMEOUT_MS)),
   };
-  return { backend, cache };
+  return { backend, cache, store };
 }

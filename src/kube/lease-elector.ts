@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { ElectionTiming, LeaseRecord, StoredLease } from '../controller/leader-election.js';
-import { createLeaderElector, type LeaderElector, type LeaseRecordStore } from '../controller/leader-elector.js';
+import { createLeaderElector, type LeaseRecordStore } from '../controller/leader-election-loop.js';
+import type { LeaderElector } from '../controller/leader-elector.js';
 import { unexpectedAnswer, type KubeHttp, type KubeResponse } from './kube-http.js';
 import { leaseCollectionPath, microTime, type LeaseJson } from './lease-json.js';
 

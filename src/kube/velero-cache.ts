@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { VeleroCache, VeleroReadiness } from '../api/use-cases/ports.js';
+import type { VeleroCache, VeleroChange, VeleroReadiness } from '../api/use-cases/ports.js';
 import { VELERO_LABEL, veleroLabelValue } from '../velero/velero-labels.js';
 import { veleroCrdName, veleroPath, type VeleroResource } from '../velero/velero-resources.js';
 import {
@@ -98,12 +98,19 @@ export function veleroCache(http: KubeHttp, options: VeleroCacheOptions, log: Lo
       {
         upsert(raw) {
           const view = cached.view(raw);
-          if (view) cached.index.upsert(view);
+          if (!view) return;
+          cached.index.upsert(view);
+          notify(cached.resource, view);
         },
         remove(raw) {
-          if (raw.metadata?.name) cached.index.remove(raw.metadata.name);
+          const name = raw.metadata?.name;
+          if (!name) return;
+          const view = cached.index.get(name);
+          cached.index.remove(name);
+          if (view) notify(cached.resource, view);
         },
         listed(outcome) {
+          if (outcome.ok) everListed.add(cached.resource);
           if (!outcome.ok && cached.outcome?.ok !== false) log.warn({ resource: cached.resource, status: outcome.status, err: outcome.message }, 'cannot list Velero objects');
           if (outcome.ok && cached.outcome?.ok === false) log.info({ resource: cached.resource }, 'Velero objects listed again');
           cached.outcome = outcome;
@@ -112,6 +119,24 @@ export function veleroCache(http: KubeHttp, options: VeleroCacheOptions, log: Lo
       log,
     ),
   );
+
+  const listeners = new Set<(change: VeleroChange) => void>();
+  const everListed = new Set<VeleroResource>();
+  // A PodVolumeBackup carries its Backup's name, not the component's service_id: the Backup says whose it is.
+  const serviceIdOf = (resource: VeleroResource, view: AnyView): string | undefined => {
+    const labels = view.metadata.labels ?? {};
+    if (resource === 'podvolumebackups') {
+      const backup = backups.index.get(labels[VELERO_LABEL.backupName] ?? '');
+      return backup?.metadata.labels[VELERO_LABEL.serviceId];
+    }
+    return labels[VELERO_LABEL.serviceId];
+  };
+  const notify = (resource: VeleroResource, view: AnyView): void => {
+    if (listeners.size === 0) return;
+    const serviceId = serviceIdOf(resource, view);
+    const change: VeleroChange = { resource, name: view.metadata.name, ...(serviceId ? { serviceId } : {}) };
+    for (const listener of listeners) listener(change);
+  };
 
   const missing = (cached: Cached<AnyView>): string | undefined => {
     const outcome = cached.outcome;
@@ -153,11 +178,19 @@ export function veleroCache(http: KubeHttp, options: VeleroCacheOptions, log: Lo
     remember(resource, raw) {
       const cached = all.find((c) => c.resource === resource);
       const view = cached?.view(raw);
-      if (cached && view) cached.index.upsertIfNewer(view);
+      if (cached && view && cached.index.upsertIfNewer(view)) notify(resource, view);
     },
     forget(resource, name) {
-      all.find((c) => c.resource === resource)?.index.remove(name);
+      const cached = all.find((c) => c.resource === resource);
+      const view = cached?.index.get(name);
+      cached?.index.remove(name);
+      if (view) notify(resource, view);
     },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    synced: () => all.every((cached) => everListed.has(cached.resource)),
     sizes() {
       return Object.fromEntries(
         all.map((cached) => {

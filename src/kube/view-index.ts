@@ -29,10 +29,12 @@ export class ViewIndex<V extends IndexedView> {
    * Keeps the newer of what is held and `view`: a write this process just
    * made must not be replaced by an older watch event, nor replace a newer one.
    */
-  upsertIfNewer(view: V): void {
+  /** Whether it was kept (newer than what the index holds). */
+  upsertIfNewer(view: V): boolean {
     const held = this.byName.get(view.metadata.name);
-    if (held && !isNewer(view.metadata.resourceVersion, held.metadata.resourceVersion)) return;
+    if (held && !isNewer(view.metadata.resourceVersion, held.metadata.resourceVersion)) return false;
     this.upsert(view);
+    return true;
   }
 
   remove(name: string): void {

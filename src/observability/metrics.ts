@@ -106,3 +106,17 @@ export const leader = new Gauge({
   registers: [registry],
 });
 leader.set(0);
+
+export const reconciles = new Counter({
+  name: 'wutong_backup_reconcile_total',
+  help: 'Controller reconciles, by queue and outcome (success, error, aborted: leadership lost mid-way).',
+  labelNames: ['queue', 'outcome'] as const,
+  registers: [registry],
+});
+
+export const queueDepth = new Gauge({
+  name: 'wutong_backup_queue_depth',
+  help: 'Keys waiting in each controller work queue.',
+  labelNames: ['queue'] as const,
+  registers: [registry],
+});

@@ -6,6 +6,7 @@ import type { CompiledPolicy } from './compiled-policy.js';
  */
 export class PolicyStore {
   #current: CompiledPolicy;
+  readonly #listeners = new Set<(policy: CompiledPolicy) => void>();
 
   constructor(initial: CompiledPolicy) {
     this.#current = initial;
@@ -22,5 +23,12 @@ export class PolicyStore {
 
   replace(policy: CompiledPolicy): void {
     this.#current = policy;
+    for (const listener of this.#listeners) listener(policy);
+  }
+
+  /** Called after each replace: the controller re-reconciles what a policy decides (schedules, backfill). */
+  subscribe(listener: (policy: CompiledPolicy) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 }

@@ -27,7 +27,7 @@ export interface ShutdownOptions {
  */
 export class Shutdown {
   private readonly servers: StartedServer[] = [];
-  private readonly stops: Array<() => void> = [];
+  private readonly stops: Array<() => void | Promise<void>> = [];
   private state: 'running' | 'draining' | 'closing' = 'running';
   private endDrain: (() => void) | undefined;
   private readonly exit: (code: number) => void;
@@ -46,8 +46,8 @@ export class Shutdown {
   /** A readiness check: not ready from the first signal on. */
   readonly readiness: ReadinessCheck = () => (this.state === 'running' ? undefined : 'shutting down');
 
-  /** Something to stop on the way out (a watch, timers), in the order registered. */
-  onStop(stop: () => void): void {
+  /** Something to stop on the way out (a watch, timers, the leader lease to release), in the order registered; a promise is awaited before exit. */
+  onStop(stop: () => void | Promise<void>): void {
     this.stops.push(stop);
   }
 
@@ -67,7 +67,7 @@ export class Shutdown {
     const servers = [...this.servers];
     if (servers.length === 0) {
       log.info({ signal }, 'signal during startup: exiting');
-      this.stopAll();
+      await this.stopAll();
       this.exit(0);
       return;
     }
@@ -84,19 +84,21 @@ export class Shutdown {
     this.endDrain = undefined;
     this.state = 'closing';
     log.info('drain over: closing connections once their requests are answered');
-    this.stopAll();
-    await Promise.all(servers.map((server) => server.close()));
+    await Promise.all([this.stopAll(), ...servers.map((server) => server.close())]);
     log.info('shut down');
     this.exit(0);
   }
 
-  private stopAll(): void {
+  private async stopAll(): Promise<void> {
+    const stopping: Promise<void>[] = [];
     for (const stop of this.stops.splice(0)) {
       try {
-        stop();
+        const done = stop();
+        if (done) stopping.push(done.catch((err: unknown) => this.options.log.warn({ err }, 'stopping a component failed')));
       } catch (err) {
         this.options.log.warn({ err }, 'stopping a component failed');
       }
     }
+    await Promise.all(stopping);
   }
 }

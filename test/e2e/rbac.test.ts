@@ -238,7 +238,7 @@ test.each<[string, Call]>([
   ['create Backups outside Velero\'s namespace', { verb: 'create', group: 'velero.io', resource: 'backups', subresource: '', namespace: 'default', name: '' }],
   ['list Backups cluster-wide', { verb: 'list', group: 'velero.io', resource: 'backups', subresource: '', namespace: '', name: '' }],
   ['get pods cluster-wide by name', { verb: 'get', group: '', resource: 'pods', subresource: '', namespace: 'default', name: 'any' }],
-  ['watch pods', { verb: 'watch', group: '', resource: 'pods', subresource: '', namespace: '', name: '' }],
+  ['watch Secrets cluster-wide', { verb: 'watch', group: '', resource: 'secrets', subresource: '', namespace: '', name: '' }],
   ['create pods', { verb: 'create', group: '', resource: 'pods', subresource: '', namespace: 'default', name: '' }],
   ['exec into pods', { verb: 'create', group: '', resource: 'pods', subresource: 'exec', namespace: 'default', name: 'any' }],
   ['delete PVCs', { verb: 'delete', group: '', resource: 'persistentvolumeclaims', subresource: '', namespace: 'default', name: 'any' }],

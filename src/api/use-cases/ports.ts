@@ -42,6 +42,18 @@ export interface VeleroCache {
   remember(resource: VeleroResource, raw: unknown): void;
   /** Read-your-writes for a delete. */
   forget(resource: VeleroResource, name: string): void;
+  /** Called synchronously after every change the watches (or remember/forget) bring. */
+  subscribe(listener: (change: VeleroChange) => void): () => void;
+  /** Every resource listed at least once: before that, an absent object proves nothing. */
+  synced(): boolean;
+}
+
+/** One Velero object changed (or went away). */
+export interface VeleroChange {
+  resource: VeleroResource;
+  name: string;
+  /** Its component: the wutong.io/service_id label, for a PodVolumeBackup its Backup's. */
+  serviceId?: string;
 }
 
 /** VeleroStore.create: the name is taken. */

@@ -1,7 +1,8 @@
 import { jest } from '@jest/globals';
 import { pino } from 'pino';
 import type { LeaseRecord, StoredLease } from '../../../src/controller/leader-election.js';
-import { createLeaderElector, type LeaderElector, type LeaseRecordStore } from '../../../src/controller/leader-elector.js';
+import { createLeaderElector, type LeaseRecordStore } from '../../../src/controller/leader-election-loop.js';
+import type { LeaderElector } from '../../../src/controller/leader-elector.js';
 import { registry } from '../../../src/observability/metrics.js';
 
 // The election loop on a fake clock (jest's timers) against an in-memory

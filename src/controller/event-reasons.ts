@@ -1,0 +1,19 @@
+/**
+ * Reasons of the Events the controller writes, spelled once (UpperCamelCase,
+ * as Kubernetes' own): what `kubectl describe` shows and what alerts and
+ * scripts may match on.
+ */
+export const EVENT_REASON = {
+  backupStarted: 'BackupStarted',
+  backupCompleted: 'BackupCompleted',
+  backupFailed: 'BackupFailed',
+  scheduleCreated: 'ScheduleCreated',
+  scheduleUpdated: 'ScheduleUpdated',
+  schedulePaused: 'SchedulePaused',
+  scheduleResumed: 'ScheduleResumed',
+  scheduleDeleted: 'ScheduleDeleted',
+  retentionPruned: 'RetentionPruned',
+  podBackfilled: 'PodBackfilled',
+} as const;
+
+export type EventReason = (typeof EVENT_REASON)[keyof typeof EVENT_REASON];

@@ -1,0 +1,70 @@
+import type { Logger } from 'pino';
+import type { ApiBackend } from '../api/api-app.js';
+import { ComponentRegistry } from '../components/component-registry.js';
+import type { Config } from '../config.js';
+import type { ControllerDeps } from '../controller/controller-deps.js';
+import type { ControllerLoop } from '../controller/controller-loop.js';
+import { runController } from '../controller/run-controller.js';
+import type { PolicyStore } from '../policy/policy-store.js';
+import { watchComponents } from './component-watch.js';
+import { createBackupBackend } from './create-backup-backend.js';
+import { kubeEventRecorder } from './event-recorder.js';
+import { kubeHttp } from './kube-http.js';
+import { electorIdentity, leaseElector } from './lease-elector.js';
+import type { ClusterAccess } from './kube-config.js';
+
+// Writes the controller makes outside a console request: bounded like the API's.
+const REQUEST_TIMEOUT_MS = 5_000;
+
+export interface ClusterRuntime {
+  backend: ApiBackend;
+  /** Starts the watches (every replica) and the election; the loops run while this replica leads. */
+  start(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * Everything that needs the cluster, wired once: the component watches and
+ * Velero caches every replica keeps (the API answers from them), and the
+ * controller loops only the elected replica runs.
+ */
+export function createClusterRuntime(cluster: ClusterAccess, config: Config, policy: PolicyStore, log: Logger): ClusterRuntime {
+  const http = kubeHttp(cluster.kubeConfig);
+  const registry = new ComponentRegistry();
+  const componentWatch = watchComponents(http, registry, log);
+  const { backend, cache, store } = createBackupBackend(cluster, config, { http, registry, componentsSynced: () => componentWatch.synced() }, log);
+  const deps: ControllerDeps = {
+    registry,
+    componentsSynced: () => componentWatch.synced(),
+    cache,
+    store,
+    policy,
+    events: kubeEventRecorder(cluster.kubeConfig, log, REQUEST_TIMEOUT_MS),
+    settings: { veleroNamespace: config.veleroNamespace, storageLocation: config.storageLocation },
+    now: () => new Date(),
+    log: log.child({ component: 'controller' }),
+  };
+  // Every loop of the controller, in one list.
+  const loops: ControllerLoop[] = controllerLoops(deps, config);
+  const elector = leaseElector(http, { namespace: cluster.namespace, identity: electorIdentity(), timing: config.leaderElection }, log);
+  let controller: { stop(): void } | undefined;
+  return {
+    backend,
+    start() {
+      cache.start();
+      void componentWatch.start().then(() => log.info({ components: registry.size }, 'components listed'));
+      controller = runController(loops, elector, deps.log);
+      elector.start();
+    },
+    async stop() {
+      controller?.stop();
+      await elector.stop();
+      componentWatch.stop();
+      cache.stop();
+    },
+  };
+}
+
+function controllerLoops(_deps: ControllerDeps, _config: Config): ControllerLoop[] {
+  return [];
+}
