@@ -20,6 +20,8 @@ export interface ClusterRuntime {
   backend: ApiBackend;
   /** Starts the watches (every replica) and the election; the loops run while this replica leads. */
   start(): void;
+  /** Stops the loops and releases the Lease (the watches and caches go on serving the API); idempotent. */
+  stopController(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -46,8 +48,13 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
   };
   // Every loop of the controller, in one list.
   const loops: ControllerLoop[] = controllerLoops(deps, config);
-  const elector = leaseElector(http, { namespace: cluster.namespace, identity: electorIdentity(), timing: config.leaderElection }, log);
+  const elector = leaseElector(http, { namespace: cluster.namespace, identity: electorIdentity(), timing: config.leaderElection }, log.child({ component: 'leader-election' }));
   let controller: { stop(): void } | undefined;
+  const stopController = async (): Promise<void> => {
+    controller?.stop();
+    controller = undefined;
+    await elector.stop();
+  };
   return {
     backend,
     start() {
@@ -56,9 +63,9 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
       controller = runController(loops, elector, deps.log);
       elector.start();
     },
+    stopController,
     async stop() {
-      controller?.stop();
-      await elector.stop();
+      await stopController();
       componentWatch.stop();
       cache.stop();
     },

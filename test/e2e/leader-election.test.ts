@@ -4,7 +4,9 @@
 // sampler checks every 100 ms, for the whole file, that no two replicas
 // report leading at the same moment.
 import { jest } from '@jest/globals';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { parseAllDocuments } from 'yaml';
@@ -15,6 +17,7 @@ import { apiRequest, kubeconfig, waitForServiceAccountToken } from './cluster/cl
 import { clients, clusterInfo, createNamespace, deleteNamespace } from './support/kube.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
 import { eventually } from './support/wait.js';
+import { startWebhookProcess, type WebhookProcess } from './support/webhook-process.js';
 
 jest.setTimeout(120_000);
 
@@ -173,4 +176,61 @@ test('stop() releases the Lease: the other replica leads within a retry, not a l
   expect((await leaseHolder()).holderIdentity).toBe(c.identity);
   expect(overlaps).toEqual([]);
   proxy.heal();
+});
+
+describe('the built process, two and three replicas', () => {
+  const LEADING = 'leading: the controller loops run on this replica';
+  const processes: WebhookProcess[] = [];
+  let dir: string;
+
+  afterAll(async () => {
+    await Promise.all(processes.map((p) => p.stop()));
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A replica as the Deployment runs it, under the shipped Role (its cluster-wide watches are refused here, which the election does not need). */
+  const startProcess = async (podName: string): Promise<WebhookProcess> => {
+    const replica = await startWebhookProcess({ KUBECONFIG: join(dir, 'kubeconfig'), POD_NAMESPACE: namespace, POD_NAME: podName, SHUTDOWN_DRAIN: '10s' });
+    processes.push(replica);
+    return replica;
+  };
+  const leadsAt = async (replica: WebhookProcess, after: number, timeoutMs: number): Promise<number> =>
+    Number((await replica.waitForLog((l) => l.msg === LEADING && Number(l.time) >= after, timeoutMs)).time);
+  const leading = (replica: WebhookProcess): boolean => {
+    const changes = replica.logs.filter((l) => l.component === 'leader-election' && typeof l.reason === 'string');
+    return changes.at(-1)?.msg === LEADING;
+  };
+
+  test('SIGTERM on the leader hands over within a retry (the Lease goes at the signal, not after the 10 s drain); SIGKILL within 20 s', async () => {
+    // The in-process replicas above give the Lease up first.
+    await Promise.all([...replicas].map((r) => stopReplica(r)));
+    dir = mkdtempSync(join(tmpdir(), 'wb-e2e-election-'));
+    writeFileSync(join(dir, 'kubeconfig'), kubeconfig(info.server, info.caPem, token, `system:serviceaccount:${namespace}:controller`, namespace), { mode: 0o600 });
+
+    const first = await startProcess('wutong-backup-0');
+    await leadsAt(first, 0, 20_000);
+    const second = await startProcess('wutong-backup-1');
+    await sleep(3_000);
+    expect(leading(second)).toBe(false);
+
+    const terminated = Date.now();
+    const exited = first.kill('SIGTERM');
+    const secondLeads = await leadsAt(second, terminated, 20_000);
+    expect(secondLeads - terminated).toBeLessThanOrEqual(1.2 * TIMING.retryPeriodMs + SLACK_MS);
+    // The old leader is still draining (serving, not ready) when the new one leads.
+    expect(first.alive()).toBe(true);
+    await exited;
+
+    const third = await startProcess('wutong-backup-2');
+    await sleep(3_000);
+    expect(leading(third)).toBe(false);
+    const killed = Date.now();
+    await second.kill('SIGKILL');
+    const thirdLeads = await leadsAt(third, killed, 30_000);
+    expect(thirdLeads - killed).toBeLessThanOrEqual(20_000);
+    expect(thirdLeads - killed).toBeGreaterThanOrEqual(TIMING.leaseDurationMs - 1.2 * TIMING.retryPeriodMs - SLACK_MS);
+    const holder = (await leaseHolder()).holderIdentity ?? '';
+    expect(holder.startsWith('wutong-backup-2_')).toBe(true);
+    process.stderr.write(`[leader-election] SIGTERM hand-over ${secondLeads - terminated} ms, SIGKILL hand-over ${thirdLeads - killed} ms\n`);
+  });
 });

@@ -29,6 +29,8 @@ export interface WebhookProcess {
   /** Whether the process is still running (it has not exited or been killed). */
   alive(): boolean;
   waitForLog(predicate: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** Sends `signal` (SIGKILL: a crash, no shutdown at all) and resolves once the process has exited. */
+  kill(signal: NodeJS.Signals): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -121,6 +123,10 @@ export async function startWebhookProcess(env: Record<string, string> = {}): Pro
     logs,
     alive: () => child.exitCode === null && child.signalCode === null,
     waitForLog,
+    kill: async (signal) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
     stop: async () => {
       if (stopped) return;
       stopped = true;
