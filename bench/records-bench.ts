@@ -13,10 +13,7 @@
  * between requests (api/auth/access-control.ts), as they are in production.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateDevelopmentTls } from '../src/certificates/tls-files.js';
@@ -25,6 +22,7 @@ import { buildBackup } from '../src/velero/backup-object.js';
 import { manualBackupName } from '../src/velero/object-names.js';
 import { VELERO_LABEL } from '../src/velero/velero-labels.js';
 import { veleroPath } from '../src/velero/velero-resources.js';
+import { apiClient, created, freePort, get, hex, kubeTime, LOAD_CONCURRENCY, memoryMiB, pool, sleep, type Call } from './cluster-kit.js';
 import { installCrds, provision, startCluster, veleroCrdDir, waitForServiceAccountToken, type TestCluster } from '../test/e2e/cluster/cluster.js';
 
 const ROOT = process.cwd();
@@ -40,7 +38,6 @@ const RATE_SECONDS = Number(process.env.BENCH_RECORDS_RATE_SECONDS ?? 15);
 const N1_RUNS = Number(process.env.BENCH_N1_RUNS ?? 3);
 /** No new N+1 run starts after this long (one always runs): a run of 1,001 lists can take minutes. */
 const N1_BUDGET_SECONDS = Number(process.env.BENCH_N1_BUDGET_SECONDS ?? 180);
-const LOAD_CONCURRENCY = 48;
 /** What the stand-in and a small MySQL volume report: go-humanize "83 MB". */
 const VOLUME_BYTES = 82_854_982;
 const VELERO_NAMESPACE = 'velero';
@@ -51,88 +48,10 @@ const GOAL_P99_MS = 20;
 const GOAL_RATIO = 50;
 
 const log = (m: string): void => void process.stderr.write(`bench:records: ${m}\n`);
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Marks a figure that cannot be trusted (wrong answers): the bench then exits 1. */
 class InvalidRun extends Error {}
 
-interface Reply {
-  status: number;
-  body: string;
-}
-type Call = (method: string, path: string, body?: unknown) => Promise<Reply>;
-
-/** Keep-alive client, as a controller would hold one; retries 429 (the API server's max-in-flight). */
-function apiClient(base: string, ca: string, token: string): Call {
-  const agent = new Agent({ keepAlive: true, maxSockets: LOAD_CONCURRENCY, ca });
-  const once = (method: string, path: string, payload: string | undefined): Promise<Reply> =>
-    new Promise((resolve, reject) => {
-      const req = request(
-        new URL(path, base),
-        {
-          method,
-          agent,
-          timeout: 60_000,
-          headers: {
-            authorization: `Bearer ${token}`,
-            accept: 'application/json',
-            ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
-          },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-          res.on('error', reject);
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error(`timeout: ${method} ${path}`)));
-      req.on('error', reject);
-      req.end(payload);
-    });
-  return async (method, path, body) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    for (let attempt = 0; ; attempt++) {
-      const reply = await once(method, path, payload);
-      if (reply.status !== 429 || attempt > 20) return reply;
-      await sleep(100 * (attempt + 1));
-    }
-  };
-}
-
-async function created(call: Call, path: string, body: unknown): Promise<{ metadata: { name: string; uid: string } }> {
-  const reply = await call('POST', path, body);
-  if (reply.status !== 201) throw new Error(`POST ${path}: ${reply.status} ${reply.body.slice(0, 300)}`);
-  return JSON.parse(reply.body) as { metadata: { name: string; uid: string } };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-function memoryMiB(pid: number): { rss: number; hwm: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kib = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
-  return { rss: kib('VmRSS') / 1024, hwm: kib('VmHWM') / 1024 };
-}
-
-/** Runs `tasks` with at most `concurrency` at once. */
-async function pool(count: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) await task(next++);
-    }),
-  );
-}
-
-const kubeTime = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-const hex = (bytes: number): string => randomBytes(bytes).toString('hex');
 
 /**
  * A finished Backup as Velero v1.11 leaves it: our builder's object (what the
@@ -269,20 +188,6 @@ async function loadVelero(call: Call): Promise<{ seconds: number; objects: numbe
     if (++done % 5_000 === 0) log(`${done} Backups created (${((performance.now() - started) / 1000).toFixed(0)} s)`);
   });
   return { seconds: (performance.now() - started) / 1000, objects: TOTAL_BACKUPS + OWN_BACKUPS * VOLUMES_PER_BACKUP + 1 };
-}
-
-function get(url: string, ca: string, headers: Record<string, string> = {}): Promise<Reply> {
-  return new Promise((resolve) => {
-    const req = request(url, { ca, agent: false, headers, timeout: 30_000 }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve({ status: 0, body: '' }));
-    req.end();
-  });
 }
 
 function gauge(metrics: string, name: string, resource: string): number {

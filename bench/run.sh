@@ -61,9 +61,19 @@ if [ "${BENCH_ONLY:-}" = records ]; then
   records
   exit
 fi
+# The controller phase (controller-bench.ts): start-up relist and memory with
+# 5,000 components and 100,000 Backups, and stop-to-paused latency.
+controller() { node dist/bench/controller-bench.js; }
+if [ "${BENCH_ONLY:-}" = controller ]; then
+  controller
+  exit
+fi
 rc=0
 taskset -c "${BENCH_LOAD_CPU:-1}" node dist/bench/bench.js || rc=$?
 if [ -z "${BENCH_ONLY:-}" ] && [ "${BENCH_RECORDS:-1}" != 0 ] && [ -z "${BENCH_PROFILE_DIR:-}" ]; then
   records || rc=$?
+fi
+if [ -z "${BENCH_ONLY:-}" ] && [ "${BENCH_CONTROLLER:-1}" != 0 ] && [ -z "${BENCH_PROFILE_DIR:-}" ]; then
+  controller || rc=$?
 fi
 exit "$rc"

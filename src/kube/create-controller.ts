@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { ApiBackend } from '../api/api-app.js';
-import { ComponentRegistry } from '../components/component-registry.js';
+import { ComponentRegistry, type ComponentState } from '../components/component-registry.js';
+import { reportComponentCounts } from '../observability/metrics.js';
 import type { Config } from '../config.js';
 import type { ControllerDeps } from '../controller/controller-deps.js';
 import type { ControllerLoop } from '../controller/controller-loop.js';
@@ -34,6 +35,11 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
   const http = kubeHttp(cluster.kubeConfig);
   const registry = new ComponentRegistry();
   const componentWatch = watchComponents(http, registry, log);
+  reportComponentCounts(() => {
+    const counts: Record<ComponentState, number> = { running: 0, stopped: 0, deleted: 0 };
+    for (const component of registry.all()) counts[component.state]++;
+    return counts;
+  });
   const { backend, cache, store } = createBackupBackend(cluster, config, { http, registry, componentsSynced: () => componentWatch.synced() }, log);
   const deps: ControllerDeps = {
     registry,

@@ -120,3 +120,19 @@ export const queueDepth = new Gauge({
   labelNames: ['queue'] as const,
   registers: [registry],
 });
+
+/** Components in the registry by state; set by the cluster runtime (create-controller.ts). */
+let componentCounts: (() => Record<string, number>) | undefined;
+export function reportComponentCounts(counts: () => Record<string, number>): void {
+  componentCounts = counts;
+}
+
+export const components = new Gauge({
+  name: 'wutong_backup_components',
+  help: 'Wutong components the registry knows, by state (running, stopped, deleted: PVCs being deleted).',
+  labelNames: ['state'] as const,
+  registers: [registry],
+  collect() {
+    for (const [state, count] of Object.entries(componentCounts?.() ?? {})) this.set({ state }, count);
+  },
+});

@@ -29,9 +29,9 @@ export interface WebhookProcess {
   /** Whether the process is still running (it has not exited or been killed). */
   alive(): boolean;
   waitForLog(predicate: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
-  /** Sends `signal` (SIGKILL: a crash, no shutdown at all) and resolves once the process has exited. */
-  kill(signal: NodeJS.Signals): Promise<void>;
   stop(): Promise<void>;
+  /** Sends `signal` (SIGKILL: a node lost, no shutdown code runs) and resolves once the process has exited. */
+  kill(signal: NodeJS.Signals): Promise<void>;
 }
 
 /**
@@ -124,8 +124,10 @@ export async function startWebhookProcess(env: Record<string, string> = {}): Pro
     alive: () => child.exitCode === null && child.signalCode === null,
     waitForLog,
     kill: async (signal) => {
+      stopped = true;
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       await exited;
+      rmSync(home, { recursive: true, force: true });
     },
     stop: async () => {
       if (stopped) return;

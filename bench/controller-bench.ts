@@ -1,0 +1,274 @@
+/**
+ * The controller benchmark (`BENCH_ONLY=controller npm run bench`): how long
+ * the built server takes to list a large cluster after a start (every
+ * replica does it; the elected one then runs the loops), its memory once it
+ * holds it all, how long the controller takes to give every protected
+ * component its Schedule, and the time from a component stopping (Wutong's
+ * way: workload and pods deleted, PVCs kept) to its Schedule being paused.
+ *
+ * The cluster: COMPONENTS Wutong components (a StatefulSet, a PVC and a pod
+ * marked Running, as the kubelet would) spread over NAMESPACES tenant
+ * namespaces, and BACKUPS Completed Backups spread over them. The server runs
+ * with the test cluster's admin kubeconfig: the benchmark measures the
+ * controller, the e2e suite checks its permissions.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateDevelopmentTls } from '../src/certificates/tls-files.js';
+import { WUTONG_CREATOR, WUTONG_LABEL } from '../src/components/wutong-labels.js';
+import { buildBackup } from '../src/velero/backup-object.js';
+import { manualBackupName, scheduleName } from '../src/velero/object-names.js';
+import { veleroPath } from '../src/velero/velero-resources.js';
+import { installCrds, provision, startCluster, veleroCrdDir, waitForServiceAccountToken } from '../test/e2e/cluster/cluster.js';
+import { apiClient, created, freePort, get, hex, kubeTime, LOAD_CONCURRENCY, memoryMiB, pool, sleep, type Call } from './cluster-kit.js';
+
+const ROOT = process.cwd();
+const COMPONENTS = Number(process.env.BENCH_CONTROLLER_COMPONENTS ?? 5_000);
+const BACKUPS = Number(process.env.BENCH_CONTROLLER_BACKUPS ?? 100_000);
+const NAMESPACES = Number(process.env.BENCH_CONTROLLER_NAMESPACES ?? 50);
+const STOPS = Number(process.env.BENCH_CONTROLLER_STOPS ?? 20);
+const WAIT_ROUNDS = Number(process.env.BENCH_CONTROLLER_WAIT_SECONDS ?? 300) * 10;
+const VELERO_NAMESPACE = 'velero';
+const WEBHOOK_NAMESPACE = 'wutong-backup';
+const POLICY = `apiVersion: backup.wutong.io/v1alpha1
+kind: HookPolicy
+rules:
+  - name: every-database
+    match: { labels: { creator: Wutong }, image: "mysql" }
+    backup: { pre: { command: ["/bin/true"] } }
+    protection: { schedule: "0 3 * * *", ttl: 30d, keep: 7 }
+`;
+
+const log = (m: string): void => void process.stderr.write(`bench:controller: ${m}\n`);
+
+interface Component {
+  serviceId: string;
+  namespace: string;
+  alias: string;
+}
+
+function labelsOf(c: Component): Record<string, string> {
+  return {
+    [WUTONG_LABEL.creator]: WUTONG_CREATOR,
+    [WUTONG_LABEL.tenantName]: c.namespace,
+    [WUTONG_LABEL.tenantEnvName]: 'prod',
+    [WUTONG_LABEL.serviceAlias]: c.alias,
+    [WUTONG_LABEL.serviceId]: c.serviceId,
+  };
+}
+
+/** A running Wutong component: StatefulSet (replicas 0, so the controller-manager makes no pods of its own), PVC, and a pod marked Running. */
+async function createComponent(call: Call, c: Component): Promise<void> {
+  const labels = labelsOf(c);
+  const claim = `manual1-${c.alias}-0`;
+  const podSpec = {
+    containers: [{ name: 'mysql', image: 'mysql:8.0', volumeMounts: [{ name: 'manual1', mountPath: '/var/lib/mysql' }] }],
+    volumes: [{ name: 'manual1', persistentVolumeClaim: { claimName: claim } }],
+  };
+  await created(call, `/apis/apps/v1/namespaces/${c.namespace}/statefulsets`, {
+    metadata: { name: c.alias, labels },
+    // A selector the bench's own pod does not carry: the StatefulSet controller would adopt it and, at 0 replicas, delete it.
+    spec: { replicas: 0, serviceName: c.alias, selector: { matchLabels: { 'bench-statefulset': c.alias } }, template: { metadata: { labels: { ...labels, 'bench-statefulset': c.alias } }, spec: podSpec } },
+  });
+  await created(call, `/api/v1/namespaces/${c.namespace}/persistentvolumeclaims`, {
+    metadata: { name: claim, labels },
+    spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+  });
+  await created(call, `/api/v1/namespaces/${c.namespace}/pods`, { metadata: { name: `${c.alias}-0`, labels }, spec: podSpec });
+  // What the kubelet would report once the container runs.
+  const status = await call('PATCH', `/api/v1/namespaces/${c.namespace}/pods/${c.alias}-0/status`, { status: { phase: 'Running' } });
+  if (status.status !== 200) throw new Error(`pod status: ${status.status} ${status.body.slice(0, 200)}`);
+}
+
+function completedBackup(c: Component, startedMs: number): Record<string, unknown> {
+  const object = buildBackup({
+    name: manualBackupName(c.serviceId, new Date(startedMs), hex(2)),
+    veleroNamespace: VELERO_NAMESPACE,
+    storageLocation: 'default',
+    serviceId: c.serviceId,
+    componentNamespace: c.namespace,
+    ttl: { label: '720h', spec: '720h0m0s' },
+    desc: 'nightly',
+    operator: 'admin',
+  });
+  return {
+    ...object,
+    status: {
+      version: 1,
+      phase: 'Completed',
+      startTimestamp: kubeTime(startedMs),
+      completionTimestamp: kubeTime(startedMs + 95_000),
+      expiration: kubeTime(startedMs + 720 * 3_600_000),
+      progress: { totalItems: 27, itemsBackedUp: 27 },
+    },
+  };
+}
+
+function metric(metrics: string, name: string, labels: string): number {
+  const match = new RegExp(`^${name}\\{${labels}\\} (\\S+)$`, 'm').exec(metrics);
+  return match ? Number(match[1]) : Number.NaN;
+}
+
+const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+
+async function main(): Promise<void> {
+  await provision();
+  const loadAtStart = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  const cluster = await startCluster();
+  const work = mkdtempSync(join(tmpdir(), 'wutong-controller-bench-'));
+  let serverPid: number | undefined;
+  try {
+    await installCrds(cluster, veleroCrdDir('1.11.1'));
+    const call = apiClient(cluster.server, cluster.caPem, cluster.token);
+    const tenantNamespaces = Array.from({ length: NAMESPACES }, (_, i) => `tenant-${i}-prod`);
+    for (const ns of [VELERO_NAMESPACE, WEBHOOK_NAMESPACE, ...tenantNamespaces]) {
+      const reply = await call('POST', '/api/v1/namespaces', { metadata: { name: ns } });
+      if (reply.status !== 201) throw new Error(`namespace ${ns}: ${reply.status} ${reply.body.slice(0, 200)}`);
+    }
+    for (const ns of tenantNamespaces) await waitForServiceAccountToken(cluster, ns);
+    await created(call, veleroPath(VELERO_NAMESPACE, 'backupstoragelocations'), {
+      apiVersion: 'velero.io/v1',
+      kind: 'BackupStorageLocation',
+      metadata: { name: 'default', namespace: VELERO_NAMESPACE },
+      spec: { provider: 'aws', default: true, objectStorage: { bucket: 'velero' } },
+      status: { phase: 'Available', lastValidationTime: kubeTime(Date.now()) },
+    });
+    await created(call, `/api/v1/namespaces/${WEBHOOK_NAMESPACE}/configmaps`, { metadata: { name: 'wutong-backup-policy' }, data: { 'policy.yaml': POLICY } });
+
+    const components: Component[] = Array.from({ length: COMPONENTS }, (_, i) => ({
+      serviceId: hex(16),
+      namespace: tenantNamespaces[i % NAMESPACES] as string,
+      alias: `gr${i.toString(16).padStart(6, '0')}`,
+    }));
+    let started = performance.now();
+    await pool(COMPONENTS, LOAD_CONCURRENCY, (i) => createComponent(call, components[i] as Component));
+    log(`${COMPONENTS} components (StatefulSet, PVC, Running pod) in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    started = performance.now();
+    const now = Date.now();
+    let done = 0;
+    await pool(BACKUPS, LOAD_CONCURRENCY, async (i) => {
+      await created(call, veleroPath(VELERO_NAMESPACE, 'backups'), completedBackup(components[i % COMPONENTS] as Component, now - (BACKUPS - i) * 60_000));
+      if (++done % 20_000 === 0) log(`${done} Backups created (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+    });
+    log(`${BACKUPS} Backups in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+
+    generateDevelopmentTls(work);
+    const [port, apiPort] = [await freePort(), await freePort()];
+    const child = spawn(process.execPath, [join(ROOT, 'dist', 'src', 'main.js')], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: work,
+        KUBECONFIG: cluster.kubeconfigPath,
+        POD_NAMESPACE: WEBHOOK_NAMESPACE,
+        TLS_SOURCE: 'files',
+        TLS_DIR: work,
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        API_PORT: String(apiPort),
+        LOG_LEVEL: 'warn',
+        SHUTDOWN_DRAIN: '0',
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    if (child.pid === undefined) throw new Error('the server did not start');
+    const pid = child.pid;
+    serverPid = pid;
+    const serverStarted = performance.now();
+    const ca = readFileSync(join(work, 'ca.crt'), 'utf8');
+    let metrics = '';
+    for (let i = 0; ; i++) {
+      metrics = (await get(`https://127.0.0.1:${port}/metrics`, ca)).body;
+      const backups = metric(metrics, 'wutong_backup_velero_cache_objects', 'resource="backups"');
+      const running = metric(metrics, 'wutong_backup_components', 'state="running"');
+      if (backups === BACKUPS && running === COMPONENTS) break;
+      if (child.exitCode !== null) throw new Error(`the server exited (${child.exitCode})`);
+      if (i > WAIT_ROUNDS) {
+        const lines = metrics.split('\n').filter((l) => l.startsWith('wutong_backup_components'));
+        throw new Error(`after 300 s the server holds ${backups} Backups and ${running} running components (${lines.join('; ')})`);
+      }
+      await sleep(100);
+    }
+    const listedSeconds = (performance.now() - serverStarted) / 1000;
+    const memoryListed = memoryMiB(pid);
+    log(`listed ${COMPONENTS} components and ${BACKUPS} Backups ${listedSeconds.toFixed(1)} s after start; RSS ${memoryListed.rss.toFixed(0)} MiB`);
+
+    // The controller's first pass: a Schedule for every protected component.
+    let schedulesSeconds: number | undefined;
+    for (let i = 0; i < WAIT_ROUNDS; i++) {
+      metrics = (await get(`https://127.0.0.1:${port}/metrics`, ca)).body;
+      if (metric(metrics, 'wutong_backup_velero_cache_objects', 'resource="schedules"') === COMPONENTS) {
+        schedulesSeconds = (performance.now() - serverStarted) / 1000;
+        break;
+      }
+      await sleep(100);
+    }
+    if (schedulesSeconds === undefined) throw new Error(`the controller did not give all ${COMPONENTS} components a Schedule within 300 s`);
+    log(`every component had its Schedule ${schedulesSeconds.toFixed(1)} s after start`);
+
+    // Stop components one at a time, as Wutong does, and time until the Schedule is paused.
+    const latencies: number[] = [];
+    for (const c of components.slice(0, STOPS)) {
+      const stopAt = performance.now();
+      await call('DELETE', `/apis/apps/v1/namespaces/${c.namespace}/statefulsets/${c.alias}`);
+      await call('DELETE', `/api/v1/namespaces/${c.namespace}/pods/${c.alias}-0`, { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0 });
+      for (;;) {
+        const reply = await call('GET', `${veleroPath(VELERO_NAMESPACE, 'schedules')}/${scheduleName(c.serviceId)}`);
+        if ((JSON.parse(reply.body) as { spec?: { paused?: boolean } }).spec?.paused === true) break;
+        if (performance.now() - stopAt > 60_000) throw new Error(`Schedule of ${c.alias} not paused 60 s after the stop`);
+        await sleep(10);
+      }
+      latencies.push(performance.now() - stopAt);
+    }
+    latencies.sort((a, b) => a - b);
+    const memoryEnd = memoryMiB(pid);
+    const loadAtEnd = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+    const summary = {
+      components: COMPONENTS,
+      backups: BACKUPS,
+      listedSeconds: Number(listedSeconds.toFixed(2)),
+      rssMiBListed: Number(memoryListed.rss.toFixed(0)),
+      rssMiBEnd: Number(memoryEnd.rss.toFixed(0)),
+      peakRssMiB: Number(memoryEnd.hwm.toFixed(0)),
+      schedulesSeconds: Number(schedulesSeconds.toFixed(2)),
+      stopToPausedMs: { p50: Math.round(percentile(latencies, 50)), p90: Math.round(percentile(latencies, 90)), max: Math.round(latencies.at(-1) ?? Number.NaN), samples: latencies.length },
+      loadAverage: { start: loadAtStart, end: loadAtEnd },
+    };
+    const markdown = [
+      `# Controller benchmark (${new Date().toISOString()})`,
+      '',
+      `${COMPONENTS} components in ${NAMESPACES} namespaces, ${BACKUPS} Completed Backups, kube-apiserver v1.20.2 with Velero v1.11.1 CRDs; load average ${loadAtStart} at the start, ${loadAtEnd} at the end; nothing pinned.`,
+      '',
+      '| measure | value |',
+      '|---|---:|',
+      `| start to everything listed (components and Backups) | ${summary.listedSeconds} s |`,
+      `| RSS once listed | ${summary.rssMiBListed} MiB |`,
+      `| peak RSS (VmHWM) | ${summary.peakRssMiB} MiB |`,
+      `| start to a Schedule for every component | ${summary.schedulesSeconds} s |`,
+      `| component stopped → Schedule paused, p50 / p90 / max of ${latencies.length} | ${summary.stopToPausedMs.p50} / ${summary.stopToPausedMs.p90} / ${summary.stopToPausedMs.max} ms |`,
+      '',
+    ].join('\n');
+    process.stdout.write(`${markdown}\n${JSON.stringify(summary)}\n`);
+    const results = join(ROOT, 'bench', 'results');
+    mkdirSync(results, { recursive: true });
+    writeFileSync(join(results, 'controller.md'), markdown);
+    log('summary written to bench/results/controller.md');
+    child.kill('SIGTERM');
+  } finally {
+    if (serverPid !== undefined) {
+      try {
+        process.kill(serverPid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    await cluster.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:controller: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});
