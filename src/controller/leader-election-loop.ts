@@ -54,6 +54,8 @@ export function createLeaderElector(store: LeaseRecordStore, options: LeaderElec
   let nextTry: NodeJS.Timeout | undefined;
   let deadline: NodeJS.Timeout | undefined;
   let attempt: Promise<void> | undefined;
+  /** When the Lease another replica holds runs out by our observation: the next try is then, not a retry period later. */
+  let waitingUntil: number | undefined;
 
   const setLeading = (value: boolean, reason: string): void => {
     if (leading === value) return;
@@ -109,6 +111,7 @@ export function createLeaderElector(store: LeaseRecordStore, options: LeaderElec
     observation = observe(observation, current, now());
     reportHolder(current.record.holderIdentity);
     const step = nextStep(identity, observation, timing, now());
+    if (step.kind === 'wait') waitingUntil = step.expiresAt;
     if (step.kind !== 'update') return false;
     const written = await store.update(step.record, step.resourceVersion, budget());
     if (written === 'conflict') return false;
@@ -139,15 +142,22 @@ export function createLeaderElector(store: LeaseRecordStore, options: LeaderElec
     setLeading(true, 'acquired the controller Lease');
   };
 
+  const delay = (): number => {
+    if (leading) return timing.retryPeriodMs;
+    const retry = timing.retryPeriodMs * (1 + JITTER * random());
+    return waitingUntil === undefined ? retry : Math.min(retry, Math.max(0, waitingUntil - now()));
+  };
+
   const loop = (): void => {
     if (!running) return;
+    waitingUntil = undefined;
     attempt = tryOnce()
       .catch((err: unknown) => {
         log.warn({ ...context, leading, err: (err as Error).message }, leading ? 'renewing the controller Lease failed; retrying until the renew deadline' : 'trying the controller Lease failed; retrying');
       })
       .finally(() => {
         attempt = undefined;
-        if (running) nextTry = setTimeout(loop, leading ? timing.retryPeriodMs : timing.retryPeriodMs * (1 + JITTER * random()));
+        if (running) nextTry = setTimeout(loop, delay());
       });
   };
 

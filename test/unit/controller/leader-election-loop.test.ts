@@ -58,9 +58,13 @@ interface Replica {
 let store: FakeLeaseStore;
 const started: LeaderElector[] = [];
 
-function replica(identity: string, now?: () => number): Replica {
+function replica(identity: string, now?: () => number, random?: () => number): Replica {
   const link = { reachable: true, delayMs: 5 };
-  const elector = createLeaderElector(store.client(link), { identity, timing: TIMING, lease: 'ns/wutong-backup-controller', ...(now ? { now } : {}) }, log);
+  const elector = createLeaderElector(
+    store.client(link),
+    { identity, timing: TIMING, lease: 'ns/wutong-backup-controller', ...(now ? { now } : {}), ...(random ? { random } : {}) },
+    log,
+  );
   const changes: Array<[number, boolean]> = [];
   elector.subscribe((leading) => changes.push([Date.now(), leading]));
   started.push(elector);
@@ -196,6 +200,18 @@ test("a Lease held by another replica's stale record (renewTime 1 h ago) is stil
   await advance(3_500);
   expect(b.elector.isLeader()).toBe(true);
   expect(store.lease?.record).toMatchObject({ holderIdentity: 'b', leaseTransitions: 1 });
+});
+
+test('a candidate tries again the moment the Lease it waits on expires, not up to a retry period later', async () => {
+  const past = new Date(Date.now() - HOUR);
+  store.write({ holderIdentity: 'crashed', leaseDurationSeconds: 15, acquireTime: past, renewTime: past, leaseTransitions: 0 });
+  // The longest jitter: tries 2.4 s apart would reach 15 s only at 16.8 s.
+  const b = replica('b', undefined, () => 0.999);
+  const startedAt = Date.now();
+  await advance(17_000);
+  const [tookOverAt] = b.changes[0] ?? [Number.NaN];
+  expect(tookOverAt - startedAt).toBeGreaterThanOrEqual(15_000);
+  expect(tookOverAt - startedAt).toBeLessThanOrEqual(15_100);
 });
 
 test('stop() tells listeners first, then releases the Lease so the other replica takes over within one retry', async () => {
