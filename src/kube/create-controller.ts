@@ -5,7 +5,11 @@ import { reportComponentCounts } from '../observability/metrics.js';
 import type { Config } from '../config.js';
 import type { ControllerDeps } from '../controller/controller-deps.js';
 import type { ControllerLoop } from '../controller/controller-loop.js';
+import { backupAnnouncementLoop } from '../controller/backup-announcement-loop.js';
+import { componentBackups } from '../controller/coverage.js';
+import { retentionLoop } from '../controller/retention-loop.js';
 import { runController } from '../controller/run-controller.js';
+import { reportComponentCoverage } from '../observability/component-metrics.js';
 import type { PolicyStore } from '../policy/policy-store.js';
 import { watchComponents } from './component-watch.js';
 import { createBackupBackend } from './create-backup-backend.js';
@@ -52,6 +56,8 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
     now: () => new Date(),
     log: log.child({ component: 'controller' }),
   };
+  // Coverage gauges on every replica (each holds the registry and the cache), computed when scraped.
+  reportComponentCoverage({ components: () => registry.all(), backupsOf: (id) => componentBackups(cache, id), now: deps.now });
   // Every loop of the controller, in one list.
   const loops: ControllerLoop[] = controllerLoops(deps, config);
   const elector = leaseElector(http, { namespace: cluster.namespace, identity: electorIdentity(), timing: config.leaderElection }, log.child({ component: 'leader-election' }));
@@ -78,6 +84,6 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
   };
 }
 
-function controllerLoops(_deps: ControllerDeps, _config: Config): ControllerLoop[] {
-  return [];
+function controllerLoops(deps: ControllerDeps, config: Config): ControllerLoop[] {
+  return [backupAnnouncementLoop(deps, { resyncMs: config.controllerResyncMs }), retentionLoop(deps, config.controllerResyncMs)];
 }

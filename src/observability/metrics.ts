@@ -136,3 +136,9 @@ export const components = new Gauge({
     for (const [state, count] of Object.entries(componentCounts?.() ?? {})) this.set({ state }, count);
   },
 });
+
+export const retentionDeleted = new Counter({
+  name: 'wutong_backup_retention_deleted_total',
+  help: 'DeleteBackupRequests retention created for completed backups beyond a component\'s keep.',
+  registers: [registry],
+});

@@ -13,6 +13,8 @@ export const VELERO_LABEL = {
   restoreName: 'velero.io/restore-name',
   /** ours: first 40 hex chars of sha256(Idempotency-Key header + "\n" + route + "\n" + service_id) */
   idempotencyKey: 'backup.wutong.io/idempotency-key',
+  /** ours, on Schedules: who asked for it, 'policy' or 'api' */
+  scheduleSource: 'backup.wutong.io/schedule-source',
 } as const;
 
 export const VELERO_ANNOTATION = {
@@ -21,6 +23,10 @@ export const VELERO_ANNOTATION = {
   lastModifier: 'wutong.io/last_modifier',
   /** ours: sha256 hex of the canonical request body, to tell a retry from a reused key */
   requestDigest: 'backup.wutong.io/request-digest',
+  /** ours, on Backups: the phase whose Event was last recorded, so a restart neither repeats nor loses one */
+  announcedPhase: 'backup.wutong.io/announced-phase',
+  /** ours, on a Schedule: how many completed backups of its component retention keeps (G3 writes it, retention reads it) */
+  keep: 'backup.wutong.io/keep',
 } as const;
 
 /** Wutong's label prefix: a Restore copies the Backup's labels under it (as the region API does), nothing else. */

@@ -196,7 +196,7 @@ test('the policy watch is authorized by name: list and watch carry the ConfigMap
 
 test('every permission rbac.yaml grants is used by a request the webhook or the backup API made (nothing granted in vain)', () => {
   const unused: string[] = [];
-  for (const [kind, name] of [['Role', 'wutong-backup'], ['ClusterRole', 'wutong-backup-webhook'], ['ClusterRole', 'wutong-backup-api'], ['Role', 'wutong-backup-velero']] as const) {
+  for (const [kind, name] of [['Role', 'wutong-backup'], ['ClusterRole', 'wutong-backup-webhook'], ['ClusterRole', 'wutong-backup-api'], ['ClusterRole', 'wutong-backup-controller'], ['Role', 'wutong-backup-velero']] as const) {
     const role = findObject(install.objects, kind, name) as unknown as { metadata: { namespace?: string }; rules: PolicyRule[] };
     for (const rule of role.rules) {
       for (const verb of rule.verbs) {
@@ -223,7 +223,9 @@ test.each<[string, Call]>([
   ['update its policy ConfigMap', { verb: 'update', group: '', resource: 'configmaps', subresource: '', namespace: SHIPPED.namespace, name: SHIPPED.policyConfigMap }],
   ['read ConfigMaps elsewhere', { verb: 'list', group: '', resource: 'configmaps', subresource: '', namespace: 'kube-system', name: '' }],
   ['delete pods', { verb: 'delete', group: '', resource: 'pods', subresource: '', namespace: 'default', name: 'any' }],
-  ['create Events elsewhere', { verb: 'create', group: '', resource: 'events', subresource: '', namespace: 'default', name: '' }],
+  // Creating Events anywhere is granted (the controller's Events on tenant workloads); changing anyone's is not.
+  ['delete Events elsewhere', { verb: 'delete', group: '', resource: 'events', subresource: '', namespace: 'default', name: 'any' }],
+  ['update Events elsewhere', { verb: 'update', group: '', resource: 'events', subresource: '', namespace: 'default', name: 'any' }],
   // The backup API's neighbours: what it must never do, although it works next to it.
   ['list Secrets in Velero\'s namespace (object-storage credentials)', { verb: 'list', group: '', resource: 'secrets', subresource: '', namespace: VELERO_NAMESPACE, name: '' }],
   ['get Velero\'s credentials Secret', { verb: 'get', group: '', resource: 'secrets', subresource: '', namespace: VELERO_NAMESPACE, name: 'cloud-credentials' }],
