@@ -11,12 +11,12 @@ import { componentBackups } from '../controller/coverage.js';
 import { retentionLoop } from '../controller/retention-loop.js';
 import { runController } from '../controller/run-controller.js';
 import { reportComponentCoverage } from '../observability/component-metrics.js';
-import { soleLeader } from '../controller/sole-leader.js';
 import type { PolicyStore } from '../policy/policy-store.js';
 import { watchComponents } from './component-watch.js';
 import { createBackupBackend } from './create-backup-backend.js';
 import { kubeEventRecorder } from './event-recorder.js';
 import { kubeHttp, type KubeHttp } from './kube-http.js';
+import { electorIdentity, leaseElector } from './lease-elector.js';
 import type { ClusterAccess } from './kube-config.js';
 import { podMetadataPatcher } from './pod-metadata-patcher.js';
 import { webhookScopeReader } from './webhook-scope-reader.js';
@@ -29,6 +29,8 @@ export interface ClusterRuntime {
   backend: ApiBackend;
   /** Starts the watches (every replica) and the election; the loops run while this replica leads. */
   start(): void;
+  /** Stops the loops and releases the Lease (the watches and caches go on serving the API); idempotent. */
+  stopController(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -69,8 +71,13 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
   // Every loop of the controller, in one list.
   const { loops, podHook } = controllerLoops(deps, config, http);
   podListeners.push(podHook);
-  const elector = soleLeader();
+  const elector = leaseElector(http, { namespace: cluster.namespace, identity: electorIdentity(), timing: config.leaderElection }, log.child({ component: 'leader-election' }));
   let controller: { stop(): void } | undefined;
+  const stopController = async (): Promise<void> => {
+    controller?.stop();
+    controller = undefined;
+    await elector.stop();
+  };
   return {
     backend,
     start() {
@@ -79,9 +86,9 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
       controller = runController(loops, elector, deps.log);
       elector.start();
     },
+    stopController,
     async stop() {
-      controller?.stop();
-      await elector.stop();
+      await stopController();
       componentWatch.stop();
       cache.stop();
     },

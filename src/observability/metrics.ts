@@ -100,6 +100,13 @@ export const veleroCacheBytes = cacheGauge(
   'bytes',
 );
 
+export const leader = new Gauge({
+  name: 'wutong_backup_leader',
+  help: '1 while this replica holds the controller Lease and runs the controller loops, else 0.',
+  registers: [registry],
+});
+leader.set(0);
+
 export const reconciles = new Counter({
   name: 'wutong_backup_reconcile_total',
   help: 'Controller reconciles, by queue and outcome (success, error, aborted: leadership lost mid-way).',
