@@ -1,4 +1,5 @@
 import { excludedNamespacesFrom, type ExcludedNamespaces } from './admission/excluded-namespaces.js';
+import { electionTiming, type ElectionTiming } from './controller/leader-election.js';
 import { durationFromEnv } from './duration.js';
 import { DEFAULT_POLICY_FILE } from './policy/default-policy.js';
 
@@ -25,8 +26,12 @@ export interface Config {
   apiClientCaFile: string | undefined;
   /** DOWNLOAD_TIMEOUT: how long a download waits for Velero's pre-signed URL. */
   downloadTimeoutMs: number;
+  /** LEADER_ELECTION_LEASE / _RENEW / _RETRY: the controller Lease's timing (15s / 10s / 2s, as Kubernetes' own components). */
+  leaderElection: ElectionTiming;
   /** CONTROLLER_RESYNC: how often every controller loop looks at every key again, whatever its triggers said. */
   controllerResyncMs: number;
+  /** BACKFILL_RATE: pods the backfill reads and patches per second, at most (also its burst). */
+  backfillRate: number;
 }
 
 const MiB = 1024 * 1024;
@@ -57,6 +62,28 @@ function drain(env: NodeJS.ProcessEnv): number {
   return env.SHUTDOWN_DRAIN?.trim() === '0' ? 0 : durationFromEnv(env, 'SHUTDOWN_DRAIN', DEFAULT_DRAIN_MS);
 }
 
+// The issue's figure: enough to bring a few thousand pods up to date within
+// minutes, little enough that the API server does not notice.
+const DEFAULT_BACKFILL_RATE = 20;
+
+function positiveRate(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined || value.trim() === '') return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number per second, got "${value}"`);
+  return n;
+}
+
+function leaderElection(env: NodeJS.ProcessEnv): ElectionTiming {
+  return electionTiming(
+    {
+      leaseDurationMs: durationFromEnv(env, 'LEADER_ELECTION_LEASE', 15_000),
+      renewDeadlineMs: durationFromEnv(env, 'LEADER_ELECTION_RENEW', 10_000),
+      retryPeriodMs: durationFromEnv(env, 'LEADER_ELECTION_RETRY', 2_000),
+    },
+    { lease: 'LEADER_ELECTION_LEASE', renew: 'LEADER_ELECTION_RENEW', retry: 'LEADER_ELECTION_RETRY' },
+  );
+}
+
 function port(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined || value === '') return fallback;
   const n = Number(value);
@@ -79,6 +106,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     storageLocation: env.BACKUP_STORAGE_LOCATION || 'default',
     apiClientCaFile: env.API_CLIENT_CA || undefined,
     downloadTimeoutMs: durationFromEnv(env, 'DOWNLOAD_TIMEOUT', DEFAULT_DOWNLOAD_TIMEOUT_MS),
+    leaderElection: leaderElection(env),
     controllerResyncMs: durationFromEnv(env, 'CONTROLLER_RESYNC', DEFAULT_CONTROLLER_RESYNC_MS),
+    backfillRate: positiveRate(env.BACKFILL_RATE, 'BACKFILL_RATE', DEFAULT_BACKFILL_RATE),
   };
 }

@@ -68,6 +68,7 @@ async function main(config: Config, shutdown: Shutdown): Promise<void> {
     const runtime = createClusterRuntime(cluster, config, store, log);
     backend = runtime.backend;
     runtime.start();
+    shutdown.onSignal(() => runtime.stopController());
     shutdown.onStop(() => runtime.stop());
   }
   const clientCa = config.apiClientCaFile ? loadClientCa(config.apiClientCaFile) : undefined;

@@ -35,6 +35,11 @@ export interface ClusterPlacement {
   namespace: string;
 }
 
+/** WEBHOOK_CONFIGURATION_NAME: the MutatingWebhookConfiguration of this installation (its caBundle kept, its selectors honoured by the backfill). */
+export function webhookConfigurationNameFrom(env: NodeJS.ProcessEnv): string {
+  return env.WEBHOOK_CONFIGURATION_NAME || TLS_DEFAULTS.webhookConfigurationName;
+}
+
 export const TLS_DEFAULTS = {
   secretName: 'wutong-backup-tls',
   webhookConfigurationName: 'wutong-backup',
@@ -91,7 +96,7 @@ export function tlsConfigFromEnv(env: NodeJS.ProcessEnv, cluster: ClusterPlaceme
     source,
     namespace: cluster.namespace,
     secretName: env.TLS_SECRET_NAME || TLS_DEFAULTS.secretName,
-    webhookConfigurationName: env.WEBHOOK_CONFIGURATION_NAME || TLS_DEFAULTS.webhookConfigurationName,
+    webhookConfigurationName: webhookConfigurationNameFrom(env),
     serviceName,
     // Outside a cluster the API server reaches the webhook by URL on this machine.
     hosts: unique([

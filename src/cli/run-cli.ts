@@ -10,7 +10,7 @@ import { runPolicyValidateCommand } from './policy-validate-command.js';
 
 export const USAGE = `Usage: wutong-backup COMMAND [options]
 
-Offline tools for the wutong-backup admission webhook; none needs a cluster.
+Tools for the wutong-backup admission webhook; all but status work offline.
 
 Commands:
   mutate -f FILE            Print pods as the webhook would admit them (workloads: their pod template)
@@ -18,6 +18,7 @@ Commands:
   policy validate FILE...   Check hook policy files, naming every bad field
   policy test DIR           Run a folder of policy test cases (pod.yaml + expected.yaml)
   certs generate            Generate the webhook's CA and serving certificate
+  status                    Which components are backed up, from the current kubeconfig's cluster
 
 Run "wutong-backup COMMAND --help" for a command's options.
 `;
@@ -67,6 +68,11 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
       // Loaded on demand: it pulls in the certificate code no other command needs.
       const { runCertsCommand } = await import('./certs-command.js');
       return runCertsCommand(rest, io);
+    }
+    case 'status': {
+      // Loaded on demand, like certs: the cluster code no offline command needs.
+      const { runStatusCommand } = await import('./status-command.js');
+      return runStatusCommand(rest, io);
     }
     default:
       throw new UsageError(`unknown command "${command}"`, '');

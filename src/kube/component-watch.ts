@@ -20,7 +20,8 @@ export interface ComponentWatchOptions {
   relistIntervalMs?: number;
 }
 
-const SOURCES: ReadonlyArray<{ kind: RegistryKind; path: string; summarize: (raw: Json) => Summary }> = [
+/** The four kinds a component is made of, where to list them, and what the registry keeps of each (also the one-shot lists of `wutong-backup status`). */
+export const COMPONENT_SOURCES: ReadonlyArray<{ kind: RegistryKind; path: string; summarize: (raw: Json) => Summary }> = [
   { kind: 'StatefulSet', path: '/apis/apps/v1/statefulsets', summarize: (raw) => workloadSummary('StatefulSet', raw) },
   { kind: 'Deployment', path: '/apis/apps/v1/deployments', summarize: (raw) => workloadSummary('Deployment', raw) },
   { kind: 'PersistentVolumeClaim', path: '/api/v1/persistentvolumeclaims', summarize: claimSummary },
@@ -35,7 +36,7 @@ const SOURCES: ReadonlyArray<{ kind: RegistryKind; path: string; summarize: (raw
  */
 export function watchComponents(http: KubeHttp, registry: ComponentRegistry, log: Logger, options: ComponentWatchOptions = {}): ComponentWatch {
   let listed = 0;
-  const watches: ListWatch[] = SOURCES.map((source) =>
+  const watches: ListWatch[] = COMPONENT_SOURCES.map((source) =>
     listWatch<Json & { metadata?: { name?: string; namespace?: string } }>(
       http,
       {

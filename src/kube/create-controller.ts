@@ -5,15 +5,23 @@ import { reportComponentCounts } from '../observability/metrics.js';
 import type { Config } from '../config.js';
 import type { ControllerDeps } from '../controller/controller-deps.js';
 import type { ControllerLoop } from '../controller/controller-loop.js';
+import { backfillLoop } from '../controller/backfill-loop.js';
+import { backupAnnouncementLoop } from '../controller/backup-announcement-loop.js';
+import { componentBackups } from '../controller/coverage.js';
+import { retentionLoop } from '../controller/retention-loop.js';
 import { runController } from '../controller/run-controller.js';
 import { scheduleLoop } from '../controller/schedule-loop.js';
-import { soleLeader } from '../controller/sole-leader.js';
+import { reportComponentCoverage } from '../observability/component-metrics.js';
 import type { PolicyStore } from '../policy/policy-store.js';
 import { watchComponents } from './component-watch.js';
 import { createBackupBackend } from './create-backup-backend.js';
 import { kubeEventRecorder } from './event-recorder.js';
-import { kubeHttp } from './kube-http.js';
+import { kubeHttp, type KubeHttp } from './kube-http.js';
+import { electorIdentity, leaseElector } from './lease-elector.js';
 import type { ClusterAccess } from './kube-config.js';
+import { podMetadataPatcher } from './pod-metadata-patcher.js';
+import { webhookScopeReader } from './webhook-scope-reader.js';
+import { webhookConfigurationNameFrom } from '../certificates/tls-config.js';
 
 // Writes the controller makes outside a console request: bounded like the API's.
 const REQUEST_TIMEOUT_MS = 5_000;
@@ -22,6 +30,8 @@ export interface ClusterRuntime {
   backend: ApiBackend;
   /** Starts the watches (every replica) and the election; the loops run while this replica leads. */
   start(): void;
+  /** Stops the loops and releases the Lease (the watches and caches go on serving the API); idempotent. */
+  stopController(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -33,7 +43,13 @@ export interface ClusterRuntime {
 export function createClusterRuntime(cluster: ClusterAccess, config: Config, policy: PolicyStore, log: Logger): ClusterRuntime {
   const http = kubeHttp(cluster.kubeConfig);
   const registry = new ComponentRegistry();
-  const componentWatch = watchComponents(http, registry, log);
+  // The backfill looks at every pod the component watch delivers; its loop needs the deps made from that watch, so it is attached below.
+  const podListeners: Array<(raw: unknown) => void> = [];
+  const componentWatch = watchComponents(http, registry, log, {
+    onPod: (raw) => {
+      for (const listener of podListeners) listener(raw);
+    },
+  });
   reportComponentCounts(() => {
     const counts: Record<ComponentState, number> = { running: 0, stopped: 0, deleted: 0 };
     for (const component of registry.all()) counts[component.state]++;
@@ -51,10 +67,18 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
     now: () => new Date(),
     log: log.child({ component: 'controller' }),
   };
+  // Coverage gauges on every replica (each holds the registry and the cache), computed when scraped.
+  reportComponentCoverage({ components: () => registry.all(), backupsOf: (id) => componentBackups(cache, id), now: deps.now });
   // Every loop of the controller, in one list.
-  const loops: ControllerLoop[] = controllerLoops(deps, config);
-  const elector = soleLeader();
+  const { loops, podHook } = controllerLoops(deps, config, http);
+  podListeners.push(podHook);
+  const elector = leaseElector(http, { namespace: cluster.namespace, identity: electorIdentity(), timing: config.leaderElection }, log.child({ component: 'leader-election' }));
   let controller: { stop(): void } | undefined;
+  const stopController = async (): Promise<void> => {
+    controller?.stop();
+    controller = undefined;
+    await elector.stop();
+  };
   return {
     backend,
     start() {
@@ -63,15 +87,29 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
       controller = runController(loops, elector, deps.log);
       elector.start();
     },
+    stopController,
     async stop() {
-      controller?.stop();
-      await elector.stop();
+      await stopController();
       componentWatch.stop();
       cache.stop();
     },
   };
 }
 
-function controllerLoops(deps: ControllerDeps, config: Config): ControllerLoop[] {
-  return [scheduleLoop(deps, config.controllerResyncMs)];
+// A page of 500 pods is a few MB of JSON: more time than a single read.
+const PAGE_TIMEOUT_MS = 15_000;
+
+function controllerLoops(deps: ControllerDeps, config: Config, http: KubeHttp): { loops: ControllerLoop[]; podHook: (raw: unknown) => void } {
+  const backfill = backfillLoop({
+    ...deps,
+    pods: podMetadataPatcher(http, { requestTimeoutMs: REQUEST_TIMEOUT_MS, pageTimeoutMs: PAGE_TIMEOUT_MS }),
+    scope: webhookScopeReader(http, webhookConfigurationNameFrom(process.env), REQUEST_TIMEOUT_MS),
+    excludedNamespaces: config.excludedNamespaces,
+    ratePerSecond: config.backfillRate,
+    resyncMs: config.controllerResyncMs,
+  });
+  return {
+    loops: [scheduleLoop(deps, config.controllerResyncMs), backupAnnouncementLoop(deps, { resyncMs: config.controllerResyncMs }), retentionLoop(deps, config.controllerResyncMs), backfill],
+    podHook: (raw) => backfill.onPod(raw),
+  };
 }

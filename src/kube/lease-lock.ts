@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { ComponentLock } from '../api/use-cases/ports.js';
 import { unavailable } from '../api/api-error.js';
 import { unexpectedAnswer, type KubeHttp } from './kube-http.js';
+import { leaseCollectionPath, microTime, type LeaseJson } from './lease-json.js';
 
 export interface LeaseLockOptions {
   /** Namespace of the Lease objects: the project's own. */
@@ -20,11 +21,6 @@ export interface LeaseLockOptions {
   requestTimeoutMs?: number;
 }
 
-interface LeaseJson {
-  metadata?: { uid?: string; resourceVersion?: string };
-  spec?: { holderIdentity?: string; leaseDurationSeconds?: number; renewTime?: string; acquireTime?: string };
-}
-
 /**
  * A per-component mutex made of a coordination.k8s.io Lease: creating an
  * object with a fixed name is atomic in the API server, so of many replicas
@@ -36,7 +32,7 @@ export function leaseLock(http: KubeHttp, options: LeaseLockOptions, log: Logger
   const leaseSeconds = options.leaseSeconds ?? 30;
   const waitMs = options.waitMs ?? 20_000;
   const timeoutMs = options.requestTimeoutMs ?? 5_000;
-  const collection = `/apis/coordination.k8s.io/v1/namespaces/${options.namespace}/leases`;
+  const collection = leaseCollectionPath(options.namespace);
 
   const leaseBody = (name: string, identity: string, resourceVersion?: string): object => {
     const now = microTime(new Date());
@@ -133,9 +129,4 @@ function expired(lease: LeaseJson, now: number): boolean {
   const renewed = Date.parse(lease.spec?.renewTime ?? lease.spec?.acquireTime ?? '');
   if (Number.isNaN(renewed)) return true;
   return renewed + (lease.spec?.leaseDurationSeconds ?? 0) * 1000 < now;
-}
-
-/** metav1.MicroTime: RFC 3339 with microseconds. */
-function microTime(date: Date): string {
-  return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }

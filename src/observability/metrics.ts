@@ -100,6 +100,13 @@ export const veleroCacheBytes = cacheGauge(
   'bytes',
 );
 
+export const leader = new Gauge({
+  name: 'wutong_backup_leader',
+  help: '1 while this replica holds the controller Lease and runs the controller loops, else 0.',
+  registers: [registry],
+});
+leader.set(0);
+
 export const reconciles = new Counter({
   name: 'wutong_backup_reconcile_total',
   help: 'Controller reconciles, by queue and outcome (success, error, aborted: leadership lost mid-way).',
@@ -127,5 +134,32 @@ export const components = new Gauge({
   registers: [registry],
   collect() {
     for (const [state, count] of Object.entries(componentCounts?.() ?? {})) this.set({ state }, count);
+  },
+});
+
+export const retentionDeleted = new Counter({
+  name: 'wutong_backup_retention_deleted_total',
+  help: 'DeleteBackupRequests retention created for completed backups beyond a component\'s keep.',
+  registers: [registry],
+});
+
+export const backfillPatched = new Counter({
+  name: 'wutong_backup_backfill_patched_total',
+  help: 'Running pods whose labels and annotations the backfill brought up to date (one per patch written).',
+  registers: [registry],
+});
+
+/** How many pods wait for the backfill; set by backfill-loop.ts. */
+let backfillQueueLength: (() => number) | undefined;
+export function reportBackfillPending(length: () => number): void {
+  backfillQueueLength = length;
+}
+
+export const backfillPending = new Gauge({
+  name: 'wutong_backup_backfill_pending',
+  help: 'Pods queued for the backfill (found needing a patch, not yet patched), as of the scrape.',
+  registers: [registry],
+  collect() {
+    this.set(backfillQueueLength?.() ?? 0);
   },
 });

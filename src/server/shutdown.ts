@@ -23,11 +23,14 @@ export interface ShutdownOptions {
  *      let in-flight reviews finish;
  *   3. exit 0.
  * SIGINT (Ctrl-C; Kubernetes never sends it) or a second signal skips the
- * rest of the drain.
+ * rest of the drain. What serves no client (the controller loops and their
+ * Lease) stops at the signal itself, not after the drain: another replica
+ * then leads within a retry period instead of a drain later.
  */
 export class Shutdown {
   private readonly servers: StartedServer[] = [];
   private readonly stops: Array<() => void | Promise<void>> = [];
+  private readonly atSignal: Array<() => void | Promise<void>> = [];
   private state: 'running' | 'draining' | 'closing' = 'running';
   private endDrain: (() => void) | undefined;
   private readonly exit: (code: number) => void;
@@ -51,6 +54,11 @@ export class Shutdown {
     this.stops.push(stop);
   }
 
+  /** Something to stop as soon as a signal arrives, before the drain (the controller: it serves no client, and its Lease should move at once); awaited before exit. */
+  onSignal(stop: () => void | Promise<void>): void {
+    this.atSignal.push(stop);
+  }
+
   /** A server to drain and close on the way out (the webhook's, the backup API's). */
   serving(server: StartedServer): void {
     this.servers.push(server);
@@ -64,10 +72,11 @@ export class Shutdown {
       return;
     }
     this.state = 'draining';
+    const stoppedAtSignal = this.stopEach(this.atSignal);
     const servers = [...this.servers];
     if (servers.length === 0) {
       log.info({ signal }, 'signal during startup: exiting');
-      await this.stopAll();
+      await Promise.all([stoppedAtSignal, this.stopAll()]);
       this.exit(0);
       return;
     }
@@ -84,14 +93,18 @@ export class Shutdown {
     this.endDrain = undefined;
     this.state = 'closing';
     log.info('drain over: closing connections once their requests are answered');
-    await Promise.all([this.stopAll(), ...servers.map((server) => server.close())]);
+    await Promise.all([stoppedAtSignal, this.stopAll(), ...servers.map((server) => server.close())]);
     log.info('shut down');
     this.exit(0);
   }
 
-  private async stopAll(): Promise<void> {
+  private stopAll(): Promise<void> {
+    return this.stopEach(this.stops);
+  }
+
+  private async stopEach(stops: Array<() => void | Promise<void>>): Promise<void> {
     const stopping: Promise<void>[] = [];
-    for (const stop of this.stops.splice(0)) {
+    for (const stop of stops.splice(0)) {
       try {
         const done = stop();
         if (done) stopping.push(done.catch((err: unknown) => this.options.log.warn({ err }, 'stopping a component failed')));

@@ -4,7 +4,7 @@
 // ReadyToStart), and an unknown phase must block a second backup rather than
 // let two run on the same volumes. A phase of '' is a Backup Velero has not
 // picked up yet.
-import type { BackupView, RestoreView } from './velero-views.js';
+import type { BackupView, PodVolumeBackupView, RestoreView } from './velero-views.js';
 
 /** Velero's terminal Backup phases, plus Deleting: a Backup on its way out is not running and must not block a new one. */
 const FINISHED_BACKUP_PHASES: ReadonlySet<string> = new Set(['Completed', 'PartiallyFailed', 'Failed', 'FailedValidation', 'Deleting']);
@@ -18,4 +18,13 @@ export function isUnfinishedBackup(b: BackupView): boolean {
 export function isUnfinishedRestore(r: RestoreView): boolean {
   if (r.metadata.deletionTimestamp !== undefined) return false;
   return !FINISHED_RESTORE_PHASES.has(r.status.phase ?? '');
+}
+
+/**
+ * A backup a restore can bring the component's data back from: Completed,
+ * and with volume data (at least one PodVolumeBackup). A Completed Backup
+ * without PodVolumeBackups holds the manifests and none of the data.
+ */
+export function isRestorable(backup: BackupView, volumes: readonly PodVolumeBackupView[]): boolean {
+  return backup.status.phase === 'Completed' && volumes.length > 0;
 }

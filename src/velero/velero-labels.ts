@@ -25,7 +25,9 @@ export const VELERO_ANNOTATION = {
   requestDigest: 'backup.wutong.io/request-digest',
   /** ours, on policy Schedules: the name of the rule whose protection made it */
   scheduleRule: 'backup.wutong.io/rule',
-  /** ours, on Schedules: how many completed backups retention keeps per component (absent: Velero's TTL only) */
+  /** ours, on Backups: the phase whose Event was last recorded, so a restart neither repeats nor loses one */
+  announcedPhase: 'backup.wutong.io/announced-phase',
+  /** ours, on a Schedule: how many completed backups of its component retention keeps (G3 writes it, retention reads it; absent: Velero's TTL only) */
   keep: 'backup.wutong.io/keep',
 } as const;
 

@@ -198,7 +198,7 @@ test('the policy watch is authorized by name: list and watch carry the ConfigMap
 
 test('every permission rbac.yaml grants is used by a request the webhook or the backup API made (nothing granted in vain)', () => {
   const unused: string[] = [];
-  for (const [kind, name] of [['Role', 'wutong-backup'], ['ClusterRole', 'wutong-backup-webhook'], ['ClusterRole', 'wutong-backup-api'], ['Role', 'wutong-backup-velero']] as const) {
+  for (const [kind, name] of [['Role', 'wutong-backup'], ['ClusterRole', 'wutong-backup-webhook'], ['ClusterRole', 'wutong-backup-api'], ['ClusterRole', 'wutong-backup-controller'], ['Role', 'wutong-backup-velero']] as const) {
     const role = findObject(install.objects, kind, name) as unknown as { metadata: { namespace?: string }; rules: PolicyRule[] };
     for (const rule of role.rules) {
       for (const verb of rule.verbs) {
@@ -225,6 +225,9 @@ test.each<[string, Call]>([
   ['update its policy ConfigMap', { verb: 'update', group: '', resource: 'configmaps', subresource: '', namespace: SHIPPED.namespace, name: SHIPPED.policyConfigMap }],
   ['read ConfigMaps elsewhere', { verb: 'list', group: '', resource: 'configmaps', subresource: '', namespace: 'kube-system', name: '' }],
   ['delete pods', { verb: 'delete', group: '', resource: 'pods', subresource: '', namespace: 'default', name: 'any' }],
+  // Creating Events anywhere is granted (the controller's Events on tenant workloads); changing anyone's is not.
+  ['delete Events elsewhere', { verb: 'delete', group: '', resource: 'events', subresource: '', namespace: 'default', name: 'any' }],
+  ['update Events elsewhere', { verb: 'update', group: '', resource: 'events', subresource: '', namespace: 'default', name: 'any' }],
   // The backup API's neighbours: what it must never do, although it works next to it.
   ['list Secrets in Velero\'s namespace (object-storage credentials)', { verb: 'list', group: '', resource: 'secrets', subresource: '', namespace: VELERO_NAMESPACE, name: '' }],
   ['get Velero\'s credentials Secret', { verb: 'get', group: '', resource: 'secrets', subresource: '', namespace: VELERO_NAMESPACE, name: 'cloud-credentials' }],
@@ -238,7 +241,10 @@ test.each<[string, Call]>([
   ['change a BackupStorageLocation', { verb: 'patch', group: 'velero.io', resource: 'backupstoragelocations', subresource: '', namespace: VELERO_NAMESPACE, name: 'default' }],
   ['create Backups outside Velero\'s namespace', { verb: 'create', group: 'velero.io', resource: 'backups', subresource: '', namespace: 'default', name: '' }],
   ['list Backups cluster-wide', { verb: 'list', group: 'velero.io', resource: 'backups', subresource: '', namespace: '', name: '' }],
-  ['get pods cluster-wide by name', { verb: 'get', group: '', resource: 'pods', subresource: '', namespace: 'default', name: 'any' }],
+  // The backfill patches pods' metadata: never their status, never a pod's volumes or containers through another subresource.
+  ['patch a pod\'s status', { verb: 'patch', group: '', resource: 'pods', subresource: 'status', namespace: 'default', name: 'any' }],
+  ['update a pod', { verb: 'update', group: '', resource: 'pods', subresource: '', namespace: 'default', name: 'any' }],
+  ['patch a namespace', { verb: 'patch', group: '', resource: 'namespaces', subresource: '', namespace: '', name: 'default' }],
   ['watch Secrets cluster-wide', { verb: 'watch', group: '', resource: 'secrets', subresource: '', namespace: '', name: '' }],
   ['create pods', { verb: 'create', group: '', resource: 'pods', subresource: '', namespace: 'default', name: '' }],
   ['exec into pods', { verb: 'create', group: '', resource: 'pods', subresource: 'exec', namespace: 'default', name: 'any' }],

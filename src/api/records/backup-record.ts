@@ -2,6 +2,7 @@
 // serialises it: keys in the Go struct's order, since the console's client
 // and our byte-for-byte tests read the JSON as Go writes it, plus the seed
 // document's download_url at the end. Built from cached views: no API call.
+import { isRestorable } from '../../velero/backup-phases.js';
 import { VELERO_ANNOTATION, VELERO_LABEL } from '../../velero/velero-labels.js';
 import type { BackupView, PodVolumeBackupView } from '../../velero/velero-views.js';
 import { humanBytes, progressRate, recordTime, ttlText } from './record-format.js';
@@ -54,8 +55,7 @@ export function backupRecord(backup: BackupView, volumes: readonly PodVolumeBack
     status: status.phase ?? '',
     failure_reason: status.failureReason ?? '',
     operator: annotations[VELERO_ANNOTATION.creator] ?? '',
-    // Restorable only with volume data to restore: a Backup without PodVolumeBackups has the manifests but no data.
-    restorable: status.phase === 'Completed' && volumes.length > 0,
+    restorable: isRestorable(backup, volumes),
     download_url: downloadUrl,
   };
 }

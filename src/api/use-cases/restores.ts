@@ -1,7 +1,7 @@
 import { conflict, notFound } from '../api-error.js';
 import type { Component } from '../../components/component.js';
 import { restoreBlocker } from '../../components/component-state.js';
-import { isUnfinishedRestore } from '../../velero/backup-phases.js';
+import { isRestorable, isUnfinishedRestore } from '../../velero/backup-phases.js';
 import { restoreName } from '../../velero/object-names.js';
 import { buildRestore } from '../../velero/restore-object.js';
 import { VELERO_LABEL } from '../../velero/velero-labels.js';
@@ -41,7 +41,7 @@ export async function createRestore(deps: BackupApiDeps, component: Component, r
     if (earlier) return { value: recordOf(deps, earlier), replayed: true };
     const blocker = restoreBlocker(component);
     if (blocker) throw conflict(blocker, 'component_running');
-    if (backup.status.phase !== 'Completed' || deps.cache.podVolumeBackupsOf(backup.metadata.name).length === 0) {
+    if (!isRestorable(backup, deps.cache.podVolumeBackupsOf(backup.metadata.name))) {
       throw conflict(`backup ${backup.metadata.name} is not restorable: it is ${backup.status.phase || 'New'}${backup.status.phase === 'Completed' ? ' but holds no volume data' : ''}`, 'backup_not_restorable');
     }
     const unfinished = existing.find(isUnfinishedRestore);

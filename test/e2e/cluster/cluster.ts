@@ -35,6 +35,10 @@ export interface TestCluster {
   auditLogPath: string;
   /** Kills controller-manager, apiserver, then etcd (SIGTERM, SIGKILL after 5 s); removes dataDir unless KEEP_E2E=1. Idempotent. */
   stop(): Promise<void>;
+  /** An API server outage: stops kube-apiserver alone (SIGTERM, as a control-plane upgrade does); etcd and the controller-manager stay. */
+  stopApiserver(): Promise<void>;
+  /** Starts kube-apiserver again with the same flags, port and etcd; resolves once it is ready. */
+  startApiserver(): Promise<void>;
 }
 
 export interface StartClusterOptions {
@@ -565,7 +569,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
       await sleep(100);
     }
 
-    const apiserver = spawnLogged(bin, [
+    const apiserverArgs = [
       '--advertise-address=127.0.0.1',
       '--bind-address=127.0.0.1',
       `--secure-port=${apiPort}`,
@@ -590,9 +594,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
       '--allow-privileged=true',
       '--profiling=false',
       ...(options.extraApiserverArgs ?? []),
-    ], apiserverLog);
-    children.push(apiserver);
-
+    ];
     const conn: Conn = { server, token, caPem };
     const probe = async (path: string): Promise<number> => {
       try {
@@ -601,18 +603,29 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
         return 0;
       }
     };
-    for (const path of ['/readyz', '/api/v1/namespaces/default']) {
-      while ((await probe(path)) !== 200) {
-        if (hasExited(apiserver)) {
-          throw new Error(`kube-apiserver exited early (code ${apiserver.exitCode}):\n${logTail(apiserverLog)}`);
+    /** Spawns kube-apiserver (in the place of a stopped one) and waits until it serves. */
+    const runApiserver = async (readyBy: number): Promise<ChildProcess> => {
+      const apiserver = spawnLogged(bin, apiserverArgs, apiserverLog);
+      const slot = children.findIndex((child) => child === apiserverProcess);
+      if (slot >= 0) children[slot] = apiserver;
+      else children.push(apiserver);
+      apiserverProcess = apiserver;
+      for (const path of ['/readyz', '/api/v1/namespaces/default']) {
+        while ((await probe(path)) !== 200) {
+          if (hasExited(apiserver)) {
+            throw new Error(`kube-apiserver exited early (code ${apiserver.exitCode}):\n${logTail(apiserverLog)}`);
+          }
+          if (hasExited(etcd)) throw new Error(`etcd exited (code ${etcd.exitCode}):\n${logTail(etcdLog)}`);
+          if (Date.now() > readyBy) {
+            throw new Error(`kube-apiserver: ${path} not 200 after ${timeoutMs} ms; log tail:\n${logTail(apiserverLog)}`);
+          }
+          await sleep(250);
         }
-        if (hasExited(etcd)) throw new Error(`etcd exited (code ${etcd.exitCode}):\n${logTail(etcdLog)}`);
-        if (Date.now() > deadline) {
-          throw new Error(`kube-apiserver: ${path} not 200 after ${timeoutMs} ms; log tail:\n${logTail(apiserverLog)}`);
-        }
-        await sleep(250);
       }
-    }
+      return apiserver;
+    };
+    let apiserverProcess: ChildProcess | undefined;
+    await runApiserver(deadline);
 
     const controllerManager = spawnLogged(controllerManagerBinary(), [
       `--kubeconfig=${controllerManagerKubeconfig}`,
@@ -636,7 +649,22 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
       throw new Error(`${(err as Error).message}\ncontroller-manager log tail:\n${logTail(controllerManagerLog)}`);
     });
 
-    const cluster: TestCluster = { server, token, caPem, kubeconfigPath, dataDir, auditLogPath, stop };
+    const cluster: TestCluster = {
+      server,
+      token,
+      caPem,
+      kubeconfigPath,
+      dataDir,
+      auditLogPath,
+      stop,
+      stopApiserver: async () => {
+        if (apiserverProcess) await terminate(apiserverProcess);
+      },
+      startApiserver: async () => {
+        if (apiserverProcess && !hasExited(apiserverProcess)) return;
+        await runApiserver(Date.now() + timeoutMs);
+      },
+    };
     return cluster;
   } catch (err) {
     await stop();

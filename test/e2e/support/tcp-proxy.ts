@@ -12,6 +12,12 @@ export interface TcpProxy {
   /** Connections accepted so far. */
   accepted(): number;
   stall(): void;
+  /** An API server gone off the network: every open and every new connection stalls (accepted, never answered). */
+  blackhole(): void;
+  /** A slow API server: every chunk, both ways, is forwarded `ms` late (0: at once again). */
+  delay(ms: number): void;
+  /** Back to normal for new connections; connections stalled so far are cut (their streams lost bytes). */
+  heal(): void;
   close(): Promise<void>;
 }
 
@@ -23,9 +29,17 @@ export interface TcpProxy {
 export async function startTcpProxy(targets: () => readonly number[]): Promise<TcpProxy> {
   const pairs = new Set<{ client: Socket; upstream: Socket | undefined; stalled: boolean }>();
   let accepted = 0;
+  let blackholed = false;
+  let delayMs = 0;
+  const forward = (pair: { stalled: boolean }, to: Socket, chunk: Buffer): void => {
+    if (pair.stalled) return;
+    if (delayMs === 0) to.write(chunk);
+    // Equal delays fire in the order they were set: the stream stays in order.
+    else setTimeout(() => pair.stalled || to.destroyed || to.write(chunk), delayMs);
+  };
   const server: Server = createServer((client) => {
     accepted++;
-    const pair: { client: Socket; upstream: Socket | undefined; stalled: boolean } = { client, upstream: undefined, stalled: false };
+    const pair: { client: Socket; upstream: Socket | undefined; stalled: boolean } = { client, upstream: undefined, stalled: blackholed };
     pairs.add(pair);
     client.pause();
     client.on('error', () => undefined);
@@ -49,12 +63,8 @@ export async function startTcpProxy(targets: () => readonly number[]): Promise<T
       upstream.once('connect', () => {
         pair.upstream = upstream;
         upstream.on('error', () => undefined);
-        client.on('data', (chunk: Buffer) => {
-          if (!pair.stalled) upstream.write(chunk);
-        });
-        upstream.on('data', (chunk: Buffer) => {
-          if (!pair.stalled) client.write(chunk);
-        });
+        client.on('data', (chunk: Buffer) => forward(pair, upstream, chunk));
+        upstream.on('data', (chunk: Buffer) => forward(pair, client, chunk));
         // A stalled connection keeps both ends open: the whole point is that nobody hears about it.
         client.on('end', () => pair.stalled || upstream.end());
         upstream.on('end', () => pair.stalled || client.end());
@@ -72,6 +82,23 @@ export async function startTcpProxy(targets: () => readonly number[]): Promise<T
     accepted: () => accepted,
     stall: () => {
       for (const pair of pairs) pair.stalled = true;
+    },
+    blackhole: () => {
+      blackholed = true;
+      for (const pair of pairs) pair.stalled = true;
+    },
+    delay: (ms) => {
+      delayMs = ms;
+    },
+    heal: () => {
+      blackholed = false;
+      delayMs = 0;
+      for (const pair of pairs) {
+        if (!pair.stalled) continue;
+        pairs.delete(pair);
+        pair.client.destroy();
+        pair.upstream?.destroy();
+      }
     },
     close: async () => {
       for (const pair of pairs) {

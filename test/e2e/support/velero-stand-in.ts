@@ -106,6 +106,8 @@ export interface VeleroStandIn {
   failNextBackup(outcome: BackupFailure, failureReason?: string, match?: RegExp): void;
   /** Hold backups in InProgress (PodVolumeBackups half done) until released; Velero runs one backup at a time, so later ones stay New. */
   holdBackups(hold: boolean): void;
+  /** Leave DeleteBackupRequests unprocessed (no phase, Backup untouched) until released, as a busy Velero would. */
+  holdDeletions(hold: boolean): void;
   stop(): Promise<void>;
 }
 
@@ -264,6 +266,7 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
 
   let stopped = false;
   let hold = false;
+  let holdDeletions = false;
   const failures: { outcome: BackupFailure; reason: string | undefined; match: RegExp | undefined }[] = [];
   const locations = new Map<string, 'Available' | 'Unavailable'>();
   /** Velero's backupTracker: backups the backup controller is running (DeleteBackupRequests refuse them). */
@@ -838,7 +841,7 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
         if (dbr.status?.phase === 'Processed' && age >= DELETE_BACKUP_REQUEST_MAX_AGE_MS) await remove(path('deletebackuprequests', dbr.metadata.name), `expired DeleteBackupRequest ${dbr.metadata.name}`);
       }
       const next = requests.filter((d) => d.status?.phase !== 'Processed').sort(byAge)[0];
-      serial('deletions', () => (next ? runDeletion(next) : undefined));
+      serial('deletions', () => (next && !holdDeletions ? runDeletion(next) : undefined));
     },
     async () => {
       for (const dr of await list<DownloadRequest>(path('downloadrequests'))) await reconcileDownload(dr);
@@ -896,6 +899,9 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
     },
     holdBackups(value) {
       hold = value;
+    },
+    holdDeletions(value) {
+      holdDeletions = value;
     },
     async stop() {
       stopped = true;

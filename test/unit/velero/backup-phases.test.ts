@@ -1,5 +1,5 @@
-import { isUnfinishedBackup, isUnfinishedRestore } from '../../../src/velero/backup-phases.js';
-import { viewBackup, viewRestore } from '../../../src/velero/velero-views.js';
+import { isRestorable, isUnfinishedBackup, isUnfinishedRestore } from '../../../src/velero/backup-phases.js';
+import { viewBackup, viewPodVolumeBackup, viewRestore } from '../../../src/velero/velero-views.js';
 
 const backup = (phase?: string, deletionTimestamp?: string) =>
   viewBackup({ metadata: { name: 'b', deletionTimestamp }, status: phase === undefined ? {} : { phase } })!;
@@ -32,4 +32,20 @@ test.each([undefined, 'New', 'InProgress', 'WaitingForPluginOperations', 'Waitin
 test.each(['Completed', 'PartiallyFailed', 'Failed', 'FailedValidation'])('a Restore in phase %s does not', (phase) => {
   expect(isUnfinishedRestore(restore(phase))).toBe(false);
   expect(isUnfinishedRestore(restore('InProgress', '2024-01-01T00:00:00Z'))).toBe(false);
+});
+
+describe('isRestorable', () => {
+  const volume = viewPodVolumeBackup({ metadata: { name: 'b-pvb', labels: { 'velero.io/backup-name': 'b' } }, spec: { volume: 'data' } })!;
+
+  test('a Completed backup with volume data is restorable', () => {
+    expect(isRestorable(backup('Completed'), [volume])).toBe(true);
+  });
+
+  test('a Completed backup without PodVolumeBackups holds no data to restore', () => {
+    expect(isRestorable(backup('Completed'), [])).toBe(false);
+  });
+
+  test.each(['PartiallyFailed', 'Failed', 'InProgress', 'Deleting', undefined])('a backup in phase %s is not restorable, even with volume data', (phase) => {
+    expect(isRestorable(backup(phase), [volume])).toBe(false);
+  });
 });

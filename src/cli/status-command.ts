@@ -1,0 +1,176 @@
+// `wutong-backup status`: which components are covered, for people and for
+// scripts. It reads the cluster once (src/kube/cluster-snapshot.ts) and judges
+// each component with the same coverage.ts the metrics use.
+//
+// Exit codes: 0 every protected component is fine; 1 a protected, live
+// component is overdue or its newest backup failed (exactly when one of the
+// shipped alerts WutongBackupOverdue / WutongBackupFailed would fire for it);
+// 2 the cluster could not be read, or a usage mistake.
+import { humanBytes } from '../api/records/record-format.js';
+import { describeComponent } from '../components/component.js';
+import type { ComponentSnapshot } from '../components/component-registry.js';
+import { componentCoverage, type Coverage } from '../controller/coverage.js';
+import type { ClusterSnapshot } from '../kube/cluster-snapshot.js';
+import type { CliIo } from './cli-io.js';
+import { CliError, UsageError } from './cli-error.js';
+import { parseOptions } from './parse-options.js';
+
+export const STATUS_USAGE = `Usage: wutong-backup status [options]
+
+Lists every Wutong component (objects labelled creator=Wutong) in the cluster
+of the current kubeconfig (KUBECONFIG, else ~/.kube/config): whether a Velero
+Schedule protects it, the schedule, the age and phase of its last backup, its
+size, and when the next successful backup is due (the next scheduled run after
+the last success, plus max(1 h, half the interval)).
+
+Exit status: 0 all protected components are fine; 1 a protected component is
+overdue or its last backup failed; 2 the cluster could not be read.
+
+Options:
+      --velero-namespace NAME   Namespace of Velero's objects (default: $VELERO_NAMESPACE, else "velero")
+  -o, --output table|json       Output format (default table)
+  -h, --help                    Show this help
+`;
+
+const OPTIONS = {
+  'velero-namespace': { type: 'string' },
+  output: { type: 'string', short: 'o' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+// Each page of a list: generous, since the operator runs this against a busy API server.
+const PAGE_TIMEOUT_MS = 30_000;
+
+export interface StatusRow {
+  component: string;
+  serviceId: string;
+  namespace: string;
+  coverage: Coverage;
+}
+
+/** Exit 1 when this row is what an alert would fire on. */
+export const needsAttention = (c: Coverage): boolean => c.protected && c.state !== 'deleted' && (c.overdue || c.failed);
+
+export function statusRows(snapshot: ClusterSnapshot, now: Date): StatusRow[] {
+  return snapshot.registry
+    .all()
+    .map((c: ComponentSnapshot) => ({
+      component: describeComponent(c.ref),
+      serviceId: c.serviceId,
+      namespace: c.namespace,
+      coverage: componentCoverage(c, snapshot.backupsOf(c.serviceId), now),
+    }))
+    .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.component.localeCompare(b.component) || a.serviceId.localeCompare(b.serviceId));
+}
+
+/** kubectl-style age: 45s, 12m, 5h, 3d. */
+export function age(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 120) return `${s}s`;
+  if (s < 120 * 60) return `${Math.floor(s / 60)}m`;
+  if (s < 48 * 3600) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86_400)}d`;
+}
+
+function lastBackupText(c: Coverage, now: Date): string {
+  const b = c.lastBackup;
+  if (!b) return '-';
+  const at = b.completedAt ?? b.startedAt;
+  return at ? `${b.phase} ${age(now.getTime() - at.getTime())} ago` : b.phase;
+}
+
+function dueText(c: Coverage, now: Date): string {
+  if (!c.protected || c.state === 'deleted') return '-';
+  if (c.schedule?.paused) return 'paused';
+  if (!c.dueAt) return '-';
+  const left = c.dueAt.getTime() - now.getTime();
+  return c.overdue ? `OVERDUE ${age(-left)}` : `in ${age(left)}`;
+}
+
+const HEADERS = ['COMPONENT', 'NAMESPACE', 'STATE', 'PROTECTED', 'SCHEDULE', 'LAST BACKUP', 'SIZE', 'DUE'] as const;
+
+export function formatStatusTable(rows: readonly StatusRow[], now: Date): string {
+  const cells = rows.map(({ component, namespace, coverage: c }) => [
+    component,
+    namespace,
+    c.state,
+    c.protected ? `yes${c.schedule?.source ? ` (${c.schedule.source})` : ''}` : 'no',
+    c.schedule ? c.schedule.cron : '-',
+    lastBackupText(c, now),
+    humanBytes(c.lastBackup?.bytes ?? 0),
+    dueText(c, now),
+  ]);
+  const widths = HEADERS.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i]?.length ?? 0)));
+  const line = (row: readonly string[]): string =>
+    row
+      .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+      .join('   ')
+      .trimEnd();
+  const attention = rows.filter((r) => needsAttention(r.coverage));
+  const summary =
+    `${rows.length} components, ${rows.filter((r) => r.coverage.protected).length} protected, ` +
+    `${rows.filter((r) => r.coverage.overdue).length} overdue, ${rows.filter((r) => r.coverage.protected && r.coverage.failed).length} with a failed last backup` +
+    (attention.length > 0 ? `: ${attention.map((r) => r.component).join(', ')}` : '');
+  return `${[line(HEADERS), ...cells.map(line)].join('\n')}\n\n${summary}\n`;
+}
+
+const iso = (d: Date | undefined): string | null => (d ? d.toISOString() : null);
+
+export function formatStatusJson(rows: readonly StatusRow[]): string {
+  const components = rows.map(({ component, serviceId, namespace, coverage: c }) => ({
+    component,
+    serviceId,
+    namespace,
+    state: c.state,
+    protected: c.protected,
+    schedule: c.schedule ?? null,
+    lastBackup: c.lastBackup ? { ...c.lastBackup, startedAt: iso(c.lastBackup.startedAt), completedAt: iso(c.lastBackup.completedAt) } : null,
+    lastSuccessAt: iso(c.lastSuccessAt),
+    dueAt: iso(c.dueAt),
+    overdue: c.overdue,
+    failed: c.failed,
+    needsAttention: needsAttention(c),
+  }));
+  return `${JSON.stringify({ components }, null, 2)}\n`;
+}
+
+/** Reads the cluster of the current kubeconfig; loaded on demand (client-node is heavy and no other command needs it). */
+async function readCurrentCluster(env: NodeJS.ProcessEnv, veleroNamespace: string): Promise<ClusterSnapshot> {
+  const [{ findCluster }, { kubeHttp, KubeHttpError }, { readClusterSnapshot }] = await Promise.all([
+    import('../kube/kube-config.js'),
+    import('../kube/kube-http.js'),
+    import('../kube/cluster-snapshot.js'),
+  ]);
+  let source = 'the kubeconfig';
+  try {
+    const cluster = await findCluster(env);
+    if (!cluster) throw new CliError('no cluster: set KUBECONFIG or create ~/.kube/config', 2);
+    source = cluster.source;
+    return await readClusterSnapshot(kubeHttp(cluster.kubeConfig), veleroNamespace, PAGE_TIMEOUT_MS);
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    if (err instanceof KubeHttpError && err.status === 404) {
+      throw new CliError(`${err.message} (is Velero installed, and is its namespace "${veleroNamespace}"? see --velero-namespace)`, 2);
+    }
+    // Exit 2, never 1: a script must not mistake "could not look" for "a component is overdue".
+    throw new CliError(`cannot read the cluster (${source}): ${(err as Error).message}`, 2);
+  }
+}
+
+export type ClusterReader = (env: NodeJS.ProcessEnv, veleroNamespace: string) => Promise<ClusterSnapshot>;
+
+export async function runStatusCommand(args: string[], io: CliIo, read: ClusterReader = readCurrentCluster, now: () => Date = () => new Date()): Promise<number> {
+  const { values } = parseOptions(args, OPTIONS, 'status');
+  if (values.help) {
+    io.stdout.write(STATUS_USAGE);
+    return 0;
+  }
+  const output = values.output ?? 'table';
+  if (output !== 'table' && output !== 'json') throw new UsageError(`--output must be table or json, got "${output}"`, 'status');
+  const veleroNamespace = values['velero-namespace'] || io.env.VELERO_NAMESPACE || 'velero';
+  const snapshot = await read(io.env, veleroNamespace);
+  const at = now();
+  const rows = statusRows(snapshot, at);
+  io.stdout.write(output === 'json' ? formatStatusJson(rows) : formatStatusTable(rows, at));
+  return rows.some((r) => needsAttention(r.coverage)) ? 1 : 0;
+}

@@ -1,0 +1,56 @@
+// What `wutong-backup status` reads: the cluster as of now, in one pass of
+// paginated lists, fed into the same ComponentRegistry the controller's
+// watches feed and the same slim Velero views its caches keep, so the CLI and
+// the metrics read components and coverage the same way.
+import { ComponentRegistry } from '../components/component-registry.js';
+import { WUTONG_CREATOR, WUTONG_LABEL } from '../components/wutong-labels.js';
+import type { ComponentBackups } from '../controller/coverage.js';
+import { VELERO_LABEL, veleroLabelValue } from '../velero/velero-labels.js';
+import { veleroPath } from '../velero/velero-resources.js';
+import { viewBackup, viewPodVolumeBackup, viewSchedule, type BackupView, type PodVolumeBackupView, type ScheduleView } from '../velero/velero-views.js';
+import { COMPONENT_SOURCES } from './component-watch.js';
+import type { KubeHttp } from './kube-http.js';
+import { listAllPages } from './paginated-list.js';
+import { ViewIndex } from './view-index.js';
+import { isObject } from '../is-object.js';
+
+export interface ClusterSnapshot {
+  registry: ComponentRegistry;
+  backupsOf(serviceId: string): ComponentBackups;
+}
+
+export async function readClusterSnapshot(http: KubeHttp, veleroNamespace: string, pageTimeoutMs: number): Promise<ClusterSnapshot> {
+  const registry = new ComponentRegistry();
+  const schedules = new ViewIndex<ScheduleView>(VELERO_LABEL.serviceId);
+  const backups = new ViewIndex<BackupView>(VELERO_LABEL.serviceId);
+  const podVolumeBackups = new ViewIndex<PodVolumeBackupView>(VELERO_LABEL.backupName);
+  const wutong = { labelSelector: `${WUTONG_LABEL.creator}=${WUTONG_CREATOR}` };
+  const velero = <V extends ScheduleView | BackupView | PodVolumeBackupView>(
+    resource: 'schedules' | 'backups' | 'podvolumebackups',
+    view: (raw: unknown) => V | undefined,
+    index: ViewIndex<V>,
+  ): Promise<void> =>
+    listAllPages(http, veleroPath(veleroNamespace, resource), {}, pageTimeoutMs).then((items) => {
+      for (const item of items) {
+        const v = view(item);
+        if (v) index.upsert(v);
+      }
+    });
+  await Promise.all([
+    ...COMPONENT_SOURCES.map(async (source) => {
+      for (const item of await listAllPages(http, source.path, wutong, pageTimeoutMs)) if (isObject(item)) registry.upsert(source.summarize(item));
+    }),
+    velero('schedules', viewSchedule, schedules),
+    velero('backups', viewBackup, backups),
+    velero('podvolumebackups', viewPodVolumeBackup, podVolumeBackups),
+  ]);
+  return {
+    registry,
+    backupsOf: (serviceId) => ({
+      schedules: schedules.withLabel(serviceId),
+      backups: backups.withLabel(serviceId),
+      // Velero writes this label through label.GetValidName: a name over 63 characters is shortened.
+      podVolumeBackupsOf: (name) => podVolumeBackups.withLabel(veleroLabelValue(name)),
+    }),
+  };
+}

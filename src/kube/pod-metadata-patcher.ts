@@ -1,0 +1,82 @@
+import type { BackfillPatch } from '../controller/backfill-patch.js';
+import { KubeHttpError, unexpectedAnswer, type KubeHttp } from './kube-http.js';
+
+export type PodPatchOutcome =
+  | { outcome: 'patched'; pod: unknown }
+  /** The pod no longer exists: nothing left to do. */
+  | { outcome: 'gone' }
+  /** The pod changed since the patch's resourceVersion: read it again and recompute. */
+  | { outcome: 'conflict' };
+
+/** Reads and patches pods' metadata for the backfill; every call bounded by a timeout. */
+export interface PodMetadataPatcher {
+  /** The pod as the API server has it now; undefined when it is gone. */
+  read(namespace: string, name: string): Promise<unknown>;
+  /** A JSON merge patch of labels and annotations, guarded by the resourceVersion it carries. */
+  patch(namespace: string, name: string, patch: BackfillPatch): Promise<PodPatchOutcome>;
+  /**
+   * Every Running pod matching labelSelector, across namespaces, page by page
+   * (limit + continue, each page its own request and timeout), so a cluster
+   * of many pods is never one huge answer held at once.
+   */
+  listRunning(labelSelector: string, onPage: (pods: unknown[]) => void): Promise<void>;
+}
+
+export interface PodMetadataPatcherOptions {
+  requestTimeoutMs: number;
+  /** Bound on each page of a list (500 pods can take longer than a single read). */
+  pageTimeoutMs: number;
+  /** Pods per page; default 500. */
+  pageSize?: number;
+}
+
+const DEFAULT_PAGE_SIZE = 500;
+
+interface PodList {
+  items?: unknown[];
+  metadata?: { continue?: string };
+}
+
+const podPath = (namespace: string, name: string): string => `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}`;
+
+export function podMetadataPatcher(http: KubeHttp, options: PodMetadataPatcherOptions): PodMetadataPatcher {
+  const pageSize = String(options.pageSize ?? DEFAULT_PAGE_SIZE);
+  return {
+    async read(namespace, name) {
+      const response = await http.send('GET', podPath(namespace, name), undefined, options.requestTimeoutMs);
+      // 404: the pod (or its whole namespace) is gone; either way there is nothing to patch.
+      if (response.status === 404) return undefined;
+      if (response.status !== 200) throw unexpectedAnswer(response, `get pod ${namespace}/${name}`);
+      return response.body;
+    },
+    async patch(namespace, name, patch) {
+      const response = await http.send('PATCH', podPath(namespace, name), patch, options.requestTimeoutMs);
+      if (response.status === 200) return { outcome: 'patched', pod: response.body };
+      if (response.status === 404) return { outcome: 'gone' };
+      if (response.status === 409) return { outcome: 'conflict' };
+      throw unexpectedAnswer(response, `patch pod ${namespace}/${name}`);
+    },
+    async listRunning(labelSelector, onPage) {
+      const query: Record<string, string> = { limit: pageSize, fieldSelector: 'status.phase=Running', ...(labelSelector ? { labelSelector } : {}) };
+      let token: string | undefined;
+      let restarted = false;
+      for (;;) {
+        let page: PodList;
+        try {
+          page = (await http.getJson('/api/v1/pods', token ? { ...query, continue: token } : query, options.pageTimeoutMs)) as PodList;
+        } catch (err) {
+          // 410: the continue token outlived etcd's compaction window. The sweep is level-based, so starting over loses nothing; once.
+          if (err instanceof KubeHttpError && err.status === 410 && token !== undefined && !restarted) {
+            restarted = true;
+            token = undefined;
+            continue;
+          }
+          throw err;
+        }
+        onPage(page.items ?? []);
+        token = page.metadata?.continue || undefined;
+        if (token === undefined) return;
+      }
+    },
+  };
+}

@@ -1,0 +1,40 @@
+import type { WebhookScope } from '../controller/webhook-scope.js';
+import { unexpectedAnswer, type KubeHttp } from './kube-http.js';
+
+/** What decides which pods the API server sends the webhook, read live for the backfill. */
+export interface WebhookScopeReader {
+  /** The selectors of the configuration's webhooks for pods; undefined when the configuration does not exist. */
+  webhooks(): Promise<WebhookScope[] | undefined>;
+  /** The namespace's labels, and whether it is being deleted; undefined when it is gone. */
+  namespace(name: string): Promise<{ labels: Record<string, string>; terminating: boolean } | undefined>;
+}
+
+interface WebhookEntry extends WebhookScope {
+  rules?: { resources?: string[]; operations?: string[] }[];
+}
+
+const coversPodCreation = (w: WebhookEntry): boolean =>
+  (w.rules ?? []).some((r) => (r.resources ?? []).some((x) => x === 'pods' || x === '*') && (r.operations ?? []).some((o) => o === 'CREATE' || o === '*'));
+
+export function webhookScopeReader(http: KubeHttp, configurationName: string, timeoutMs: number): WebhookScopeReader {
+  return {
+    async webhooks() {
+      const path = `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${encodeURIComponent(configurationName)}`;
+      const response = await http.send('GET', path, undefined, timeoutMs);
+      if (response.status === 404) return undefined;
+      if (response.status !== 200) throw unexpectedAnswer(response, `get mutatingwebhookconfiguration ${configurationName}`);
+      const entries = (response.body as { webhooks?: WebhookEntry[] } | undefined)?.webhooks ?? [];
+      return entries.filter(coversPodCreation).map(({ namespaceSelector, objectSelector }) => ({
+        ...(namespaceSelector ? { namespaceSelector } : {}),
+        ...(objectSelector ? { objectSelector } : {}),
+      }));
+    },
+    async namespace(name) {
+      const response = await http.send('GET', `/api/v1/namespaces/${encodeURIComponent(name)}`, undefined, timeoutMs);
+      if (response.status === 404) return undefined;
+      if (response.status !== 200) throw unexpectedAnswer(response, `get namespace ${name}`);
+      const metadata = (response.body as { metadata?: { labels?: Record<string, string>; deletionTimestamp?: string } } | undefined)?.metadata;
+      return { labels: metadata?.labels ?? {}, terminating: Boolean(metadata?.deletionTimestamp) };
+    },
+  };
+}

@@ -1,0 +1,90 @@
+import { request } from 'node:https';
+import { jest } from '@jest/globals';
+import { apiRequest } from './cluster/cluster.js';
+import { startBackupApiTestbed, type BackupApiTestbed } from './support/backup-api-testbed.js';
+import { clusterInfo } from './support/kube.js';
+import { eventually } from './support/wait.js';
+
+jest.setTimeout(300_000);
+
+/**
+ * What a platform team sees of one protected component, with the shipped
+ * installation running under its ServiceAccount (one replica, so it leads):
+ * `kubectl describe` of the StatefulSet shows BackupStarted and
+ * BackupCompleted, the Backup carries the phase that was told, and /metrics
+ * has the component's coverage. The Velero stand-in runs the Backup.
+ */
+let bed: BackupApiTestbed;
+
+interface EventJson {
+  reason: string;
+  type: string;
+  message: string;
+  involvedObject: { kind: string; name: string };
+  source?: { component?: string };
+}
+
+async function eventsOnWorkload(): Promise<EventJson[]> {
+  const { component } = bed;
+  const res = await apiRequest(clusterInfo(), 'GET', `/api/v1/namespaces/${component.namespace}/events?fieldSelector=${encodeURIComponent(`involvedObject.kind=StatefulSet,involvedObject.name=${component.alias}`)}`);
+  return (res.json as { items: EventJson[] }).items.filter((e) => e.source?.component === 'wutong-backup');
+}
+
+function metrics(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    request(`${bed.replicas[0]!.url}/metrics`, { ca: bed.caPem }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve(body));
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+beforeAll(async () => {
+  bed = await startBackupApiTestbed({ suite: 'coverage', serviceId: 'd4e5f60718293a4b5c6d7e8f90a1b2c3', alias: 'gr0cover', replicaCount: 1 });
+});
+
+afterAll(async () => {
+  await bed?.stop();
+});
+
+test('a backup of a protected component is told on its StatefulSet, once per phase, and its coverage is on /metrics', async () => {
+  const { component, call } = bed;
+  expect((await call('POST', `${component.path}/backup/schedule`, { body: { cron: '0 3 * * *', ttl: '30d', desc: 'nightly', operator: 'carol' } })).status).toBe(200);
+  const taken = await call('POST', `${component.path}/backup`, { body: { desc: 'before the upgrade', operator: 'alice' } });
+  expect(taken.status).toBe(200);
+  const backupId = (taken.json as { bean: { backup_id: string } }).bean.backup_id;
+
+  const told = await eventually(async () => {
+    const events = await eventsOnWorkload();
+    return events.some((e) => e.reason === 'BackupCompleted') ? events : undefined;
+  }, 'a BackupCompleted Event on the StatefulSet', 120_000);
+  expect(told.map((e) => [e.type, e.reason, e.message.split(':')[0]])).toEqual([
+    ['Normal', 'BackupStarted', `Backup ${backupId} started`],
+    ['Normal', 'BackupCompleted', `Backup ${backupId} completed`],
+  ]);
+
+  const [stored] = await bed.veleroObjects('backups', `wutong.io/service_id=${component.serviceId}`);
+  expect(stored?.metadata.annotations?.['backup.wutong.io/announced-phase']).toBe('Completed');
+
+  const labels = `namespace="${component.namespace}",service_id="${component.serviceId}",service_alias="${component.alias}",tenant_name="acme",tenant_env_name="prod"`;
+  const text = await eventually(async () => {
+    const body = await metrics();
+    return body.includes(`wutong_backup_component_last_backup_status{${labels},status="Completed"} 1`) ? body : undefined;
+  }, 'the component on /metrics', 30_000);
+  expect(text).toMatch(new RegExp(`^wutong_backup_component_last_success_timestamp_seconds\\{${labels.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\} \\d+`, 'm'));
+  expect(text).toContain(`wutong_backup_component_paused{${labels}} 0`);
+  expect(text).toMatch(/^wutong_backup_protected_components\{state="running"\} 1$/m);
+
+  // Resyncs and restarts read the annotation: nothing is told twice.
+  await bed.replicas[0]!.stop();
+  const [again] = await bed.install.startReplicas(1);
+  try {
+    await new Promise((r) => setTimeout(r, 5_000));
+    expect((await eventsOnWorkload()).map((e) => e.reason)).toEqual(['BackupStarted', 'BackupCompleted']);
+  } finally {
+    await again?.stop();
+  }
+});
