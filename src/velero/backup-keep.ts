@@ -10,10 +10,3 @@ export const KEEP_RULE = `a whole number from 1 to ${MAX_KEEP}`;
 export function isKeep(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_KEEP;
 }
-
-/** The annotation's value as written ("7"), or undefined for anything else (absent, "07", "7.0", "0"): then only Velero's TTL prunes. */
-export function parseKeep(annotation: string | undefined): number | undefined {
-  if (annotation === undefined || !/^[1-9][0-9]{0,3}$/.test(annotation)) return undefined;
-  const keep = Number(annotation);
-  return isKeep(keep) ? keep : undefined;
-}
