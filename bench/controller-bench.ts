@@ -29,7 +29,7 @@ const COMPONENTS = Number(process.env.BENCH_CONTROLLER_COMPONENTS ?? 5_000);
 const BACKUPS = Number(process.env.BENCH_CONTROLLER_BACKUPS ?? 100_000);
 const NAMESPACES = Number(process.env.BENCH_CONTROLLER_NAMESPACES ?? 50);
 const STOPS = Number(process.env.BENCH_CONTROLLER_STOPS ?? 20);
-const WAIT_ROUNDS = Number(process.env.BENCH_CONTROLLER_WAIT_SECONDS ?? 300) * 10;
+const WAIT_ROUNDS = Number(process.env.BENCH_CONTROLLER_WAIT_SECONDS ?? 900) * 10;
 const VELERO_NAMESPACE = 'velero';
 const WEBHOOK_NAMESPACE = 'wutong-backup';
 const POLICY = `apiVersion: backup.wutong.io/v1alpha1
@@ -186,7 +186,7 @@ async function main(): Promise<void> {
       if (child.exitCode !== null) throw new Error(`the server exited (${child.exitCode})`);
       if (i > WAIT_ROUNDS) {
         const lines = metrics.split('\n').filter((l) => l.startsWith('wutong_backup_components'));
-        throw new Error(`after 300 s the server holds ${backups} Backups and ${running} running components (${lines.join('; ')})`);
+        throw new Error(`after ${WAIT_ROUNDS / 10} s the server holds ${backups} Backups and ${running} running components (${lines.join('; ')})`);
       }
       await sleep(100);
     }
@@ -204,7 +204,7 @@ async function main(): Promise<void> {
       }
       await sleep(100);
     }
-    if (schedulesSeconds === undefined) throw new Error(`the controller did not give all ${COMPONENTS} components a Schedule within 300 s`);
+    if (schedulesSeconds === undefined) throw new Error(`the controller did not give all ${COMPONENTS} components a Schedule within ${WAIT_ROUNDS / 10} s`);
     log(`every component had its Schedule ${schedulesSeconds.toFixed(1)} s after start`);
 
     // Stop components one at a time, as Wutong does, and time until the Schedule is paused.
