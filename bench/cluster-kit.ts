@@ -1,10 +1,13 @@
 // What the cluster benchmarks (records-bench.ts, controller-bench.ts) share:
 // a keep-alive client for the test API server, creating objects many at a
 // time, free ports and a process's memory.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { generateDevelopmentTls } from '../src/certificates/tls-files.js';
 
 export const LOAD_CONCURRENCY = 48;
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -102,3 +105,30 @@ export function get(url: string, ca: string, headers: Record<string, string> = {
   });
 }
 
+
+/**
+ * The built server (`node dist/src/main.js`) against the bench cluster, with
+ * development certificates in `work` (ca.crt there), on two free ports,
+ * logging warnings only.
+ */
+export async function startBenchServer(kubeconfigPath: string, work: string, namespace: string): Promise<{ child: ChildProcess; port: number; apiPort: number }> {
+  generateDevelopmentTls(work);
+  const [port, apiPort] = [await freePort(), await freePort()];
+  const child = spawn(process.execPath, [join(process.cwd(), 'dist', 'src', 'main.js')], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: work,
+      KUBECONFIG: kubeconfigPath,
+      POD_NAMESPACE: namespace,
+      TLS_SOURCE: 'files',
+      TLS_DIR: work,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      API_PORT: String(apiPort),
+      LOG_LEVEL: 'warn',
+      SHUTDOWN_DRAIN: '0',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  return { child, port, apiPort };
+}

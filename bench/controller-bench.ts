@@ -12,17 +12,15 @@
  * with the test cluster's admin kubeconfig: the benchmark measures the
  * controller, the e2e suite checks its permissions.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateDevelopmentTls } from '../src/certificates/tls-files.js';
 import { WUTONG_CREATOR, WUTONG_LABEL } from '../src/components/wutong-labels.js';
 import { buildBackup } from '../src/velero/backup-object.js';
 import { manualBackupName, scheduleName } from '../src/velero/object-names.js';
 import { veleroPath } from '../src/velero/velero-resources.js';
 import { installCrds, provision, startCluster, veleroCrdDir, waitForServiceAccountToken } from '../test/e2e/cluster/cluster.js';
-import { apiClient, created, freePort, get, hex, kubeTime, LOAD_CONCURRENCY, memoryMiB, pool, sleep, type Call } from './cluster-kit.js';
+import { apiClient, created, get, startBenchServer, hex, kubeTime, LOAD_CONCURRENCY, memoryMiB, pool, sleep, type Call } from './cluster-kit.js';
 
 const ROOT = process.cwd();
 const COMPONENTS = Number(process.env.BENCH_CONTROLLER_COMPONENTS ?? 5_000);
@@ -154,24 +152,7 @@ async function main(): Promise<void> {
     });
     log(`${BACKUPS} Backups in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 
-    generateDevelopmentTls(work);
-    const [port, apiPort] = [await freePort(), await freePort()];
-    const child = spawn(process.execPath, [join(ROOT, 'dist', 'src', 'main.js')], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: work,
-        KUBECONFIG: cluster.kubeconfigPath,
-        POD_NAMESPACE: WEBHOOK_NAMESPACE,
-        TLS_SOURCE: 'files',
-        TLS_DIR: work,
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        API_PORT: String(apiPort),
-        LOG_LEVEL: 'warn',
-        SHUTDOWN_DRAIN: '0',
-      },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
+    const { child, port } = await startBenchServer(cluster.kubeconfigPath, work, WEBHOOK_NAMESPACE);
     if (child.pid === undefined) throw new Error('the server did not start');
     const pid = child.pid;
     serverPid = pid;

@@ -16,13 +16,12 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateDevelopmentTls } from '../src/certificates/tls-files.js';
 import { WUTONG_CREATOR, WUTONG_LABEL } from '../src/components/wutong-labels.js';
 import { buildBackup } from '../src/velero/backup-object.js';
 import { manualBackupName } from '../src/velero/object-names.js';
 import { VELERO_LABEL } from '../src/velero/velero-labels.js';
 import { veleroPath } from '../src/velero/velero-resources.js';
-import { apiClient, created, freePort, get, hex, kubeTime, LOAD_CONCURRENCY, memoryMiB, pool, sleep, type Call } from './cluster-kit.js';
+import { apiClient, created, get, startBenchServer, hex, kubeTime, LOAD_CONCURRENCY, memoryMiB, pool, sleep, type Call } from './cluster-kit.js';
 import { installCrds, provision, startCluster, veleroCrdDir, waitForServiceAccountToken, type TestCluster } from '../test/e2e/cluster/cluster.js';
 
 const ROOT = process.cwd();
@@ -269,24 +268,7 @@ async function main(): Promise<void> {
     const load = await loadVelero(call);
     log(`loaded ${load.objects} objects in ${load.seconds.toFixed(1)} s`);
 
-    generateDevelopmentTls(work);
-    const [port, apiPort] = [await freePort(), await freePort()];
-    const child = spawn(process.execPath, [join(ROOT, 'dist', 'src', 'main.js')], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: work,
-        KUBECONFIG: cluster.kubeconfigPath,
-        POD_NAMESPACE: WEBHOOK_NAMESPACE,
-        TLS_SOURCE: 'files',
-        TLS_DIR: work,
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        API_PORT: String(apiPort),
-        LOG_LEVEL: 'warn',
-        SHUTDOWN_DRAIN: '0',
-      },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
+    const { child, port, apiPort } = await startBenchServer(cluster.kubeconfigPath, work, WEBHOOK_NAMESPACE);
     serverPid = child.pid;
     const serverStarted = performance.now();
     const ca = readFileSync(join(work, 'ca.crt'), 'utf8');

@@ -44,8 +44,10 @@ export interface ListWatchOptions {
   idleTimeoutMs?: number;
   /** List again (and start a new watch) at least this often, whatever the watch says. */
   relistIntervalMs: number;
-  /** Bound on each list request. */
+  /** Bound on each list request (each page). */
   requestTimeoutMs?: number;
+  /** Objects per list page (limit); default 500, as client-go's pager. */
+  pageSize?: number;
   /** First retry delay after a failure; doubles up to maxBackoffMs. */
   initialBackoffMs?: number;
   maxBackoffMs?: number;
@@ -80,6 +82,7 @@ export function listWatch<T extends ListedObject>(http: KubeHttp, options: ListW
   const initialBackoffMs = options.initialBackoffMs ?? 250;
   const maxBackoffMs = options.maxBackoffMs ?? 30_000;
   const healthyAfterMs = options.healthyAfterMs ?? 30_000;
+  const pageSize = options.pageSize ?? 500;
   const selectors: Record<string, string> = {
     ...(options.fieldSelector ? { fieldSelector: options.fieldSelector } : {}),
     ...(options.labelSelector ? { labelSelector: options.labelSelector } : {}),
@@ -103,22 +106,37 @@ export function listWatch<T extends ListedObject>(http: KubeHttp, options: ListW
       };
     });
 
+  /**
+   * One consistent list in pages of pageSize (limit + continue, what
+   * client-go's pager does): 100,000 Backups in one answer took the test
+   * API server longer than any sane request timeout, and the whole answer
+   * had to be held and parsed at once. Every page is served from the first
+   * page's snapshot, so the last page's resourceVersion is the list's. An
+   * expired continue token (410) starts the list again.
+   */
   const relist = async (): Promise<string> => {
-    let list: { items?: T[]; metadata?: { resourceVersion?: string } };
-    try {
-      list = (await http.getJson(options.path, selectors, requestTimeoutMs)) as typeof list;
-    } catch (err) {
-      handlers.listed?.({ ok: false, ...(err instanceof KubeHttpError ? { status: err.status } : {}), message: (err as Error).message });
-      throw err;
-    }
     const seen = new Set<string>();
-    for (const item of list.items ?? []) {
-      const id = key(item);
-      seen.add(id);
-      if (known.get(id)?.metadata?.resourceVersion === item.metadata?.resourceVersion) continue;
-      known.set(id, identity(item));
-      handlers.upsert(item);
-    }
+    let resourceVersion = '';
+    let continueToken: string | undefined;
+    do {
+      let page: { items?: T[]; metadata?: { resourceVersion?: string; continue?: string } };
+      try {
+        page = (await http.getJson(options.path, { ...selectors, limit: String(pageSize), ...(continueToken ? { continue: continueToken } : {}) }, requestTimeoutMs)) as typeof page;
+      } catch (err) {
+        if (continueToken && err instanceof KubeHttpError && err.status === 410) throw new Expired(`list continue token expired: ${err.message}`);
+        handlers.listed?.({ ok: false, ...(err instanceof KubeHttpError ? { status: err.status } : {}), message: (err as Error).message });
+        throw err;
+      }
+      for (const item of page.items ?? []) {
+        const id = key(item);
+        seen.add(id);
+        if (known.get(id)?.metadata?.resourceVersion === item.metadata?.resourceVersion) continue;
+        known.set(id, identity(item));
+        handlers.upsert(item);
+      }
+      resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
+      continueToken = page.metadata?.continue || undefined;
+    } while (continueToken);
     for (const [id, item] of known) {
       if (seen.has(id)) continue;
       known.delete(id);
@@ -126,7 +144,7 @@ export function listWatch<T extends ListedObject>(http: KubeHttp, options: ListW
     }
     handlers.listed?.({ ok: true });
     firstListDone?.();
-    return list.metadata?.resourceVersion ?? '';
+    return resourceVersion;
   };
 
   /** One watch request; resolves with the last resourceVersion when the server ends it or `endAt` (epoch ms) passes. */

@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import { pino } from 'pino';
-import type { KubeHttp } from '../../../src/kube/kube-http.js';
+import { KubeHttpError, type KubeHttp } from '../../../src/kube/kube-http.js';
 import { listWatch, type ListWatch, type ListWatchOptions } from '../../../src/kube/list-watch.js';
 
 // The list-watch's recovery rules, against a scripted API server (a test
@@ -66,13 +66,36 @@ class ScriptedApiServer implements KubeHttp {
     return Promise.reject(new Error('the list-watch only lists and watches'));
   }
 
-  getJson(): Promise<unknown> {
+  /** Pages served (limit + continue, as kube-apiserver pages a list). */
+  readonly pages: Array<{ limit: number; continued: boolean }> = [];
+  /** Continue tokens to refuse with 410 before serving again (the snapshot they point at was compacted). */
+  expireContinues = 0;
+  /** Snapshots of the lists in progress, by continue token. */
+  private readonly snapshots = new Map<string, { items: Obj[]; revision: number }>();
+
+  getJson(_path: string, query: Readonly<Record<string, string>> = {}): Promise<unknown> {
     this.listTimes.push(Date.now());
     if (this.failLists > 0) {
       this.failLists--;
       return Promise.reject(new Error('HTTP 500: etcdserver: leader changed'));
     }
-    return Promise.resolve({ metadata: { resourceVersion: String(this.revision) }, items: [...this.objects.values()] });
+    const limit = Number(query.limit ?? 0);
+    const token = query.continue;
+    this.pages.push({ limit, continued: token !== undefined });
+    if (token !== undefined && this.expireContinues > 0) {
+      this.expireContinues--;
+      return Promise.reject(new KubeHttpError(410, 'HTTP 410: The provided continue parameter is too old'));
+    }
+    const snapshot = token !== undefined ? this.snapshots.get(token) : { items: [...this.objects.values()], revision: this.revision };
+    if (!snapshot) return Promise.reject(new KubeHttpError(400, 'HTTP 400: unknown continue token'));
+    const offset = token !== undefined ? Number(token.split(':')[1]) : 0;
+    const end = limit > 0 ? offset + limit : snapshot.items.length;
+    const next = end < snapshot.items.length ? `c:${end}:${Math.random()}` : undefined;
+    if (next) this.snapshots.set(next, snapshot);
+    return Promise.resolve({
+      metadata: { resourceVersion: String(snapshot.revision), ...(next ? { continue: next } : {}) },
+      items: snapshot.items.slice(offset, end),
+    });
   }
 
   stream(_path: string, query: Readonly<Record<string, string>>, onChunk: (text: string) => void, signal: AbortSignal): Promise<void> {
@@ -144,6 +167,32 @@ test('lists, then delivers additions, edits and deletions from the watch', async
   await until(() => events.length === 4, 'four events');
   expect(events).toEqual(['upsert a=1', 'upsert a=2', 'upsert b=1', 'remove a']);
   expect([...seen]).toEqual([['b', '1']]);
+});
+
+test('lists in pages of pageSize from one snapshot, and watches from the snapshot\'s resourceVersion', async () => {
+  const server = new ScriptedApiServer();
+  for (let i = 0; i < 1_201; i++) server.put(`o${i}`, '1');
+  const { seen } = start(server, { pageSize: 500 });
+  await until(() => server.watches.length === 1, 'a watch');
+  expect(seen.size).toBe(1_201);
+  expect(server.pages).toEqual([
+    { limit: 500, continued: false },
+    { limit: 500, continued: true },
+    { limit: 500, continued: true },
+  ]);
+  // Written after the snapshot: the watch, started from its resourceVersion, delivers it.
+  server.put('late', '1');
+  await until(() => seen.has('late'), 'the change after the list');
+});
+
+test('an expired continue token starts the list again, and nothing listed before is lost', async () => {
+  const server = new ScriptedApiServer();
+  for (let i = 0; i < 30; i++) server.put(`o${i}`, '1');
+  server.expireContinues = 1;
+  const { seen } = start(server, { pageSize: 10 });
+  await until(() => server.watches.length === 1, 'a watch');
+  expect(seen.size).toBe(30);
+  expect(server.pages.filter((p) => !p.continued)).toHaveLength(2);
 });
 
 test('410 Gone relists at once and delivers what changed meanwhile, including deletions', async () => {
