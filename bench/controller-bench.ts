@@ -30,13 +30,14 @@ const STOPS = Number(process.env.BENCH_CONTROLLER_STOPS ?? 20);
 const WAIT_ROUNDS = Number(process.env.BENCH_CONTROLLER_WAIT_SECONDS ?? 900) * 10;
 const VELERO_NAMESPACE = 'velero';
 const WEBHOOK_NAMESPACE = 'wutong-backup';
+// keep 30 over 20 Backups per component: the first pass creates Schedules, and prunes nothing (retention at scale is its own measure).
 const POLICY = `apiVersion: backup.wutong.io/v1alpha1
 kind: HookPolicy
 rules:
   - name: every-database
     match: { labels: { creator: Wutong }, image: "mysql" }
     backup: { pre: { command: ["/bin/true"] } }
-    protection: { schedule: "0 3 * * *", ttl: 30d, keep: 7 }
+    protection: { schedule: "0 3 * * *", ttl: 30d, keep: 30 }
 `;
 
 const log = (m: string): void => void process.stderr.write(`bench:controller: ${m}\n`);

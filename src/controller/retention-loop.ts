@@ -9,13 +9,8 @@ import { retentionDeleted } from '../observability/metrics.js';
 import { buildDeleteBackupRequest } from '../velero/delete-backup-request.js';
 import { VELERO_LABEL } from '../velero/velero-labels.js';
 import type { VeleroResource } from '../velero/velero-resources.js';
-import {
-  viewBackup,
-  viewDeleteBackupRequest,
-  viewRestore,
-  viewSchedule,
-  type DeleteBackupRequestView,
-} from '../velero/velero-views.js';
+import { scheduleName } from '../velero/object-names.js';
+import { viewBackup, viewDeleteBackupRequest, viewRestore, viewSchedule, type DeleteBackupRequestView } from '../velero/velero-views.js';
 import type { ControllerDeps } from './controller-deps.js';
 import type { ControllerLoop } from './controller-loop.js';
 import { EVENT_REASON } from './event-reasons.js';
@@ -46,9 +41,9 @@ export function retentionLoop(deps: ControllerDeps, resyncMs: number): Controlle
  * One pass. The plan is first made from the cache (no API call: most
  * triggers, a backup's phase moving on, change nothing); only when it finds
  * something to delete are the component's Schedules, Backups, Restores and
- * deletion requests read live and the plan made again from those, since the
- * cache may lag: a keep just raised, a restore just started, a backup just
- * deleted by hand must all count before anything is deleted.
+ * deletion requests read live and the plan made again from those, since the cache may lag: a
+ * keep just raised, a restore just started, a backup just deleted by hand
+ * must all count before anything is deleted.
  */
 async function pruneComponent(deps: ControllerDeps, serviceId: string, signal: AbortSignal, log: Logger): Promise<ReconcileResult> {
   if (!deps.cache.synced()) return { requeueAfterMs: UNSYNCED_RETRY_MS };
@@ -85,23 +80,36 @@ async function pruneComponent(deps: ControllerDeps, serviceId: string, signal: A
   await announce(deps, serviceId, live.keep, plan);
 }
 
-/** The component's objects as the API server has them now; undefined when its Schedules no longer ask to keep a number. */
+/**
+ * The component's objects as the API server has them now, read by name
+ * wherever it can be: a label-selected list in Velero's namespace makes the
+ * API server read every object there from etcd (labels are not indexed), and
+ * with 100,000 Backups one such list outlasted the 5 s timeout, per
+ * component (the controller benchmark). So the Schedules are read by their
+ * two possible names (ours and the region API's), each completed Backup the
+ * cache knows is re-read by name (a Backup newer than the cache knows only
+ * makes the plan keep more), and Restores and DeleteBackupRequests, far
+ * fewer than Backups, are listed.
+ * Undefined when the Schedules no longer ask to keep a number.
+ */
 async function liveInput(deps: ControllerDeps, serviceId: string): Promise<RetentionInput | undefined> {
   const selector = `${VELERO_LABEL.serviceId}=${serviceId}`;
-  const [schedules, backups, restores, requests] = await Promise.all([
-    deps.store.list('schedules', selector),
-    deps.store.list('backups', selector),
+  const [ours, regionApi, restores, requests] = await Promise.all([
+    deps.store.get('schedules', scheduleName(serviceId)),
+    deps.store.get('schedules', serviceId),
     deps.store.list('restores', selector),
     deps.store.list('deletebackuprequests', selector),
   ]);
-  const keep = keepOf(schedules.map(viewSchedule).filter(defined));
+  const keep = keepOf([ours, regionApi].map((s) => (s === undefined ? undefined : viewSchedule(s))).filter(defined));
   if (keep === undefined) return undefined;
+  const completed = deps.cache.backupsOf(serviceId).filter((b) => b.status.phase === 'Completed');
+  const backups = (await Promise.all(completed.map((b) => deps.store.get('backups', b.metadata.name)))).map((raw) => (raw === undefined ? undefined : viewBackup(raw))).filter(defined);
   const liveRequests = new Map<string, DeleteBackupRequestView[]>();
   for (const request of requests.map(viewDeleteBackupRequest).filter(defined)) {
     liveRequests.set(request.spec.backupName, [...(liveRequests.get(request.spec.backupName) ?? []), request]);
   }
   return {
-    backups: backups.map(viewBackup).filter(defined),
+    backups,
     // PodVolumeBackups are written while a backup runs and never after: the cache has a finished backup's.
     podVolumeBackupsOf: (name) => deps.cache.podVolumeBackupsOf(name),
     restores: restores.map(viewRestore).filter(defined),
