@@ -132,3 +132,13 @@ export async function startBenchServer(kubeconfigPath: string, work: string, nam
   });
   return { child, port, apiPort };
 }
+
+/** SIGKILL for a bench's server on the way out, whatever state the run left it in. */
+export function killIfRunning(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}

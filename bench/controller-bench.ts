@@ -20,7 +20,7 @@ import { buildBackup } from '../src/velero/backup-object.js';
 import { manualBackupName, scheduleName } from '../src/velero/object-names.js';
 import { veleroPath } from '../src/velero/velero-resources.js';
 import { installCrds, provision, startCluster, veleroCrdDir, waitForServiceAccountToken } from '../test/e2e/cluster/cluster.js';
-import { apiClient, created, get, startBenchServer, hex, kubeTime, LOAD_CONCURRENCY, memoryMiB, pool, sleep, type Call } from './cluster-kit.js';
+import { apiClient, created, get, killIfRunning, startBenchServer, hex, kubeTime, LOAD_CONCURRENCY, memoryMiB, pool, sleep, type Call } from './cluster-kit.js';
 
 const ROOT = process.cwd();
 const COMPONENTS = Number(process.env.BENCH_CONTROLLER_COMPONENTS ?? 5_000);
@@ -238,13 +238,7 @@ async function main(): Promise<void> {
     log('summary written to bench/results/controller.md');
     child.kill('SIGTERM');
   } finally {
-    if (serverPid !== undefined) {
-      try {
-        process.kill(serverPid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    killIfRunning(serverPid);
     await cluster.stop();
     rmSync(work, { recursive: true, force: true });
   }

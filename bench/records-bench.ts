@@ -21,7 +21,7 @@ import { buildBackup } from '../src/velero/backup-object.js';
 import { manualBackupName } from '../src/velero/object-names.js';
 import { VELERO_LABEL } from '../src/velero/velero-labels.js';
 import { veleroPath } from '../src/velero/velero-resources.js';
-import { apiClient, created, get, startBenchServer, hex, kubeTime, LOAD_CONCURRENCY, memoryMiB, pool, sleep, type Call } from './cluster-kit.js';
+import { apiClient, created, get, killIfRunning, startBenchServer, hex, kubeTime, LOAD_CONCURRENCY, memoryMiB, pool, sleep, type Call } from './cluster-kit.js';
 import { installCrds, provision, startCluster, veleroCrdDir, waitForServiceAccountToken, type TestCluster } from '../test/e2e/cluster/cluster.js';
 
 const ROOT = process.cwd();
@@ -367,13 +367,7 @@ async function main(): Promise<void> {
     writeFileSync(join(results, 'records.md'), markdown);
     log('summary written to bench/results/records.md');
   } finally {
-    if (serverPid) {
-      try {
-        process.kill(serverPid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    killIfRunning(serverPid);
     await cluster.stop();
     rmSync(work, { recursive: true, force: true });
   }
