@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { KubeHttp } from './kube-http.js';
 import { KubeHttpError } from './kube-http.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from './api-client.js';
+import { forEachPage } from './paginated-list.js';
 
 /** The part of any Kubernetes object the list-watch itself needs. */
 export interface ListedObject {
@@ -107,36 +108,36 @@ export function listWatch<T extends ListedObject>(http: KubeHttp, options: ListW
     });
 
   /**
-   * One consistent list in pages of pageSize (limit + continue, what
-   * client-go's pager does): 100,000 Backups in one answer took the test
-   * API server longer than any sane request timeout, and the whole answer
-   * had to be held and parsed at once. Every page is served from the first
-   * page's snapshot, so the last page's resourceVersion is the list's. An
+   * One consistent list in pages of pageSize (forEachPage): 100,000 Backups
+   * in one answer took the test API server longer than any sane request
+   * timeout, and the whole answer had to be held and parsed at once. An
    * expired continue token (410) starts the list again.
    */
   const relist = async (): Promise<string> => {
     const seen = new Set<string>();
-    let resourceVersion = '';
-    let continueToken: string | undefined;
-    do {
-      let page: { items?: T[]; metadata?: { resourceVersion?: string; continue?: string } };
-      try {
-        page = (await http.getJson(options.path, { ...selectors, limit: String(pageSize), ...(continueToken ? { continue: continueToken } : {}) }, requestTimeoutMs)) as typeof page;
-      } catch (err) {
-        if (continueToken && err instanceof KubeHttpError && err.status === 410) throw new Expired(`list continue token expired: ${err.message}`);
-        handlers.listed?.({ ok: false, ...(err instanceof KubeHttpError ? { status: err.status } : {}), message: (err as Error).message });
-        throw err;
-      }
-      for (const item of page.items ?? []) {
-        const id = key(item);
-        seen.add(id);
-        if (known.get(id)?.metadata?.resourceVersion === item.metadata?.resourceVersion) continue;
-        known.set(id, identity(item));
-        handlers.upsert(item);
-      }
-      resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
-      continueToken = page.metadata?.continue || undefined;
-    } while (continueToken);
+    let resourceVersion: string;
+    try {
+      ({ resourceVersion } = await forEachPage(
+        http,
+        options.path,
+        selectors,
+        requestTimeoutMs,
+        (items) => {
+          for (const item of items as T[]) {
+            const id = key(item);
+            seen.add(id);
+            if (known.get(id)?.metadata?.resourceVersion === item.metadata?.resourceVersion) continue;
+            known.set(id, identity(item));
+            handlers.upsert(item);
+          }
+        },
+        pageSize,
+      ));
+    } catch (err) {
+      if (err instanceof KubeHttpError && err.status === 410) throw new Expired(`list continue token expired: ${err.message}`);
+      handlers.listed?.({ ok: false, ...(err instanceof KubeHttpError ? { status: err.status } : {}), message: (err as Error).message });
+      throw err;
+    }
     for (const [id, item] of known) {
       if (seen.has(id)) continue;
       known.delete(id);

@@ -1,5 +1,6 @@
 import type { BackfillPatch } from '../controller/backfill-patch.js';
 import { KubeHttpError, unexpectedAnswer, type KubeHttp } from './kube-http.js';
+import { forEachPage } from './paginated-list.js';
 
 export type PodPatchOutcome =
   | { outcome: 'patched'; pod: unknown }
@@ -32,15 +33,10 @@ export interface PodMetadataPatcherOptions {
 
 const DEFAULT_PAGE_SIZE = 500;
 
-interface PodList {
-  items?: unknown[];
-  metadata?: { continue?: string };
-}
-
 const podPath = (namespace: string, name: string): string => `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}`;
 
 export function podMetadataPatcher(http: KubeHttp, options: PodMetadataPatcherOptions): PodMetadataPatcher {
-  const pageSize = String(options.pageSize ?? DEFAULT_PAGE_SIZE);
+  const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
   return {
     async read(namespace, name) {
       const response = await http.send('GET', podPath(namespace, name), undefined, options.requestTimeoutMs);
@@ -57,25 +53,13 @@ export function podMetadataPatcher(http: KubeHttp, options: PodMetadataPatcherOp
       throw unexpectedAnswer(response, `patch pod ${namespace}/${name}`);
     },
     async listRunning(labelSelector, onPage) {
-      const query: Record<string, string> = { limit: pageSize, fieldSelector: 'status.phase=Running', ...(labelSelector ? { labelSelector } : {}) };
-      let token: string | undefined;
-      let restarted = false;
-      for (;;) {
-        let page: PodList;
-        try {
-          page = (await http.getJson('/api/v1/pods', token ? { ...query, continue: token } : query, options.pageTimeoutMs)) as PodList;
-        } catch (err) {
-          // 410: the continue token outlived etcd's compaction window. The sweep is level-based, so starting over loses nothing; once.
-          if (err instanceof KubeHttpError && err.status === 410 && token !== undefined && !restarted) {
-            restarted = true;
-            token = undefined;
-            continue;
-          }
-          throw err;
-        }
-        onPage(page.items ?? []);
-        token = page.metadata?.continue || undefined;
-        if (token === undefined) return;
+      const query: Record<string, string> = { fieldSelector: 'status.phase=Running', ...(labelSelector ? { labelSelector } : {}) };
+      try {
+        await forEachPage(http, '/api/v1/pods', query, options.pageTimeoutMs, onPage, pageSize);
+      } catch (err) {
+        // 410: the continue token outlived etcd's compaction window. The sweep is level-based, so starting over loses nothing; once.
+        if (!(err instanceof KubeHttpError && err.status === 410)) throw err;
+        await forEachPage(http, '/api/v1/pods', query, options.pageTimeoutMs, onPage, pageSize);
       }
     },
   };
