@@ -12,6 +12,8 @@ export interface AdmissionRequest {
   operation?: string;
   dryRun?: boolean;
   object?: unknown;
+  /** UPDATE (and DELETE): the object as it was; what the upgrade hold compares the new one with. */
+  oldObject?: unknown;
 }
 
 export interface AdmissionReviewRequest {

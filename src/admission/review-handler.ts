@@ -6,6 +6,7 @@ import { podShapeProblem } from './pod-shape.js';
 import type { AdmissionRequest, AdmissionResponse } from './admission-review.js';
 import type { MutationWarning } from './warnings.js';
 import { NO_EXCLUDED_NAMESPACES, namespaceExclusion, type ExcludedNamespaces } from './excluded-namespaces.js';
+import { handleWorkloadReview, heldWorkloadKind } from './workload-review.js';
 
 export type ReviewOutcome = 'patched' | 'unchanged' | 'skipped';
 
@@ -26,9 +27,15 @@ function isPodRequest(request: AdmissionRequest): boolean {
   return (request.kind?.kind ?? 'Pod') === 'Pod' && (request.kind?.group ?? '') === '' && typeof request.object === 'object' && request.object !== null;
 }
 
-/** One admission request → its response. Pure apart from reading the policy it is given. */
-export function handleReview(request: AdmissionRequest, policy: CompiledPolicy, excluded: ExcludedNamespaces = NO_EXCLUDED_NAMESPACES): ReviewResult {
+/**
+ * One admission request → its response. Pure apart from reading the policy
+ * it is given (and `now`, which names a new upgrade hold). Pods are mutated;
+ * UPDATEs of StatefulSets and Deployments may be held for a backup first.
+ */
+export function handleReview(request: AdmissionRequest, policy: CompiledPolicy, excluded: ExcludedNamespaces = NO_EXCLUDED_NAMESPACES, now: Date = new Date()): ReviewResult {
   const uid = request.uid;
+  const workload = heldWorkloadKind(request);
+  if (workload !== undefined) return handleWorkloadReview(request, workload, policy, excluded, now);
   if (!isPodRequest(request)) {
     return { response: { uid, allowed: true }, outcome: 'skipped', skipReason: 'not a pod', warnings: [], added: NONE };
   }

@@ -12,6 +12,9 @@ export interface ObjectSummary {
   uid: string;
   labels: Readonly<Record<string, string>>;
   deletionTimestamp?: string;
+  resourceVersion: string;
+  /** Only keys starting backup.wutong.io/: ours, and small. */
+  annotations: Readonly<Record<string, string>>;
 }
 
 export interface WorkloadSummary extends ObjectSummary {
@@ -20,7 +23,14 @@ export interface WorkloadSummary extends ObjectSummary {
   replicas: number;
   /** What protection rules match on: a stopped component has no template any more. */
   template: { labels: Readonly<Record<string, string>>; containers: ReadonlyArray<{ name: string; image: string }> };
+  /** How its rollout is held and released (upgrade holds): a StatefulSet's strategy and partition, a Deployment's paused. */
+  rollout: WorkloadRollout;
 }
+
+export type WorkloadRollout =
+  /** partition: spec.updateStrategy.rollingUpdate.partition, null when unset; only RollingUpdate honours one. */
+  | { kind: 'StatefulSet'; rollingUpdate: boolean; partition: number | null }
+  | { kind: 'Deployment'; paused: boolean };
 
 export interface ClaimSummary extends ObjectSummary {
   kind: 'PersistentVolumeClaim';

@@ -14,6 +14,10 @@ export const EVENT_REASON = {
   scheduleDeleted: 'ScheduleDeleted',
   retentionPruned: 'RetentionPruned',
   podBackfilled: 'PodBackfilled',
+  upgradeHeld: 'UpgradeHeld',
+  upgradeReleased: 'UpgradeReleased',
+  upgradeHoldExpired: 'UpgradeHoldExpired',
+  upgradeBackupFailed: 'UpgradeBackupFailed',
 } as const;
 
 export type EventReason = (typeof EVENT_REASON)[keyof typeof EVENT_REASON];

@@ -78,6 +78,13 @@ const labelsAt = (value: unknown): Record<string, string> => {
   return out;
 };
 
+const OURS = 'backup.wutong.io/';
+const ownAnnotations = (value: unknown): Record<string, string> => {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(objectAt(value))) if (typeof v === 'string' && k.startsWith(OURS)) out[k] = v;
+  return out;
+};
+
 function base(kind: RegistryKind, raw: Json): ObjectSummary {
   const meta = objectAt(raw.metadata);
   const deletionTimestamp = stringAt(meta.deletionTimestamp);
@@ -88,6 +95,8 @@ function base(kind: RegistryKind, raw: Json): ObjectSummary {
     uid: stringAt(meta.uid) ?? '',
     labels: labelsAt(meta.labels),
     ...(deletionTimestamp ? { deletionTimestamp } : {}),
+    resourceVersion: stringAt(meta.resourceVersion) ?? '',
+    annotations: ownAnnotations(meta.annotations),
   };
 }
 
@@ -96,6 +105,12 @@ function workloadSummary(kind: 'StatefulSet' | 'Deployment', raw: Json): Workloa
   const template = objectAt(spec.template);
   const containers = Array.isArray(objectAt(template.spec).containers) ? (objectAt(template.spec).containers as unknown[]) : [];
   const replicas = typeof spec.replicas === 'number' ? spec.replicas : 1;
+  const strategy = objectAt(spec.updateStrategy);
+  const partition = objectAt(strategy.rollingUpdate).partition;
+  const rollout: WorkloadSummary['rollout'] =
+    kind === 'Deployment'
+      ? { kind, paused: spec.paused === true }
+      : { kind, rollingUpdate: (stringAt(strategy.type) ?? 'RollingUpdate') === 'RollingUpdate', partition: typeof partition === 'number' ? partition : null };
   return {
     ...base(kind, raw),
     kind,
@@ -104,6 +119,7 @@ function workloadSummary(kind: 'StatefulSet' | 'Deployment', raw: Json): Workloa
       labels: labelsAt(objectAt(template.metadata).labels),
       containers: containers.map((c) => ({ name: stringAt(objectAt(c).name) ?? '', image: stringAt(objectAt(c).image) ?? '' })),
     },
+    rollout,
   };
 }
 

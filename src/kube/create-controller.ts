@@ -11,6 +11,7 @@ import { componentBackups } from '../controller/coverage.js';
 import { retentionLoop } from '../controller/retention-loop.js';
 import { runController } from '../controller/run-controller.js';
 import { scheduleLoop } from '../controller/schedule-loop.js';
+import { upgradeHoldLoop } from '../controller/upgrade-hold-loop.js';
 import { reportComponentCoverage } from '../observability/component-metrics.js';
 import type { PolicyStore } from '../policy/policy-store.js';
 import { watchComponents } from './component-watch.js';
@@ -21,6 +22,7 @@ import { electorIdentity, leaseElector } from './lease-elector.js';
 import type { ClusterAccess } from './kube-config.js';
 import { podMetadataPatcher } from './pod-metadata-patcher.js';
 import { webhookScopeReader } from './webhook-scope-reader.js';
+import { workloadPatcher } from './workload-patcher.js';
 import { webhookConfigurationNameFrom } from '../certificates/tls-config.js';
 
 // Writes the controller makes outside a console request: bounded like the API's.
@@ -109,7 +111,13 @@ function controllerLoops(deps: ControllerDeps, config: Config, http: KubeHttp): 
     resyncMs: config.controllerResyncMs,
   });
   return {
-    loops: [scheduleLoop(deps, config.controllerResyncMs), backupAnnouncementLoop(deps, { resyncMs: config.controllerResyncMs }), retentionLoop(deps, config.controllerResyncMs), backfill],
+    loops: [
+      scheduleLoop(deps, config.controllerResyncMs),
+      backupAnnouncementLoop(deps, { resyncMs: config.controllerResyncMs }),
+      retentionLoop(deps, config.controllerResyncMs),
+      backfill,
+      upgradeHoldLoop({ ...deps, workloads: workloadPatcher(http, REQUEST_TIMEOUT_MS) }, config.controllerResyncMs),
+    ],
     podHook: (raw) => backfill.onPod(raw),
   };
 }

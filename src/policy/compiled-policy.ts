@@ -41,6 +41,8 @@ export interface RuleProtection {
   ttl: BackupTtl;
   /** Completed backups retention keeps per component; absent: only Velero's TTL prunes. */
   keep?: number;
+  backupBeforeUpgrade: boolean;
+  upgradeHoldLimitMs: number;
 }
 
 export interface HookTemplate {

@@ -73,3 +73,14 @@ export function deleteBackupRequestName(backupName: string, random: string): str
 export function downloadRequestName(backupName: string, random: string): string {
   return requestName(backupName, 'download', random);
 }
+
+/**
+ * `<service_id>-upgrade-<yyyyMMddHHmmss of the hold>`: the Backup the
+ * controller takes before a held rollout. Deterministic, so a controller that
+ * restarts (or a new leader) meets the one it made (AlreadyExists) instead of
+ * making a second; 55 characters for Wutong's 32-hex service ids, and never a
+ * scheduled Backup's name (`<service_id>-schedule-<14 digits>`).
+ */
+export function upgradeBackupName(serviceId: string, heldAt: Date): string {
+  return checked(`${serviceId}-upgrade-${stamp(heldAt)}`, 'Backup');
+}

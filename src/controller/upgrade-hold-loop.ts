@@ -1,0 +1,163 @@
+// Backup before upgrade, the controller's half: for every workload whose
+// rollout the webhook held (annotation backup.wutong.io/upgrade-hold, state
+// held), take the hold's Backup of the still-running old version, and once
+// it has Completed give the user's partition (or paused) back, so the
+// rollout proceeds. A failed Backup, a lost protection or the bound
+// (upgradeHoldLimit from heldAt) releases it at once. Keyed by service_id;
+// all state is the record on the workload and the Backup's deterministic
+// name, so a restart or a new leader neither loses a hold nor takes a second
+// backup.
+import type { Logger } from 'pino';
+import { AlreadyExists } from '../api/use-cases/ports.js';
+import type { ComponentSnapshot, WorkloadSummary } from '../components/component-registry.js';
+import { PROTECTION_ANNOTATION } from '../components/protection-keys.js';
+import { readUpgradeHold, upgradeHoldValue, type UpgradeHold } from '../components/upgrade-hold.js';
+import type { WorkloadPatcher } from '../kube/workload-patcher.js';
+import { reportUpgradeHolds, upgradeHoldReleases } from '../observability/protection-metrics.js';
+import { buildBackup } from '../velero/backup-object.js';
+import type { BackupTtl } from '../velero/backup-ttl.js';
+import { viewBackup, type BackupView } from '../velero/velero-views.js';
+import { componentProtection } from './component-protection.js';
+import { synced, type ControllerDeps } from './controller-deps.js';
+import type { ControllerLoop } from './controller-loop.js';
+import { EVENT_REASON } from './event-reasons.js';
+import { eventTarget } from './event-target.js';
+import { holdStep, releasedHold } from './upgrade-hold-plan.js';
+import { WorkQueue } from './work-queue.js';
+
+const NOT_SYNCED_RETRY_MS = 1_000;
+/** Who the Backup says made it (wutong.io/creator, the record's "operator"). */
+const OPERATOR = 'wutong-backup';
+/** Velero's own trigger label value for these Backups (VELERO_LABEL.trigger): the foundation's BACKUP_TRIGGER.upgrade. */
+const TRIGGER_LABEL = 'backup.wutong.io/trigger';
+const TRIGGER_UPGRADE = 'upgrade';
+
+export interface UpgradeHoldDeps extends ControllerDeps {
+  workloads: WorkloadPatcher;
+}
+
+/** The hold in force on the component's workload, if any. */
+export function activeHold(workload: WorkloadSummary | undefined): UpgradeHold | undefined {
+  const hold = readUpgradeHold(workload?.annotations[PROTECTION_ANNOTATION.upgradeHold]);
+  return hold?.state === 'held' ? hold : undefined;
+}
+
+/**
+ * The merge patch that lets the rollout go: the user's partition back (null
+ * removes the field when they had none) or their paused, and the record
+ * marked released for this hold, in one write.
+ */
+export function releasePatch(workload: WorkloadSummary, released: UpgradeHold): Record<string, unknown> {
+  const metadata = { annotations: { [PROTECTION_ANNOTATION.upgradeHold]: upgradeHoldValue(released) } };
+  const rollout = workload.rollout;
+  if (rollout.kind === 'Deployment') return { metadata, spec: { paused: released.paused === true } };
+  // OnDelete has no rollingUpdate (the API server refuses one): nothing of ours is there to undo.
+  if (!rollout.rollingUpdate) return { metadata };
+  return { metadata, spec: { updateStrategy: { rollingUpdate: { partition: released.partition ?? null } } } };
+}
+
+const describe = (w: WorkloadSummary): string => `${w.kind} ${w.namespace}/${w.name}`;
+
+async function backupOf(deps: UpgradeHoldDeps, name: string): Promise<BackupView | undefined> {
+  const cached = deps.cache.backup(name);
+  if (cached) return cached;
+  // The cache may lag a Backup this controller (or the last leader) just made: a live GET before a create.
+  const live = await deps.store.get('backups', name);
+  if (live === undefined) return undefined;
+  deps.cache.remember('backups', live);
+  return viewBackup(live);
+}
+
+async function createBackup(deps: UpgradeHoldDeps, component: ComponentSnapshot, hold: UpgradeHold, protection: { ttl: BackupTtl }, desc: string): Promise<boolean> {
+  const object = buildBackup({
+    name: hold.backup,
+    veleroNamespace: deps.settings.veleroNamespace,
+    storageLocation: deps.settings.storageLocation,
+    serviceId: component.serviceId,
+    componentNamespace: component.namespace,
+    ttl: protection.ttl,
+    desc,
+    operator: OPERATOR,
+  });
+  object.metadata.labels = { ...object.metadata.labels, [TRIGGER_LABEL]: TRIGGER_UPGRADE };
+  try {
+    deps.cache.remember('backups', await deps.store.create(object));
+    return true;
+  } catch (err) {
+    if (!(err instanceof AlreadyExists)) throw err;
+    // Made meanwhile (a previous leader's create whose answer was lost): adopt it.
+    const existing = await deps.store.get('backups', hold.backup);
+    if (existing !== undefined) deps.cache.remember('backups', existing);
+    return false;
+  }
+}
+
+async function reconcile(deps: UpgradeHoldDeps, log: Logger, serviceId: string, signal: AbortSignal): Promise<{ requeueAfterMs: number } | void> {
+  if (!synced(deps)) return { requeueAfterMs: NOT_SYNCED_RETRY_MS };
+  const component = deps.registry.get(serviceId);
+  const workload = component?.workload;
+  const hold = activeHold(workload);
+  if (!component || !workload || !hold) return;
+  const protection = componentProtection(deps.policy.current(), component, undefined);
+  const what = describe(workload);
+  let backup = deps.cache.backup(hold.backup);
+  let step = holdStep(hold, protection, backup, deps.now(), what);
+  if (step.kind === 'backup') {
+    backup = await backupOf(deps, hold.backup);
+    step = holdStep(hold, protection, backup, deps.now(), what);
+  }
+  const target = eventTarget(component);
+  if (step.kind === 'backup' && protection) {
+    signal.throwIfAborted();
+    const created = await createBackup(deps, component, hold, protection, step.desc);
+    if (created) {
+      const message = `held the rollout of ${what} (${hold.reason}) for Backup ${hold.backup}; released once it has completed, at the latest ${Math.round(protection.upgradeHoldLimitMs / 1000)}s after ${hold.heldAt}`;
+      log.info({ serviceId, workload: what, backup: hold.backup, reason: EVENT_REASON.upgradeHeld }, message);
+      if (target) await deps.events.record(target, 'Normal', EVENT_REASON.upgradeHeld, message);
+    }
+    return { requeueAfterMs: step.recheckAfterMs };
+  }
+  if (step.kind === 'wait' || step.kind === 'backup') return { requeueAfterMs: step.recheckAfterMs };
+  signal.throwIfAborted();
+  const released = releasedHold(hold, step.outcome, deps.now());
+  // Guarded by the resourceVersion the decision was made on: a workload that changed meanwhile (a 409) is decided again.
+  const outcome = await deps.workloads.patch(workload.kind, workload.namespace, workload.name, releasePatch(workload, released), workload.resourceVersion);
+  if (outcome === 'gone') return;
+  upgradeHoldReleases.inc({ outcome: step.outcome });
+  const fields = { serviceId, workload: what, backup: hold.backup, outcome: step.outcome, reason: step.reason };
+  if (step.type === 'Warning') log.warn(fields, step.message);
+  else log.info(fields, step.message);
+  if (target) await deps.events.record(target, step.type, step.reason, step.message);
+}
+
+/** The upgrade-hold loop; `resyncMs` is CONTROLLER_RESYNC. */
+export function upgradeHoldLoop(deps: UpgradeHoldDeps, resyncMs: number): ControllerLoop {
+  const log = deps.log.child({ loop: 'upgrade-holds' });
+  const held = (): string[] => deps.registry.all().filter((c) => activeHold(c.workload) !== undefined).map((c) => c.serviceId);
+  reportUpgradeHolds(() => held().length);
+  const queue = new WorkQueue((serviceId, signal) => reconcile(deps, log, serviceId, signal), { name: 'upgrade-holds' }, log);
+  return {
+    queue,
+    keys: held,
+    resyncMs,
+    watch() {
+      const unsubscribe = [
+        deps.registry.subscribe((serviceId) => {
+          if (activeHold(deps.registry.get(serviceId)?.workload)) queue.add(serviceId);
+        }),
+        deps.cache.subscribe((change) => {
+          if (change.resource !== 'backups' || change.serviceId === undefined) return;
+          const hold = activeHold(deps.registry.get(change.serviceId)?.workload);
+          if (hold?.backup === change.name) queue.add(change.serviceId);
+        }),
+        // A rule that drops backupBeforeUpgrade releases what it held.
+        deps.policy.subscribe(() => {
+          for (const serviceId of held()) queue.add(serviceId);
+        }),
+      ];
+      return () => {
+        for (const off of unsubscribe) off();
+      };
+    },
+  };
+}
