@@ -5,7 +5,6 @@
 // backup.wutong.io/upgrade-hold. The controller takes the Backup and lets the
 // rollout go (src/controller/upgrade-hold-loop.ts). Pure: the old and new
 // objects and the policy in, JSON Patch operations out.
-import { isDeepStrictEqual } from 'node:util';
 import type { Operation } from 'fast-json-patch';
 import { PROTECTION_ANNOTATION } from '../components/protection-keys.js';
 import { holdTime, readUpgradeHold, sameHold, upgradeHoldValue, type UpgradeHold } from '../components/upgrade-hold.js';
@@ -13,6 +12,7 @@ import { WUTONG_CREATOR, WUTONG_LABEL } from '../components/wutong-labels.js';
 import { protectionFor } from '../controller/component-protection.js';
 import type { CompiledPolicy } from '../policy/compiled-policy.js';
 import { upgradeBackupName } from '../velero/object-names.js';
+import { jsonEqual } from './json-equal.js';
 import { INJECT_LABEL } from './mutate-pod.js';
 import type { Container } from './pod.js';
 import { isPvcVolume } from './volumes.js';
@@ -63,7 +63,7 @@ export function describeTemplateChange(before: Workload, after: Workload): strin
     const was = oldContainers.get(c.name);
     if (!was) changes.push(`container ${c.name} added`);
     else if ((was.image ?? '') !== (c.image ?? '')) changes.push(`image ${was.image ?? ''} → ${c.image ?? ''}`);
-    else if (!isDeepStrictEqual(was, c)) changes.push(`container ${c.name} changed`);
+    else if (!jsonEqual(was, c)) changes.push(`container ${c.name} changed`);
   }
   const newNames = new Set((after.spec?.template?.spec?.containers ?? []).map((c) => c.name));
   for (const name of oldContainers.keys()) if (!newNames.has(name)) changes.push(`container ${name} removed`);
@@ -152,7 +152,7 @@ export function holdDecision(kind: WorkloadKind, before: Workload, after: Worklo
   }
   const reason = notHoldable(kind, after, policy, namespace);
   if (reason !== undefined) return skip(reason);
-  if (isDeepStrictEqual(before.spec?.template, after.spec?.template)) return skip('pod template unchanged');
+  if (jsonEqual(before.spec?.template, after.spec?.template)) return skip('pod template unchanged');
   if (replicasOf(after) <= 0) return skip('no replicas: nothing runs that a rollout would replace');
   const heldAt = holdTime(now);
   const hold: UpgradeHold = {

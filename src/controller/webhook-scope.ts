@@ -10,6 +10,26 @@ export interface WebhookScope {
   objectSelector?: LabelSelector;
 }
 
+/** A webhook entry as the configuration stores it: its selectors and the requests it is sent. */
+export interface WebhookEntry extends WebhookScope {
+  name?: string;
+  rules?: ReadonlyArray<{ resources?: readonly string[]; operations?: readonly string[] }>;
+}
+
+/**
+ * The entries the API server sends pod creations to: the backfill makes up
+ * for exactly those. The configuration also has the upgrade hold's entry
+ * (StatefulSet and Deployment UPDATEs), whose selectors say nothing about pods.
+ */
+export function podCreationScopes(entries: readonly WebhookEntry[]): WebhookScope[] {
+  const coversPodCreation = (w: WebhookEntry): boolean =>
+    (w.rules ?? []).some((r) => (r.resources ?? []).some((x) => x === 'pods' || x === '*') && (r.operations ?? []).some((o) => o === 'CREATE' || o === '*'));
+  return entries.filter(coversPodCreation).map(({ namespaceSelector, objectSelector }) => ({
+    ...(namespaceSelector ? { namespaceSelector } : {}),
+    ...(objectSelector ? { objectSelector } : {}),
+  }));
+}
+
 /**
  * Kubernetes' own semantics (apimachinery labels.Selector): an absent or
  * empty selector selects everything, NotIn and DoesNotExist match a missing

@@ -1,4 +1,4 @@
-import type { WebhookScope } from '../controller/webhook-scope.js';
+import { podCreationScopes, type WebhookEntry, type WebhookScope } from '../controller/webhook-scope.js';
 import { unexpectedAnswer, type KubeHttp } from './kube-http.js';
 
 /** What decides which pods the API server sends the webhook, read live for the backfill. */
@@ -9,13 +9,6 @@ export interface WebhookScopeReader {
   namespace(name: string): Promise<{ labels: Record<string, string>; terminating: boolean } | undefined>;
 }
 
-interface WebhookEntry extends WebhookScope {
-  rules?: { resources?: string[]; operations?: string[] }[];
-}
-
-const coversPodCreation = (w: WebhookEntry): boolean =>
-  (w.rules ?? []).some((r) => (r.resources ?? []).some((x) => x === 'pods' || x === '*') && (r.operations ?? []).some((o) => o === 'CREATE' || o === '*'));
-
 export function webhookScopeReader(http: KubeHttp, configurationName: string, timeoutMs: number): WebhookScopeReader {
   return {
     async webhooks() {
@@ -24,10 +17,7 @@ export function webhookScopeReader(http: KubeHttp, configurationName: string, ti
       if (response.status === 404) return undefined;
       if (response.status !== 200) throw unexpectedAnswer(response, `get mutatingwebhookconfiguration ${configurationName}`);
       const entries = (response.body as { webhooks?: WebhookEntry[] } | undefined)?.webhooks ?? [];
-      return entries.filter(coversPodCreation).map(({ namespaceSelector, objectSelector }) => ({
-        ...(namespaceSelector ? { namespaceSelector } : {}),
-        ...(objectSelector ? { objectSelector } : {}),
-      }));
+      return podCreationScopes(entries);
     },
     async namespace(name) {
       const response = await http.send('GET', `/api/v1/namespaces/${encodeURIComponent(name)}`, undefined, timeoutMs);

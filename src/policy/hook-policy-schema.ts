@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isGoDuration } from '../duration.js';
+import { durationMs, GO_DURATION, isGoDuration } from '../duration.js';
 import { BACKUP_CRON_RULE, isBackupCron } from '../velero/backup-cron.js';
 import { isKeep, KEEP_RULE } from '../velero/backup-keep.js';
 import { BACKUP_TTL_RULE, parseBackupTtl } from '../velero/backup-ttl.js';
@@ -175,6 +175,9 @@ export const protectionSchema = z.strictObject({
     .refine((text) => parseBackupTtl(text) !== undefined, { message: `expected ${BACKUP_TTL_RULE}` })
     .optional(),
   keep: z.unknown().refine(isKeep, { message: `expected ${KEEP_RULE}` }).optional(),
+  // TEMPORARY local stand-in for the lead's foundation (H-DESIGN.md item 3); the lead's version wins on merge.
+  backupBeforeUpgrade: z.boolean().optional(),
+  upgradeHoldLimit: z.string().refine((t) => { const ms = durationMs(t, GO_DURATION); return ms !== undefined && ms >= 10_000 && ms <= 86_400_000; }, { message: 'expected a duration from 10s to 24h' }).optional(),
 });
 
 export const ruleSchema = z

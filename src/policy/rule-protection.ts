@@ -1,3 +1,4 @@
+import { durationMs, GO_DURATION } from '../duration.js';
 import { DEFAULT_BACKUP_TTL, parseBackupTtl } from '../velero/backup-ttl.js';
 import type { RuleProtection } from './compiled-policy.js';
 import type { ProtectionDocument } from './hook-policy-schema.js';
@@ -6,7 +7,7 @@ import type { ProtectionDocument } from './hook-policy-schema.js';
 export function compileProtection(doc: ProtectionDocument): RuleProtection {
   // The schema has already refused a TTL that does not parse.
   const ttl = doc.ttl === undefined ? DEFAULT_BACKUP_TTL : (parseBackupTtl(doc.ttl) ?? DEFAULT_BACKUP_TTL);
-  return { schedule: doc.schedule, ttl, ...(doc.keep !== undefined ? { keep: doc.keep } : {}), backupBeforeUpgrade: false, upgradeHoldLimitMs: 15 * 60_000 };
+  return { schedule: doc.schedule, ttl, ...(doc.keep !== undefined ? { keep: doc.keep } : {}), backupBeforeUpgrade: doc.backupBeforeUpgrade ?? false, upgradeHoldLimitMs: doc.upgradeHoldLimit === undefined ? 15 * 60_000 : (durationMs(doc.upgradeHoldLimit, GO_DURATION) ?? 15 * 60_000) };
 }
 
 /** "schedule 0 3 * * *, ttl 30d, keep 7": how validate and explain show it. */

@@ -96,5 +96,11 @@ test('the rendered Deployment is what the README promises', async () => {
   expect(findObject(objects, 'PodDisruptionBudget', SHIPPED.deployment)).toMatchObject({ apiVersion: 'policy/v1', spec: { minAvailable: 1 } });
   const failClosed = (await render('overlays/fail-closed')).objects;
   expect(findObject(failClosed, 'Deployment', SHIPPED.deployment)).toMatchObject({ spec: { replicas: 3 } });
-  expect(findObject(failClosed, 'MutatingWebhookConfiguration', SHIPPED.webhookConfiguration)).toMatchObject({ webhooks: [{ failurePolicy: 'Fail' }] });
+  // Fail closes pod admission only: the upgrade hold's entry stays Ignore, so a webhook outage never blocks Wutong's upgrades.
+  expect(findObject(failClosed, 'MutatingWebhookConfiguration', SHIPPED.webhookConfiguration)).toMatchObject({
+    webhooks: [
+      { name: 'pods.backup.wutong.io', failurePolicy: 'Fail' },
+      { name: 'workloads.backup.wutong.io', failurePolicy: 'Ignore', rules: [{ operations: ['UPDATE'], apiGroups: ['apps'], resources: ['statefulsets', 'deployments'] }] },
+    ],
+  });
 });

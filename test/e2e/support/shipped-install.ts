@@ -107,11 +107,15 @@ export async function installShipped(target: ManifestTarget = 'base'): Promise<S
     yaml = out.yaml;
     await kubectl(['apply', '--validate=true', '-f', '-'], yaml);
     service = await startServiceStandIn();
+    const url = `${service.url}/mutate`;
     const patch = await apiRequest(
       info,
       'PATCH',
       `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${SHIPPED.webhookConfiguration}`,
-      [{ op: 'replace', path: '/webhooks/0/clientConfig', value: { url: `${service.url}/mutate` } }],
+      // Every entry (pods, and the upgrade hold's workloads) is served by the same process.
+      rendered
+        .filter((o) => o.kind === 'MutatingWebhookConfiguration')
+        .flatMap((o) => ((o as unknown as { webhooks?: unknown[] }).webhooks ?? []).map((_, i) => ({ op: 'replace', path: `/webhooks/${i}/clientConfig`, value: { url } }))),
       'application/json-patch+json',
     );
     if (patch.status !== 200) throw new Error(`pointing the webhook configuration at the test process failed: ${patch.status} ${patch.body}`);

@@ -1,26 +1,33 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
-import { selectorMatches, webhookSees, type WebhookScope } from '../../../src/controller/webhook-scope.js';
+import { podCreationScopes, selectorMatches, webhookSees, type WebhookEntry, type WebhookScope } from '../../../src/controller/webhook-scope.js';
 import { PACKAGE_ROOT } from '../../../src/package-root.js';
 
 const WUTONG_POD = { creator: 'Wutong', service_id: '5f3c1b2a9d8e4f60a7b1c2d3e4f5a6b7' };
 
-/** The selectors of the shipped MutatingWebhookConfiguration (manifests/base). */
-function shippedWebhooks(): WebhookScope[] {
-  const doc = parse(readFileSync(join(PACKAGE_ROOT, 'manifests', 'base', 'mutatingwebhookconfiguration.yaml'), 'utf8')) as { webhooks: WebhookScope[] };
+/** The entries of the shipped MutatingWebhookConfiguration (manifests/base). */
+function shippedEntries(): WebhookEntry[] {
+  const doc = parse(readFileSync(join(PACKAGE_ROOT, 'manifests', 'base', 'mutatingwebhookconfiguration.yaml'), 'utf8')) as { webhooks: WebhookEntry[] };
   return doc.webhooks;
 }
 
-/** The shipped webhooks with an overlay's JSON 6902 replace of /webhooks/0/namespaceSelector applied. */
+/** The selectors backfill reads from the shipped configuration: its pod-creation entries'. */
+function shippedWebhooks(): WebhookScope[] {
+  return podCreationScopes(shippedEntries());
+}
+
+/** The shipped pod webhooks with an overlay's JSON 6902 replaces of /webhooks/<i>/namespaceSelector applied. */
 function overlayWebhooks(overlay: string, file: string): WebhookScope[] {
   const ops = parseAllDocuments(readFileSync(join(PACKAGE_ROOT, 'manifests', 'overlays', overlay, file), 'utf8')).flatMap((d) => d.toJS() as { op: string; path: string; value: unknown }[]);
-  const webhooks = structuredClone(shippedWebhooks());
+  const entries = structuredClone(shippedEntries());
   for (const op of ops) {
-    expect(op).toMatchObject({ op: 'replace', path: '/webhooks/0/namespaceSelector' });
-    webhooks[0]!.namespaceSelector = op.value as WebhookScope['namespaceSelector'];
+    const index = /^\/webhooks\/(\d+)\/namespaceSelector$/.exec(op.path)?.[1];
+    expect(op.op).toBe('replace');
+    expect(index).toBeDefined();
+    entries[Number(index)]!.namespaceSelector = op.value as WebhookScope['namespaceSelector'];
   }
-  return webhooks;
+  return podCreationScopes(entries);
 }
 
 describe('the shipped webhook configuration', () => {
@@ -45,6 +52,18 @@ test('the trial overlay sees only namespaces labelled backup.wutong.io/inject=tr
   const webhooks = overlayWebhooks('trial', 'trial-webhook.yaml');
   expect(webhookSees(webhooks, {}, WUTONG_POD)).toBe(false);
   expect(webhookSees(webhooks, { 'backup.wutong.io/inject': 'true' }, WUTONG_POD)).toBe(true);
+});
+
+test('the configuration has the pod webhook and the upgrade hold\'s workload webhook; backfill reads only the pod one\'s selectors', () => {
+  expect(shippedEntries().map((w) => w.name)).toEqual(['pods.backup.wutong.io', 'workloads.backup.wutong.io']);
+  expect(shippedWebhooks()).toEqual([{ namespaceSelector: shippedEntries()[0]!.namespaceSelector, objectSelector: shippedEntries()[0]!.objectSelector }]);
+  // The workload entry sends only creator=Wutong objects: were its selectors read as a pod webhook's, a pod without that label would count as "not seen".
+  expect(webhookSees(shippedWebhooks(), {}, { service_id: WUTONG_POD.service_id })).toBe(true);
+});
+
+test('the trial overlay narrows both entries to the opted-in namespaces', () => {
+  const ops = parseAllDocuments(readFileSync(join(PACKAGE_ROOT, 'manifests', 'overlays', 'trial', 'trial-webhook.yaml'), 'utf8')).flatMap((d) => d.toJS() as { path: string }[]);
+  expect(ops.map((o) => o.path)).toEqual(['/webhooks/0/namespaceSelector', '/webhooks/1/namespaceSelector']);
 });
 
 test('several webhooks: a pod any of them sees is seen; none at all sees nothing', () => {
