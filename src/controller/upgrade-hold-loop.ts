@@ -102,7 +102,8 @@ async function reconcile(deps: UpgradeHoldDeps, log: Logger, serviceId: string, 
   const what = describe(workload);
   let backup = deps.cache.backup(hold.backup);
   let step = holdStep(hold, protection, backup, deps.now(), what);
-  if (step.kind === 'backup') {
+  // Not in the cache: before creating it, or telling that it never was, look live (the cache may lag).
+  if (backup === undefined && !(step.kind === 'release' && step.outcome === 'unprotected')) {
     backup = await backupOf(deps, hold.backup);
     step = holdStep(hold, protection, backup, deps.now(), what);
   }

@@ -62,7 +62,9 @@ export function holdStep(hold: UpgradeHold, protection: ComponentProtection | un
       outcome: 'expired',
       type: 'Warning',
       reason: EVENT_REASON.upgradeHoldExpired,
-      message: `released the rollout of ${workload} (${hold.reason}) WITHOUT a backup: Backup ${hold.backup} ${backup ? `is still ${phase || 'New'}` : 'was never created'} after the hold limit of ${seconds(protection.upgradeHoldLimitMs)}; it goes on running`,
+      message: backup
+        ? `released the rollout of ${workload} (${hold.reason}) WITHOUT a backup: Backup ${hold.backup} is still ${phase || 'New'} after the hold limit of ${seconds(protection.upgradeHoldLimitMs)}; it goes on running`
+        : `released the rollout of ${workload} (${hold.reason}) WITHOUT a backup: no Backup was made within the hold limit of ${seconds(protection.upgradeHoldLimitMs)} (was the controller down?)`,
     };
   }
   if (backup === undefined) return { kind: 'backup', desc: `before upgrade: ${hold.reason}`, recheckAfterMs: left };

@@ -88,3 +88,56 @@ describe('decodeReview: the envelope', () => {
     expect(() => decodeReview(body)).toThrow(new BadReviewError(message));
   });
 });
+
+describe('handleReview: workload UPDATEs (the upgrade hold)', () => {
+  const SID = '0123456789abcdef0123456789abcdef';
+  const holdPolicy = loadPolicy(
+    ['apiVersion: backup.wutong.io/v1alpha1', 'kind: HookPolicy', 'rules:', '  - name: db', '    profile: mysql', '    protection: { schedule: "@daily", backupBeforeUpgrade: true }'].join('\n'),
+    'test',
+    1,
+  );
+  const labels = { creator: 'Wutong', service_id: SID };
+  const sts = (image: string) => ({
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name: 'db', namespace: 'shop', labels },
+    spec: {
+      replicas: 1,
+      updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 0 } },
+      template: { metadata: { labels }, spec: { containers: [{ name: 'mysql', image }] } },
+      volumeClaimTemplates: [{ metadata: { name: 'data' } }],
+    },
+  });
+  const update = (kind = 'StatefulSet', operation = 'UPDATE') => ({
+    uid: 'w1',
+    kind: { group: 'apps', version: 'v1', kind },
+    namespace: 'shop',
+    name: 'db',
+    operation,
+    oldObject: sts('mysql:8.0.36'),
+    object: sts('mysql:8.0.37'),
+  });
+  const NOW = new Date('2026-12-02T08:00:00Z');
+
+  test('an image change is held: a JSON patch, a warning kubectl prints, an audit annotation', () => {
+    const result = handleReview(update(), holdPolicy, undefined, NOW);
+    expect(result.outcome).toBe('patched');
+    const ops = JSON.parse(Buffer.from(result.response.patch ?? '', 'base64').toString()) as Array<{ path: string }>;
+    expect(ops.map((o) => o.path)).toEqual(['/metadata/annotations', '/spec/updateStrategy/rollingUpdate/partition']);
+    expect(result.response.warnings).toEqual([
+      `wutong-backup: held rollout of StatefulSet shop/db for Backup ${SID}-upgrade-20261202080000 (image mysql:8.0.36 → mysql:8.0.37); it proceeds once the backup has completed`,
+    ]);
+    expect(result.response.auditAnnotations).toEqual({ 'upgrade-hold': `held for Backup ${SID}-upgrade-20261202080000: image mysql:8.0.36 → mysql:8.0.37` });
+  });
+
+  test.each([
+    ['a CREATE', update('StatefulSet', 'CREATE')],
+    ['a DaemonSet', update('DaemonSet')],
+    ['an excluded namespace', { ...update(), namespace: 'kube-system' }],
+    ['a malformed old object', { ...update(), oldObject: { spec: { template: 'x' } } }],
+  ])('%s is allowed untouched', (_what, request) => {
+    const result = handleReview(request, holdPolicy, new Set(['kube-system']), NOW);
+    expect(result.response).toEqual({ uid: 'w1', allowed: true });
+    expect(result.outcome).toBe('skipped');
+  });
+});
