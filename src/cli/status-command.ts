@@ -14,6 +14,7 @@ import type { ClusterSnapshot } from '../kube/cluster-snapshot.js';
 import type { CliIo } from './cli-io.js';
 import { CliError, UsageError } from './cli-error.js';
 import { parseOptions } from './parse-options.js';
+import { formatUpgradeHolds, upgradeHoldRows, type UpgradeHoldRow } from './status-holds.js';
 
 export const STATUS_USAGE = `Usage: wutong-backup status [options]
 
@@ -21,7 +22,9 @@ Lists every Wutong component (objects labelled creator=Wutong) in the cluster
 of the current kubeconfig (KUBECONFIG, else ~/.kube/config): whether a Velero
 Schedule protects it, the schedule, the age and phase of its last backup, its
 size, and when the next successful backup is due (the next scheduled run after
-the last success, plus max(1 h, half the interval)).
+the last success, plus max(1 h, half the interval)). Then every rollout held
+for a backup before an upgrade (protection.backupBeforeUpgrade): the
+workload, how long it has waited, its Backup and that Backup's phase.
 
 Exit status: 0 all protected components are fine; 1 a protected component is
 overdue or its last backup failed; 2 the cluster could not be read.
@@ -116,7 +119,7 @@ export function formatStatusTable(rows: readonly StatusRow[], now: Date): string
 
 const iso = (d: Date | undefined): string | null => (d ? d.toISOString() : null);
 
-export function formatStatusJson(rows: readonly StatusRow[]): string {
+export function formatStatusJson(rows: readonly StatusRow[], upgradeHolds: readonly UpgradeHoldRow[] = []): string {
   const components = rows.map(({ component, serviceId, namespace, coverage: c }) => ({
     component,
     serviceId,
@@ -131,7 +134,7 @@ export function formatStatusJson(rows: readonly StatusRow[]): string {
     failed: c.failed,
     needsAttention: needsAttention(c),
   }));
-  return `${JSON.stringify({ components }, null, 2)}\n`;
+  return `${JSON.stringify({ components, upgradeHolds }, null, 2)}\n`;
 }
 
 /** Reads the cluster of the current kubeconfig; loaded on demand (client-node is heavy and no other command needs it). */
@@ -171,6 +174,7 @@ export async function runStatusCommand(args: string[], io: CliIo, read: ClusterR
   const snapshot = await read(io.env, veleroNamespace);
   const at = now();
   const rows = statusRows(snapshot, at);
-  io.stdout.write(output === 'json' ? formatStatusJson(rows) : formatStatusTable(rows, at));
+  const holds = upgradeHoldRows(snapshot);
+  io.stdout.write(output === 'json' ? formatStatusJson(rows, holds) : formatStatusTable(rows, at) + formatUpgradeHolds(holds, at, age));
   return rows.some((r) => needsAttention(r.coverage)) ? 1 : 0;
 }

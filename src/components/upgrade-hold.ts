@@ -7,6 +7,7 @@
 // webhook puts it back from the previous version of the object (see
 // src/admission/hold-decision.ts), so the record outlives those updates.
 import { isObject } from '../is-object.js';
+import { PROTECTION_ANNOTATION } from './protection-keys.js';
 
 /** How a hold ended; also the `outcome` label of wutong_backup_upgrade_hold_releases_total. */
 export type HoldOutcome = 'completed' | 'failed' | 'expired' | 'unprotected';
@@ -81,4 +82,10 @@ export function sameHold(a: UpgradeHold, b: UpgradeHold): boolean {
 /** Whole seconds, as the Backup's name carries them. */
 export function holdTime(now: Date): string {
   return new Date(Math.floor(now.getTime() / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** The hold in force on a workload (its summary's annotations), if any. */
+export function activeHold(workload: { annotations: Readonly<Record<string, string>> } | undefined): UpgradeHold | undefined {
+  const hold = readUpgradeHold(workload?.annotations[PROTECTION_ANNOTATION.upgradeHold]);
+  return hold?.state === 'held' ? hold : undefined;
 }

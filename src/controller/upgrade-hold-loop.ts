@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { AlreadyExists } from '../api/use-cases/ports.js';
 import type { ComponentSnapshot, WorkloadSummary } from '../components/component-registry.js';
 import { PROTECTION_ANNOTATION } from '../components/protection-keys.js';
-import { readUpgradeHold, upgradeHoldValue, type UpgradeHold } from '../components/upgrade-hold.js';
+import { activeHold, upgradeHoldValue, type UpgradeHold } from '../components/upgrade-hold.js';
 import type { WorkloadPatcher } from '../kube/workload-patcher.js';
 import { reportUpgradeHolds, upgradeHoldReleases } from '../observability/protection-metrics.js';
 import { buildBackup } from '../velero/backup-object.js';
@@ -34,12 +34,6 @@ const TRIGGER_UPGRADE = 'upgrade';
 
 export interface UpgradeHoldDeps extends ControllerDeps {
   workloads: WorkloadPatcher;
-}
-
-/** The hold in force on the component's workload, if any. */
-export function activeHold(workload: WorkloadSummary | undefined): UpgradeHold | undefined {
-  const hold = readUpgradeHold(workload?.annotations[PROTECTION_ANNOTATION.upgradeHold]);
-  return hold?.state === 'held' ? hold : undefined;
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { WorkloadSummary } from '../../../src/components/component-registry.js';
-import { readUpgradeHold, upgradeHoldValue, type UpgradeHold } from '../../../src/components/upgrade-hold.js';
+import { activeHold, readUpgradeHold, upgradeHoldValue, type UpgradeHold } from '../../../src/components/upgrade-hold.js';
 import type { ComponentProtection } from '../../../src/controller/component-protection.js';
-import { activeHold, releasePatch } from '../../../src/controller/upgrade-hold-loop.js';
+import { releasePatch } from '../../../src/controller/upgrade-hold-loop.js';
 import { holdStep, releasedHold } from '../../../src/controller/upgrade-hold-plan.js';
 import { parseBackupTtl } from '../../../src/velero/backup-ttl.js';
 import type { BackupView } from '../../../src/velero/velero-views.js';
