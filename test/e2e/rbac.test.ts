@@ -110,7 +110,7 @@ async function exerciseWebhook(installed: ShippedInstall): Promise<void> {
   await eventually(() => Promise.resolve(auditedRequests().some((e) => e.objectRef?.resource === 'events') ? true : undefined), 'the Event about the rejected policy', 20_000, 250);
   await replica.stop();
   // The controller's work too: the testbed's component protected, so its Schedule is made (get, create, Events in the component's namespace) and paused on the stop below.
-  await setPolicy(`${policyText('1m')}  - name: db\n    profile: mysql\n    protection: { schedule: '@daily' }\n`);
+  await setPolicy(`${policyText('1m')}  - name: db\n    profile: mysql\n    protection: { schedule: '@daily', backupBeforeUpgrade: true }\n`);
   // The API replica starts from a fresh CA (default validity), so the 90 s CA above cannot rotate under its clients.
   await apiRequest(clusterInfo(), 'DELETE', `/api/v1/namespaces/${SHIPPED.namespace}/secrets/${SHIPPED.tlsSecret}`);
 }
@@ -152,6 +152,16 @@ async function exerciseBackupApi(): Promise<void> {
   await ok('GET', '/backup/schedule');
   await ok('PUT', '/backup/schedule', { cron: '@weekly' });
   await ok('DELETE', '/backup/schedule');
+  // An upgrade of the protected StatefulSet: held by the webhook, backed up, and released by the controller (patch statefulsets).
+  const statefulSet = `/apis/apps/v1/namespaces/${component.namespace}/statefulsets/${component.alias}`;
+  const current = (await apiRequest(clusterInfo(), 'GET', statefulSet)).json as { spec: { template: { spec: { containers: { image: string }[] } } } };
+  current.spec.template.spec.containers[0]!.image = 'mysql:8.0.37';
+  const upgraded = await apiRequest(clusterInfo(), 'PUT', statefulSet, current);
+  if (upgraded.status !== 200) throw new Error(`upgrading the StatefulSet: ${upgraded.status} ${upgraded.body.slice(0, 200)}`);
+  await eventually(async () => {
+    const hold = ((await apiRequest(clusterInfo(), 'GET', statefulSet)).json as { metadata: { annotations?: Record<string, string> } }).metadata.annotations?.['backup.wutong.io/upgrade-hold'];
+    return hold !== undefined && (JSON.parse(hold) as { state: string }).state === 'released' ? true : undefined;
+  }, 'the upgrade hold released', 90_000);
   await stopWutongComponent(bed.apps, bed.core, component);
   const restoreId = ((await ok('POST', '/restore', { backup_id: backupId })) as Bean<{ restore_id: string }>).bean.restore_id;
   await eventually(async () => {
@@ -251,6 +261,11 @@ test.each<[string, Call]>([
   ['delete PVCs', { verb: 'delete', group: '', resource: 'persistentvolumeclaims', subresource: '', namespace: 'default', name: 'any' }],
   ['scale StatefulSets', { verb: 'patch', group: 'apps', resource: 'statefulsets', subresource: 'scale', namespace: 'default', name: 'any' }],
   ['update Deployments', { verb: 'update', group: 'apps', resource: 'deployments', subresource: '', namespace: 'default', name: 'any' }],
+  // The upgrade hold's release patches workloads; it never updates, deletes or creates them.
+  ['update StatefulSets', { verb: 'update', group: 'apps', resource: 'statefulsets', subresource: '', namespace: 'default', name: 'any' }],
+  ['delete StatefulSets', { verb: 'delete', group: 'apps', resource: 'statefulsets', subresource: '', namespace: 'default', name: 'any' }],
+  ['patch a StatefulSet\'s status', { verb: 'patch', group: 'apps', resource: 'statefulsets', subresource: 'status', namespace: 'default', name: 'any' }],
+  ['create Deployments', { verb: 'create', group: 'apps', resource: 'deployments', subresource: '', namespace: 'default', name: '' }],
   ['list Leases in other namespaces', { verb: 'list', group: 'coordination.k8s.io', resource: 'leases', subresource: '', namespace: 'kube-system', name: '' }],
   ['update Leases in other namespaces', { verb: 'update', group: 'coordination.k8s.io', resource: 'leases', subresource: '', namespace: 'kube-system', name: 'kube-controller-manager' }],
   ['create its own access to components (componentbackups)', { verb: 'create', group: 'backup.wutong.io', resource: 'componentbackups', subresource: '', namespace: 'default', name: '' }],
