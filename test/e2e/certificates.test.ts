@@ -62,8 +62,9 @@ describe('TLS_SOURCE=self (the shipped Deployment) with two replicas, as the Ser
     await eventually(async () => {
       const config = await admission.readMutatingWebhookConfiguration({ name: SHIPPED.webhookConfiguration });
       const bundles = (config.webhooks ?? []).map((w) => Buffer.from(w.clientConfig.caBundle ?? '', 'base64').toString());
-      return bundles.length === 1 && bundles.every((b) => b.includes(ca.toString().trim().split('\n')[1] ?? '?')) ? true : undefined;
-    }, 'caBundle on the webhook entry');
+      // Both entries (pods, and the upgrade hold's workloads) are served by the same certificate.
+      return bundles.length === 2 && bundles.every((b) => b.includes(ca.toString().trim().split('\n')[1] ?? '?')) ? true : undefined;
+    }, 'caBundle on both webhook entries');
     const stored = await waitUntilMutating(core, namespace, mysqlPod('through-self-tls'), hooksInjected);
     expect(hooksInjected(stored)).toBe(true);
   });
