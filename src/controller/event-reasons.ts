@@ -14,10 +14,21 @@ export const EVENT_REASON = {
   scheduleDeleted: 'ScheduleDeleted',
   retentionPruned: 'RetentionPruned',
   podBackfilled: 'PodBackfilled',
+  // Backup before upgrade
   upgradeHeld: 'UpgradeHeld',
   upgradeReleased: 'UpgradeReleased',
   upgradeHoldExpired: 'UpgradeHoldExpired',
   upgradeBackupFailed: 'UpgradeBackupFailed',
+  // Backups of stopped components
+  holderStarted: 'HolderStarted',
+  holderRemoved: 'HolderRemoved',
+  backupOnStop: 'BackupOnStop',
+  // Deletion safety
+  dataGuarded: 'DataGuarded',
+  deletionReleased: 'DeletionReleased',
+  volumeRetained: 'VolumeRetained',
+  deletionHoldExpired: 'DeletionHoldExpired',
+  dataGuardRemoved: 'DataGuardRemoved',
 } as const;
 
 export type EventReason = (typeof EVENT_REASON)[keyof typeof EVENT_REASON];

@@ -16,8 +16,9 @@ import type { WorkloadPatcher } from '../kube/workload-patcher.js';
 import { reportUpgradeHolds, upgradeHoldReleases } from '../observability/protection-metrics.js';
 import { buildBackup } from '../velero/backup-object.js';
 import type { BackupTtl } from '../velero/backup-ttl.js';
+import { BACKUP_TRIGGER, VELERO_LABEL } from '../velero/velero-labels.js';
 import { viewBackup, type BackupView } from '../velero/velero-views.js';
-import { componentProtection } from './component-protection.js';
+import { currentProtection } from './component-protection.js';
 import { synced, type ControllerDeps } from './controller-deps.js';
 import type { ControllerLoop } from './controller-loop.js';
 import { EVENT_REASON } from './event-reasons.js';
@@ -28,9 +29,6 @@ import { WorkQueue } from './work-queue.js';
 const NOT_SYNCED_RETRY_MS = 1_000;
 /** Who the Backup says made it (wutong.io/creator, the record's "operator"). */
 const OPERATOR = 'wutong-backup';
-/** Velero's own trigger label value for these Backups (VELERO_LABEL.trigger): the foundation's BACKUP_TRIGGER.upgrade. */
-const TRIGGER_LABEL = 'backup.wutong.io/trigger';
-const TRIGGER_UPGRADE = 'upgrade';
 
 export interface UpgradeHoldDeps extends ControllerDeps {
   workloads: WorkloadPatcher;
@@ -73,7 +71,7 @@ async function createBackup(deps: UpgradeHoldDeps, component: ComponentSnapshot,
     desc,
     operator: OPERATOR,
   });
-  object.metadata.labels = { ...object.metadata.labels, [TRIGGER_LABEL]: TRIGGER_UPGRADE };
+  object.metadata.labels = { ...object.metadata.labels, [VELERO_LABEL.trigger]: BACKUP_TRIGGER.upgrade };
   try {
     deps.cache.remember('backups', await deps.store.create(object));
     return true;
@@ -92,7 +90,7 @@ async function reconcile(deps: UpgradeHoldDeps, log: Logger, serviceId: string, 
   const workload = component?.workload;
   const hold = activeHold(workload);
   if (!component || !workload || !hold) return;
-  const protection = componentProtection(deps.policy.current(), component, undefined);
+  const protection = currentProtection(deps, component);
   const what = describe(workload);
   let backup = deps.cache.backup(hold.backup);
   let step = holdStep(hold, protection, backup, deps.now(), what);

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { ClaimSummary, ComponentRegistry, ObjectSummary, PodRecord, RegistryKind, Summary, WorkloadSummary } from '../components/component-registry.js';
+import { PROTECTION_PREFIX } from '../components/protection-keys.js';
 import { WUTONG_CREATOR, WUTONG_LABEL } from '../components/wutong-labels.js';
 import { isObject } from '../is-object.js';
 import type { KubeHttp } from './kube-http.js';
@@ -78,12 +79,12 @@ const labelsAt = (value: unknown): Record<string, string> => {
   return out;
 };
 
-const OURS = 'backup.wutong.io/';
-const ownAnnotations = (value: unknown): Record<string, string> => {
+/** Our own annotations only: a pod's or a workload's annotation map can hold kilobytes of others' (kubectl's last-applied). */
+function ownAnnotations(value: unknown): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(objectAt(value))) if (typeof v === 'string' && k.startsWith(OURS)) out[k] = v;
+  for (const [k, v] of Object.entries(objectAt(value))) if (typeof v === 'string' && k.startsWith(PROTECTION_PREFIX)) out[k] = v;
   return out;
-};
+}
 
 function base(kind: RegistryKind, raw: Json): ObjectSummary {
   const meta = objectAt(raw.metadata);
@@ -94,9 +95,9 @@ function base(kind: RegistryKind, raw: Json): ObjectSummary {
     name: stringAt(meta.name) ?? '',
     uid: stringAt(meta.uid) ?? '',
     labels: labelsAt(meta.labels),
-    ...(deletionTimestamp ? { deletionTimestamp } : {}),
-    resourceVersion: stringAt(meta.resourceVersion) ?? '',
     annotations: ownAnnotations(meta.annotations),
+    resourceVersion: stringAt(meta.resourceVersion) ?? '',
+    ...(deletionTimestamp ? { deletionTimestamp } : {}),
   };
 }
 
@@ -124,14 +125,19 @@ function workloadSummary(kind: 'StatefulSet' | 'Deployment', raw: Json): Workloa
 }
 
 function claimSummary(raw: Json): ClaimSummary {
-  const volumeName = stringAt(objectAt(raw.spec).volumeName);
+  const spec = objectAt(raw.spec);
+  const volumeName = stringAt(spec.volumeName);
   const finalizers = objectAt(raw.metadata).finalizers;
+  const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((f): f is string => typeof f === 'string') : []);
   return {
     ...base('PersistentVolumeClaim', raw),
     kind: 'PersistentVolumeClaim',
     phase: stringAt(objectAt(raw.status).phase) ?? '',
     ...(volumeName ? { volumeName } : {}),
-    finalizers: Array.isArray(finalizers) ? finalizers.filter((f): f is string => typeof f === 'string') : [],
+    finalizers: strings(finalizers),
+    accessModes: strings(spec.accessModes),
+    // Listed objects and watch events both carry it as a string here (raw JSON, not client-node's models).
+    creationTimestamp: stringAt(objectAt(raw.metadata).creationTimestamp) ?? '',
   };
 }
 

@@ -9,13 +9,17 @@ import { backfillLoop } from '../controller/backfill-loop.js';
 import { backupAnnouncementLoop } from '../controller/backup-announcement-loop.js';
 import { componentBackups } from '../controller/coverage.js';
 import { retentionLoop } from '../controller/retention-loop.js';
+import { runMarkLoop } from '../controller/run-mark-loop.js';
 import { runController } from '../controller/run-controller.js';
 import { scheduleLoop } from '../controller/schedule-loop.js';
 import { upgradeHoldLoop } from '../controller/upgrade-hold-loop.js';
 import { reportComponentCoverage } from '../observability/component-metrics.js';
+// Registers the protection metrics (holds, holders, data guard) on every replica, so each exports them, leader or not.
+import '../observability/protection-metrics.js';
 import type { PolicyStore } from '../policy/policy-store.js';
 import { watchComponents } from './component-watch.js';
 import { createBackupBackend } from './create-backup-backend.js';
+import { claimPatcher } from './claim-patcher.js';
 import { kubeEventRecorder } from './event-recorder.js';
 import { kubeHttp, type KubeHttp } from './kube-http.js';
 import { electorIdentity, leaseElector } from './lease-elector.js';
@@ -110,12 +114,14 @@ function controllerLoops(deps: ControllerDeps, config: Config, http: KubeHttp): 
     ratePerSecond: config.backfillRate,
     resyncMs: config.controllerResyncMs,
   });
+  const claims = claimPatcher(http, REQUEST_TIMEOUT_MS);
   return {
     loops: [
       scheduleLoop(deps, config.controllerResyncMs),
       backupAnnouncementLoop(deps, { resyncMs: config.controllerResyncMs }),
       retentionLoop(deps, config.controllerResyncMs),
       backfill,
+      runMarkLoop({ ...deps, claims }, config.controllerResyncMs),
       upgradeHoldLoop({ ...deps, workloads: workloadPatcher(http, REQUEST_TIMEOUT_MS) }, config.controllerResyncMs),
     ],
     podHook: (raw) => backfill.onPod(raw),

@@ -9,6 +9,7 @@ import { loadPolicy } from '../../../src/policy/load-policy.js';
 import { PolicyStore } from '../../../src/policy/policy-store.js';
 import type { VeleroObject } from '../../../src/velero/velero-resources.js';
 import { viewBackup, type BackupView } from '../../../src/velero/velero-views.js';
+import { claimSummary, podRecord } from '../components/summaries.js';
 
 const SID = '0123456789abcdef0123456789abcdef';
 const KEY = 'backup.wutong.io/upgrade-hold';
@@ -46,8 +47,8 @@ function statefulSet(hold: UpgradeHold | undefined, resourceVersion = '10'): Wor
 function harness(options: { backupBeforeUpgrade?: boolean; existing?: string; now?: string } = {}) {
   const registry = new ComponentRegistry();
   registry.upsert(statefulSet(HOLD));
-  registry.upsert({ kind: 'PersistentVolumeClaim', namespace: 'shop', name: 'manual1001-gr1234-0', uid: 'u-pvc', labels, resourceVersion: '1', annotations: {}, phase: 'Bound', finalizers: [] });
-  registry.upsert({ kind: 'Pod', namespace: 'shop', name: 'gr1234-0', uid: 'u-pod', labels, resourceVersion: '1', annotations: {}, phase: 'Running', ready: true });
+  registry.upsert(claimSummary({ namespace: 'shop', name: 'manual1001-gr1234-0', uid: 'u-pvc', labels }));
+  registry.upsert(podRecord({ namespace: 'shop', name: 'gr1234-0', uid: 'u-pod', labels }));
   const backups = new Map<string, BackupView>();
   const listeners = new Set<(c: VeleroChange) => void>();
   const created: VeleroObject[] = [];
@@ -55,6 +56,7 @@ function harness(options: { backupBeforeUpgrade?: boolean; existing?: string; no
   if (options.existing) live.set(HOLD.backup, { metadata: { name: HOLD.backup, namespace: 'velero', uid: 'b', resourceVersion: '3', labels: { 'wutong.io/service_id': SID } }, status: { phase: options.existing } });
   const cache = {
     backup: (name: string) => backups.get(name),
+    schedulesOf: () => [],
     remember(_resource: string, raw: unknown) {
       const view = viewBackup(raw);
       if (view) backups.set(view.metadata.name, view);

@@ -19,6 +19,8 @@ const PROTECTED: ComponentProtection = {
   ttl: parseBackupTtl('30d')!,
   backupBeforeUpgrade: true,
   upgradeHoldLimitMs: 15 * 60_000,
+  backupOnStop: false,
+  deletionHoldLimitMs: 5 * 60_000,
 };
 const at = (seconds: number): Date => new Date(Date.parse(HOLD.heldAt) + seconds * 1000);
 const WHAT = 'StatefulSet shop/gr1234';
