@@ -12,6 +12,9 @@ export interface ObjectSummary {
   uid: string;
   labels: Readonly<Record<string, string>>;
   deletionTimestamp?: string;
+  resourceVersion: string;
+  /** Only keys starting backup.wutong.io/. */
+  annotations: Readonly<Record<string, string>>;
 }
 
 export interface WorkloadSummary extends ObjectSummary {
@@ -27,6 +30,8 @@ export interface ClaimSummary extends ObjectSummary {
   phase: string;
   volumeName?: string;
   finalizers: readonly string[];
+  accessModes: string[];
+  creationTimestamp: string;
 }
 
 export interface PodRecord extends ObjectSummary {

@@ -66,3 +66,17 @@ export function componentProtection(
   if (rule === undefined || !hasProtection(rule) || podMismatch(rule, subject.namespace, subject.labels) !== undefined) return undefined;
   return protectionOf(rule);
 }
+
+// LOCAL STAND-IN for the lead's foundation (H-DESIGN.md item 8); replaced by main's version on merge.
+import type { ComponentSnapshot } from '../components/component-registry.js';
+import type { ControllerDeps } from './controller-deps.js';
+import { scheduleSource } from '../velero/schedule-source.js';
+import { SCHEDULE_SOURCE, VELERO_ANNOTATION } from '../velero/velero-labels.js';
+
+export function currentProtection(deps: Pick<ControllerDeps, 'policy' | 'cache'>, component: ComponentSnapshot | undefined): ComponentProtection | undefined {
+  if (!component) return undefined;
+  const own = deps.cache
+    .schedulesOf(component.serviceId)
+    .find((s) => scheduleSource(s) === SCHEDULE_SOURCE.policy && s.metadata.deletionTimestamp === undefined);
+  return componentProtection(deps.policy.current(), component, own?.metadata.annotations[VELERO_ANNOTATION.scheduleRule]);
+}

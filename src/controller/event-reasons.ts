@@ -14,6 +14,11 @@ export const EVENT_REASON = {
   scheduleDeleted: 'ScheduleDeleted',
   retentionPruned: 'RetentionPruned',
   podBackfilled: 'PodBackfilled',
+  dataGuarded: 'DataGuarded',
+  deletionReleased: 'DeletionReleased',
+  volumeRetained: 'VolumeRetained',
+  deletionHoldExpired: 'DeletionHoldExpired',
+  dataGuardRemoved: 'DataGuardRemoved',
 } as const;
 
 export type EventReason = (typeof EVENT_REASON)[keyof typeof EVENT_REASON];

@@ -87,6 +87,8 @@ function base(kind: RegistryKind, raw: Json): ObjectSummary {
     name: stringAt(meta.name) ?? '',
     uid: stringAt(meta.uid) ?? '',
     labels: labelsAt(meta.labels),
+    resourceVersion: stringAt(meta.resourceVersion) ?? '',
+    annotations: Object.fromEntries(Object.entries(labelsAt(meta.annotations)).filter(([k]) => k.startsWith('backup.wutong.io/'))),
     ...(deletionTimestamp ? { deletionTimestamp } : {}),
   };
 }
@@ -116,6 +118,8 @@ function claimSummary(raw: Json): ClaimSummary {
     phase: stringAt(objectAt(raw.status).phase) ?? '',
     ...(volumeName ? { volumeName } : {}),
     finalizers: Array.isArray(finalizers) ? finalizers.filter((f): f is string => typeof f === 'string') : [],
+    accessModes: Array.isArray(objectAt(raw.spec).accessModes) ? (objectAt(raw.spec).accessModes as unknown[]).filter((m): m is string => typeof m === 'string') : [],
+    creationTimestamp: stringAt(objectAt(raw.metadata).creationTimestamp) ?? '',
   };
 }
 

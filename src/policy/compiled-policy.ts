@@ -41,6 +41,10 @@ export interface RuleProtection {
   ttl: BackupTtl;
   /** Completed backups retention keeps per component; absent: only Velero's TTL prunes. */
   keep?: number;
+  backupBeforeUpgrade: boolean;
+  upgradeHoldLimitMs: number;
+  backupOnStop: boolean;
+  deletionHoldLimitMs: number;
 }
 
 export interface HookTemplate {

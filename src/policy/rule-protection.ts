@@ -6,7 +6,8 @@ import type { ProtectionDocument } from './hook-policy-schema.js';
 export function compileProtection(doc: ProtectionDocument): RuleProtection {
   // The schema has already refused a TTL that does not parse.
   const ttl = doc.ttl === undefined ? DEFAULT_BACKUP_TTL : (parseBackupTtl(doc.ttl) ?? DEFAULT_BACKUP_TTL);
-  return { schedule: doc.schedule, ttl, ...(doc.keep !== undefined ? { keep: doc.keep } : {}) };
+  // LOCAL STAND-IN defaults until the foundation's schema fields land.
+  return { schedule: doc.schedule, ttl, ...(doc.keep !== undefined ? { keep: doc.keep } : {}), backupBeforeUpgrade: false, upgradeHoldLimitMs: 900_000, backupOnStop: false, deletionHoldLimitMs: 300_000 };
 }
 
 /** "schedule 0 3 * * *, ttl 30d, keep 7": how validate and explain show it. */
