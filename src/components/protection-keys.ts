@@ -4,6 +4,8 @@ export const PROTECTION_ANNOTATION = {
   ranUntil: 'backup.wutong.io/ran-until',
   retained: 'backup.wutong.io/retained',
   holderBackup: 'backup.wutong.io/holder-backup',
+  /** on PVCs the data guard keeps (H3): the policy rule that protected them, so a deletion is still judged by it after the component's Schedule is gone */
+  guardRule: 'backup.wutong.io/guard-rule',
 } as const;
 export const PROTECTION_LABEL = {
   holder: 'backup.wutong.io/holder',

@@ -22,6 +22,12 @@ import type { ClusterAccess } from './kube-config.js';
 import { podMetadataPatcher } from './pod-metadata-patcher.js';
 import { webhookScopeReader } from './webhook-scope-reader.js';
 import { webhookConfigurationNameFrom } from '../certificates/tls-config.js';
+import { dataGuardLoop } from '../controller/data-guard-loop.js';
+import { hasGuard } from '../controller/data-guard.js';
+import { reportGuardedClaims, reportRetainedVolumes } from '../observability/protection-metrics.js';
+import { claimPatcher } from './claim-patcher.js';
+import { retainedRecordStore, watchRetainedRecords } from './retained-records.js';
+import { volumeStore } from './volume-store.js';
 
 // Writes the controller makes outside a console request: bounded like the API's.
 const REQUEST_TIMEOUT_MS = 5_000;
@@ -69,8 +75,12 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
   };
   // Coverage gauges on every replica (each holds the registry and the cache), computed when scraped.
   reportComponentCoverage({ components: () => registry.all(), backupsOf: (id) => componentBackups(cache, id), now: deps.now });
+  // Data guard gauges on every replica: the registry has every PVC's finalizers, the records watch every record.
+  reportGuardedClaims(() => registry.all().reduce((n, c) => n + c.claims.filter(hasGuard).length, 0));
+  const retainedRecords = watchRetainedRecords(http, cluster.namespace, log);
+  reportRetainedVolumes(retainedRecords.count);
   // Every loop of the controller, in one list.
-  const { loops, podHook } = controllerLoops(deps, config, http);
+  const { loops, podHook } = controllerLoops(deps, config, http, cluster.namespace);
   podListeners.push(podHook);
   const elector = leaseElector(http, { namespace: cluster.namespace, identity: electorIdentity(), timing: config.leaderElection }, log.child({ component: 'leader-election' }));
   let controller: { stop(): void } | undefined;
@@ -83,6 +93,7 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
     backend,
     start() {
       cache.start();
+      void retainedRecords.watch.start();
       void componentWatch.start().then(() => log.info({ components: registry.size }, 'components listed'));
       controller = runController(loops, elector, deps.log);
       elector.start();
@@ -91,6 +102,7 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
     async stop() {
       await stopController();
       componentWatch.stop();
+      retainedRecords.watch.stop();
       cache.stop();
     },
   };
@@ -99,7 +111,7 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
 // A page of 500 pods is a few MB of JSON: more time than a single read.
 const PAGE_TIMEOUT_MS = 15_000;
 
-function controllerLoops(deps: ControllerDeps, config: Config, http: KubeHttp): { loops: ControllerLoop[]; podHook: (raw: unknown) => void } {
+function controllerLoops(deps: ControllerDeps, config: Config, http: KubeHttp, namespace: string): { loops: ControllerLoop[]; podHook: (raw: unknown) => void } {
   const backfill = backfillLoop({
     ...deps,
     pods: podMetadataPatcher(http, { requestTimeoutMs: REQUEST_TIMEOUT_MS, pageTimeoutMs: PAGE_TIMEOUT_MS }),
@@ -109,7 +121,16 @@ function controllerLoops(deps: ControllerDeps, config: Config, http: KubeHttp): 
     resyncMs: config.controllerResyncMs,
   });
   return {
-    loops: [scheduleLoop(deps, config.controllerResyncMs), backupAnnouncementLoop(deps, { resyncMs: config.controllerResyncMs }), retentionLoop(deps, config.controllerResyncMs), backfill],
+    loops: [scheduleLoop(deps, config.controllerResyncMs), backupAnnouncementLoop(deps, { resyncMs: config.controllerResyncMs }), retentionLoop(deps, config.controllerResyncMs), backfill,
+      dataGuardLoop({
+        ...deps,
+        claims: claimPatcher(http, REQUEST_TIMEOUT_MS),
+        volumes: volumeStore(http, REQUEST_TIMEOUT_MS),
+        records: retainedRecordStore(http, namespace, REQUEST_TIMEOUT_MS),
+        recordNamespace: namespace,
+        resyncMs: config.controllerResyncMs,
+      }),
+    ],
     podHook: (raw) => backfill.onPod(raw),
   };
 }
