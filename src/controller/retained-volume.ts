@@ -132,7 +132,7 @@ const DROPPED_ANNOTATIONS = new Set(['pv.kubernetes.io/bound-by-controller', 'ku
 export function restorableVolume(pv: VolumeFacts): Json {
   const meta = objectAt(pv.raw.metadata);
   const annotations = Object.fromEntries(Object.entries(objectAt(meta.annotations)).filter(([k, v]) => typeof v === 'string' && !DROPPED_ANNOTATIONS.has(k)));
-  const { claimRef: _claimRef, ...spec } = objectAt(pv.raw.spec);
+  const spec = Object.fromEntries(Object.entries(objectAt(pv.raw.spec)).filter(([key]) => key !== 'claimRef'));
   return {
     apiVersion: 'v1',
     kind: 'PersistentVolume',

@@ -78,7 +78,7 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
   // Data guard gauges on every replica: the registry has every PVC's finalizers, the records watch every record.
   reportGuardedClaims(() => registry.all().reduce((n, c) => n + c.claims.filter(hasGuard).length, 0));
   const retainedRecords = watchRetainedRecords(http, cluster.namespace, log);
-  reportRetainedVolumes(retainedRecords.count);
+  reportRetainedVolumes(() => retainedRecords.count());
   // Every loop of the controller, in one list.
   const { loops, podHook } = controllerLoops(deps, config, http, cluster.namespace);
   podListeners.push(podHook);
