@@ -270,6 +270,35 @@ test('controller down: deletions wait for it, past the bound; the first leader r
   console.log(`restart: record existed at the kill: ${recordedAtKill}; all three PVCs gone ${releasedMs} ms after the new replica started`);
 });
 
+test('uninstall with no controller running: release-finalizers lets a waiting deletion go at once, keeping its PV (Retain, record), and takes the finalizer off live PVCs', async () => {
+  const deleted = await runComponent('grdgrel', 'd7000000000000000000000000000007');
+  const live = await runComponent('grdglive', 'd8000000000000000000000000000008');
+  await stop(deleted.c);
+  await replica.stop();
+  const pv = await recordVolume(deleted.volume);
+  await deleteWutongComponent(deleted.c);
+  await sleep(2_000);
+  expect((await claimOf(deleted.c))?.metadata.deletionTimestamp).toBeDefined();
+  const run = await new Promise<{ code: number; stdout: string }>((resolve) => {
+    execFile(process.execPath, [CLI, 'release-finalizers', '-n', deleted.c.namespace], { env: { PATH: process.env.PATH ?? '', KUBECONFIG: clusterInfo().kubeconfigPath }, timeout: 60_000 }, (err, stdout) =>
+      resolve({ code: err ? Number((err as { code?: number }).code ?? -1) : 0, stdout }),
+    );
+  });
+  expect(run.code).toBe(0);
+  expect(run.stdout).toContain(`released ${deleted.c.namespace}/${claimNameOf(deleted.c)} (being deleted: kept PersistentVolume ${deleted.volume}, Retain)\n`);
+  expect(run.stdout).toContain(`released ${live.c.namespace}/${claimNameOf(live.c)}\n`);
+  await claimGone(deleted.c, 10_000);
+  expect((await claimOf(live.c))?.metadata.finalizers).not.toContain(DATA_GUARD_FINALIZER);
+  await eventually(() => Promise.resolve(pv.deleted() ? true : undefined), `PV ${deleted.volume} object deleted`, 60_000, 100);
+  pv.stop();
+  for (const v of pv.versions.filter((x) => x.status?.phase !== 'Bound')) expect(v.spec.persistentVolumeReclaimPolicy).toBe('Retain');
+  expect((await records()).map((r) => r.metadata.name)).toContain(`retained-${deleted.volume}`);
+  const [fresh] = await bed.install.startReplicas(1);
+  replica = fresh!;
+  // The controller is back and the policy still protects the live component: it is guarded again.
+  await eventually(async () => ((await claimOf(live.c))?.metadata.finalizers?.includes(DATA_GUARD_FINALIZER) ? true : undefined), 'live PVC guarded again', 60_000, 250);
+});
+
 test('removing protection from the policy removes the finalizer from every PVC', async () => {
   const { c } = await runComponent('grdgoff', 'd6000000000000000000000000000006');
   await setShippedPolicy(UNPROTECTED);
