@@ -85,13 +85,13 @@ export function dataGuardLoop(deps: DataGuardDeps): ControllerLoop {
     }
     const name = recordName(pv.name);
     signal.throwIfAborted();
-    if (!(await deps.records.exists(name))) {
+    // The record is the once-only step: the pass that creates it tells it (a crash just after loses that Event, never the record).
+    if ((await deps.records.create(retainedRecordObject(deps.recordNamespace, component, claim, pv, plan.mark, reason))) === 'created') {
       const message =
         `kept PersistentVolume ${pv.name} (reclaim policy Retain, was ${plan.mark.previousReclaimPolicy || 'unset'}): ${reason}. ` +
         `Record: ConfigMap ${deps.recordNamespace}/${name} (wutong-backup status lists it; README "Deletion safety" says how to restore from or release it)`;
-      await deps.events.record(claimRef(claim), 'Warning', EVENT_REASON.volumeRetained, message);
-      await deps.records.create(retainedRecordObject(deps.recordNamespace, component, claim, pv, plan.mark, reason));
       log.warn({ claim: `${claim.namespace}/${claim.name}`, volume: pv.name, record: name }, `volume retained: ${reason}`);
+      await deps.events.record(claimRef(claim), 'Warning', EVENT_REASON.volumeRetained, message);
     }
     signal.throwIfAborted();
     await release(claim, 'retained', `deletion goes ahead: PersistentVolume ${pv.name} is kept (Retain), record ConfigMap ${deps.recordNamespace}/${name}`);

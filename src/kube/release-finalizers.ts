@@ -9,7 +9,7 @@ import { ComponentRegistry } from '../components/component-registry.js';
 import { PROTECTION_ANNOTATION } from '../components/protection-keys.js';
 import { WUTONG_CREATOR, WUTONG_LABEL } from '../components/wutong-labels.js';
 import { finalizersWith, hasGuard } from '../controller/data-guard.js';
-import { recordName, retainedRecordObject, retainPlan, volumeFacts } from '../controller/retained-volume.js';
+import { retainedRecordObject, retainPlan, volumeFacts } from '../controller/retained-volume.js';
 import { isObject } from '../is-object.js';
 import { claimPatcher } from './claim-patcher.js';
 import { COMPONENT_SOURCES } from './component-watch.js';
@@ -59,7 +59,7 @@ export async function releaseFinalizers(http: KubeHttp, options: ReleaseOptions)
           if (plan.patch && (await volumes.patch(pv.name, plan.patch)) === 'gone') throw new Error(`PersistentVolume ${pv.name} vanished; run the command again`);
           out.keptVolume = pv.name;
           try {
-            if (!(await records.exists(recordName(pv.name)))) await records.create(retainedRecordObject(options.recordNamespace, component, claim, pv, plan.mark, REASON));
+            await records.create(retainedRecordObject(options.recordNamespace, component, claim, pv, plan.mark, REASON));
           } catch (err) {
             // The namespace may already be gone mid-uninstall: the PV's own mark and label still say what it is.
             if (!(err instanceof KubeHttpError)) throw err;

@@ -1,8 +1,9 @@
 // The records of retained volumes: ConfigMaps labelled
 // backup.wutong.io/retained-volume in the project's namespace. Written by the
 // data guard (create only: one per PV, by name, so a retry meets its own
-// record), watched by every replica for the retained-volumes gauge, listed by
-// `wutong-backup status`.
+// record; never read back by name, so the ServiceAccount needs no get on
+// ConfigMaps), watched by every replica for the retained-volumes gauge,
+// listed by `wutong-backup status`.
 import type { Logger } from 'pino';
 import { PROTECTION_LABEL } from '../components/protection-keys.js';
 import { readRetainedRecord, type RetainedRecord } from '../controller/retained-volume.js';
@@ -11,9 +12,7 @@ import { listWatch, type ListWatch } from './list-watch.js';
 import { listAllPages } from './paginated-list.js';
 
 export interface RetainedRecordStore {
-  /** Whether the record exists now (a live read, not the watch: the pass that writes it decides on this). */
-  exists(name: string): Promise<boolean>;
-  /** 'exists': a record by that name was already there (an earlier pass wrote it). */
+  /** 'exists': a record by that name was already there (an earlier pass wrote it before a crash). */
   create(record: unknown): Promise<'created' | 'exists'>;
 }
 
@@ -24,12 +23,6 @@ const SELECTOR = PROTECTION_LABEL.retainedVolume;
 
 export function retainedRecordStore(http: KubeHttp, namespace: string, requestTimeoutMs: number): RetainedRecordStore {
   return {
-    async exists(name) {
-      const response = await http.send('GET', `${collection(namespace)}/${encodeURIComponent(name)}`, undefined, requestTimeoutMs);
-      if (response.status === 404) return false;
-      if (response.status !== 200) throw unexpectedAnswer(response, `get ConfigMap ${namespace}/${name}`);
-      return true;
-    },
     async create(record) {
       const response = await http.send('POST', collection(namespace), record, requestTimeoutMs);
       if (response.status === 201 || response.status === 200) return 'created';

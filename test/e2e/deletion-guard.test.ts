@@ -178,7 +178,6 @@ test('covered: the PVC of a protected component carries the guard (Event); after
   expect((await eventsOn(c, 'DeletionReleased'))[0]).toContain(`backup ${c.serviceId}-stop-covering covers the component's last run`);
   expect((await records()).filter((r) => r.metadata.labels?.['backup.wutong.io/retained-volume'] === c.serviceId)).toEqual([]);
   expect(await metrics(replica)).toMatch(/^wutong_backup_deletion_releases_total\{outcome="covered"\} 1$/m);
-  // eslint-disable-next-line no-console
   console.log(`covered: PVC gone ${releasedMs} ms after the delete`);
 });
 
@@ -223,7 +222,6 @@ test('not covered: the PV ends up Retain, marked and recorded, a Warning Event s
   const text = await metrics(replica);
   expect(text).toMatch(/^wutong_backup_deletion_releases_total\{outcome="retained"\} 1$/m);
   expect(text).toMatch(/^wutong_backup_retained_volumes 1$/m);
-  // eslint-disable-next-line no-console
   console.log(`retained: PVC gone ${releasedMs} ms after the delete`);
 });
 
@@ -266,7 +264,6 @@ test('controller down: deletions wait for it, past the bound; the first leader r
   const names = (await records()).map((r) => r.metadata.name).filter((n) => [covered.volume, kept.volume, killed.volume].some((v) => n === `retained-${v}`)).sort();
   expect(names).toEqual([`retained-${kept.volume}`, `retained-${killed.volume}`].sort());
   expect(afterKill?.metadata.finalizers).toContain(DATA_GUARD_FINALIZER);
-  // eslint-disable-next-line no-console
   console.log(`restart: record existed at the kill: ${recordedAtKill}; all three PVCs gone ${releasedMs} ms after the new replica started`);
 });
 
