@@ -11,10 +11,11 @@ export interface ObjectSummary {
   name: string;
   uid: string;
   labels: Readonly<Record<string, string>>;
-  deletionTimestamp?: string;
-  resourceVersion: string;
-  /** Only keys starting backup.wutong.io/. */
+  /** Only our own (backup.wutong.io/*, PROTECTION_PREFIX): what the controller wrote and reads back, never a whole map. */
   annotations: Readonly<Record<string, string>>;
+  /** For writes with a precondition: a patch of what the controller decided on, not of a newer object. */
+  resourceVersion: string;
+  deletionTimestamp?: string;
 }
 
 export interface WorkloadSummary extends ObjectSummary {
@@ -30,7 +31,8 @@ export interface ClaimSummary extends ObjectSummary {
   phase: string;
   volumeName?: string;
   finalizers: readonly string[];
-  accessModes: string[];
+  /** spec.accessModes: whether a holder pod may mount it beside another pod. */
+  accessModes: readonly string[];
   creationTimestamp: string;
 }
 

@@ -4,7 +4,12 @@
 // nor pods, so nothing says which containers it runs.
 import { matchRule, podMismatch } from '../admission/match-rule.js';
 import type { Container } from '../admission/pod.js';
+import type { VeleroCache } from '../api/use-cases/ports.js';
+import type { PolicyStore } from '../policy/policy-store.js';
 import type { CompiledPolicy, CompiledRule, RuleProtection } from '../policy/compiled-policy.js';
+import { scheduleSource } from '../velero/schedule-source.js';
+import { SCHEDULE_SOURCE, VELERO_ANNOTATION } from '../velero/velero-labels.js';
+import type { ScheduleView } from '../velero/velero-views.js';
 
 /** What protection is decided from: a ComponentSnapshot is one (workload absent while stopped). */
 export interface ProtectionSubject {
@@ -67,16 +72,17 @@ export function componentProtection(
   return protectionOf(rule);
 }
 
-// LOCAL STAND-IN for the lead's foundation (H-DESIGN.md item 8); replaced by main's version on merge.
-import type { ComponentSnapshot } from '../components/component-registry.js';
-import type { ControllerDeps } from './controller-deps.js';
-import { scheduleSource } from '../velero/schedule-source.js';
-import { SCHEDULE_SOURCE, VELERO_ANNOTATION } from '../velero/velero-labels.js';
+/** The rule that made the component's policy Schedule: it keeps protecting a stopped component (componentProtection). */
+export function scheduleRule(schedules: readonly ScheduleView[]): string | undefined {
+  const own = schedules.find((s) => scheduleSource(s) === SCHEDULE_SOURCE.policy && s.metadata.deletionTimestamp === undefined);
+  return own?.metadata.annotations[VELERO_ANNOTATION.scheduleRule];
+}
 
-export function currentProtection(deps: Pick<ControllerDeps, 'policy' | 'cache'>, component: ComponentSnapshot | undefined): ComponentProtection | undefined {
-  if (!component) return undefined;
-  const own = deps.cache
-    .schedulesOf(component.serviceId)
-    .find((s) => scheduleSource(s) === SCHEDULE_SOURCE.policy && s.metadata.deletionTimestamp === undefined);
-  return componentProtection(deps.policy.current(), component, own?.metadata.annotations[VELERO_ANNOTATION.scheduleRule]);
+/** The protection a component in the registry has under the current policy, its cached Schedules telling which rule protected it while it ran. */
+export function currentProtection(
+  deps: { policy: Pick<PolicyStore, 'current'>; cache: Pick<VeleroCache, 'schedulesOf'> },
+  component: (ProtectionSubject & { serviceId: string }) | undefined,
+): ComponentProtection | undefined {
+  if (component === undefined) return undefined;
+  return componentProtection(deps.policy.current(), component, scheduleRule(deps.cache.schedulesOf(component.serviceId)));
 }

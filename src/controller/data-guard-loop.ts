@@ -103,7 +103,7 @@ export function dataGuardLoop(deps: DataGuardDeps): ControllerLoop {
     const current = currentProtection(deps, component);
     const run = lastRun(component.claims);
     const backups = deps.cache.backupsOf(serviceId);
-    const ctx: GuardContext = { now: deps.now(), covering: coveringBackup(run, backups), pending: pendingCover(run, backups) };
+    const ctx: GuardContext = { now: deps.now(), covering: coveringBackup(run, backups, (name) => deps.cache.podVolumeBackupsOf(name)), pending: pendingCover(run, backups) };
     let wakeAt: number | undefined;
     for (const claim of component.claims) {
       const protection = claimProtection(deps.policy.current(), component, current, claim);

@@ -14,6 +14,16 @@ export const EVENT_REASON = {
   scheduleDeleted: 'ScheduleDeleted',
   retentionPruned: 'RetentionPruned',
   podBackfilled: 'PodBackfilled',
+  // Backup before upgrade
+  upgradeHeld: 'UpgradeHeld',
+  upgradeReleased: 'UpgradeReleased',
+  upgradeHoldExpired: 'UpgradeHoldExpired',
+  upgradeBackupFailed: 'UpgradeBackupFailed',
+  // Backups of stopped components
+  holderStarted: 'HolderStarted',
+  holderRemoved: 'HolderRemoved',
+  backupOnStop: 'BackupOnStop',
+  // Deletion safety
   dataGuarded: 'DataGuarded',
   deletionReleased: 'DeletionReleased',
   volumeRetained: 'VolumeRetained',

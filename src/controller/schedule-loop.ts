@@ -8,10 +8,9 @@ import type { Logger } from 'pino';
 import { defined } from '../api/use-cases/create-named.js';
 import { AlreadyExists } from '../api/use-cases/ports.js';
 import type { ComponentSnapshot } from '../components/component-registry.js';
-import { scheduleSource } from '../velero/schedule-source.js';
-import { SCHEDULE_SOURCE, VELERO_ANNOTATION, VELERO_LABEL } from '../velero/velero-labels.js';
+import { VELERO_LABEL } from '../velero/velero-labels.js';
 import { viewSchedule, type ScheduleView } from '../velero/velero-views.js';
-import { componentProtection } from './component-protection.js';
+import { componentProtection, scheduleRule } from './component-protection.js';
 import { synced, type ControllerDeps } from './controller-deps.js';
 import type { ControllerLoop } from './controller-loop.js';
 import { desiredSchedule, type ScheduleAction } from './desired-schedule.js';
@@ -23,12 +22,6 @@ const SCHEDULE_CONCURRENCY = 8;
 
 /** How often a loop whose picture is incomplete (the first lists still running) looks again. */
 const SYNC_POLL_MS = 1_000;
-
-/** The rule that made the component's policy Schedule: it keeps protecting a stopped component (component-protection.ts). */
-function scheduleRule(schedules: readonly ScheduleView[]): string | undefined {
-  const own = schedules.find((s) => scheduleSource(s) === SCHEDULE_SOURCE.policy && s.metadata.deletionTimestamp === undefined);
-  return own?.metadata.annotations[VELERO_ANNOTATION.scheduleRule];
-}
 
 function decide(deps: ControllerDeps, component: ComponentSnapshot | undefined, schedules: readonly ScheduleView[]): ScheduleAction[] {
   const protection = componentProtection(deps.policy.current(), component, scheduleRule(schedules));

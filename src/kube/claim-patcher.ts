@@ -1,19 +1,31 @@
-// LOCAL STAND-IN for the lead's foundation (H-DESIGN.md item 7); replaced by main's version on merge.
 import { unexpectedAnswer, type KubeHttp } from './kube-http.js';
 
+/** Our annotations (null removes one) and the whole finalizer list, for one PVC. */
 export interface ClaimMetadataPatch {
   annotations?: Record<string, string | null>;
+  /** Replaces the list: a JSON merge patch cannot add to an array, hence the resourceVersion precondition. */
   finalizers?: string[];
 }
+
+/** Writes the controller's marks and finalizer on PVCs; every call bounded by a timeout. */
 export interface ClaimPatcher {
+  /**
+   * A JSON merge patch of the PVC's metadata, guarded by `resourceVersion`
+   * (the version the decision was made on): a PVC that changed meanwhile
+   * answers 409, which throws so the work queue decides again on the newer
+   * version. 'gone' when the PVC no longer exists.
+   */
   patch(namespace: string, name: string, patch: ClaimMetadataPatch, resourceVersion: string): Promise<'patched' | 'gone'>;
 }
+
+const claimPath = (namespace: string, name: string): string =>
+  `/api/v1/namespaces/${encodeURIComponent(namespace)}/persistentvolumeclaims/${encodeURIComponent(name)}`;
 
 export function claimPatcher(http: KubeHttp, requestTimeoutMs: number): ClaimPatcher {
   return {
     async patch(namespace, name, patch, resourceVersion) {
-      const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/persistentvolumeclaims/${encodeURIComponent(name)}`;
-      const response = await http.send('PATCH', path, { metadata: { resourceVersion, ...patch } }, requestTimeoutMs);
+      const body = { metadata: { resourceVersion, ...patch } };
+      const response = await http.send('PATCH', claimPath(namespace, name), body, requestTimeoutMs);
       if (response.status === 200) return 'patched';
       if (response.status === 404) return 'gone';
       throw unexpectedAnswer(response, `patch PersistentVolumeClaim ${namespace}/${name}`);

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { ClaimSummary, ComponentRegistry, ObjectSummary, PodRecord, RegistryKind, Summary, WorkloadSummary } from '../components/component-registry.js';
+import { PROTECTION_PREFIX } from '../components/protection-keys.js';
 import { WUTONG_CREATOR, WUTONG_LABEL } from '../components/wutong-labels.js';
 import { isObject } from '../is-object.js';
 import type { KubeHttp } from './kube-http.js';
@@ -78,6 +79,13 @@ const labelsAt = (value: unknown): Record<string, string> => {
   return out;
 };
 
+/** Our own annotations only: a pod's or a workload's annotation map can hold kilobytes of others' (kubectl's last-applied). */
+function ownAnnotations(value: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(objectAt(value))) if (typeof v === 'string' && k.startsWith(PROTECTION_PREFIX)) out[k] = v;
+  return out;
+}
+
 function base(kind: RegistryKind, raw: Json): ObjectSummary {
   const meta = objectAt(raw.metadata);
   const deletionTimestamp = stringAt(meta.deletionTimestamp);
@@ -87,8 +95,8 @@ function base(kind: RegistryKind, raw: Json): ObjectSummary {
     name: stringAt(meta.name) ?? '',
     uid: stringAt(meta.uid) ?? '',
     labels: labelsAt(meta.labels),
+    annotations: ownAnnotations(meta.annotations),
     resourceVersion: stringAt(meta.resourceVersion) ?? '',
-    annotations: Object.fromEntries(Object.entries(labelsAt(meta.annotations)).filter(([k]) => k.startsWith('backup.wutong.io/'))),
     ...(deletionTimestamp ? { deletionTimestamp } : {}),
   };
 }
@@ -110,15 +118,18 @@ function workloadSummary(kind: 'StatefulSet' | 'Deployment', raw: Json): Workloa
 }
 
 function claimSummary(raw: Json): ClaimSummary {
-  const volumeName = stringAt(objectAt(raw.spec).volumeName);
+  const spec = objectAt(raw.spec);
+  const volumeName = stringAt(spec.volumeName);
   const finalizers = objectAt(raw.metadata).finalizers;
+  const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((f): f is string => typeof f === 'string') : []);
   return {
     ...base('PersistentVolumeClaim', raw),
     kind: 'PersistentVolumeClaim',
     phase: stringAt(objectAt(raw.status).phase) ?? '',
     ...(volumeName ? { volumeName } : {}),
-    finalizers: Array.isArray(finalizers) ? finalizers.filter((f): f is string => typeof f === 'string') : [],
-    accessModes: Array.isArray(objectAt(raw.spec).accessModes) ? (objectAt(raw.spec).accessModes as unknown[]).filter((m): m is string => typeof m === 'string') : [],
+    finalizers: strings(finalizers),
+    accessModes: strings(spec.accessModes),
+    // Listed objects and watch events both carry it as a string here (raw JSON, not client-node's models).
     creationTimestamp: stringAt(objectAt(raw.metadata).creationTimestamp) ?? '',
   };
 }

@@ -9,12 +9,15 @@ import { backfillLoop } from '../controller/backfill-loop.js';
 import { backupAnnouncementLoop } from '../controller/backup-announcement-loop.js';
 import { componentBackups } from '../controller/coverage.js';
 import { retentionLoop } from '../controller/retention-loop.js';
+import { runMarkLoop } from '../controller/run-mark-loop.js';
 import { runController } from '../controller/run-controller.js';
 import { scheduleLoop } from '../controller/schedule-loop.js';
 import { reportComponentCoverage } from '../observability/component-metrics.js';
+// Registers the protection metrics (holds, holders, data guard) on every replica, so each exports them, leader or not.
 import type { PolicyStore } from '../policy/policy-store.js';
 import { watchComponents } from './component-watch.js';
 import { createBackupBackend } from './create-backup-backend.js';
+import { claimPatcher } from './claim-patcher.js';
 import { kubeEventRecorder } from './event-recorder.js';
 import { kubeHttp, type KubeHttp } from './kube-http.js';
 import { electorIdentity, leaseElector } from './lease-elector.js';
@@ -25,7 +28,6 @@ import { webhookConfigurationNameFrom } from '../certificates/tls-config.js';
 import { dataGuardLoop } from '../controller/data-guard-loop.js';
 import { hasGuard } from '../controller/data-guard.js';
 import { reportGuardedClaims, reportRetainedVolumes } from '../observability/protection-metrics.js';
-import { claimPatcher } from './claim-patcher.js';
 import { retainedRecordStore, watchRetainedRecords } from './retained-records.js';
 import { volumeStore } from './volume-store.js';
 
@@ -120,11 +122,17 @@ function controllerLoops(deps: ControllerDeps, config: Config, http: KubeHttp, n
     ratePerSecond: config.backfillRate,
     resyncMs: config.controllerResyncMs,
   });
+  const claims = claimPatcher(http, REQUEST_TIMEOUT_MS);
   return {
-    loops: [scheduleLoop(deps, config.controllerResyncMs), backupAnnouncementLoop(deps, { resyncMs: config.controllerResyncMs }), retentionLoop(deps, config.controllerResyncMs), backfill,
+    loops: [
+      scheduleLoop(deps, config.controllerResyncMs),
+      backupAnnouncementLoop(deps, { resyncMs: config.controllerResyncMs }),
+      retentionLoop(deps, config.controllerResyncMs),
+      backfill,
+      runMarkLoop({ ...deps, claims }, config.controllerResyncMs),
       dataGuardLoop({
         ...deps,
-        claims: claimPatcher(http, REQUEST_TIMEOUT_MS),
+        claims,
         volumes: volumeStore(http, REQUEST_TIMEOUT_MS),
         records: retainedRecordStore(http, namespace, REQUEST_TIMEOUT_MS),
         recordNamespace: namespace,

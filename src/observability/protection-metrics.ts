@@ -1,36 +1,56 @@
-// LOCAL STAND-IN for the lead's foundation (H-DESIGN.md item 6), H3's metrics only; replaced by main's version on merge.
+// Metrics of the protection through a component's life (issue H): upgrade
+// holds, holder pods and the data guard on PVCs. Gauges are computed when
+// scraped, from whatever the owning loop reports; counters count actions.
 import { Counter, Gauge } from 'prom-client';
 import { registry } from './metrics.js';
 
-let guardedCount: () => number = () => 0;
-export const guardedClaims = new Gauge({
-  name: 'wutong_backup_guarded_claims',
-  help: 'PVCs carrying the data-guard finalizer.',
-  registers: [registry],
-  collect() {
-    this.set(guardedCount());
-  },
-});
-export function reportGuardedClaims(count: () => number): void {
-  guardedCount = count;
+/** A gauge whose value comes from a function set once by the loop that knows it (0 until then, and on non-leaders). */
+function reportedGauge(name: string, help: string): { gauge: Gauge; report: (count: () => number) => void } {
+  let count: (() => number) | undefined;
+  const gauge = new Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.set(count?.() ?? 0);
+    },
+  });
+  return { gauge, report: (fn) => (count = fn) };
 }
 
-export const deletionReleases = new Counter({
-  name: 'wutong_backup_deletion_releases_total',
-  help: 'Deleting PVCs released by the data guard, by outcome.',
+const holds = reportedGauge('wutong_backup_upgrade_holds', 'Rollouts of protected workloads held for a backup before upgrade, now.');
+export const upgradeHolds = holds.gauge;
+export const reportUpgradeHolds = holds.report;
+
+export const upgradeHoldReleases = new Counter({
+  name: 'wutong_backup_upgrade_hold_releases_total',
+  help: 'Held rollouts released, by outcome: completed (the backup finished), failed (it failed), expired (the hold limit passed), unprotected (protection went away).',
   labelNames: ['outcome'] as const,
   registers: [registry],
 });
 
-let retainedCount: () => number = () => 0;
-export const retainedVolumes = new Gauge({
-  name: 'wutong_backup_retained_volumes',
-  help: 'Volumes kept with reclaim policy Retain, with a record to restore from.',
+const holders = reportedGauge('wutong_backup_holder_pods', 'Holder pods that mount a stopped component\'s PVCs for a backup or restore, now.');
+export const holderPods = holders.gauge;
+export const reportHolderPods = holders.report;
+
+export const holderPodsRemoved = new Counter({
+  name: 'wutong_backup_holder_pods_removed_total',
+  help: 'Holder pods the controller deleted, by reason.',
+  labelNames: ['reason'] as const,
   registers: [registry],
-  collect() {
-    this.set(retainedCount());
-  },
 });
-export function reportRetainedVolumes(count: () => number): void {
-  retainedCount = count;
-}
+
+const guarded = reportedGauge('wutong_backup_guarded_claims', 'PVCs of protected components that carry the data-guard finalizer, now.');
+export const guardedClaims = guarded.gauge;
+export const reportGuardedClaims = guarded.report;
+
+export const deletionReleases = new Counter({
+  name: 'wutong_backup_deletion_releases_total',
+  help: 'Deleted PVCs whose data-guard finalizer was released, by outcome: covered (a backup holds the data), retained (the PV was kept with Retain), unprotected (protection went away), unbound (no volume held the claim data).',
+  labelNames: ['outcome'] as const,
+  registers: [registry],
+});
+
+const retained = reportedGauge('wutong_backup_retained_volumes', 'Volumes kept with reclaim policy Retain because no backup covered them, awaiting an operator.');
+export const retainedVolumes = retained.gauge;
+export const reportRetainedVolumes = retained.report;

@@ -41,9 +41,13 @@ export interface RuleProtection {
   ttl: BackupTtl;
   /** Completed backups retention keeps per component; absent: only Velero's TTL prunes. */
   keep?: number;
+  /** Hold a changed pod template's rollout until a backup of the running version completes. */
   backupBeforeUpgrade: boolean;
+  /** The longest a rollout is held, whatever the backup does. */
   upgradeHoldLimitMs: number;
+  /** Back up the data at rest, through a holder pod, once after each stop that follows a run. */
   backupOnStop: boolean;
+  /** The longest a deleted PVC waits for the data guard (src/components/protection-keys.ts DATA_GUARD_FINALIZER). */
   deletionHoldLimitMs: number;
 }
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { isGoDuration } from '../duration.js';
 import { BACKUP_CRON_RULE, isBackupCron } from '../velero/backup-cron.js';
 import { isKeep, KEEP_RULE } from '../velero/backup-keep.js';
+import { HOLD_LIMIT_RULE, holdLimitMs } from './hold-limit.js';
 import { BACKUP_TTL_RULE, parseBackupTtl } from '../velero/backup-ttl.js';
 import { HOOK_KINDS, type HookGroup, type HookSlot } from './hook-kinds.js';
 import { findProfile, PROFILE_NAMES } from './profiles/profile-registry.js';
@@ -11,6 +12,11 @@ import { findProfile, PROFILE_NAMES } from './profiles/profile-registry.js';
 // drift from the TypeScript types, a schema cannot.
 
 const duration = z.string().refine(isGoDuration, { message: 'expected a duration like 30s' });
+
+/** How long a protection step may hold a rollout or a deletion: long enough for a backup, never for days by a typo. */
+const holdLimit = z
+  .string({ message: `expected ${HOLD_LIMIT_RULE}` })
+  .refine((text) => holdLimitMs(text) !== undefined, { message: `expected ${HOLD_LIMIT_RULE}` });
 
 const regex = z.string().superRefine((source, ctx) => {
   try {
@@ -166,7 +172,9 @@ function checkRule(
  * The Velero Schedule the controller keeps for every component the rule
  * matches. The cron and TTL are checked exactly as the backup API checks a
  * console's schedule, so the policy cannot create a Schedule Velero refuses.
- * Room is left beside schedule for other protection triggers (issue H).
+ * The other fields protect the component through its life (README
+ * "Backup before upgrade", "Backups of stopped components", "Deletion
+ * safety"); their limits bound how long a rollout or a deletion may wait.
  */
 export const protectionSchema = z.strictObject({
   schedule: z.string({ message: `expected ${BACKUP_CRON_RULE}` }).refine(isBackupCron, { message: `expected ${BACKUP_CRON_RULE}` }),
@@ -175,6 +183,10 @@ export const protectionSchema = z.strictObject({
     .refine((text) => parseBackupTtl(text) !== undefined, { message: `expected ${BACKUP_TTL_RULE}` })
     .optional(),
   keep: z.unknown().refine(isKeep, { message: `expected ${KEEP_RULE}` }).optional(),
+  backupBeforeUpgrade: z.boolean({ message: 'expected true or false' }).optional(),
+  upgradeHoldLimit: holdLimit.optional(),
+  backupOnStop: z.boolean({ message: 'expected true or false' }).optional(),
+  deletionHoldLimit: holdLimit.optional(),
 });
 
 export const ruleSchema = z

@@ -15,6 +15,8 @@ export const VELERO_LABEL = {
   idempotencyKey: 'backup.wutong.io/idempotency-key',
   /** ours, on Schedules: 'policy' (the controller made it from a rule's protection) or 'api' (someone set it; the policy never changes it). */
   scheduleSource: 'backup.wutong.io/schedule-source',
+  /** ours, on Backups the controller makes outside a Schedule: what made it (BACKUP_TRIGGER). */
+  trigger: 'backup.wutong.io/trigger',
 } as const;
 
 export const VELERO_ANNOTATION = {
@@ -29,7 +31,15 @@ export const VELERO_ANNOTATION = {
   announcedPhase: 'backup.wutong.io/announced-phase',
   /** ours, on a Schedule: how many completed backups of its component retention keeps (G3 writes it, retention reads it; absent: Velero's TTL only) */
   keep: 'backup.wutong.io/keep',
+  /** ours, on Backups taken through a holder pod: what state the data was in (DATA_STATE) */
+  dataState: 'backup.wutong.io/data-state',
 } as const;
+
+/** Values of VELERO_LABEL.trigger: a backup before a held upgrade, or of a protected component's data at rest after it stopped. */
+export const BACKUP_TRIGGER = { upgrade: 'upgrade', stop: 'stop' } as const;
+
+/** Values of VELERO_ANNOTATION.dataState: at-rest is crash-consistent (the component was killed, not shut down). */
+export const DATA_STATE = { atRest: 'at-rest' } as const;
 
 /** Values of VELERO_LABEL.scheduleSource. */
 export const SCHEDULE_SOURCE = { policy: 'policy', api: 'api' } as const;

@@ -114,15 +114,31 @@ test('a Schedule left for a component that does not exist is swept', async () =>
   expect(await schedulesOf()).toHaveLength(1);
 });
 
+/** The run mark (backup.wutong.io/ran-until) on the component's PVC once `check` holds for it. */
+function runMarkWhen(what: string, check: (mark: string | undefined) => boolean): Promise<string | undefined> {
+  const { core, component } = testbed;
+  return eventually(async () => {
+    const [claim] = (await core.listNamespacedPersistentVolumeClaim({ namespace: component.namespace, labelSelector: `service_id=${SID}` })).items;
+    const mark = claim?.metadata?.annotations?.['backup.wutong.io/ran-until'];
+    return claim && check(mark) ? { mark } : undefined;
+  }, what).then((found) => found.mark);
+}
+
 test('a Wutong stop pauses it (Event on the PVC, the workload is gone); starting again resumes it', async () => {
   const { apps, core, component } = testbed;
+  await runMarkWhen('the PVC marked running', (mark) => mark === 'running');
+  const beforeStop = Date.now();
   await stopWutongComponent(apps, core, component);
+  // The stop is recorded where a stopped component still exists: on its PVC, no earlier than the pods went.
+  const stoppedAt = await runMarkWhen('the PVC marked with the time of the stop', (mark) => mark !== undefined && mark !== 'running');
+  expect(Date.parse(stoppedAt ?? '')).toBeGreaterThanOrEqual(beforeStop - 1_000);
   await scheduleWhen('the Schedule paused', (s) => s.spec.paused === true);
   const [claim] = (await core.listNamespacedPersistentVolumeClaim({ namespace: component.namespace, labelSelector: `service_id=${SID}` })).items;
   await eventually(async () => ((await eventReasons('PersistentVolumeClaim', claim?.metadata?.name ?? '')).includes('SchedulePaused') ? true : undefined), 'SchedulePaused on the PVC');
   await startWutongComponent(apps, core, component);
   await scheduleWhen('the Schedule resumed', (s) => s.spec.paused === false);
   await eventually(async () => ((await eventReasons('StatefulSet', ALIAS)).includes('ScheduleResumed') ? true : undefined), 'ScheduleResumed on the StatefulSet');
+  await runMarkWhen('the PVC marked running again', (mark) => mark === 'running');
 });
 
 test('a schedule set through the API wins over the policy and survives a restart of the replicas', async () => {

@@ -45,7 +45,7 @@ describe('wutong-backup explain', () => {
 
   test('says which rule protects the component, with its schedule, ttl and keep', async () => {
     const protectedRun = await cli(['explain', '-f', join(FIXTURES, 'mysql-statefulset.yaml'), '--policy', join(FIXTURES, 'protection-policy.yaml')]);
-    expect(protectedRun.stdout).toContain('  protection: protected by rule orders-db: schedule 0 3 * * *, ttl 30d, keep 7\n');
+    expect(protectedRun.stdout).toContain('  protection: protected by rule orders-db: schedule 0 3 * * *, ttl 30d, keep 7, deletion guard ≤ 5m\n');
     const unprotected = await cli(['explain', '-f', join(FIXTURES, 'mysql-statefulset.yaml')]);
     expect(unprotected.stdout).toContain('  protection: none: no rule with protection matches, so no Schedule is kept for this component\n');
   });

@@ -33,8 +33,8 @@ describe('wutong-backup policy validate', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toBe(
       `${join(FIXTURES, 'protection-policy.yaml')}: valid; 2 rules: ` +
-        'orders-db (profile mysql; protection: schedule 0 3 * * *, ttl 30d, keep 7), ' +
-        'any-db (profile postgresql; protection: schedule @daily, ttl 720h, keep all (Velero TTL only)); ' +
+        'orders-db (profile mysql; protection: schedule 0 3 * * *, ttl 30d, keep 7, deletion guard ≤ 5m), ' +
+        'any-db (profile postgresql; protection: schedule @daily, ttl 720h, keep all (Velero TTL only), deletion guard ≤ 5m); ' +
         'autoProfiles: off; dumps.removeAfterBackup: false\n',
     );
   });

@@ -1,3 +1,4 @@
+import { claimSummary, podRecord } from '../components/summaries.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,8 +45,8 @@ const volume = (backupName: string, totalBytes: number): PodVolumeBackupView => 
 /** A cluster as one-shot lists would find it: five components in one tenant environment. */
 function snapshot(over: Partial<Record<Alias, { schedules?: ScheduleView[]; backups?: BackupView[] }>> = {}, retainedVolumes: ListedRecord[] = []): ClusterSnapshot {
   const registry = new ComponentRegistry();
-  const claim = (alias: Alias) => registry.upsert({ kind: 'PersistentVolumeClaim', namespace: 'acme-prod', name: `data-${alias}-0`, uid: `c-${alias}`, labels: labels(alias), phase: 'Bound', finalizers: [] });
-  const pod = (alias: Alias) => registry.upsert({ kind: 'Pod', namespace: 'acme-prod', name: `${alias}-0`, uid: `p-${alias}`, labels: labels(alias), phase: 'Running', ready: true });
+  const claim = (alias: Alias) => registry.upsert(claimSummary({ kind: 'PersistentVolumeClaim', namespace: 'acme-prod', name: `data-${alias}-0`, uid: `c-${alias}`, labels: labels(alias), phase: 'Bound', finalizers: [] }));
+  const pod = (alias: Alias) => registry.upsert(podRecord({ kind: 'Pod', namespace: 'acme-prod', name: `${alias}-0`, uid: `p-${alias}`, labels: labels(alias), phase: 'Running', ready: true }));
   for (const alias of ['db', 'late', 'broken'] as const) {
     claim(alias);
     pod(alias);

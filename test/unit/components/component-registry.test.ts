@@ -1,4 +1,5 @@
 import { ComponentRegistry, type ClaimSummary, type PodRecord, type WorkloadSummary } from '../../../src/components/component-registry.js';
+import { claimSummary, podRecord, workloadSummary } from './summaries.js';
 import { resolveComponent } from '../../../src/components/resolve-component.js';
 
 const SID = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
@@ -6,7 +7,7 @@ const OTHER = 'ffffffffffffffffffffffffffffffff';
 const ref = { tenantName: 'acme', tenantEnvName: 'prod', serviceAlias: 'gr0a1b2c' };
 const labels = (serviceId = SID): Record<string, string> => ({ creator: 'Wutong', service_id: serviceId, service_alias: 'gr0a1b2c', tenant_name: 'acme', tenant_env_name: 'prod' });
 
-const workload = (over: Partial<WorkloadSummary> = {}): WorkloadSummary => ({
+const workload = (over: Partial<WorkloadSummary> = {}): WorkloadSummary => workloadSummary({
   kind: 'StatefulSet',
   namespace: 'acme-prod',
   name: 'gr0a1b2c',
@@ -16,7 +17,7 @@ const workload = (over: Partial<WorkloadSummary> = {}): WorkloadSummary => ({
   template: { labels: { ...labels(), version: '2' }, containers: [{ name: 'db', image: 'mysql:8.0' }] },
   ...over,
 });
-const claim = (name = 'manual1-gr0a1b2c-0', over: Partial<ClaimSummary> = {}): ClaimSummary => ({
+const claim = (name = 'manual1-gr0a1b2c-0', over: Partial<ClaimSummary> = {}): ClaimSummary => claimSummary({
   kind: 'PersistentVolumeClaim',
   namespace: 'acme-prod',
   name,
@@ -26,7 +27,7 @@ const claim = (name = 'manual1-gr0a1b2c-0', over: Partial<ClaimSummary> = {}): C
   finalizers: ['kubernetes.io/pvc-protection'],
   ...over,
 });
-const pod = (name = 'gr0a1b2c-0', phase = 'Running', over: Partial<PodRecord> = {}): PodRecord => ({
+const pod = (name = 'gr0a1b2c-0', phase = 'Running', over: Partial<PodRecord> = {}): PodRecord => podRecord({
   kind: 'Pod',
   namespace: 'acme-prod',
   name,

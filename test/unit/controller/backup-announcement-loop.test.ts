@@ -1,3 +1,4 @@
+import { claimSummary, podRecord, workloadSummary } from '../components/summaries.js';
 import pino from 'pino';
 import type { VeleroCache, VeleroChange, VeleroStore } from '../../../src/api/use-cases/ports.js';
 import { ComponentRegistry } from '../../../src/components/component-registry.js';
@@ -106,9 +107,9 @@ function harness(registry = runningComponent()) {
 
 function runningComponent(): ComponentRegistry {
   const registry = new ComponentRegistry();
-  registry.upsert({ kind: 'StatefulSet', namespace: 'acme-prod', name: 'db', uid: 'u-sts', labels, replicas: 1, template: { labels, containers: [] } });
-  registry.upsert({ kind: 'PersistentVolumeClaim', namespace: 'acme-prod', name: 'data-db-0', uid: 'u-pvc', labels, phase: 'Bound', finalizers: [] });
-  registry.upsert({ kind: 'Pod', namespace: 'acme-prod', name: 'db-0', uid: 'u-pod', labels, phase: 'Running', ready: true });
+  registry.upsert(workloadSummary({ kind: 'StatefulSet', namespace: 'acme-prod', name: 'db', uid: 'u-sts', labels, replicas: 1, template: { labels, containers: [] } }));
+  registry.upsert(claimSummary({ kind: 'PersistentVolumeClaim', namespace: 'acme-prod', name: 'data-db-0', uid: 'u-pvc', labels, phase: 'Bound', finalizers: [] }));
+  registry.upsert(podRecord({ kind: 'Pod', namespace: 'acme-prod', name: 'db-0', uid: 'u-pod', labels, phase: 'Running', ready: true }));
   return registry;
 }
 
@@ -154,7 +155,7 @@ test('a Backup that had finished more than an hour before it was first seen (Vel
 
 test('a failed Backup of a stopped component is a Warning on its PVC, with Velero\'s reason', async () => {
   const registry = new ComponentRegistry();
-  registry.upsert({ kind: 'PersistentVolumeClaim', namespace: 'acme-prod', name: 'data-db-0', uid: 'u-pvc', labels, phase: 'Bound', finalizers: [] });
+  registry.upsert(claimSummary({ kind: 'PersistentVolumeClaim', namespace: 'acme-prod', name: 'data-db-0', uid: 'u-pvc', labels, phase: 'Bound', finalizers: [] }));
   const { velero, events, start } = harness(registry);
   const { loop, stop } = start();
   velero.put(rawBackup('b2', 'PartiallyFailed', { completionTimestamp: '2026-03-10T11:59:00Z', failureReason: 'pod volume backup failed' }));

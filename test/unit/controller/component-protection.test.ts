@@ -1,4 +1,5 @@
-import { componentProtection, protectionFor } from '../../../src/controller/component-protection.js';
+import { componentProtection, currentProtection, protectionFor } from '../../../src/controller/component-protection.js';
+import { viewSchedule } from '../../../src/velero/velero-views.js';
 import { loadPolicy } from '../../../src/policy/load-policy.js';
 
 const POLICY = loadPolicy(
@@ -40,6 +41,10 @@ describe('which rule protects a component', () => {
       schedule: '0 3 * * *',
       ttl: { label: '720h', spec: '720h0m0s' },
       keep: 7,
+      backupBeforeUpgrade: false,
+      upgradeHoldLimitMs: 900_000,
+      backupOnStop: false,
+      deletionHoldLimitMs: 300_000,
     });
   });
 
@@ -77,5 +82,22 @@ describe('which rule protects a component', () => {
   test('protectionFor, for a pod (explain), is the running case', () => {
     expect(protectionFor(POLICY, 'shop', LABELS, MYSQL)?.rule).toBe('orders-db');
     expect(protectionFor(POLICY, 'shop', LABELS, [])).toBeUndefined();
+  });
+});
+
+describe('the protection a registry component has now', () => {
+  const policySchedule = (rule: string) =>
+    viewSchedule({
+      apiVersion: 'velero.io/v1', kind: 'Schedule',
+      metadata: { name: 's', namespace: 'velero', uid: 'u', resourceVersion: '1', creationTimestamp: '2026-01-01T00:00:00Z', labels: { 'backup.wutong.io/schedule-source': 'policy' }, annotations: { 'backup.wutong.io/rule': rule } },
+      spec: { schedule: '0 3 * * *', template: {} },
+    });
+  const deps = (schedules: ReturnType<typeof policySchedule>[]) => ({ policy: { current: () => POLICY }, cache: { schedulesOf: () => (schedules.filter(Boolean) as never[]) } });
+
+  test('running: decided from the template; stopped: from the rule its policy Schedule names', () => {
+    expect(currentProtection(deps([]), { serviceId: 'a'.repeat(32), ...running('shop', LABELS) })?.rule).toBe('orders-db');
+    expect(currentProtection(deps([policySchedule('orders-db')]), { serviceId: 'a'.repeat(32), ...stopped('shop', LABELS) })?.rule).toBe('orders-db');
+    expect(currentProtection(deps([]), { serviceId: 'a'.repeat(32), ...stopped('shop', LABELS) })).toBeUndefined();
+    expect(currentProtection(deps([]), undefined)).toBeUndefined();
   });
 });

@@ -7,7 +7,9 @@ import { viewSchedule, type ScheduleView } from '../../../src/velero/velero-view
 const SID = 'a'.repeat(32);
 const SETTINGS = { veleroNamespace: 'velero', storageLocation: 'default' };
 const ttl = (text: string): BackupTtl => parseBackupTtl(text) ?? { label: 'bad', spec: 'bad' };
-const PROTECTION: ComponentProtection = { rule: 'orders-db', schedule: '0 3 * * *', ttl: ttl('30d'), keep: 7 };
+/** What the schedule ignores: the rest of a rule's protection. */
+const LIFE = { backupBeforeUpgrade: false, upgradeHoldLimitMs: 900_000, backupOnStop: false, deletionHoldLimitMs: 300_000 };
+const PROTECTION: ComponentProtection = { rule: 'orders-db', schedule: '0 3 * * *', ttl: ttl('30d'), keep: 7, ...LIFE };
 const running: ScheduleSubject = { serviceId: SID, namespace: 'shop', state: 'running' };
 const stopped: ScheduleSubject = { ...running, state: 'stopped' };
 const deleted: ScheduleSubject = { ...running, state: 'deleted' };
@@ -95,7 +97,7 @@ describe('desiredSchedule', () => {
     ['policy one paused, component runs: resume', running, PROTECTION, () => [policySchedule(stopped)], [`patch ${SID}-schedule ScheduleResumed`]],
     ['policy cron changed: update', running, { ...PROTECTION, schedule: '0 4 * * *' }, () => [policySchedule()], [`patch ${SID}-schedule ScheduleUpdated`]],
     ['policy ttl changed: update', running, { ...PROTECTION, ttl: ttl('7d') }, () => [policySchedule()], [`patch ${SID}-schedule ScheduleUpdated`]],
-    ['policy keep dropped: update', running, { rule: 'orders-db', schedule: '0 3 * * *', ttl: ttl('30d') }, () => [policySchedule()], [`patch ${SID}-schedule ScheduleUpdated`]],
+    ['policy keep dropped: update', running, { rule: 'orders-db', schedule: '0 3 * * *', ttl: ttl('30d'), ...LIFE }, () => [policySchedule()], [`patch ${SID}-schedule ScheduleUpdated`]],
     ['another rule protects it now: update', running, { ...PROTECTION, rule: 'any-db' }, () => [policySchedule()], [`patch ${SID}-schedule ScheduleUpdated`]],
     ['updated and stopped: update and pause', stopped, { ...PROTECTION, keep: 3 }, () => [policySchedule()], [`patch ${SID}-schedule ScheduleUpdated`, `patch ${SID}-schedule SchedulePaused`]],
     ['policy one, protection gone: delete', running, undefined, () => [policySchedule()], [`delete ${SID}-schedule ScheduleDeleted`]],
@@ -131,7 +133,7 @@ describe('desiredSchedule', () => {
         spec: { schedule: '0 3 * * *', paused: true, template: { ttl: '720h0m0s', includedNamespaces: ['shop'], labelSelector: { matchLabels: { service_id: SID } } } },
       },
     });
-    const [runningCreate] = desiredSchedule(running, { rule: PROTECTION.rule, schedule: PROTECTION.schedule, ttl: PROTECTION.ttl }, [], SETTINGS);
+    const [runningCreate] = desiredSchedule(running, { rule: PROTECTION.rule, schedule: PROTECTION.schedule, ttl: PROTECTION.ttl, ...LIFE }, [], SETTINGS);
     const object = runningCreate?.kind === 'create' ? runningCreate.object : undefined;
     expect(object?.spec).not.toHaveProperty('paused');
     expect(object?.metadata.annotations).not.toHaveProperty(['backup.wutong.io/keep']);
@@ -139,7 +141,7 @@ describe('desiredSchedule', () => {
 
   test('an update changes what the policy says and nothing the API server or Velero own', () => {
     const current = policySchedule();
-    const [update] = desiredSchedule(running, { rule: PROTECTION.rule, schedule: '0 4 * * *', ttl: PROTECTION.ttl }, views([current]), SETTINGS);
+    const [update] = desiredSchedule(running, { rule: PROTECTION.rule, schedule: '0 4 * * *', ttl: PROTECTION.ttl, ...LIFE }, views([current]), SETTINGS);
     expect(update?.kind === 'patch' ? update.patch : undefined).toEqual({
       metadata: {
         resourceVersion: current.metadata.resourceVersion,

@@ -1,3 +1,4 @@
+import { claimSummary, podRecord, workloadSummary } from '../components/summaries.js';
 import pino from 'pino';
 import { AlreadyExists, type VeleroCache, type VeleroChange, type VeleroStore } from '../../../src/api/use-cases/ports.js';
 import { ComponentRegistry, type ClaimSummary, type PodRecord, type WorkloadSummary } from '../../../src/components/component-registry.js';
@@ -98,12 +99,12 @@ class VeleroStandIn {
 }
 
 function runningComponent(registry: ComponentRegistry): void {
-  const workload: WorkloadSummary = {
+  const workload: WorkloadSummary = workloadSummary({
     kind: 'StatefulSet', namespace: 'acme-prod', name: 'gr0a1b2c', uid: 'u-sts', labels, replicas: 1,
     template: { labels, containers: [{ name: 'db', image: 'mysql:8.0' }] },
-  };
-  const claim: ClaimSummary = { kind: 'PersistentVolumeClaim', namespace: 'acme-prod', name: 'data-gr0a1b2c-0', uid: 'u-pvc', labels, phase: 'Bound', finalizers: [] };
-  const pod: PodRecord = { kind: 'Pod', namespace: 'acme-prod', name: 'gr0a1b2c-0', uid: 'u-pod', labels, phase: 'Running', ready: true };
+  });
+  const claim: ClaimSummary = claimSummary({ kind: 'PersistentVolumeClaim', namespace: 'acme-prod', name: 'data-gr0a1b2c-0', uid: 'u-pvc', labels, phase: 'Bound', finalizers: [] });
+  const pod: PodRecord = podRecord({ kind: 'Pod', namespace: 'acme-prod', name: 'gr0a1b2c-0', uid: 'u-pod', labels, phase: 'Running', ready: true });
   registry.upsert(workload);
   registry.upsert(claim);
   registry.upsert(pod);

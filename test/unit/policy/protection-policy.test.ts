@@ -21,13 +21,13 @@ function issuesOf(text: string): PolicyIssue[] {
 describe('rule protection in the policy', () => {
   test('is compiled with its TTL parsed and keep kept', () => {
     const policy = loadPolicy(policyWith('{ schedule: "0 3 * * *", ttl: 7d, keep: 7 }'), 'p', 1);
-    expect(policy.rules[1]?.protection).toEqual({ schedule: '0 3 * * *', ttl: { label: '7d', spec: '168h0m0s' }, keep: 7 });
+    expect(policy.rules[1]?.protection).toEqual({ schedule: '0 3 * * *', ttl: { label: '7d', spec: '168h0m0s' }, keep: 7, backupBeforeUpgrade: false, upgradeHoldLimitMs: 900_000, backupOnStop: false, deletionHoldLimitMs: 300_000 });
     expect(policy.rules[0]?.protection).toBeUndefined();
   });
 
   test('the TTL defaults to 30 days and keep to none', () => {
     const policy = loadPolicy(policyWith('{ schedule: "@daily" }'), 'p', 1);
-    expect(policy.rules[1]?.protection).toEqual({ schedule: '@daily', ttl: { label: '720h', spec: '720h0m0s' } });
+    expect(policy.rules[1]?.protection).toEqual({ schedule: '@daily', ttl: { label: '720h', spec: '720h0m0s' }, backupBeforeUpgrade: false, upgradeHoldLimitMs: 900_000, backupOnStop: false, deletionHoldLimitMs: 300_000 });
   });
 
   test.each([
@@ -41,6 +41,13 @@ describe('rule protection in the policy', () => {
     ['{ schedule: "0 3 * * *", keep: 1001 }', 'rules[1].protection.keep'],
     ['{ schedule: "0 3 * * *", keep: 2.5 }', 'rules[1].protection.keep'],
     ['{ schedule: "0 3 * * *", keep: "7" }', 'rules[1].protection.keep'],
+    ['{ schedule: "0 3 * * *", backupBeforeUpgrade: "yes" }', 'rules[1].protection.backupBeforeUpgrade'],
+    ['{ schedule: "0 3 * * *", backupOnStop: 1 }', 'rules[1].protection.backupOnStop'],
+    ['{ schedule: "0 3 * * *", upgradeHoldLimit: 5s }', 'rules[1].protection.upgradeHoldLimit'],
+    ['{ schedule: "0 3 * * *", upgradeHoldLimit: 2d }', 'rules[1].protection.upgradeHoldLimit'],
+    ['{ schedule: "0 3 * * *", upgradeHoldLimit: 15 }', 'rules[1].protection.upgradeHoldLimit'],
+    ['{ schedule: "0 3 * * *", deletionHoldLimit: soon }', 'rules[1].protection.deletionHoldLimit'],
+    ['{ schedule: "0 3 * * *", deletionHoldLimit: 25h }', 'rules[1].protection.deletionHoldLimit'],
   ])('%s is refused at %s', (protection, path) => {
     const issues = issuesOf(policyWith(protection));
     expect(issues).toHaveLength(1);
@@ -50,9 +57,20 @@ describe('rule protection in the policy', () => {
 
   test('schedule is required and unknown fields are refused, each at its path', () => {
     expect(issuesOf(policyWith('{ ttl: 30d }')).map((i) => i.path)).toEqual(['rules[1].protection.schedule']);
-    const unknown = issuesOf(policyWith('{ schedule: "0 3 * * *", backupOnStop: true }'));
+    const unknown = issuesOf(policyWith('{ schedule: "0 3 * * *", backupOnStart: true }'));
     expect(unknown.map((i) => i.path)).toEqual(['rules[1].protection']);
-    expect(unknown[0]?.message).toContain('backupOnStop');
+    expect(unknown[0]?.message).toContain('backupOnStart');
+  });
+
+  test('the life-cycle options are compiled with their limits in milliseconds', () => {
+    const policy = loadPolicy(policyWith('{ schedule: "@daily", backupBeforeUpgrade: true, upgradeHoldLimit: 20s, backupOnStop: true, deletionHoldLimit: 1h30m }'), 'p', 1);
+    expect(policy.rules[1]?.protection).toMatchObject({ backupBeforeUpgrade: true, upgradeHoldLimitMs: 20_000, backupOnStop: true, deletionHoldLimitMs: 5_400_000 });
+  });
+
+  test('a hold limit out of bounds says which bounds', () => {
+    expect(issuesOf(policyWith('{ schedule: "0 3 * * *", deletionHoldLimit: 1s }'))).toEqual([
+      { path: 'rules[1].protection.deletionHoldLimit', message: 'expected a duration from 10s to 1d, such as 15m' },
+    ]);
   });
 
   test('the message says what a good value looks like', () => {
