@@ -159,7 +159,10 @@ async function exerciseBackupApi(): Promise<void> {
     return records.list.some((r) => r.restore_id === restoreId && r.status === 'Completed') ? true : undefined;
   }, `restore ${restoreId} Completed`, 90_000);
   await ok('DELETE', `/restore/${restoreId}`);
-  // The data guard: the stopped component's PVC bound to a Wutong-style PV, then Wutong's delete with no
+  await ok('DELETE', `/backup/${backupId}`, undefined, 202);
+  // The download's DownloadRequest is deleted after the answer, without waiting.
+  await eventually(() => Promise.resolve(auditedRequests().some((e) => e.verb === 'delete' && e.objectRef?.resource === 'downloadrequests') ? true : undefined), 'the DownloadRequest deleted', 20_000, 250);
+  // Last (the component is gone afterwards), the data guard: the stopped component's PVC bound to a Wutong-style PV, then Wutong's delete with no
   // backup started since the stop: the PV is read and set to Retain, the record created, the finalizer removed.
   await createWutongVolume(component, `pv-rbac-${process.pid}`);
   const claimPath = `/api/v1/namespaces/${component.namespace}/persistentvolumeclaims/${claimNameOf(component)}`;
@@ -168,9 +171,6 @@ async function exerciseBackupApi(): Promise<void> {
   await eventually(async () => ((await apiRequest(clusterInfo(), 'GET', claimPath)).status === 404 ? true : undefined), 'the PVC released and gone', 60_000, 250);
   const record = await apiRequest(clusterInfo(), 'GET', `/api/v1/namespaces/${SHIPPED.namespace}/configmaps/retained-pv-rbac-${process.pid}`);
   if (record.status !== 200) throw new Error(`the retained-volume record: ${record.status}`);
-  await ok('DELETE', `/backup/${backupId}`, undefined, 202);
-  // The download's DownloadRequest is deleted after the answer, without waiting.
-  await eventually(() => Promise.resolve(auditedRequests().some((e) => e.verb === 'delete' && e.objectRef?.resource === 'downloadrequests') ? true : undefined), 'the DownloadRequest deleted', 20_000, 250);
 }
 
 // Run the webhook's and the backup API's work against the API server, then
