@@ -19,6 +19,7 @@ Commands:
   policy test DIR           Run a folder of policy test cases (pod.yaml + expected.yaml)
   certs generate            Generate the webhook's CA and serving certificate
   status                    Which components are backed up, from the current kubeconfig's cluster
+  release-finalizers        Take the data guard's finalizer off every Wutong PVC (uninstall)
 
 Run "wutong-backup COMMAND --help" for a command's options.
 `;
@@ -73,6 +74,10 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
       // Loaded on demand, like certs: the cluster code no offline command needs.
       const { runStatusCommand } = await import('./status-command.js');
       return runStatusCommand(rest, io);
+    }
+    case 'release-finalizers': {
+      const { runReleaseFinalizersCommand } = await import('./release-finalizers-command.js');
+      return runReleaseFinalizersCommand(rest, io);
     }
     default:
       throw new UsageError(`unknown command "${command}"`, '');

@@ -4,13 +4,16 @@
 //
 // Exit codes: 0 every protected component is fine; 1 a protected, live
 // component is overdue or its newest backup failed (exactly when one of the
-// shipped alerts WutongBackupOverdue / WutongBackupFailed would fire for it);
-// 2 the cluster could not be read, or a usage mistake.
+// shipped alerts WutongBackupOverdue / WutongBackupFailed would fire for it),
+// or the data guard kept a volume no backup covered (an operator has to
+// restore from it or release it); 2 the cluster could not be read, or a usage
+// mistake.
 import { humanBytes } from '../api/records/record-format.js';
 import { describeComponent } from '../components/component.js';
 import type { ComponentSnapshot } from '../components/component-registry.js';
 import { componentCoverage, type Coverage } from '../controller/coverage.js';
 import type { ClusterSnapshot } from '../kube/cluster-snapshot.js';
+import type { ListedRecord } from '../kube/retained-records.js';
 import type { CliIo } from './cli-io.js';
 import { CliError, UsageError } from './cli-error.js';
 import { parseOptions } from './parse-options.js';
@@ -26,17 +29,24 @@ the last success, plus max(1 h, half the interval)). Then every rollout held
 for a backup before an upgrade (protection.backupBeforeUpgrade): the
 workload, how long it has waited, its Backup and that Backup's phase.
 
+It also lists the volumes the data guard kept (reclaim policy Retain) when a
+protected component's PVCs were deleted with no backup covering its last run,
+with the record to restore from and how to release each.
+
 Exit status: 0 all protected components are fine; 1 a protected component is
-overdue or its last backup failed; 2 the cluster could not be read.
+overdue or its last backup failed, or a retained volume awaits a decision;
+2 the cluster could not be read.
 
 Options:
       --velero-namespace NAME   Namespace of Velero's objects (default: $VELERO_NAMESPACE, else "velero")
+  -n, --namespace NAME          Namespace wutong-backup runs in, where it keeps retained-volume records (default: $POD_NAMESPACE, else "wutong-backup")
   -o, --output table|json       Output format (default table)
   -h, --help                    Show this help
 `;
 
 const OPTIONS = {
   'velero-namespace': { type: 'string' },
+  namespace: { type: 'string', short: 'n' },
   output: { type: 'string', short: 'o' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -117,9 +127,37 @@ export function formatStatusTable(rows: readonly StatusRow[], now: Date): string
   return `${[line(HEADERS), ...cells.map(line)].join('\n')}\n\n${summary}\n`;
 }
 
+const RETAINED_HEADERS = ['RETAINED VOLUME', 'COMPONENT', 'CLAIM', 'KEPT', 'RECORD', 'WHY'] as const;
+
+/** The retained volumes, each with its record and what to do about it; '' when there are none. */
+export function formatRetainedTable(records: readonly ListedRecord[], namespace: string, now: Date): string {
+  if (records.length === 0) return '';
+  const cells = records.map((r) => [
+    r.volume,
+    r.component || r.serviceId,
+    `${r.claim.namespace}/${r.claim.name}`,
+    Number.isFinite(Date.parse(r.retainedAt)) ? `${age(now.getTime() - Date.parse(r.retainedAt))} ago` : '-',
+    r.recordName,
+    r.reason,
+  ]);
+  const widths = RETAINED_HEADERS.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i]?.length ?? 0)));
+  const line = (row: readonly string[]): string =>
+    row
+      .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+      .join('   ')
+      .trimEnd();
+  const example = records[0]?.recordName ?? '<record>';
+  return (
+    `\n${[line(RETAINED_HEADERS), ...cells.map(line)].join('\n')}\n\n` +
+    `${records.length} retained volume${records.length === 1 ? '' : 's'}: no backup covered the component's last run, so the data was kept (see README "Deletion safety").\n` +
+    `  restore: kubectl -n ${namespace} get configmap ${example} -o jsonpath='{.data.persistentvolume\\.json}' | kubectl apply -f -   (then the same for persistentvolumeclaim.json)\n` +
+    `  release: kubectl patch pv <volume> -p '{"spec":{"persistentVolumeReclaimPolicy":"Delete"}}' (if it still exists), then kubectl -n ${namespace} delete configmap ${example}\n`
+  );
+}
+
 const iso = (d: Date | undefined): string | null => (d ? d.toISOString() : null);
 
-export function formatStatusJson(rows: readonly StatusRow[], upgradeHolds: readonly UpgradeHoldRow[] = []): string {
+export function formatStatusJson(rows: readonly StatusRow[], upgradeHolds: readonly UpgradeHoldRow[] = [], retainedVolumes: readonly ListedRecord[] = []): string {
   const components = rows.map(({ component, serviceId, namespace, coverage: c }) => ({
     component,
     serviceId,
@@ -134,11 +172,11 @@ export function formatStatusJson(rows: readonly StatusRow[], upgradeHolds: reado
     failed: c.failed,
     needsAttention: needsAttention(c),
   }));
-  return `${JSON.stringify({ components, upgradeHolds }, null, 2)}\n`;
+  return `${JSON.stringify({ components, upgradeHolds, retainedVolumes }, null, 2)}\n`;
 }
 
 /** Reads the cluster of the current kubeconfig; loaded on demand (client-node is heavy and no other command needs it). */
-async function readCurrentCluster(env: NodeJS.ProcessEnv, veleroNamespace: string): Promise<ClusterSnapshot> {
+async function readCurrentCluster(env: NodeJS.ProcessEnv, veleroNamespace: string, ownNamespace: string): Promise<ClusterSnapshot> {
   const [{ findCluster }, { kubeHttp, KubeHttpError }, { readClusterSnapshot }] = await Promise.all([
     import('../kube/kube-config.js'),
     import('../kube/kube-http.js'),
@@ -149,7 +187,7 @@ async function readCurrentCluster(env: NodeJS.ProcessEnv, veleroNamespace: strin
     const cluster = await findCluster(env);
     if (!cluster) throw new CliError('no cluster: set KUBECONFIG or create ~/.kube/config', 2);
     source = cluster.source;
-    return await readClusterSnapshot(kubeHttp(cluster.kubeConfig), veleroNamespace, PAGE_TIMEOUT_MS);
+    return await readClusterSnapshot(kubeHttp(cluster.kubeConfig), veleroNamespace, PAGE_TIMEOUT_MS, ownNamespace);
   } catch (err) {
     if (err instanceof CliError) throw err;
     if (err instanceof KubeHttpError && err.status === 404) {
@@ -160,7 +198,7 @@ async function readCurrentCluster(env: NodeJS.ProcessEnv, veleroNamespace: strin
   }
 }
 
-export type ClusterReader = (env: NodeJS.ProcessEnv, veleroNamespace: string) => Promise<ClusterSnapshot>;
+export type ClusterReader = (env: NodeJS.ProcessEnv, veleroNamespace: string, ownNamespace: string) => Promise<ClusterSnapshot>;
 
 export async function runStatusCommand(args: string[], io: CliIo, read: ClusterReader = readCurrentCluster, now: () => Date = () => new Date()): Promise<number> {
   const { values } = parseOptions(args, OPTIONS, 'status');
@@ -171,10 +209,14 @@ export async function runStatusCommand(args: string[], io: CliIo, read: ClusterR
   const output = values.output ?? 'table';
   if (output !== 'table' && output !== 'json') throw new UsageError(`--output must be table or json, got "${output}"`, 'status');
   const veleroNamespace = values['velero-namespace'] || io.env.VELERO_NAMESPACE || 'velero';
-  const snapshot = await read(io.env, veleroNamespace);
+  const ownNamespace = values.namespace || io.env.POD_NAMESPACE || 'wutong-backup';
+  const snapshot = await read(io.env, veleroNamespace, ownNamespace);
   const at = now();
   const rows = statusRows(snapshot, at);
   const holds = upgradeHoldRows(snapshot);
-  io.stdout.write(output === 'json' ? formatStatusJson(rows, holds) : formatStatusTable(rows, at) + formatUpgradeHolds(holds, at, age));
-  return rows.some((r) => needsAttention(r.coverage)) ? 1 : 0;
+  const retained = snapshot.retainedVolumes;
+  io.stdout.write(
+    output === 'json' ? formatStatusJson(rows, holds, retained) : formatStatusTable(rows, at) + formatUpgradeHolds(holds, at, age) + formatRetainedTable(retained, ownNamespace, at),
+  );
+  return rows.some((r) => needsAttention(r.coverage)) || retained.length > 0 ? 1 : 0;
 }

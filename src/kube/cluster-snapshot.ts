@@ -13,13 +13,16 @@ import type { KubeHttp } from './kube-http.js';
 import { listAllPages } from './paginated-list.js';
 import { ViewIndex } from './view-index.js';
 import { isObject } from '../is-object.js';
+import { listRetainedRecords, type ListedRecord } from './retained-records.js';
 
 export interface ClusterSnapshot {
   registry: ComponentRegistry;
   backupsOf(serviceId: string): ComponentBackups;
+  /** Records of volumes the data guard kept (ConfigMaps in the project's namespace). */
+  retainedVolumes: readonly ListedRecord[];
 }
 
-export async function readClusterSnapshot(http: KubeHttp, veleroNamespace: string, pageTimeoutMs: number): Promise<ClusterSnapshot> {
+export async function readClusterSnapshot(http: KubeHttp, veleroNamespace: string, pageTimeoutMs: number, ownNamespace: string): Promise<ClusterSnapshot> {
   const registry = new ComponentRegistry();
   const schedules = new ViewIndex<ScheduleView>(VELERO_LABEL.serviceId);
   const backups = new ViewIndex<BackupView>(VELERO_LABEL.serviceId);
@@ -36,7 +39,9 @@ export async function readClusterSnapshot(http: KubeHttp, veleroNamespace: strin
         if (v) index.upsert(v);
       }
     });
+  let retainedVolumes: ListedRecord[] = [];
   await Promise.all([
+    listRetainedRecords(http, ownNamespace, pageTimeoutMs).then((records) => (retainedVolumes = records)),
     ...COMPONENT_SOURCES.map(async (source) => {
       for (const item of await listAllPages(http, source.path, wutong, pageTimeoutMs)) if (isObject(item)) registry.upsert(source.summarize(item));
     }),
@@ -46,6 +51,7 @@ export async function readClusterSnapshot(http: KubeHttp, veleroNamespace: strin
   ]);
   return {
     registry,
+    retainedVolumes,
     backupsOf: (serviceId) => ({
       schedules: schedules.withLabel(serviceId),
       backups: backups.withLabel(serviceId),

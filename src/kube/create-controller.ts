@@ -15,7 +15,6 @@ import { scheduleLoop } from '../controller/schedule-loop.js';
 import { upgradeHoldLoop } from '../controller/upgrade-hold-loop.js';
 import { reportComponentCoverage } from '../observability/component-metrics.js';
 // Registers the protection metrics (holds, holders, data guard) on every replica, so each exports them, leader or not.
-import '../observability/protection-metrics.js';
 import type { PolicyStore } from '../policy/policy-store.js';
 import { watchComponents } from './component-watch.js';
 import { createBackupBackend } from './create-backup-backend.js';
@@ -28,6 +27,11 @@ import { podMetadataPatcher } from './pod-metadata-patcher.js';
 import { webhookScopeReader } from './webhook-scope-reader.js';
 import { workloadPatcher } from './workload-patcher.js';
 import { webhookConfigurationNameFrom } from '../certificates/tls-config.js';
+import { dataGuardLoop } from '../controller/data-guard-loop.js';
+import { hasGuard } from '../controller/data-guard.js';
+import { reportGuardedClaims, reportRetainedVolumes } from '../observability/protection-metrics.js';
+import { retainedRecordStore, watchRetainedRecords } from './retained-records.js';
+import { volumeStore } from './volume-store.js';
 
 // Writes the controller makes outside a console request: bounded like the API's.
 const REQUEST_TIMEOUT_MS = 5_000;
@@ -75,8 +79,12 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
   };
   // Coverage gauges on every replica (each holds the registry and the cache), computed when scraped.
   reportComponentCoverage({ components: () => registry.all(), backupsOf: (id) => componentBackups(cache, id), now: deps.now });
+  // Data guard gauges on every replica: the registry has every PVC's finalizers, the records watch every record.
+  reportGuardedClaims(() => registry.all().reduce((n, c) => n + c.claims.filter(hasGuard).length, 0));
+  const retainedRecords = watchRetainedRecords(http, cluster.namespace, log);
+  reportRetainedVolumes(() => retainedRecords.count());
   // Every loop of the controller, in one list.
-  const { loops, podHook } = controllerLoops(deps, config, http);
+  const { loops, podHook } = controllerLoops(deps, config, http, cluster.namespace);
   podListeners.push(podHook);
   const elector = leaseElector(http, { namespace: cluster.namespace, identity: electorIdentity(), timing: config.leaderElection }, log.child({ component: 'leader-election' }));
   let controller: { stop(): void } | undefined;
@@ -89,6 +97,7 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
     backend,
     start() {
       cache.start();
+      void retainedRecords.watch.start();
       void componentWatch.start().then(() => log.info({ components: registry.size }, 'components listed'));
       controller = runController(loops, elector, deps.log);
       elector.start();
@@ -97,6 +106,7 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
     async stop() {
       await stopController();
       componentWatch.stop();
+      retainedRecords.watch.stop();
       cache.stop();
     },
   };
@@ -105,7 +115,7 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
 // A page of 500 pods is a few MB of JSON: more time than a single read.
 const PAGE_TIMEOUT_MS = 15_000;
 
-function controllerLoops(deps: ControllerDeps, config: Config, http: KubeHttp): { loops: ControllerLoop[]; podHook: (raw: unknown) => void } {
+function controllerLoops(deps: ControllerDeps, config: Config, http: KubeHttp, namespace: string): { loops: ControllerLoop[]; podHook: (raw: unknown) => void } {
   const backfill = backfillLoop({
     ...deps,
     pods: podMetadataPatcher(http, { requestTimeoutMs: REQUEST_TIMEOUT_MS, pageTimeoutMs: PAGE_TIMEOUT_MS }),
@@ -123,6 +133,14 @@ function controllerLoops(deps: ControllerDeps, config: Config, http: KubeHttp): 
       backfill,
       runMarkLoop({ ...deps, claims }, config.controllerResyncMs),
       upgradeHoldLoop({ ...deps, workloads: workloadPatcher(http, REQUEST_TIMEOUT_MS) }, config.controllerResyncMs),
+      dataGuardLoop({
+        ...deps,
+        claims,
+        volumes: volumeStore(http, REQUEST_TIMEOUT_MS),
+        records: retainedRecordStore(http, namespace, REQUEST_TIMEOUT_MS),
+        recordNamespace: namespace,
+        resyncMs: config.controllerResyncMs,
+      }),
     ],
     podHook: (raw) => backfill.onPod(raw),
   };

@@ -46,7 +46,7 @@ export const reportGuardedClaims = guarded.report;
 
 export const deletionReleases = new Counter({
   name: 'wutong_backup_deletion_releases_total',
-  help: 'Deleted PVCs whose data-guard finalizer was released, by outcome: covered (a backup holds the data), retained (the PV was kept with Retain), unprotected (protection went away).',
+  help: 'Deleted PVCs whose data-guard finalizer was released, by outcome: covered (a backup holds the data), retained (the PV was kept with Retain), unprotected (protection went away), unbound (no volume held the claim data).',
   labelNames: ['outcome'] as const,
   registers: [registry],
 });

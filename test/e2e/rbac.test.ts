@@ -7,7 +7,7 @@ import { findObject } from './support/kustomize.js';
 import { SHIPPED, type ShippedInstall } from './support/shipped-install.js';
 import { eventually } from './support/wait.js';
 import type { WebhookProcess } from './support/webhook-process.js';
-import { stopWutongComponent } from './support/wutong-component.js';
+import { claimNameOf, createWutongVolume, deleteWutongComponent, stopWutongComponent } from './support/wutong-component.js';
 
 jest.setTimeout(420_000);
 
@@ -172,6 +172,15 @@ async function exerciseBackupApi(): Promise<void> {
   await ok('DELETE', `/backup/${backupId}`, undefined, 202);
   // The download's DownloadRequest is deleted after the answer, without waiting.
   await eventually(() => Promise.resolve(auditedRequests().some((e) => e.verb === 'delete' && e.objectRef?.resource === 'downloadrequests') ? true : undefined), 'the DownloadRequest deleted', 20_000, 250);
+  // Last (the component is gone afterwards), the data guard: the stopped component's PVC bound to a Wutong-style PV, then Wutong's delete with no
+  // backup started since the stop: the PV is read and set to Retain, the record created, the finalizer removed.
+  await createWutongVolume(component, `pv-rbac-${process.pid}`);
+  const claimPath = `/api/v1/namespaces/${component.namespace}/persistentvolumeclaims/${claimNameOf(component)}`;
+  await eventually(async () => ((await apiRequest(clusterInfo(), 'GET', claimPath)).json as { status?: { phase?: string } }).status?.phase === 'Bound' ? true : undefined, 'the PVC bound', 60_000, 250);
+  await deleteWutongComponent(component);
+  await eventually(async () => ((await apiRequest(clusterInfo(), 'GET', claimPath)).status === 404 ? true : undefined), 'the PVC released and gone', 60_000, 250);
+  const record = await apiRequest(clusterInfo(), 'GET', `/api/v1/namespaces/${SHIPPED.namespace}/configmaps/retained-pv-rbac-${process.pid}`);
+  if (record.status !== 200) throw new Error(`the retained-volume record: ${record.status}`);
 }
 
 // Run the webhook's and the backup API's work against the API server, then
@@ -189,7 +198,10 @@ beforeAll(async () => {
     calls.set(key(call), entry);
   }
 });
-afterAll(() => bed?.stop());
+afterAll(async () => {
+  await bed?.stop();
+  await apiRequest(clusterInfo(), 'DELETE', `/api/v1/persistentvolumes/pv-rbac-${process.pid}`);
+});
 
 test('no request the ServiceAccount made during the e2e run was refused, and the authorizer allows each kind of them', async () => {
   expect(calls.size).toBeGreaterThan(0);
@@ -202,8 +214,13 @@ test('no request the ServiceAccount made during the e2e run was refused, and the
 
 test('the policy watch is authorized by name: list and watch carry the ConfigMap name from fieldSelector metadata.name', () => {
   const configMapCalls = [...calls.values()].map((c) => c.call).filter((c) => c.resource === 'configmaps');
-  expect(new Set(configMapCalls.map((c) => c.verb))).toEqual(new Set(['list', 'watch']));
-  expect(configMapCalls.every((c) => c.name === SHIPPED.policyConfigMap && c.namespace === SHIPPED.namespace)).toBe(true);
+  expect(configMapCalls.every((c) => c.namespace === SHIPPED.namespace)).toBe(true);
+  const policyCalls = configMapCalls.filter((c) => c.name === SHIPPED.policyConfigMap);
+  expect(new Set(policyCalls.map((c) => c.verb))).toEqual(new Set(['list', 'watch']));
+  // The rest is the data guard's records: listed and watched by label, created once; never read by name, changed or deleted.
+  const recordCalls = configMapCalls.filter((c) => c.name !== SHIPPED.policyConfigMap);
+  expect(new Set(recordCalls.map((c) => c.verb))).toEqual(new Set(['list', 'watch', 'create']));
+  expect(recordCalls.filter((c) => c.verb !== 'create').every((c) => c.name === '')).toBe(true);
 });
 
 test('every permission rbac.yaml grants is used by a request the webhook or the backup API made (nothing granted in vain)', () => {
@@ -231,7 +248,14 @@ test.each<[string, Call]>([
   ['patch another MutatingWebhookConfiguration', { verb: 'patch', group: 'admissionregistration.k8s.io', resource: 'mutatingwebhookconfigurations', subresource: '', namespace: '', name: 'someone-else' }],
   ['list MutatingWebhookConfigurations', { verb: 'list', group: 'admissionregistration.k8s.io', resource: 'mutatingwebhookconfigurations', subresource: '', namespace: '', name: '' }],
   ['get another ConfigMap in its namespace', { verb: 'get', group: '', resource: 'configmaps', subresource: '', namespace: SHIPPED.namespace, name: 'kube-root-ca.crt' }],
-  ['list every ConfigMap in its namespace', { verb: 'list', group: '', resource: 'configmaps', subresource: '', namespace: SHIPPED.namespace, name: '' }],
+  // Records of retained volumes are created once and listed by label; an operator, not the project, deletes one.
+  ['update a ConfigMap in its namespace', { verb: 'update', group: '', resource: 'configmaps', subresource: '', namespace: SHIPPED.namespace, name: 'retained-pv-1' }],
+  ['delete a ConfigMap in its namespace', { verb: 'delete', group: '', resource: 'configmaps', subresource: '', namespace: SHIPPED.namespace, name: 'retained-pv-1' }],
+  ['create ConfigMaps elsewhere', { verb: 'create', group: '', resource: 'configmaps', subresource: '', namespace: 'default', name: '' }],
+  // The data guard keeps PVs (get, patch); it never deletes or lists them, nor deletes or updates PVCs.
+  ['delete a PersistentVolume', { verb: 'delete', group: '', resource: 'persistentvolumes', subresource: '', namespace: '', name: 'any' }],
+  ['list PersistentVolumes', { verb: 'list', group: '', resource: 'persistentvolumes', subresource: '', namespace: '', name: '' }],
+  ['update a PVC', { verb: 'update', group: '', resource: 'persistentvolumeclaims', subresource: '', namespace: 'default', name: 'any' }],
   ['update its policy ConfigMap', { verb: 'update', group: '', resource: 'configmaps', subresource: '', namespace: SHIPPED.namespace, name: SHIPPED.policyConfigMap }],
   ['read ConfigMaps elsewhere', { verb: 'list', group: '', resource: 'configmaps', subresource: '', namespace: 'kube-system', name: '' }],
   ['delete pods', { verb: 'delete', group: '', resource: 'pods', subresource: '', namespace: 'default', name: 'any' }],

@@ -99,7 +99,8 @@ export const AUDITED_NAMESPACE = 'wutong-backup';
 /**
  * The controllers a real cluster would run that the tests depend on: owner
  * references cascade, namespaces are finalized, ServiceAccounts and their
- * token Secrets appear, workloads create pods, PVCs bind and are protected.
+ * token Secrets appear, workloads create pods, PVCs bind and are protected,
+ * and a PV that is no longer bound is let go (pv-protection).
  */
 const CONTROLLERS = [
   'garbagecollector',
@@ -111,6 +112,7 @@ const CONTROLLERS = [
   'replicaset',
   'persistentvolume-binder',
   'pvc-protection',
+  'pv-protection',
 ];
 
 /** `<repoRoot>/../shared/velero-crds/v<version>` */

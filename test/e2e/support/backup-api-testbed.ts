@@ -11,7 +11,7 @@ import { installShipped, type ShippedInstall } from './shipped-install.js';
 import { startVeleroStandIn, type VeleroStandIn } from './velero-stand-in.js';
 import { eventually } from './wait.js';
 import type { WebhookProcess } from './webhook-process.js';
-import { startWutongComponent, type WutongComponent } from './wutong-component.js';
+import { releaseDataGuards, startWutongComponent, type WutongComponent } from './wutong-component.js';
 
 export const VELERO_NAMESPACE = 'velero';
 
@@ -97,6 +97,8 @@ export async function startBackupApiTestbed(options: TestbedOptions): Promise<Ba
     await Promise.all(started.map((r) => r.stop()));
     await velero?.stop();
     await kubelet?.stop();
+    // With no controller left to release them, guarded PVCs would hold the namespace in Terminating for ever: the uninstall procedure.
+    if (namespace) await releaseDataGuards(namespace);
     // Before the uninstall releases the lock: the next test file starts from an empty cluster state.
     await apiRequest(info, 'DELETE', `/apis/rbac.authorization.k8s.io/v1/clusterroles/${roleName}`);
     for (const resource of [...VELERO_CREATED_RESOURCES, 'podvolumebackups', 'podvolumerestores']) {

@@ -1,4 +1,6 @@
 import type { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { apiRequest } from '../cluster/cluster.js';
+import { clusterInfo } from './kube.js';
 import { eventually } from './wait.js';
 
 /** A Wutong component as its worker makes it: a StatefulSet, its pods and PVCs, all carrying Wutong's labels. */
@@ -63,4 +65,70 @@ export async function stopWutongComponent(apps: AppsV1Api, core: CoreV1Api, c: W
     const left = await core.listNamespacedPod({ namespace: c.namespace, labelSelector: `service_id=${c.serviceId}` });
     return left.items.length === 0 ? true : undefined;
   }, `component ${c.alias} stopped`, 60_000);
+}
+
+/** The data guard's finalizer (src/components/protection-keys.ts). */
+export const DATA_GUARD_FINALIZER = 'backup.wutong.io/data-guard';
+
+interface ClaimJson {
+  metadata: { name: string; namespace: string; resourceVersion: string; finalizers?: string[] };
+}
+
+/**
+ * What README "Deletion safety" tells an operator uninstalling the project
+ * to do: take the data guard's finalizer off every PVC (here, of one
+ * namespace), so nothing waits for a controller that will not come back.
+ * Test files call it after stopping their replicas, before deleting the
+ * namespace.
+ */
+export async function releaseDataGuards(namespace: string): Promise<void> {
+  const info = clusterInfo();
+  const list = await apiRequest(info, 'GET', `/api/v1/namespaces/${namespace}/persistentvolumeclaims`);
+  for (const claim of (list.json as { items?: ClaimJson[] } | undefined)?.items ?? []) {
+    const finalizers = claim.metadata.finalizers ?? [];
+    if (!finalizers.includes(DATA_GUARD_FINALIZER)) continue;
+    await apiRequest(info, 'PATCH', `/api/v1/namespaces/${namespace}/persistentvolumeclaims/${claim.metadata.name}`, {
+      metadata: { resourceVersion: claim.metadata.resourceVersion, finalizers: finalizers.filter((f) => f !== DATA_GUARD_FINALIZER) },
+    }, 'application/merge-patch+json');
+  }
+}
+
+/** The PVC name the StatefulSet controller gives the component's one claim (template manual1001, ordinal 0). */
+export const claimNameOf = (c: Pick<WutongComponent, 'alias'>): string => `manual1001-${c.alias}-0`;
+
+/**
+ * A PV as Wutong's own provisioner leaves them: labelled creator=Wutong and
+ * service_id, no storageClassName, reclaim policy Delete, here a hostPath
+ * (nothing mounts it: the kubelet is a stand-in), reserved for the
+ * component's claim so the controller-manager's PV binder binds the two
+ * when the claim appears.
+ */
+export async function createWutongVolume(c: WutongComponent, name = `pv-${c.alias}-${process.pid}`): Promise<string> {
+  const res = await apiRequest(clusterInfo(), 'POST', '/api/v1/persistentvolumes', {
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    metadata: { name, labels: { creator: 'Wutong', service_id: c.serviceId } },
+    spec: {
+      capacity: { storage: '1Gi' },
+      accessModes: ['ReadWriteOnce'],
+      persistentVolumeReclaimPolicy: 'Delete',
+      hostPath: { path: `/wtdata/tenant/${c.serviceId}/${name}` },
+      claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: c.namespace, name: claimNameOf(c) },
+    },
+  });
+  if (res.status !== 201) throw new Error(`creating PersistentVolume ${name}: ${res.status} ${res.body.slice(0, 200)}`);
+  return name;
+}
+
+/**
+ * What Wutong's delete does after a stop (worker/gc/gc.go): DeleteCollection
+ * of the component's PVs and PVCs, selected by creator=Wutong and service_id.
+ */
+export async function deleteWutongComponent(c: WutongComponent): Promise<void> {
+  const info = clusterInfo();
+  const selector = encodeURIComponent(`creator=Wutong,service_id=${c.serviceId}`);
+  for (const path of ['/api/v1/persistentvolumes', `/api/v1/namespaces/${c.namespace}/persistentvolumeclaims`]) {
+    const res = await apiRequest(info, 'DELETE', `${path}?labelSelector=${selector}`);
+    if (res.status !== 200) throw new Error(`DeleteCollection ${path}: ${res.status} ${res.body.slice(0, 200)}`);
+  }
 }

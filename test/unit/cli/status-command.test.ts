@@ -7,6 +7,7 @@ import { CliError } from '../../../src/cli/cli-error.js';
 import { runStatusCommand, type ClusterReader } from '../../../src/cli/status-command.js';
 import { ComponentRegistry } from '../../../src/components/component-registry.js';
 import type { ClusterSnapshot } from '../../../src/kube/cluster-snapshot.js';
+import type { ListedRecord } from '../../../src/kube/retained-records.js';
 import { VELERO_LABEL } from '../../../src/velero/velero-labels.js';
 import type { BackupView, PodVolumeBackupView, ScheduleView } from '../../../src/velero/velero-views.js';
 import { cli } from './run-cli-in-process.js';
@@ -42,7 +43,7 @@ const volume = (backupName: string, totalBytes: number): PodVolumeBackupView => 
 });
 
 /** A cluster as one-shot lists would find it: five components in one tenant environment. */
-function snapshot(over: Partial<Record<Alias, { schedules?: ScheduleView[]; backups?: BackupView[] }>> = {}): ClusterSnapshot {
+function snapshot(over: Partial<Record<Alias, { schedules?: ScheduleView[]; backups?: BackupView[] }>> = {}, retainedVolumes: ListedRecord[] = []): ClusterSnapshot {
   const registry = new ComponentRegistry();
   const claim = (alias: Alias) => registry.upsert(claimSummary({ kind: 'PersistentVolumeClaim', namespace: 'acme-prod', name: `data-${alias}-0`, uid: `c-${alias}`, labels: labels(alias), phase: 'Bound', finalizers: [] }));
   const pod = (alias: Alias) => registry.upsert(podRecord({ kind: 'Pod', namespace: 'acme-prod', name: `${alias}-0`, uid: `p-${alias}`, labels: labels(alias), phase: 'Running', ready: true }));
@@ -66,6 +67,7 @@ function snapshot(over: Partial<Record<Alias, { schedules?: ScheduleView[]; back
   const volumes = [volume('db-1', 83_000_000), volume('cache-1', 1_200_000_000)];
   return {
     registry,
+    retainedVolumes,
     backupsOf: (serviceId) => {
       const alias = (Object.keys(ids) as Alias[]).find((a) => ids[a] === serviceId) ?? 'web';
       return { ...velero[alias], podVolumeBackupsOf: (name) => volumes.filter((v) => v.metadata.labels[VELERO_LABEL.backupName] === name) };
@@ -144,6 +146,48 @@ test('--velero-namespace, else $VELERO_NAMESPACE, else "velero", is where the Ve
   await status([], read, { VELERO_NAMESPACE: 'backup-system' });
   await status(['--velero-namespace', 'mine'], read, { VELERO_NAMESPACE: 'backup-system' });
   expect(seen).toEqual(['velero', 'backup-system', 'mine']);
+});
+
+const kept: ListedRecord = {
+  recordName: 'retained-pv-cache',
+  volume: 'pv-cache',
+  serviceId: ids.cache,
+  component: 'acme/prod/cache',
+  claim: { namespace: 'acme-prod', name: 'data-cache-0', uid: 'c-cache' },
+  reason: 'no Completed backup started after the component stopped at 2026-03-10T11:00:00Z',
+  retainedAt: '2026-03-10T11:55:00Z',
+  deletionRequestedAt: '2026-03-10T11:55:00Z',
+  previousReclaimPolicy: 'Delete',
+};
+
+test('a retained volume is listed with its record, how to restore from it and release it, and exits 1 (it awaits a decision)', async () => {
+  const fine = snapshot({ late: { schedules: [], backups: [] }, broken: { schedules: [], backups: [] } }, [kept]);
+  const { code, stdout } = await status([], () => Promise.resolve(fine));
+  expect(stdout).toContain(
+    [
+      'RETAINED VOLUME   COMPONENT         CLAIM                    KEPT     RECORD              WHY',
+      'pv-cache          acme/prod/cache   acme-prod/data-cache-0   5m ago   retained-pv-cache   no Completed backup started after the component stopped at 2026-03-10T11:00:00Z',
+    ].join('\n'),
+  );
+  expect(stdout).toContain("kubectl -n wutong-backup get configmap retained-pv-cache -o jsonpath='{.data.persistentvolume\\.json}' | kubectl apply -f -");
+  expect(stdout).toContain('kubectl -n wutong-backup delete configmap retained-pv-cache');
+  expect(code).toBe(1);
+  const json = JSON.parse((await status(['-o', 'json'], () => Promise.resolve(fine))).stdout) as { retainedVolumes: unknown[] };
+  expect(json.retainedVolumes).toEqual([kept]);
+  // Without one, the same cluster is fine.
+  expect((await status([], () => Promise.resolve(snapshot({ late: { schedules: [], backups: [] }, broken: { schedules: [], backups: [] } })))).code).toBe(0);
+});
+
+test('-n, else $POD_NAMESPACE, else "wutong-backup", is where the records are read', async () => {
+  const seen: string[] = [];
+  const read: ClusterReader = (_env, _velero, own) => {
+    seen.push(own);
+    return Promise.resolve(snapshot());
+  };
+  await status([], read);
+  await status([], read, { POD_NAMESPACE: 'backup' });
+  await status(['-n', 'mine'], read, { POD_NAMESPACE: 'backup' });
+  expect(seen).toEqual(['wutong-backup', 'backup', 'mine']);
 });
 
 test('a cluster that cannot be read exits 2, never 1: a script must not mistake "could not look" for "overdue"', async () => {

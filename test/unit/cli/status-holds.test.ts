@@ -37,7 +37,7 @@ function snapshot(): ClusterSnapshot {
     spec: {},
     status: { phase: 'InProgress' },
   };
-  return { registry, backupsOf: (sid) => ({ schedules: [], backups: sid === ids.db ? [running] : [], podVolumeBackupsOf: () => [] }) };
+  return { registry, backupsOf: (sid) => ({ schedules: [], backups: sid === ids.db ? [running] : [], podVolumeBackupsOf: () => [] }), retainedVolumes: [] };
 }
 
 test('status lists the held rollouts (not the released ones): workload, how long, the Backup and its phase', () => {
