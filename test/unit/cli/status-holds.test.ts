@@ -60,7 +60,7 @@ test('status lists the held rollouts (not the released ones): workload, how long
     expect.stringMatching(new RegExp(`^acme/prod/db\\s+acme-prod\\s+StatefulSet/db\\s+5m\\s+${ids.db}-upgrade-20261202080000\\s+InProgress\\s+image mysql:8.0.36 → mysql:8.0.37$`)),
     '1 rollout held for a backup',
   ]);
-  expect(JSON.parse(formatStatusJson([], rows))).toEqual({ components: [], upgradeHolds: rows });
+  expect(JSON.parse(formatStatusJson([], rows))).toEqual({ components: [], upgradeHolds: rows, retainedVolumes: [] });
 });
 
 test('nothing held: no section at all', () => {
