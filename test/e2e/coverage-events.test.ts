@@ -1,7 +1,6 @@
-import { request } from 'node:https';
 import { jest } from '@jest/globals';
 import { apiRequest } from './cluster/cluster.js';
-import { startBackupApiTestbed, type BackupApiTestbed } from './support/backup-api-testbed.js';
+import { replicaMetrics, startBackupApiTestbed, type BackupApiTestbed } from './support/backup-api-testbed.js';
 import { clusterInfo } from './support/kube.js';
 import { eventually } from './support/wait.js';
 
@@ -30,17 +29,7 @@ async function eventsOnWorkload(): Promise<EventJson[]> {
   return (res.json as { items: EventJson[] }).items.filter((e) => e.source?.component === 'wutong-backup');
 }
 
-function metrics(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    request(`${bed.replicas[0]!.url}/metrics`, { ca: bed.caPem }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve(body));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
+const metrics = (): Promise<string> => replicaMetrics(bed);
 
 beforeAll(async () => {
   bed = await startBackupApiTestbed({ suite: 'coverage', serviceId: 'd4e5f60718293a4b5c6d7e8f90a1b2c3', alias: 'gr0cover', replicaCount: 1 });

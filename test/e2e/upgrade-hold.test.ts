@@ -4,10 +4,9 @@
 // the kubelet stand-in running the pods, the Velero stand-in running the
 // Backups. What a platform team would see with kubectl when Wutong upgrades a
 // protected component.
-import { request } from 'node:https';
 import { jest } from '@jest/globals';
 import { apiRequest } from './cluster/cluster.js';
-import { startBackupApiTestbed, type BackupApiTestbed, type VeleroObjectJson } from './support/backup-api-testbed.js';
+import { replicaMetrics, startBackupApiTestbed, type BackupApiTestbed, type VeleroObjectJson } from './support/backup-api-testbed.js';
 import { clusterInfo } from './support/kube.js';
 import { setShippedPolicy } from './support/shipped-install.js';
 import { eventually } from './support/wait.js';
@@ -173,17 +172,7 @@ const eventWith = (p: Part, reason: string): Promise<EventJson> =>
 
 const upgradeBackups = (p: Part): Promise<VeleroObjectJson[]> => bed.veleroObjects('backups', `wutong.io/service_id=${p.serviceId},backup.wutong.io/trigger=upgrade`);
 
-function metrics(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    request(`${bed.replicas[0]!.url}/metrics`, { ca: bed.caPem }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve(body));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
+const metrics = (): Promise<string> => replicaMetrics(bed);
 
 beforeAll(async () => {
   bed = await startBackupApiTestbed({ suite: 'upgrade-hold', serviceId: 'e1f2a3b4c5d6e7f8091a2b3c4d5e6f7f', alias: 'gr1bed', replicaCount: 1, beforeReplicas: () => setShippedPolicy(POLICY) });

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { request } from 'node:https';
 import { fileURLToPath } from 'node:url';
 import { AppsV1Api, type CoreV1Api } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
@@ -156,4 +157,17 @@ export async function startBackupApiTestbed(options: TestbedOptions): Promise<Ba
     await stop().catch(() => undefined);
     throw err;
   }
+}
+
+/** The first replica's Prometheus exposition (GET /metrics over its TLS port). */
+export function replicaMetrics(bed: Pick<BackupApiTestbed, 'replicas' | 'caPem'>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    request(`${bed.replicas[0]!.url}/metrics`, { ca: bed.caPem }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve(body));
+    })
+      .on('error', reject)
+      .end();
+  });
 }
