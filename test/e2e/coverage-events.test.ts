@@ -19,6 +19,7 @@ interface EventJson {
   reason: string;
   type: string;
   message: string;
+  firstTimestamp?: string;
   involvedObject: { kind: string; name: string };
   source?: { component?: string };
 }
@@ -50,6 +51,10 @@ test('a backup of a protected component is told on its StatefulSet, once per pha
     const events = await eventsOnWorkload();
     return events.some((e) => e.reason === 'BackupCompleted') ? events : undefined;
   }, 'a BackupCompleted Event on the StatefulSet', 120_000);
+  // The API server lists Events by name (`<workload>.<random>`), not by time: put them in phase order, then check the times agree.
+  const PHASES = ['BackupStarted', 'BackupCompleted'];
+  told.sort((a, b) => PHASES.indexOf(a.reason) - PHASES.indexOf(b.reason));
+  expect(Date.parse(told[0]?.firstTimestamp ?? '')).toBeLessThanOrEqual(Date.parse(told[1]?.firstTimestamp ?? ''));
   expect(told.map((e) => [e.type, e.reason, e.message.split(':')[0]])).toEqual([
     ['Normal', 'BackupStarted', `Backup ${backupId} started`],
     ['Normal', 'BackupCompleted', `Backup ${backupId} completed`],
