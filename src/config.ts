@@ -32,6 +32,12 @@ export interface Config {
   controllerResyncMs: number;
   /** BACKFILL_RATE: pods the backfill reads and patches per second, at most (also its burst). */
   backfillRate: number;
+  /** HOLDER_IMAGE: the image holder pods run (a build of this project's Dockerfile); unset: this pod's own image. */
+  holderImage: string | undefined;
+  /** HOLDER_START_TIMEOUT: how long a holder pod may take to run before the backup of a stopped component is given up (503). */
+  holderStartTimeoutMs: number;
+  /** HOLDER_MAX_AGE: no holder pod lives longer, whatever its backup or restore is doing. */
+  holderMaxAgeMs: number;
 }
 
 const MiB = 1024 * 1024;
@@ -49,6 +55,13 @@ const DEFAULT_DOWNLOAD_TIMEOUT_MS = 30_000;
 // A missed trigger (a watch event lost in a reconnect) costs at most this
 // long; each resync reads caches only, so it is cheap even at 5,000 components.
 const DEFAULT_CONTROLLER_RESYNC_MS = 5 * 60_000;
+// Pulling the image once per node, scheduling, attaching the volumes: seconds
+// usually, a minute for a cold node; the console's request waits this long.
+const DEFAULT_HOLDER_START_TIMEOUT_MS = 60_000;
+// Above Velero's own 4 h file-system backup timeout (--fs-backup-timeout), so
+// a slow backup of a large volume is never cut short; below a day, so a
+// holder that lost its purpose does not hold a volume overnight.
+const DEFAULT_HOLDER_MAX_AGE_MS = 6 * 3_600_000;
 
 function mebibytes(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined || value === '') return fallback * MiB;
@@ -109,5 +122,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     leaderElection: leaderElection(env),
     controllerResyncMs: durationFromEnv(env, 'CONTROLLER_RESYNC', DEFAULT_CONTROLLER_RESYNC_MS),
     backfillRate: positiveRate(env.BACKFILL_RATE, 'BACKFILL_RATE', DEFAULT_BACKFILL_RATE),
+    holderImage: env.HOLDER_IMAGE?.trim() || undefined,
+    holderStartTimeoutMs: durationFromEnv(env, 'HOLDER_START_TIMEOUT', DEFAULT_HOLDER_START_TIMEOUT_MS),
+    holderMaxAgeMs: durationFromEnv(env, 'HOLDER_MAX_AGE', DEFAULT_HOLDER_MAX_AGE_MS),
   };
 }

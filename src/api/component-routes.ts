@@ -123,13 +123,18 @@ export const COMPONENT_ROUTES: readonly ComponentRoute[] = [
   route({
     method: 'post',
     path: '/backup',
-    summary: 'Back up the component now (file-system backup of its volumes while it runs)',
+    summary:
+      'Back up the component now: file-system backup of its volumes through its running pods, or, while it is stopped, through a holder pod that mounts its PVCs (crash-consistent data at rest: the record\'s data_state is "at-rest"; 503 holder_not_running when that pod does not start in time)',
     access: { verb: 'create', resource: 'componentbackups' },
     params: componentParams,
     body: createBackupBody,
     query: noQuery,
     idempotent: true,
-    responses: { 200: 'the new backup record', 409: 'not running, no volumes, or a backup is unfinished', 422: 'Idempotency-Key reused with another body' },
+    responses: {
+      200: 'the new backup record',
+      409: 'starting or stopping (a workload without a running pod, or pods still going), no volumes, being deleted, or a backup is unfinished (a holder pod is busy)',
+      422: 'Idempotency-Key reused with another body',
+    },
     serviceIdOf: (body) => body.service_id,
     handle: async ({ deps, component, body, rawBody, idempotencyKey }, res) => {
       const ttl = requestedTtl(body.ttl);

@@ -20,6 +20,7 @@ Commands:
   certs generate            Generate the webhook's CA and serving certificate
   status                    Which components are backed up, from the current kubeconfig's cluster
   release-finalizers        Take the data guard's finalizer off every Wutong PVC (uninstall)
+  hold                      Wait for SIGTERM (what the controller's holder pods run)
 
 Run "wutong-backup COMMAND --help" for a command's options.
 `;
@@ -78,6 +79,11 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
     case 'release-finalizers': {
       const { runReleaseFinalizersCommand } = await import('./release-finalizers-command.js');
       return runReleaseFinalizersCommand(rest, io);
+    }
+    case 'hold': {
+      // Loaded on demand: a holder pod should start as little code as it can.
+      const { runHoldCommand } = await import('./hold-command.js');
+      return runHoldCommand(rest, io);
     }
     default:
       throw new UsageError(`unknown command "${command}"`, '');

@@ -1,18 +1,32 @@
 import { describeComponent, type Component } from './component.js';
 
 /**
- * Why a backup cannot start now, or undefined when it can. File-system
- * backup reads each volume through a running pod that mounts it, so a
- * component without one would produce a backup with no data that still
- * says Completed.
+ * How a backup of the component can be taken now. File-system backup reads
+ * each volume through a running pod that mounts it: a running component's
+ * own pods (hooks and all, for an application-consistent copy), or, for a
+ * stopped one (what Wutong's stop leaves: PVCs, no workload, no pod), a
+ * holder pod started for the backup (src/holder/), which copies the data as
+ * the stop left it. A component half way (a workload whose pods do not run,
+ * or pods still going away) is neither: a holder would race its pods for the
+ * volumes.
  */
-export function backupBlocker(component: Component): string | undefined {
+export type BackupRoute = { kind: 'running' } | { kind: 'at-rest' } | { kind: 'blocked'; reason: string; code: 'no_volumes' | 'component_not_running' };
+
+export function backupRoute(component: Component): BackupRoute {
   const name = describeComponent(component.ref);
-  if (component.volumeClaims.length === 0) return `component ${name} has no persistent volume claims: there is no data to back up`;
-  if (component.runningPods.length === 0) {
-    return `component ${name} has no running pods: file-system backup reads volumes through a running pod, start the component first`;
+  if (component.volumeClaims.length === 0) return { kind: 'blocked', reason: `component ${name} has no persistent volume claims: there is no data to back up`, code: 'no_volumes' };
+  if (component.runningPods.length > 0) return { kind: 'running' };
+  if (component.workload) {
+    return {
+      kind: 'blocked',
+      reason: `component ${name} has a ${component.workload.kind} (${component.workload.name}) but no running pod: wait until it runs, or stop it to back up its data at rest`,
+      code: 'component_not_running',
+    };
   }
-  return undefined;
+  if (component.pods.length > 0) {
+    return { kind: 'blocked', reason: `component ${name} is stopping (pods ${component.pods.join(', ')} still present): wait for them to go`, code: 'component_not_running' };
+  }
+  return { kind: 'at-rest' };
 }
 
 /**

@@ -14,3 +14,23 @@ export const WUTONG_LABEL = {
 
 /** The value of `creator` on Wutong's own objects. */
 export const WUTONG_CREATOR = 'Wutong';
+
+/**
+ * Every label Wutong puts on all of a component's objects (labels.go), what
+ * a holder pod copies from the component's PVCs so that it looks like part of
+ * the component to Velero (service_id) and to whoever reads `kubectl get pods
+ * --show-labels`. Not `creator`: see holder-pod.ts. Not the PVC-only
+ * `volume_name` and `reclaim_policy`.
+ */
+export const WUTONG_COMPONENT_LABELS = [
+  'service_id',
+  'service_alias',
+  'tenant_id',
+  'tenant_name',
+  'tenant_env_id',
+  'tenant_env_name',
+  'app_id',
+  'app',
+  'workload_name',
+  'creater_id',
+] as const;

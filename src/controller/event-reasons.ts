@@ -23,6 +23,7 @@ export const EVENT_REASON = {
   holderStarted: 'HolderStarted',
   holderRemoved: 'HolderRemoved',
   backupOnStop: 'BackupOnStop',
+  backupOnStopFailed: 'BackupOnStopFailed',
   // Deletion safety
   dataGuarded: 'DataGuarded',
   deletionReleased: 'DeletionReleased',

@@ -13,9 +13,12 @@ export interface ClaimPatcher {
    * A JSON merge patch of the PVC's metadata, guarded by `resourceVersion`
    * (the version the decision was made on): a PVC that changed meanwhile
    * answers 409, which throws so the work queue decides again on the newer
-   * version. 'gone' when the PVC no longer exists.
+   * version. 'gone' when the PVC no longer exists. Without `resourceVersion`
+   * the patch is unguarded: only for annotations of ours that no other
+   * decision reads against the rest of the object (a merge patch of one
+   * annotation cannot undo anyone else's write).
    */
-  patch(namespace: string, name: string, patch: ClaimMetadataPatch, resourceVersion: string): Promise<'patched' | 'gone'>;
+  patch(namespace: string, name: string, patch: ClaimMetadataPatch, resourceVersion: string | undefined): Promise<'patched' | 'gone'>;
 }
 
 const claimPath = (namespace: string, name: string): string =>
@@ -24,7 +27,7 @@ const claimPath = (namespace: string, name: string): string =>
 export function claimPatcher(http: KubeHttp, requestTimeoutMs: number): ClaimPatcher {
   return {
     async patch(namespace, name, patch, resourceVersion) {
-      const body = { metadata: { resourceVersion, ...patch } };
+      const body = { metadata: { ...(resourceVersion === undefined ? {} : { resourceVersion }), ...patch } };
       const response = await http.send('PATCH', claimPath(namespace, name), body, requestTimeoutMs);
       if (response.status === 200) return 'patched';
       if (response.status === 404) return 'gone';

@@ -13,12 +13,18 @@ import type { VeleroStore } from '../api/use-cases/ports.js';
 import type { ClusterAccess } from './kube-config.js';
 import { leaseLock } from './lease-lock.js';
 import { veleroCache, type RunningVeleroCache } from './velero-cache.js';
+import { kubeEventRecorder } from './event-recorder.js';
+import { holderImageSource } from './holder-image.js';
+import { kubeHolderPods } from './holder-pods.js';
+import type { AtRestDeps } from '../holder/at-rest-backup.js';
 import { kubeVeleroStore } from './velero-store.js';
 
 // Calls made while a console request waits: short, so an API server in
 // trouble turns into a clear 503 within a few seconds, not a hung page.
 const REQUEST_TIMEOUT_MS = 5_000;
 const DOWNLOAD_POLL_MS = 250;
+// How often a waiting backup of a stopped component looks whether its holder pod runs yet.
+const HOLDER_POLL_MS = 500;
 
 /** The backup API's use cases wired to the cluster: caches, live store, lock, reviews. */
 export interface BackupBackendParts {
@@ -27,17 +33,39 @@ export interface BackupBackendParts {
   componentsSynced: () => boolean;
 }
 
-export function createBackupBackend(cluster: ClusterAccess, config: Config, parts: BackupBackendParts, log: Logger): { backend: ApiBackend; cache: RunningVeleroCache; store: VeleroStore } {
+export function createBackupBackend(
+  cluster: ClusterAccess,
+  config: Config,
+  parts: BackupBackendParts,
+  log: Logger,
+): { backend: ApiBackend; cache: RunningVeleroCache; store: VeleroStore; atRest: AtRestDeps } {
   const { http } = parts;
   const cache = veleroCache(http, { namespace: config.veleroNamespace, storageLocation: config.storageLocation }, log);
   reportVeleroCacheSizes(() => cache.sizes());
   const store = kubeVeleroStore(http, config.veleroNamespace, REQUEST_TIMEOUT_MS);
+  const lock = leaseLock(http, { namespace: cluster.namespace, holder: process.env.POD_NAME || hostname(), requestTimeoutMs: REQUEST_TIMEOUT_MS }, log);
+  // Shared by the API's POST …/backup of a stopped component and the controller's backup on stop: one lock, one holder per component.
+  const atRest: AtRestDeps = {
+    holders: kubeHolderPods(http, REQUEST_TIMEOUT_MS),
+    store,
+    cache,
+    lock,
+    events: kubeEventRecorder(cluster.kubeConfig, log, REQUEST_TIMEOUT_MS),
+    holderImage: holderImageSource(
+      http,
+      { configured: config.holderImage, namespace: cluster.namespace, podName: process.env.POD_NAME, container: 'webhook', timeoutMs: REQUEST_TIMEOUT_MS },
+      log,
+    ),
+    settings: { holderStartTimeoutMs: config.holderStartTimeoutMs, holderPollMs: HOLDER_POLL_MS },
+    log: log.child({ component: 'holder' }),
+  };
   const backend: ApiBackend = {
     deps: {
       components: registryComponentReader(parts.registry, parts.componentsSynced, kubeComponentReader(http, REQUEST_TIMEOUT_MS)),
       cache,
       store,
-      lock: leaseLock(http, { namespace: cluster.namespace, holder: process.env.POD_NAME || hostname(), requestTimeoutMs: REQUEST_TIMEOUT_MS }, log),
+      lock,
+      atRest,
       settings: {
         veleroNamespace: config.veleroNamespace,
         storageLocation: config.storageLocation,
@@ -50,5 +78,5 @@ export function createBackupBackend(cluster: ClusterAccess, config: Config, part
     },
     access: accessControl(kubeAuthReviews(http, REQUEST_TIMEOUT_MS)),
   };
-  return { backend, cache, store };
+  return { backend, cache, store, atRest };
 }

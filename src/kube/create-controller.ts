@@ -14,7 +14,6 @@ import { runController } from '../controller/run-controller.js';
 import { scheduleLoop } from '../controller/schedule-loop.js';
 import { upgradeHoldLoop } from '../controller/upgrade-hold-loop.js';
 import { reportComponentCoverage } from '../observability/component-metrics.js';
-// Registers the protection metrics (holds, holders, data guard) on every replica, so each exports them, leader or not.
 import type { PolicyStore } from '../policy/policy-store.js';
 import { watchComponents } from './component-watch.js';
 import { createBackupBackend } from './create-backup-backend.js';
@@ -32,6 +31,11 @@ import { hasGuard } from '../controller/data-guard.js';
 import { reportGuardedClaims, reportRetainedVolumes } from '../observability/protection-metrics.js';
 import { retainedRecordStore, watchRetainedRecords } from './retained-records.js';
 import { volumeStore } from './volume-store.js';
+import { holderSweepLoop } from '../controller/holder-sweep-loop.js';
+import { stopBackupLoop } from '../controller/stop-backup-loop.js';
+import { HolderIndex } from '../holder/holder-index.js';
+import type { AtRestDeps } from '../holder/at-rest-backup.js';
+import { watchHolders } from './holder-watch.js';
 
 // Writes the controller makes outside a console request: bounded like the API's.
 const REQUEST_TIMEOUT_MS = 5_000;
@@ -65,7 +69,7 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
     for (const component of registry.all()) counts[component.state]++;
     return counts;
   });
-  const { backend, cache, store } = createBackupBackend(cluster, config, { http, registry, componentsSynced: () => componentWatch.synced() }, log);
+  const { backend, cache, store, atRest } = createBackupBackend(cluster, config, { http, registry, componentsSynced: () => componentWatch.synced() }, log);
   const deps: ControllerDeps = {
     registry,
     componentsSynced: () => componentWatch.synced(),
@@ -84,7 +88,10 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
   const retainedRecords = watchRetainedRecords(http, cluster.namespace, log);
   reportRetainedVolumes(() => retainedRecords.count());
   // Every loop of the controller, in one list.
-  const { loops, podHook } = controllerLoops(deps, config, http, cluster.namespace);
+  // Holder pods, cluster-wide: the sweep removes each once its backup or restore is done.
+  const holderIndex = new HolderIndex();
+  const holderWatch = watchHolders(http, holderIndex, log);
+  const { loops, podHook } = controllerLoops(deps, config, http, { namespace: cluster.namespace, atRest, holderIndex });
   podListeners.push(podHook);
   const elector = leaseElector(http, { namespace: cluster.namespace, identity: electorIdentity(), timing: config.leaderElection }, log.child({ component: 'leader-election' }));
   let controller: { stop(): void } | undefined;
@@ -98,6 +105,7 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
     start() {
       cache.start();
       void retainedRecords.watch.start();
+      void holderWatch.start();
       void componentWatch.start().then(() => log.info({ components: registry.size }, 'components listed'));
       controller = runController(loops, elector, deps.log);
       elector.start();
@@ -107,6 +115,7 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
       await stopController();
       componentWatch.stop();
       retainedRecords.watch.stop();
+      holderWatch.stop();
       cache.stop();
     },
   };
@@ -115,7 +124,14 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
 // A page of 500 pods is a few MB of JSON: more time than a single read.
 const PAGE_TIMEOUT_MS = 15_000;
 
-function controllerLoops(deps: ControllerDeps, config: Config, http: KubeHttp, namespace: string): { loops: ControllerLoop[]; podHook: (raw: unknown) => void } {
+interface LoopParts {
+  /** The controller's own namespace, where the retained-volume records live. */
+  namespace: string;
+  atRest: AtRestDeps;
+  holderIndex: HolderIndex;
+}
+
+function controllerLoops(deps: ControllerDeps, config: Config, http: KubeHttp, parts: LoopParts): { loops: ControllerLoop[]; podHook: (raw: unknown) => void } {
   const backfill = backfillLoop({
     ...deps,
     pods: podMetadataPatcher(http, { requestTimeoutMs: REQUEST_TIMEOUT_MS, pageTimeoutMs: PAGE_TIMEOUT_MS }),
@@ -137,10 +153,12 @@ function controllerLoops(deps: ControllerDeps, config: Config, http: KubeHttp, n
         ...deps,
         claims,
         volumes: volumeStore(http, REQUEST_TIMEOUT_MS),
-        records: retainedRecordStore(http, namespace, REQUEST_TIMEOUT_MS),
-        recordNamespace: namespace,
+        records: retainedRecordStore(http, parts.namespace, REQUEST_TIMEOUT_MS),
+        recordNamespace: parts.namespace,
         resyncMs: config.controllerResyncMs,
       }),
+      stopBackupLoop({ ...deps, atRest: parts.atRest, claims }, config.controllerResyncMs),
+      holderSweepLoop(deps, parts.holderIndex, parts.atRest.holders, { holderStartTimeoutMs: config.holderStartTimeoutMs, holderMaxAgeMs: config.holderMaxAgeMs, resyncMs: config.controllerResyncMs }),
     ],
     podHook: (raw) => backfill.onPod(raw),
   };

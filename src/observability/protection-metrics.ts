@@ -40,6 +40,13 @@ export const holderPodsRemoved = new Counter({
   registers: [registry],
 });
 
+export const stopBackups = new Counter({
+  name: 'wutong_backup_stop_backups_total',
+  help: 'Backups on stop (protection.backupOnStop) the controller tried, by outcome: started (the holder ran and the Backup was created), failed (the holder did not run; not tried again for that stop).',
+  labelNames: ['outcome'] as const,
+  registers: [registry],
+});
+
 const guarded = reportedGauge('wutong_backup_guarded_claims', 'PVCs of protected components that carry the data-guard finalizer, now.');
 export const guardedClaims = guarded.gauge;
 export const reportGuardedClaims = guarded.report;

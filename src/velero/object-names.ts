@@ -84,3 +84,13 @@ export function downloadRequestName(backupName: string, random: string): string 
 export function upgradeBackupName(serviceId: string, heldAt: Date): string {
   return checked(`${serviceId}-upgrade-${stamp(heldAt)}`, 'Backup');
 }
+
+/**
+ * `<service_id>-stop-<yyyyMMddHHmmss of the stop>`: the controller's backup
+ * of a stopped component's data at rest (protection.backupOnStop), named by
+ * the stop it follows, so a restart or a new leader meets it instead of
+ * taking a second one for the same stop; 52 characters for a 32-hex id.
+ */
+export function stopBackupName(serviceId: string, stoppedAt: Date): string {
+  return checked(`${serviceId}-stop-${stamp(stoppedAt)}`, 'Backup');
+}

@@ -20,7 +20,7 @@ jest.setTimeout(120_000);
 
 interface Obj {
   metadata: { name: string; uid: string; labels?: Record<string, string>; annotations?: Record<string, string>; ownerReferences?: { kind: string; name: string; uid: string; controller?: boolean }[]; generateName?: string };
-  spec?: Record<string, unknown> & { pod?: { name: string; namespace: string }; volume?: string; template?: Record<string, unknown> };
+  spec?: Record<string, unknown> & { pod?: { name: string; namespace: string; uid?: string }; volume?: string; template?: Record<string, unknown> };
   status?: {
     phase?: string;
     startTimestamp?: string;
@@ -260,15 +260,29 @@ test('failNextBackup: Failed with the reason, PartiallyFailed with a failed volu
   expect((await inPhase('backups', 'fail-validation', ['FailedValidation'])).status?.validationErrors).toEqual(['no such thing']);
 });
 
-test('a restore: InProgress → a PodVolumeRestore per PodVolumeBackup → Completed with progress; a missing backup is FailedValidation', async () => {
+test('a restore: absent pods come back from the backup (restore labels, no node, restore-wait), InProgress → a PodVolumeRestore per volume of a restored pod → Completed with progress; a missing backup is FailedValidation', async () => {
   await inPhase('backups', 'fsb-all', ['Completed']);
+  // What a stop does: the pod is gone, so Velero restores it (pending-0 still exists: left as it is, no volume data).
+  await core.deleteNamespacedPod({ namespace: app, name: 'db-0', gracePeriodSeconds: 0 });
+  await eventually(async () => ((await core.listNamespacedPod({ namespace: app, fieldSelector: 'metadata.name=db-0' })).items.length === 0 ? true : undefined), 'db-0 gone', 30_000);
   const created = await create('restores', 'Restore', 'restore-1', { backupName: 'fsb-all' });
   const done = await inPhase('restores', 'restore-1', ['Completed']);
   expect(done.status?.startTimestamp).toBeDefined();
   expect(done.status?.completionTimestamp).toBeDefined();
   expect(done.status?.progress?.itemsRestored).toBe(done.status?.progress?.totalItems);
+  const restored = await core.readNamespacedPod({ namespace: app, name: 'db-0' });
+  expect(restored.metadata?.labels).toMatchObject({ 'velero.io/restore-name': 'restore-1', 'velero.io/backup-name': 'fsb-all', service_id: SERVICE });
+  expect(restored.metadata?.ownerReferences).toBeUndefined();
+  expect(restored.spec?.initContainers?.[0]).toMatchObject({ name: 'restore-wait', args: [created.metadata.uid] });
+  // (The API server's ServiceAccount admission adds its token mount to every container, this one too.)
+  expect(restored.spec?.initContainers?.[0]?.volumeMounts?.map((m) => m.mountPath).filter((p) => p.startsWith('/restores/')).sort()).toEqual(['/restores/cache', '/restores/data']);
+  const pending = await core.readNamespacedPod({ namespace: app, name: 'pending-0' });
+  expect(pending.metadata?.labels?.['velero.io/restore-name']).toBeUndefined();
   const pvrs = await listOf('podvolumerestores', 'velero.io/restore-name=restore-1');
   expect(volumesOf(pvrs)).toEqual(['db-0/cache', 'db-0/data']);
+  expect(pvrs.map((p) => p.spec?.pod?.uid)).toEqual([restored.metadata?.uid, restored.metadata?.uid]);
+  // The kubelet runs it again (run=yes): the backups below read through it.
+  await eventually(async () => ((await core.readNamespacedPod({ namespace: app, name: 'db-0' })).status?.phase === 'Running' ? true : undefined), 'restored db-0 Running', 30_000);
   for (const pvr of pvrs) {
     expect(pvr.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'Restore', name: 'restore-1', uid: created.metadata.uid });
     expect(pvr.status).toMatchObject({ phase: 'Completed', progress: { totalBytes: VOLUME_BYTES, bytesDone: VOLUME_BYTES } });

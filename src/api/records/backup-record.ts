@@ -3,12 +3,23 @@
 // and our byte-for-byte tests read the JSON as Go writes it, plus the seed
 // document's download_url at the end. Built from cached views: no API call.
 import { isRestorable } from '../../velero/backup-phases.js';
-import { VELERO_ANNOTATION, VELERO_LABEL } from '../../velero/velero-labels.js';
+import { DATA_STATE, VELERO_ANNOTATION, VELERO_LABEL } from '../../velero/velero-labels.js';
 import type { BackupView, PodVolumeBackupView } from '../../velero/velero-views.js';
 import { humanBytes, progressRate, recordTime, ttlText } from './record-format.js';
 import { volumeBytes } from './volume-bytes.js';
 
 export type BackupMode = 'Manual' | 'Scheduled';
+
+/**
+ * live: copied from the running component (with its hooks: application-consistent
+ * where a profile dumps the database); at-rest: copied through a holder pod
+ * while the component was stopped, as the stop left the files
+ * (crash-consistent: Wutong kills the pods with grace 0).
+ */
+export type DataState = 'live' | 'at-rest';
+
+/** What the console shows after the user's desc of an at-rest backup: it has no column for data_state. */
+export const AT_REST_NOTE = 'crash-consistent data at rest: taken while the component was stopped';
 
 export interface BackupRecord {
   backup_id: string;
@@ -29,6 +40,7 @@ export interface BackupRecord {
   operator: string;
   restorable: boolean;
   download_url: string;
+  data_state: DataState;
 }
 
 export function backupRecord(backup: BackupView, volumes: readonly PodVolumeBackupView[], downloadUrl: string): BackupRecord {
@@ -37,10 +49,12 @@ export function backupRecord(backup: BackupView, volumes: readonly PodVolumeBack
   const bytes = volumeBytes(volumes);
   // Velero labels the Backups a Schedule makes with the Schedule's name.
   const mode: BackupMode = VELERO_LABEL.scheduleName in labels ? 'Scheduled' : 'Manual';
+  const atRest = annotations[VELERO_ANNOTATION.dataState] === DATA_STATE.atRest;
+  const desc = annotations[VELERO_ANNOTATION.desc] ?? '';
   return {
     backup_id: backup.metadata.name,
     service_id: labels[VELERO_LABEL.serviceId] ?? '',
-    desc: annotations[VELERO_ANNOTATION.desc] ?? '',
+    desc: atRest ? (desc === '' ? `(${AT_REST_NOTE})` : `${desc} (${AT_REST_NOTE})`) : desc,
     ttl: ttlText(labels[VELERO_LABEL.backupTtl], backup.spec.ttl),
     mode,
     created_at: recordTime(status.startTimestamp),
@@ -57,5 +71,6 @@ export function backupRecord(backup: BackupView, volumes: readonly PodVolumeBack
     operator: annotations[VELERO_ANNOTATION.creator] ?? '',
     restorable: isRestorable(backup, volumes),
     download_url: downloadUrl,
+    data_state: atRest ? 'at-rest' : 'live',
   };
 }

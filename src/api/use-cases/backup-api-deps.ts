@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { AtRestDeps } from '../../holder/at-rest-backup.js';
 import type { ComponentLock, ComponentReader, VeleroCache, VeleroStore } from './ports.js';
 
 export interface BackupApiSettings {
@@ -15,6 +16,8 @@ export interface BackupApiDeps {
   cache: VeleroCache;
   store: VeleroStore;
   lock: ComponentLock;
+  /** Backups of stopped components through a holder pod (the same store, cache and lock). */
+  atRest: AtRestDeps;
   settings: BackupApiSettings;
   now: () => Date;
   /** Four hex characters for object names. */

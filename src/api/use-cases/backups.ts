@@ -1,6 +1,9 @@
-import { conflict, notFound } from '../api-error.js';
+import { conflict, notFound, unavailable } from '../api-error.js';
 import type { Component, ComponentRef } from '../../components/component.js';
-import { backupBlocker } from '../../components/component-state.js';
+import { backupRoute } from '../../components/component-state.js';
+import { backUpAtRest } from '../../holder/at-rest-backup.js';
+import type { VeleroObject } from '../../velero/velero-resources.js';
+import type { Idempotency } from './idempotency.js';
 import { buildBackup } from '../../velero/backup-object.js';
 import { isUnfinishedBackup } from '../../velero/backup-phases.js';
 import { DEFAULT_BACKUP_TTL, type BackupTtl } from '../../velero/backup-ttl.js';
@@ -66,11 +69,12 @@ export function recordOf(deps: BackupApiDeps, ref: ComponentRef, backup: BackupV
  * component's lock, against a live list (not the cache, which may not have
  * seen another replica's create yet): of any number of concurrent requests
  * on any number of replicas, one creates a Backup and the others get 409.
+ * A stopped component is backed up at rest, through a holder pod.
  */
 export async function createBackup(deps: BackupApiDeps, component: Component, request: CreateBackupRequest): Promise<Created<BackupRecord>> {
   requireVelero(deps);
-  const blocker = backupBlocker(component);
-  if (blocker) throw conflict(blocker, component.volumeClaims.length === 0 ? 'no_volumes' : 'component_not_running');
+  const route = backupRoute(component);
+  if (route.kind === 'blocked') throw conflict(route.reason, route.code);
   const idempotency = idempotencyOf(request.idempotencyKey, 'POST backup', component.serviceId, request.body);
   // Answered from the cache when it already knows: a retry whose first try
   // is cached, or a backup visibly unfinished. The cache can miss a create
@@ -86,30 +90,61 @@ export async function createBackup(deps: BackupApiDeps, component: Component, re
   };
   const early = fromCache();
   if (early) return early;
+  const build = (random: string): VeleroObject =>
+    buildBackup({
+      name: manualBackupName(component.serviceId, deps.now(), random),
+      veleroNamespace: deps.settings.veleroNamespace,
+      storageLocation: deps.settings.storageLocation,
+      serviceId: component.serviceId,
+      componentNamespace: component.namespace,
+      ttl: request.ttl ?? DEFAULT_BACKUP_TTL,
+      desc: request.desc,
+      operator: request.operator,
+      ...(idempotency ? { idempotencyKey: idempotency.key, requestDigest: idempotency.digest } : {}),
+    });
+  if (route.kind === 'at-rest') return createAtRest(deps, component, build(deps.random()), idempotency);
   return deps.lock.withLock(component.serviceId, async () => {
     const existing = (await deps.store.list('backups', `${VELERO_LABEL.serviceId}=${component.serviceId}`)).map(viewBackup).filter(defined);
     const earlier = earlierTry(existing, idempotency);
     if (earlier) return { value: recordOf(deps, component.ref, earlier), replayed: true };
     const unfinished = existing.find(isUnfinishedBackup);
     if (unfinished) throw unfinishedBackup(component, unfinished);
-    const created = await createNamed(deps, (random) =>
-      buildBackup({
-        name: manualBackupName(component.serviceId, deps.now(), random),
-        veleroNamespace: deps.settings.veleroNamespace,
-        storageLocation: deps.settings.storageLocation,
-        serviceId: component.serviceId,
-        componentNamespace: component.namespace,
-        ttl: request.ttl ?? DEFAULT_BACKUP_TTL,
-        desc: request.desc,
-        operator: request.operator,
-        ...(idempotency ? { idempotencyKey: idempotency.key, requestDigest: idempotency.digest } : {}),
-      }),
-    );
+    const created = await createNamed(deps, build);
     deps.cache.remember('backups', created);
     const view = viewBackup(created);
     if (!view) throw new Error('the API server answered the Backup create with no object');
     return { value: recordOf(deps, component.ref, view), replayed: false };
   }, fromCache);
+}
+
+/** A stopped component: the holder pod runs, then the Backup is created; each way it can go answered as the console needs to hear it. */
+async function createAtRest(deps: BackupApiDeps, component: Component, backup: VeleroObject, idempotency: Idempotency | undefined): Promise<Created<BackupRecord>> {
+  const outcome = await backUpAtRest(deps.atRest, {
+    serviceId: component.serviceId,
+    namespace: component.namespace,
+    backup,
+    earlier: (live) => earlierTry(live, idempotency),
+  });
+  const name = component.ref.serviceAlias;
+  switch (outcome.kind) {
+    case 'started':
+      return { value: recordOf(deps, component.ref, outcome.backup), replayed: false };
+    case 'earlier':
+      return { value: recordOf(deps, component.ref, outcome.backup), replayed: true };
+    case 'unfinished':
+      throw unfinishedBackup(component, outcome.backup);
+    case 'holder-busy':
+      throw conflict(`component ${name} is stopped and its volumes are held by holder pod ${component.namespace}/${outcome.holder} for ${outcome.serving}: wait for it to finish`, 'backup_in_progress');
+    case 'no-claims':
+      throw conflict(`component ${name} has no persistent volume claims: there is no data to back up`, 'no_volumes');
+    case 'claims-deleting':
+      throw conflict(`component ${name} is being deleted (PVC ${outcome.claim} has a deletionTimestamp): no pod can mount its data any more`, 'component_deleting');
+    case 'not-running':
+      throw unavailable(
+        `component ${name} is stopped, so its data is copied through holder pod ${component.namespace}/${outcome.holder}, but ${outcome.why}; it was removed and no backup was taken: check HOLDER_IMAGE and whether a node can attach the component's volumes, then retry`,
+        'holder_not_running',
+      );
+  }
 }
 
 function unfinishedBackup(component: Component, backup: BackupView): Error {

@@ -1,6 +1,7 @@
 import { conflict, notFound } from '../api-error.js';
 import type { Component } from '../../components/component.js';
 import { restoreBlocker } from '../../components/component-state.js';
+import { holderPodName } from '../../holder/holder-pod.js';
 import { isRestorable, isUnfinishedRestore } from '../../velero/backup-phases.js';
 import { restoreName } from '../../velero/object-names.js';
 import { buildRestore } from '../../velero/restore-object.js';
@@ -43,6 +44,17 @@ export async function createRestore(deps: BackupApiDeps, component: Component, r
     if (blocker) throw conflict(blocker, 'component_running');
     if (!isRestorable(backup, deps.cache.podVolumeBackupsOf(backup.metadata.name))) {
       throw conflict(`backup ${backup.metadata.name} is not restorable: it is ${backup.status.phase || 'New'}${backup.status.phase === 'Completed' ? ' but holds no volume data' : ''}`, 'backup_not_restorable');
+    }
+    // A holder pod still up (a backup of the stopped component running, or the
+    // last restore's, not yet swept) has the name Velero would restore the
+    // backup's holder under: Velero would skip that pod as existing and write
+    // no volume data. Wait until it is gone.
+    const holder = await deps.atRest.holders.get(component.namespace, holderPodName(component.serviceId));
+    if (holder) {
+      throw conflict(
+        `component ${component.ref.serviceAlias} has holder pod ${component.namespace}/${holder.name} (for ${holder.restoreName ? `restore ${holder.restoreName}` : `backup ${holder.backupName}`}) still up: wait for it to go, then restore`,
+        'holder_present',
+      );
     }
     const unfinished = existing.find(isUnfinishedRestore);
     if (unfinished) {

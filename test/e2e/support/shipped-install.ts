@@ -55,7 +55,7 @@ interface EnvVar {
 }
 interface DeploymentShape {
   metadata: { namespace?: string };
-  spec: { template: { spec: { containers: { name: string; env?: EnvVar[] }[] } } };
+  spec: { template: { spec: { containers: { name: string; image?: string; env?: EnvVar[] }[] } } };
 }
 
 /** The webhook container's environment as the kubelet would set it (values and the namespace fieldRef). */
@@ -63,15 +63,17 @@ export function deploymentEnv(objects: readonly KubeObject[]): Record<string, st
   const deployment = findObject(objects, 'Deployment', SHIPPED.deployment) as unknown as DeploymentShape;
   const container = deployment.spec.template.spec.containers.find((c) => c.name === 'webhook');
   if (!container) throw new Error('the Deployment has no container "webhook"');
-  return Object.fromEntries(
-    (container.env ?? []).map((e) => {
+  return Object.fromEntries([
+    // A pod reads its own image for its holder pods (src/kube/holder-image.ts); a replica process has no pod to read, so it is told the image its pod would run.
+    ['HOLDER_IMAGE', container.image ?? ''],
+    ...(container.env ?? []).map((e): [string, string] => {
       if (e.value !== undefined) return [e.name, e.value];
       if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.namespace') return [e.name, deployment.metadata.namespace ?? 'default'];
       // No pod runs here: each replica process stands for one, under this name.
       if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.name') return [e.name, `${SHIPPED.deployment}-e2e-${process.pid}`];
       throw new Error(`env ${e.name}: the test cannot resolve ${JSON.stringify(e.valueFrom)}`);
     }),
-  );
+  ]);
 }
 
 /**

@@ -279,7 +279,9 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
   let lastScheduleSync = 0;
   let lastBackupSync = Date.now();
   /** The object store: what Velero uploaded for each backup (its metadata and PodVolumeBackups), by backup name. */
-  const objectStore = new Map<string, { backup: Backup; volumes: PodVolumeBackup[] }>();
+  const objectStore = new Map<string, { backup: Backup; volumes: PodVolumeBackup[]; pods: Pod[] }>();
+  /** The pod manifests a running backup selected (its "resource tarball"), until the upload stores them. */
+  const backedUpPods = new Map<string, Pod[]>();
 
   const path = (resource: string, name?: string): string => `${VELERO_API}/namespaces/${ns}/${resource}${name === undefined ? '' : `/${encodeURIComponent(name)}`}`;
 
@@ -382,7 +384,10 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
   /** persistBackup and the finalizer's upload: the backup's metadata and PodVolumeBackups as they stand. */
   const upload = async (name: string): Promise<void> => {
     const backup = await getVelero<Backup>('backups', name);
-    if (backup) objectStore.set(name, { backup, volumes: await list<PodVolumeBackup>(path('podvolumebackups'), `${LABEL.backupName}=${veleroLabelValue(name)}`) });
+    if (backup) {
+      objectStore.set(name, { backup, volumes: await list<PodVolumeBackup>(path('podvolumebackups'), `${LABEL.backupName}=${veleroLabelValue(name)}`), pods: backedUpPods.get(name) ?? [] });
+    }
+    backedUpPods.delete(name);
   };
 
   const runBackup = async (backup: Backup): Promise<void> => {
@@ -442,6 +447,8 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
       }
 
       const pods = await selected<Pod>(spec, '/api/v1/pods');
+      // pkg/backup/item_collector.go: every selected pod's manifest goes into the backup, running or not.
+      backedUpPods.set(name, structuredClone(pods));
       const pvcs = await selected<Obj<{ volumeName?: string }>>(spec, '/api/v1/persistentvolumeclaims');
       let others = 0;
       for (const collection of COUNTED_PATHS) others += (await selected(spec, collection)).length;
@@ -537,10 +544,70 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
       await upload(name);
     } finally {
       running.delete(name);
+      backedUpPods.delete(name);
     }
   };
 
   // ---- Restores (restore_controller.go, pod_volume_restore_controller.go) ----
+  /**
+   * Velero v1.11.1 pkg/restore/restore.go restoreItem for pods: an absent pod is created from its
+   * backed-up manifest; one that exists is left as it is ("already exists", a warning) and gets no
+   * volume data. The manifest goes through resetMetadataAndStatus (no uid, resourceVersion,
+   * generateName, generation, creationTimestamp, deletionTimestamp, deletionGracePeriodSeconds,
+   * ownerReferences; no status), addRestoreLabels (velero.io/backup-name, velero.io/restore-name),
+   * pod_action.go (spec.nodeName and spec.priority cleared, service account token volumes and their
+   * mounts dropped) and, when it has volumes to restore, pod_volume_restore_action.go (an init
+   * container restore-wait, first, mounting each of them under /restores/<volume> and waiting for
+   * the node agent to write the data). Returns the pods created, by namespace/name.
+   */
+  const restorePods = async (
+    pods: readonly Pod[],
+    volumes: readonly PodVolumeBackup[],
+    restore: { name: string; uid: string; backupName: string; targetNamespace: (ns: string) => string },
+  ): Promise<Map<string, Pod>> => {
+    const created = new Map<string, Pod>();
+    for (const pod of pods) {
+      const namespace = restore.targetNamespace(pod.metadata.namespace ?? '');
+      const podPath = `/api/v1/namespaces/${namespace}/pods`;
+      if (await get(`${podPath}/${encodeURIComponent(pod.metadata.name)}`)) continue;
+      const meta = { ...pod.metadata } as Record<string, unknown>;
+      for (const key of ['uid', 'resourceVersion', 'generateName', 'selfLink', 'generation', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'ownerReferences', 'managedFields']) delete meta[key];
+      meta.namespace = namespace;
+      meta.labels = { ...pod.metadata.labels, [LABEL.backupName]: veleroLabelValue(restore.backupName), [LABEL.restoreName]: veleroLabelValue(restore.name) };
+      const podSpec = structuredClone(pod.spec ?? {}) as Record<string, unknown> & { volumes?: PodVolume[]; containers?: { volumeMounts?: { name: string }[] }[]; initContainers?: unknown[] };
+      delete podSpec.nodeName;
+      delete podSpec.priority;
+      const account = typeof podSpec.serviceAccountName === 'string' ? podSpec.serviceAccountName : 'default';
+      const isToken = (v: PodVolume): boolean => v.name.startsWith('default-token-') || v.name.startsWith(`${account}-token-`);
+      const tokens = new Set((podSpec.volumes ?? []).filter(isToken).map((v) => v.name));
+      podSpec.volumes = (podSpec.volumes ?? []).filter((v) => !tokens.has(v.name));
+      for (const c of podSpec.containers ?? []) c.volumeMounts = (c.volumeMounts ?? []).filter((m) => !tokens.has(m.name));
+      const toRestore = volumes.filter((v) => v.spec?.pod.name === pod.metadata.name && v.spec.pod.namespace === pod.metadata.namespace).map((v) => v.spec?.volume ?? '');
+      if (toRestore.length > 0) {
+        podSpec.initContainers = [
+          {
+            name: 'restore-wait',
+            image: 'velero/velero-restore-helper:v1.11.1',
+            imagePullPolicy: 'IfNotPresent',
+            command: ['/velero-restore-helper'],
+            args: [restore.uid],
+            env: [
+              { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+              { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+            ],
+            resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '100m', memory: '128Mi' } },
+            volumeMounts: toRestore.map((volume) => ({ name: volume, mountPath: `/restores/${volume}` })),
+          },
+          ...(podSpec.initContainers ?? []),
+        ];
+      }
+      const answer = await call('POST', podPath, { apiVersion: 'v1', kind: 'Pod', metadata: meta, spec: podSpec });
+      // 409: made meanwhile (Velero: already exists, a warning). Anything else is a restore error Velero logs and counts.
+      if (answer.status === 201) created.set(`${namespace}/${pod.metadata.name}`, answer.json as Pod);
+    }
+    return created;
+  };
+
   const runRestore = async (restore: Restore): Promise<void> => {
     const { name, uid } = restore.metadata;
     const spec = restore.spec ?? {};
@@ -588,13 +655,22 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
     }
     const totalItems = backup.status?.progress?.totalItems ?? 0;
     await patch('restores', name, { status: { progress: { totalItems, itemsRestored: 0 } } }, [404]);
-    const volumes = (await list<PodVolumeBackup>(path('podvolumebackups'), `${LABEL.backupName}=${veleroLabelValue(backupName)}`))
+    const completedVolumes = (await list<PodVolumeBackup>(path('podvolumebackups'), `${LABEL.backupName}=${veleroLabelValue(backupName)}`))
       .filter((p) => p.status?.phase === 'Completed')
       .sort(byAge);
+    const targetNamespace = (namespace: string): string => spec.namespaceMapping?.[namespace] ?? namespace;
+    // The backup's pods come back from its manifests (when the stand-in took the backup and kept them);
+    // a backup seeded by a test without them restores every volume to the pod it names, as before.
+    const stored = objectStore.get(backupName)?.pods;
+    const restoredPods = stored === undefined ? undefined : await restorePods(stored, completedVolumes, { name, uid, backupName, targetNamespace });
+    const volumes = restoredPods === undefined ? completedVolumes : completedVolumes.filter((p) => restoredPods.has(`${targetNamespace(p.spec?.pod.namespace ?? '')}/${p.spec?.pod.name ?? ''}`));
     const pvrs: { name: string; bytes: number }[] = [];
     for (const pvb of volumes) {
-      const pvbSpec = pvb.spec ?? { pod: { namespace: '', name: '' }, volume: '' };
-      const targetNs = spec.namespaceMapping?.[pvbSpec.pod.namespace] ?? pvbSpec.pod.namespace;
+      const backedUpPod = pvb.spec?.pod ?? { namespace: '', name: '' };
+      const targetNs = targetNamespace(backedUpPod.namespace);
+      const restoredUid = restoredPods?.get(`${targetNs}/${backedUpPod.name}`)?.metadata.uid;
+      // pod_volume_restore: the PodVolumeRestore names the pod as restored (its new uid).
+      const pvbSpec: PodVolumeBackupSpec = { ...(pvb.spec ?? { volume: '' }), pod: { ...backedUpPod, ...(restoredUid ? { uid: restoredUid } : {}) } };
       const pvcUid = pvb.metadata.labels?.[LABEL.pvcUid];
       const created = ok(await call('POST', path('podvolumerestores'), {
         apiVersion: 'velero.io/v1',

@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../../src/package-root.js';
@@ -80,4 +80,19 @@ test('the bin name works through npx, without installing anything', () => {
   });
   expect(result.status).toBe(0);
   expect(result.stdout).toContain('5 passed, 0 failed');
+});
+
+test.each(['SIGTERM', 'SIGINT'] as const)('hold, as a holder pod runs it, stays up until %s and exits 0', async (signal) => {
+  const child = spawn(process.execPath, [MAIN, 'hold'], { cwd: PACKAGE_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 10_000;
+  while (!stderr.includes('holding') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  expect(stderr).toContain('holding the volumes until SIGTERM');
+  await new Promise((r) => setTimeout(r, 300));
+  expect(child.exitCode).toBeNull();
+  child.kill(signal);
+  expect(await exited).toBe(0);
+  expect(stderr).toContain(`${signal}, exiting`);
 });

@@ -1,4 +1,4 @@
-import { backupBlocker, restoreBlocker } from '../../../src/components/component-state.js';
+import { backupRoute, restoreBlocker } from '../../../src/components/component-state.js';
 import { resolveComponent, type ComponentObjects, type LabelledObject } from '../../../src/components/resolve-component.js';
 
 const SERVICE_ID = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
@@ -27,16 +27,25 @@ test('a running component resolves with its namespace, service_id, workload, PVC
     },
   });
   if (!resolution.found) throw new Error('unreachable');
-  expect(backupBlocker(resolution.component)).toBeUndefined();
+  expect(backupRoute(resolution.component)).toEqual({ kind: 'running' });
   expect(restoreBlocker(resolution.component)).toMatch(/is running \(StatefulSet gr0a1b2c\): stop it first/);
 });
 
-test('a stopped component (Wutong deleted workload and pods, the PVC stays) still resolves; it may be restored but not backed up', () => {
+test('a stopped component (Wutong deleted workload and pods, the PVC stays) still resolves; it may be restored, and backed up at rest', () => {
   const resolution = resolveComponent(ref, { workloads: [], volumeClaims: running.volumeClaims, pods: [] });
   if (!resolution.found) throw new Error(resolution.message);
   expect(resolution.component.workload).toBeUndefined();
   expect(restoreBlocker(resolution.component)).toBeUndefined();
-  expect(backupBlocker(resolution.component)).toMatch(/has no running pods: file-system backup reads volumes through a running pod/);
+  expect(backupRoute(resolution.component)).toEqual({ kind: 'at-rest' });
+});
+
+test('half way is neither: a workload whose pods do not run, or pods still going, blocks a backup (a holder would race them for the volumes)', () => {
+  const starting = resolveComponent(ref, { ...running, pods: [{ ...object('gr0a1b2c-0'), phase: 'Pending' }] });
+  if (!starting.found) throw new Error(starting.message);
+  expect(backupRoute(starting.component)).toMatchObject({ kind: 'blocked', code: 'component_not_running', reason: expect.stringMatching(/has a StatefulSet \(gr0a1b2c\) but no running pod/) as unknown });
+  const stopping = resolveComponent(ref, { workloads: [], volumeClaims: running.volumeClaims, pods: [{ ...object('gr0a1b2c-0'), phase: 'Running', metadata: { ...object('gr0a1b2c-0').metadata, deletionTimestamp: '2026-12-02T00:00:00Z' } }] });
+  if (!stopping.found) throw new Error(stopping.message);
+  expect(backupRoute(stopping.component)).toMatchObject({ kind: 'blocked', reason: expect.stringMatching(/is stopping \(pods gr0a1b2c-0 still present\)/) as unknown });
 });
 
 test('pods that are not Running, or being deleted, do not count as running; a pod still terminating blocks a restore', () => {
@@ -50,7 +59,7 @@ test('pods that are not Running, or being deleted, do not count as running; a po
 test('a component without PVCs cannot be backed up: there is no data', () => {
   const resolution = resolveComponent(ref, { ...running, volumeClaims: [] });
   if (!resolution.found) throw new Error(resolution.message);
-  expect(backupBlocker(resolution.component)).toMatch(/has no persistent volume claims/);
+  expect(backupRoute(resolution.component)).toMatchObject({ kind: 'blocked', code: 'no_volumes', reason: expect.stringMatching(/has no persistent volume claims/) as unknown });
 });
 
 test('nothing under the labels: not found, naming the component', () => {

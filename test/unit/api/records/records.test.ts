@@ -29,13 +29,13 @@ const backup = viewBackup({
 })!;
 const volumes = [viewPodVolumeBackup(pv('a', 60_000_000, 60_000_000))!, viewPodVolumeBackup(pv('b', 22_854_982, 22_854_982))!];
 
-test('a backup record is the region API\'s BackupRecord JSON, byte for byte, plus download_url', () => {
+test('a backup record is the region API\'s BackupRecord JSON, byte for byte, plus download_url and data_state', () => {
   const json = JSON.stringify(backupRecord(backup, volumes, 'https://s3.example/b?X-Amz-Signature=1'));
   expect(json).toBe(
     `{"backup_id":"${SID}-schedule-20240601020000","service_id":"${SID}","desc":"夜间备份","ttl":"30d","mode":"Scheduled",` +
       '"created_at":"2024-06-01 02:00:01","completed_at":"2024-06-01 02:03:40","expired_at":"2024-07-01 02:00:01",' +
       '"size":"83 MB","progress_rate":"100.00%","completed_items":12,"total_items":12,"scheduled":true,"status":"Completed",' +
-      '"failure_reason":"","operator":"alice","restorable":true,"download_url":"https://s3.example/b?X-Amz-Signature=1"}',
+      '"failure_reason":"","operator":"alice","restorable":true,"download_url":"https://s3.example/b?X-Amz-Signature=1","data_state":"live"}',
   );
 });
 
@@ -45,8 +45,18 @@ test('a new manual backup: "-" for what is not known yet, 0 items, not restorabl
     backup_id: 'b', service_id: SID, desc: '', ttl: '168h', mode: 'Manual',
     created_at: '-', completed_at: '-', expired_at: '-', size: '-', progress_rate: '-',
     completed_items: 0, total_items: 0, scheduled: false, status: '', failure_reason: '', operator: '',
-    restorable: false, download_url: '',
+    restorable: false, download_url: '', data_state: 'live',
   });
+});
+
+test('a backup of a stopped component says it is crash-consistent data at rest: data_state, and in desc (the console shows only desc)', () => {
+  const atRest = (desc: string | undefined) =>
+    viewBackup({ metadata: { name: 'b', labels: { 'wutong.io/service_id': SID }, annotations: { 'backup.wutong.io/data-state': 'at-rest', ...(desc === undefined ? {} : { 'wutong.io/desc': desc }) } } })!;
+  expect(backupRecord(atRest('before the move'), [], '')).toMatchObject({
+    data_state: 'at-rest',
+    desc: 'before the move (crash-consistent data at rest: taken while the component was stopped)',
+  });
+  expect(backupRecord(atRest(undefined), [], '').desc).toBe('(crash-consistent data at rest: taken while the component was stopped)');
 });
 
 test('restorable needs phase Completed and at least one PodVolumeBackup', () => {

@@ -1,0 +1,62 @@
+import type { HolderPodView } from './holder-view.js';
+
+/**
+ * Every holder pod in the cluster as the holder watch last saw it, by
+ * `namespace/name`, with a change feed (the sweep loop's trigger) and a
+ * per-component index. Pure: src/kube/holder-watch.ts feeds it.
+ */
+export class HolderIndex {
+  readonly #holders = new Map<string, HolderPodView>();
+  readonly #listeners = new Set<(key: string) => void>();
+  #synced = false;
+
+  static keyOf(holder: Pick<HolderPodView, 'namespace' | 'name'>): string {
+    return `${holder.namespace}/${holder.name}`;
+  }
+
+  upsert(holder: HolderPodView): void {
+    const key = HolderIndex.keyOf(holder);
+    this.#holders.set(key, holder);
+    this.#notify(key);
+  }
+
+  remove(namespace: string, name: string): void {
+    const key = `${namespace}/${name}`;
+    if (this.#holders.delete(key)) this.#notify(key);
+  }
+
+  get(key: string): HolderPodView | undefined {
+    return this.#holders.get(key);
+  }
+
+  keys(): string[] {
+    return [...this.#holders.keys()];
+  }
+
+  /** The holders of one component (normally none or one: the name is per component, but a namespace move could leave two). */
+  keysOf(serviceId: string): string[] {
+    return [...this.#holders.entries()].filter(([, h]) => h.serviceId === serviceId).map(([key]) => key);
+  }
+
+  get size(): number {
+    return this.#holders.size;
+  }
+
+  /** The watch has delivered its first list: until then an absent holder proves nothing. */
+  markSynced(): void {
+    this.#synced = true;
+  }
+
+  synced(): boolean {
+    return this.#synced;
+  }
+
+  subscribe(listener: (key: string) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #notify(key: string): void {
+    for (const listener of this.#listeners) listener(key);
+  }
+}
