@@ -122,8 +122,9 @@ type Bean<T> = { bean: T };
  * permission of ClusterRole wutong-backup-api, Role wutong-backup-velero and
  * the leases rule of Role wutong-backup necessary: a cache miss (get backups,
  * get restores), a take-over of an expired Lease (update leases), a download
- * (downloadrequests), a schedule's life (schedules), a restore of the stopped
- * component and its deletion, a backup's deletion (deletebackuprequests).
+ * (downloadrequests), a schedule's life (schedules), a backup of the stopped
+ * component through a holder pod (create and delete pods), a restore of it
+ * and its deletion, a backup's deletion (deletebackuprequests).
  */
 async function exerciseBackupApi(): Promise<void> {
   const { component, call } = bed;
@@ -163,6 +164,13 @@ async function exerciseBackupApi(): Promise<void> {
     return hold !== undefined && (JSON.parse(hold) as { state: string }).state === 'released' ? true : undefined;
   }, 'the upgrade hold released', 90_000);
   await stopWutongComponent(bed.apps, bed.core, component);
+  // A backup of the stopped component, at rest: its holder pod is created, and deleted by the sweep once the Backup has completed (create, delete pods).
+  const atRestId = ((await ok('POST', '/backup', { desc: 'at rest', operator: 'rbac' })) as Bean<{ backup_id: string }>).bean.backup_id;
+  await eventually(async () => {
+    const records = (await ok('GET', '/backup/records')) as { list: Array<{ backup_id: string; status: string }> };
+    return records.list.some((r) => r.backup_id === atRestId && r.status === 'Completed') ? true : undefined;
+  }, `backup ${atRestId} Completed`, 90_000);
+  await eventually(async () => ((await bed.core.listNamespacedPod({ namespace: component.namespace, labelSelector: 'backup.wutong.io/holder' })).items.length === 0 ? true : undefined), 'the holder pod removed', 60_000, 250);
   const restoreId = ((await ok('POST', '/restore', { backup_id: backupId })) as Bean<{ restore_id: string }>).bean.restore_id;
   await eventually(async () => {
     const records = (await ok('GET', '/restore/records')) as { list: Array<{ restore_id: string; status: string }> };
@@ -258,7 +266,6 @@ test.each<[string, Call]>([
   ['update a PVC', { verb: 'update', group: '', resource: 'persistentvolumeclaims', subresource: '', namespace: 'default', name: 'any' }],
   ['update its policy ConfigMap', { verb: 'update', group: '', resource: 'configmaps', subresource: '', namespace: SHIPPED.namespace, name: SHIPPED.policyConfigMap }],
   ['read ConfigMaps elsewhere', { verb: 'list', group: '', resource: 'configmaps', subresource: '', namespace: 'kube-system', name: '' }],
-  ['delete pods', { verb: 'delete', group: '', resource: 'pods', subresource: '', namespace: 'default', name: 'any' }],
   // Creating Events anywhere is granted (the controller's Events on tenant workloads); changing anyone's is not.
   ['delete Events elsewhere', { verb: 'delete', group: '', resource: 'events', subresource: '', namespace: 'default', name: 'any' }],
   ['update Events elsewhere', { verb: 'update', group: '', resource: 'events', subresource: '', namespace: 'default', name: 'any' }],
@@ -280,7 +287,8 @@ test.each<[string, Call]>([
   ['update a pod', { verb: 'update', group: '', resource: 'pods', subresource: '', namespace: 'default', name: 'any' }],
   ['patch a namespace', { verb: 'patch', group: '', resource: 'namespaces', subresource: '', namespace: '', name: 'default' }],
   ['watch Secrets cluster-wide', { verb: 'watch', group: '', resource: 'secrets', subresource: '', namespace: '', name: '' }],
-  ['create pods', { verb: 'create', group: '', resource: 'pods', subresource: '', namespace: 'default', name: '' }],
+  // Holder pods are created and deleted; nothing else of a pod's is ever changed, and nothing is evicted.
+  ['evict pods', { verb: 'create', group: '', resource: 'pods', subresource: 'eviction', namespace: 'default', name: 'any' }],
   ['exec into pods', { verb: 'create', group: '', resource: 'pods', subresource: 'exec', namespace: 'default', name: 'any' }],
   ['delete PVCs', { verb: 'delete', group: '', resource: 'persistentvolumeclaims', subresource: '', namespace: 'default', name: 'any' }],
   ['scale StatefulSets', { verb: 'patch', group: 'apps', resource: 'statefulsets', subresource: 'scale', namespace: 'default', name: 'any' }],
