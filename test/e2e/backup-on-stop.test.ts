@@ -10,7 +10,8 @@ import { clusterInfo } from './support/kube.js';
 import { setShippedPolicy } from './support/shipped-install.js';
 import { eventually } from './support/wait.js';
 import type { WebhookProcess } from './support/webhook-process.js';
-import { claimNameOf, createWutongVolume, deleteWutongComponent, startWutongComponent, stopWutongComponent, type WutongComponent } from './support/wutong-component.js';
+import { claimOf, RAN_UNTIL, runComponent, stopComponent, type ClaimJson } from './support/component-life.js';
+import { claimNameOf, deleteWutongComponent, type WutongComponent } from './support/wutong-component.js';
 
 jest.setTimeout(400_000);
 
@@ -30,16 +31,6 @@ let successor: WebhookProcess | undefined;
 const made: WutongComponent[] = [];
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-interface ClaimJson {
-  metadata: { name: string; annotations?: Record<string, string> };
-  status?: { phase?: string };
-}
-
-async function claimOf(c: WutongComponent): Promise<ClaimJson | undefined> {
-  const res = await apiRequest(clusterInfo(), 'GET', `/api/v1/namespaces/${c.namespace}/persistentvolumeclaims/${claimNameOf(c)}`);
-  return res.status === 200 ? (res.json as ClaimJson) : undefined;
-}
-
 async function eventsOn(c: WutongComponent): Promise<Array<{ type: string; reason: string; message: string }>> {
   const events = await bed.core.listNamespacedEvent({ namespace: c.namespace, fieldSelector: `involvedObject.name=${claimNameOf(c)}` });
   return events.items.filter((e) => e.source?.component === 'wutong-backup').map((e) => ({ type: e.type ?? '', reason: e.reason ?? '', message: e.message ?? '' }));
@@ -55,27 +46,11 @@ const stopBackups = (c: WutongComponent) => bed.veleroObjects('backups', `wutong
 const stampOf = (iso: string): string => iso.replace(/[-:T]/g, '').slice(0, 14);
 
 /** A protected component of this file, running (the kubelet stand-in runs pods matching `runSelector`), its PVC bound and marked running. */
-async function runComponent(alias: string, serviceId: string, runSelector = `service_id=${serviceId}`): Promise<WutongComponent> {
-  const c: WutongComponent = { serviceId, alias, tenant: 'acme', env: 'prod', namespace: bed.component.namespace, path: `/v2/tenants/acme/envs/prod/services/${alias}` };
-  made.push(c);
-  await createWutongVolume(c);
-  bed.kubelet.runPods(c.namespace, runSelector);
-  await startWutongComponent(bed.apps, bed.core, c);
-  await eventually(async () => {
-    const claim = await claimOf(c);
-    return claim?.status?.phase === 'Bound' && claim.metadata.annotations?.['backup.wutong.io/ran-until'] === 'running' ? true : undefined;
-  }, `${alias}: PVC bound and marked running`, 60_000, 250);
-  return c;
+async function run(alias: string, serviceId: string, runSelector?: string): Promise<WutongComponent> {
+  const ready = (claim: ClaimJson): boolean => claim.metadata.annotations?.[RAN_UNTIL] === 'running';
+  return (await runComponent(bed, { alias, serviceId, made, ready, ...(runSelector ? { runSelector } : {}) })).c;
 }
-
-/** Wutong's stop, then the stop mark the controller writes on the PVC. */
-async function stop(c: WutongComponent): Promise<string> {
-  await stopWutongComponent(bed.apps, bed.core, c);
-  return await eventually(async () => {
-    const mark = (await claimOf(c))?.metadata.annotations?.['backup.wutong.io/ran-until'];
-    return mark && mark !== 'running' ? mark : undefined;
-  }, `${c.alias}: stop mark`, 30_000, 250);
-}
+const stop = (c: WutongComponent): Promise<string> => stopComponent(bed, c);
 
 beforeAll(async () => {
   bed = await startBackupApiTestbed({
@@ -96,7 +71,7 @@ afterAll(async () => {
 });
 
 test('a protected component stopped after a run is backed up once, at rest, through a holder that goes afterwards; Wutong\'s delete then finds the data covered and goes through at once', async () => {
-  const c = await runComponent('grbos001', 'b0500000000000000000000000000001');
+  const c = await run('grbos001', 'b0500000000000000000000000000001');
   const stoppedAt = Date.now();
   const mark = await stop(c);
   const [backup] = await eventually(async () => {
@@ -135,7 +110,7 @@ test('a protected component stopped after a run is backed up once, at rest, thro
 
 test('a holder that cannot run: removed, one Warning, the try recorded on the PVC; a restarted controller does not try that stop again', async () => {
   // The kubelet stand-in runs the component's pods but never its holder (a node that cannot attach the volume, an image it cannot pull).
-  const c = await runComponent('grbos002', 'b0500000000000000000000000000002', 'service_id=b0500000000000000000000000000002,!backup.wutong.io/holder');
+  const c = await run('grbos002', 'b0500000000000000000000000000002', 'service_id=b0500000000000000000000000000002,!backup.wutong.io/holder');
   const mark = await stop(c);
   const name = `${c.serviceId}-stop-${stampOf(mark)}`;
   const warning = await eventually(async () => (await eventsOn(c)).find((e) => e.reason === 'BackupOnStopFailed'), 'the Warning', 60_000, 250);

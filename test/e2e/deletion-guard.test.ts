@@ -15,15 +15,8 @@ import { adminKubeConfig, clusterInfo } from './support/kube.js';
 import { SHIPPED, setShippedPolicy } from './support/shipped-install.js';
 import { eventually } from './support/wait.js';
 import type { WebhookProcess } from './support/webhook-process.js';
-import {
-  DATA_GUARD_FINALIZER,
-  claimNameOf,
-  createWutongVolume,
-  deleteWutongComponent,
-  startWutongComponent,
-  stopWutongComponent,
-  type WutongComponent,
-} from './support/wutong-component.js';
+import { claimOf, runComponent, stopComponent } from './support/component-life.js';
+import { DATA_GUARD_FINALIZER, claimNameOf, deleteWutongComponent, type WutongComponent } from './support/wutong-component.js';
 
 jest.setTimeout(600_000);
 
@@ -50,19 +43,10 @@ let replica: WebhookProcess;
 const made: WutongComponent[] = [];
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-interface ClaimJson {
-  metadata: { name: string; deletionTimestamp?: string; finalizers?: string[]; annotations?: Record<string, string> };
-  status?: { phase?: string };
-}
 interface VolumeJson {
   metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string>; deletionTimestamp?: string };
   spec: { persistentVolumeReclaimPolicy?: string };
   status?: { phase?: string };
-}
-
-async function claimOf(c: WutongComponent): Promise<ClaimJson | undefined> {
-  const res = await apiRequest(clusterInfo(), 'GET', `/api/v1/namespaces/${c.namespace}/persistentvolumeclaims/${claimNameOf(c)}`);
-  return res.status === 200 ? (res.json as ClaimJson) : undefined;
 }
 
 async function records(): Promise<Array<{ metadata: { name: string; labels?: Record<string, string> }; data: Record<string, string> }>> {
@@ -101,27 +85,8 @@ async function recordVolume(name: string): Promise<{ versions: VolumeJson[]; del
 }
 
 /** A protected, running component of this file, its PVC bound to its own Wutong-style PV and guarded. */
-async function runComponent(alias: string, serviceId: string): Promise<{ c: WutongComponent; volume: string }> {
-  const c: WutongComponent = { serviceId, alias, tenant: 'acme', env: 'prod', namespace: bed.component.namespace, path: `/v2/tenants/acme/envs/prod/services/${alias}` };
-  made.push(c);
-  const volume = await createWutongVolume(c);
-  bed.kubelet.runPods(c.namespace, `service_id=${serviceId}`);
-  await startWutongComponent(bed.apps, bed.core, c);
-  await eventually(async () => {
-    const claim = await claimOf(c);
-    return claim?.status?.phase === 'Bound' && claim.metadata.finalizers?.includes(DATA_GUARD_FINALIZER) ? true : undefined;
-  }, `${alias}: PVC bound and guarded`, 60_000, 250);
-  return { c, volume };
-}
-
-/** Wutong's stop, then the run mark the controller writes on the PVC (the time the data stopped changing). */
-async function stop(c: WutongComponent): Promise<string> {
-  await stopWutongComponent(bed.apps, bed.core, c);
-  return await eventually(async () => {
-    const mark = (await claimOf(c))?.metadata.annotations?.['backup.wutong.io/ran-until'];
-    return mark && mark !== 'running' ? mark : undefined;
-  }, `${c.alias}: stop mark`, 30_000, 250);
-}
+const runGuarded = (alias: string, serviceId: string) => runComponent(bed, { alias, serviceId, made, ready: (claim) => claim.metadata.finalizers?.includes(DATA_GUARD_FINALIZER) === true });
+const stop = (c: WutongComponent): Promise<string> => stopComponent(bed, c);
 
 /** A Backup of the component as the controller's backup on stop makes one, which the Velero stand-in runs to Completed. */
 async function completedBackup(c: WutongComponent, name: string): Promise<void> {
@@ -168,7 +133,7 @@ afterAll(async () => {
 });
 
 test('covered: the PVC of a protected component carries the guard (Event); after a stop and a Completed backup, Wutong\'s delete goes through at once and the PV is deleted as its policy says', async () => {
-  const { c, volume } = await runComponent('grdgcov', 'd1000000000000000000000000000001');
+  const { c, volume } = await runGuarded('grdgcov', 'd1000000000000000000000000000001');
   expect((await eventsOn(c, 'DataGuarded'))[0]).toMatch(/^Normal protected by rule databases/);
   const mark = await stop(c);
   // Velero's startTimestamp has whole seconds: a backup started in the same second as the stop would read as before it.
@@ -193,7 +158,7 @@ test('covered: the PVC of a protected component carries the guard (Event); after
 });
 
 test('not covered: the PV ends up Retain, marked and recorded, a Warning Event says so, status lists it and exits 1, the metrics count it; the PVC is gone well within the bound', async () => {
-  const { c, volume } = await runComponent('grdgret', 'd2000000000000000000000000000002');
+  const { c, volume } = await runGuarded('grdgret', 'd2000000000000000000000000000002');
   await stop(c);
   const pv = await recordVolume(volume);
   const deletedAt = Date.now();
@@ -237,9 +202,9 @@ test('not covered: the PV ends up Retain, marked and recorded, a Warning Event s
 });
 
 test('controller down: deletions wait for it, past the bound; the first leader releases every overdue PVC at once (Retain first); killed between Retain and its record, the next one finishes; no finalizer left, one record per PV', async () => {
-  const covered = await runComponent('grdgkc', 'd3000000000000000000000000000003');
-  const kept = await runComponent('grdgkk', 'd4000000000000000000000000000004');
-  const killed = await runComponent('grdgkx', 'd5000000000000000000000000000005');
+  const covered = await runGuarded('grdgkc', 'd3000000000000000000000000000003');
+  const kept = await runGuarded('grdgkk', 'd4000000000000000000000000000004');
+  const killed = await runGuarded('grdgkx', 'd5000000000000000000000000000005');
   const covMark = await stop(covered.c);
   await stop(kept.c);
   await stop(killed.c);
@@ -279,8 +244,8 @@ test('controller down: deletions wait for it, past the bound; the first leader r
 });
 
 test('uninstall with no controller running: release-finalizers lets a waiting deletion go at once, keeping its PV (Retain, record), and takes the finalizer off live PVCs', async () => {
-  const deleted = await runComponent('grdgrel', 'd7000000000000000000000000000007');
-  const live = await runComponent('grdglive', 'd8000000000000000000000000000008');
+  const deleted = await runGuarded('grdgrel', 'd7000000000000000000000000000007');
+  const live = await runGuarded('grdglive', 'd8000000000000000000000000000008');
   await stop(deleted.c);
   await replica.stop();
   const pv = await recordVolume(deleted.volume);
@@ -308,7 +273,7 @@ test('uninstall with no controller running: release-finalizers lets a waiting de
 });
 
 test('removing protection from the policy removes the finalizer from every PVC', async () => {
-  const { c } = await runComponent('grdgoff', 'd6000000000000000000000000000006');
+  const { c } = await runGuarded('grdgoff', 'd6000000000000000000000000000006');
   await setShippedPolicy(UNPROTECTED);
   await eventually(async () => ((await claimOf(c))?.metadata.finalizers?.includes(DATA_GUARD_FINALIZER) === false ? true : undefined), 'finalizer removed', 30_000, 250);
   await eventually(async () => ((await claimOf(bed.component))?.metadata.finalizers?.includes(DATA_GUARD_FINALIZER) === false ? true : undefined), 'the testbed component\'s finalizer removed', 30_000, 250);
