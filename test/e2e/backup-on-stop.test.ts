@@ -81,7 +81,8 @@ test('a protected component stopped after a run is backed up once, at rest, thro
   console.log(`backup on stop: Backup created ${Date.now() - stoppedAt} ms after Wutong's stop`);
   expect(backup?.metadata.name).toBe(`${c.serviceId}-stop-${stampOf(mark)}`);
   expect(backup?.metadata.annotations?.['backup.wutong.io/data-state']).toBe('at-rest');
-  expect(backup?.metadata.labels?.['wutong.io/creator']).toBe('wutong-backup');
+  expect(backup?.metadata.annotations?.['wutong.io/creator']).toBe('wutong-backup');
+  expect(backup?.metadata.labels?.['backup.wutong.io/trigger']).toBe('stop');
   const name = backup!.metadata.name;
 
   await eventually(async () => ((await bed.veleroObjects('backups', `wutong.io/service_id=${c.serviceId}`)).some((b) => b.metadata.name === name && b.status?.phase === 'Completed') ? true : undefined), `Backup ${name} Completed`, 60_000, 250);
