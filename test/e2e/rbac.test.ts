@@ -177,6 +177,10 @@ async function exerciseBackupApi(): Promise<void> {
     return records.list.some((r) => r.restore_id === restoreId && r.status === 'Completed') ? true : undefined;
   }, `restore ${restoreId} Completed`, 90_000);
   await ok('DELETE', `/restore/${restoreId}`);
+  // Velero restored the backed-up pod to write the volume through it, and the kubelet stand-in runs it: Wutong stops the component again before deleting it.
+  const running = await bed.core.listNamespacedPod({ namespace: component.namespace, labelSelector: `service_id=${component.serviceId}` });
+  for (const pod of running.items) await bed.core.deleteNamespacedPod({ namespace: component.namespace, name: pod.metadata?.name ?? '', gracePeriodSeconds: 0 });
+  await eventually(async () => ((await bed.core.listNamespacedPod({ namespace: component.namespace, labelSelector: `service_id=${component.serviceId}` })).items.length === 0 ? true : undefined), 'the restored pod gone', 60_000, 250);
   await ok('DELETE', `/backup/${backupId}`, undefined, 202);
   // The download's DownloadRequest is deleted after the answer, without waiting.
   await eventually(() => Promise.resolve(auditedRequests().some((e) => e.verb === 'delete' && e.objectRef?.resource === 'downloadrequests') ? true : undefined), 'the DownloadRequest deleted', 20_000, 250);
