@@ -1,6 +1,7 @@
 // Holder sweep: every holder pod in the cluster (key = namespace/name, from
 // the holder watch) is removed once it has done its job (holder-sweep.ts
-// decides). Triggers: the holder itself changing, its component's Backups
+// decides; a holder whose PVCs Wutong deletes while its backup runs stays
+// as long as the data guard waits for that backup). Triggers: the holder itself changing, its component's Backups
 // and Restores moving on, its component changing (running again, PVCs
 // deleted); a holder that is kept is looked at again when the decision's own
 // deadline comes (the Backup's grace, the hard maximum). Level-based: a
@@ -13,7 +14,9 @@ import type { HolderPods } from '../holder/holder-ports.js';
 import { sweepDecision, type SweepDecision } from '../holder/holder-sweep.js';
 import type { HolderPodView } from '../holder/holder-view.js';
 import { holderPodsRemoved, reportHolderPods } from '../observability/protection-metrics.js';
+import { currentProtection } from './component-protection.js';
 import { synced, type ControllerDeps } from './controller-deps.js';
+import { claimProtection, hasGuard } from './data-guard.js';
 import type { ControllerLoop } from './controller-loop.js';
 import { EVENT_REASON } from './event-reasons.js';
 import { eventTarget } from './event-target.js';
@@ -41,6 +44,12 @@ export function holderSweepLoop(deps: ControllerDeps, index: HolderIndex, holder
       now: deps.now(),
       backupGraceMs: settings.holderStartTimeoutMs + BACKUP_CREATE_MARGIN_MS,
       maxAgeMs: settings.holderMaxAgeMs,
+      guardDeadline: (claim) => {
+        const component = deps.registry.get(holder.serviceId);
+        if (component === undefined || claim.deletionTimestamp === undefined || !hasGuard(claim)) return undefined;
+        const protection = claimProtection(deps.policy.current(), component, currentProtection(deps, component), claim);
+        return protection === undefined ? undefined : Date.parse(claim.deletionTimestamp) + protection.deletionHoldLimitMs;
+      },
     });
 
   const reconcile = async (key: string, signal: AbortSignal): Promise<ReconcileResult> => {

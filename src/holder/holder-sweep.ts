@@ -4,7 +4,8 @@
 // than a hard maximum; it also goes the moment the component runs again (it
 // must not keep a ReadWriteOnce volume from the component's own pod) or its
 // PVCs are being deleted (the pvc-protection finalizer would otherwise keep
-// them for as long as it runs). Whatever crashed in between (the process
+// them for as long as it runs; except while the data guard waits for its
+// backup). Whatever crashed in between (the process
 // that made it, before it made its Backup), one of these ends it.
 import type { ComponentSnapshot } from '../components/component-registry.js';
 import type { BackupView, RestoreView } from '../velero/velero-views.js';
@@ -28,10 +29,18 @@ export interface SweepInput {
   backupGraceMs: number;
   /** No holder lives longer than this, whatever its Backup or Restore says. */
   maxAgeMs: number;
+  /**
+   * For a PVC being deleted: until when the data guard holds its deletion for
+   * a backup that may still cover it (deletionTimestamp + deletionHoldLimit),
+   * or undefined when it does not (unguarded, unprotected).
+   */
+  guardDeadline?: (claim: ComponentSnapshot['claims'][number]) => number | undefined;
 }
 
 const FINISHED_BACKUP: ReadonlySet<string> = new Set(['Completed', 'PartiallyFailed', 'Failed', 'FailedValidation', 'Deleting']);
 const FINISHED_RESTORE: ReadonlySet<string> = new Set(['Completed', 'PartiallyFailed', 'Failed', 'FailedValidation']);
+
+const isFinishedBackup = (backup: BackupView): boolean => FINISHED_BACKUP.has(backup.status.phase ?? '') || backup.metadata.deletionTimestamp !== undefined;
 
 const keep = (recheckAfterMs?: number): SweepDecision => (recheckAfterMs === undefined ? { remove: false } : { remove: false, recheckAfterMs: Math.max(1_000, recheckAfterMs) });
 
@@ -51,6 +60,14 @@ export function sweepDecision(input: SweepInput): SweepDecision {
   const deleting = holder.claims.find((c) => mounted.get(c)?.deletionTimestamp !== undefined);
   // A PVC the registry has not seen may just be a moment behind the pod (Velero restores the PVCs, then the pod): gone counts after the grace.
   const gone = age >= input.backupGraceMs ? holder.claims.find((c) => !mounted.has(c)) : undefined;
+  // Wutong deleted the component while its backup on stop runs: the data
+  // guard waits for that backup (it may cover the data), so the holder stays
+  // to let it finish, until the guard's own deadline. Past it, or for any
+  // other holder, the PVCs go and so does the holder.
+  const deletingClaim = deleting === undefined ? undefined : mounted.get(deleting);
+  const deadline = deletingClaim === undefined ? undefined : input.guardDeadline?.(deletingClaim);
+  const serving = holder.restoreName === undefined && backup !== undefined && !isFinishedBackup(backup);
+  if (deadline !== undefined && serving && now.getTime() < deadline) return keep(deadline - now.getTime());
   if (deleting !== undefined || gone !== undefined) {
     const claim = deleting ?? gone ?? '';
     return { remove: true, reason: 'orphaned', message: `holder pod ${name} removed: its PVC ${claim} is ${deleting !== undefined ? 'being deleted' : 'gone'}` };
@@ -78,7 +95,7 @@ export function sweepDecision(input: SweepInput): SweepDecision {
     }
     return keep(input.backupGraceMs - age);
   }
-  if (FINISHED_BACKUP.has(backup.status.phase ?? '') || backup.metadata.deletionTimestamp !== undefined) {
+  if (isFinishedBackup(backup)) {
     return { remove: true, reason: 'backup-finished', message: `holder pod ${name} removed: Backup ${backup.metadata.name} is ${backup.status.phase ?? 'being deleted'}` };
   }
   return keep(untilMax);

@@ -109,6 +109,34 @@ test('a protected component stopped after a run is backed up once, at rest, thro
   expect((await eventsOn(c)).find((e) => e.reason === 'DeletionReleased')?.message).toContain(`backup ${name} covers the component's last run`);
 });
 
+test('deleted while its backup on stop runs: the holder stays for that backup, which completes and covers the data; then the PVC and the PV go as Wutong asked', async () => {
+  bed.velero.holdBackups(true);
+  try {
+    const c = await run('grbos003', 'b0500000000000000000000000000003');
+    await stop(c);
+    const [backup] = await eventually(async () => {
+      const found = await stopBackups(c);
+      return found.length > 0 && (await holders(c)).length === 1 ? found : undefined;
+    }, 'the backup on stop running through its holder', 60_000, 250);
+    const name = backup!.metadata.name;
+    await deleteWutongComponent(c);
+    await sleep(3_000);
+    // Held by the data guard for the running backup, mounted by the holder that backup reads through.
+    expect((await claimOf(c))?.metadata.deletionTimestamp).toBeDefined();
+    expect(await holders(c)).toEqual([`wutong-backup-holder-${c.serviceId}`]);
+    const releasedAt = Date.now();
+    bed.velero.holdBackups(false);
+    await eventually(async () => ((await claimOf(c)) === undefined ? true : undefined), `${c.alias}: PVC gone`, 60_000, 100);
+    console.log(`backup on stop, deleted meanwhile: PVC gone ${Date.now() - releasedAt} ms after the backup was let finish`);
+    expect((await bed.veleroObjects('backups', `wutong.io/service_id=${c.serviceId}`)).find((b) => b.metadata.name === name)?.status?.phase).toBe('Completed');
+    expect((await eventsOn(c)).find((e) => e.reason === 'DeletionReleased')?.message).toContain(`backup ${name} covers the component's last run`);
+    expect(await holders(c)).toEqual([]);
+    await eventually(async () => ((await apiRequest(clusterInfo(), 'GET', `/api/v1/persistentvolumes/pv-${c.alias}-${process.pid}`)).status === 404 ? true : undefined), 'the PV deleted as its Delete policy says', 60_000, 250);
+  } finally {
+    bed.velero.holdBackups(false);
+  }
+});
+
 test('a holder that cannot run: removed, one Warning, the try recorded on the PVC; a restarted controller does not try that stop again', async () => {
   // The kubelet stand-in runs the component's pods but never its holder (a node that cannot attach the volume, an image it cannot pull).
   const c = await run('grbos002', 'b0500000000000000000000000000002', 'service_id=b0500000000000000000000000000002,!backup.wutong.io/holder');

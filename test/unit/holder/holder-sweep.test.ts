@@ -72,3 +72,16 @@ test('never older than the hard maximum; one already being deleted is left to th
   expect(sweepDecision({ ...base, now: new Date('2026-12-02T14:09:00Z') })).toMatchObject({ remove: true, reason: 'expired' });
   expect(sweepDecision({ ...base, backup: backup('Completed'), holder: { ...holder, deletionTimestamp: '2026-12-02T08:09:59Z' } })).toEqual({ remove: false });
 });
+
+test('PVCs deleted while its backup runs: kept for that backup while the data guard waits, removed at the guard\'s deadline or once the backup is done', () => {
+  const deletedAt = '2026-12-02T08:09:30Z';
+  const deleting = { ...stopped, claims: [claim(deletedAt)] };
+  const deadline = Date.parse(deletedAt) + 60_000;
+  const guarded = { ...base, component: deleting, guardDeadline: () => deadline };
+  expect(sweepDecision(guarded)).toEqual({ remove: false, recheckAfterMs: 30_000 });
+  expect(sweepDecision({ ...guarded, now: new Date(deadline) })).toMatchObject({ remove: true, reason: 'orphaned', message: expect.stringContaining('data-0 is being deleted') as unknown });
+  expect(sweepDecision({ ...guarded, backup: backup('Completed') })).toMatchObject({ remove: true, reason: 'orphaned' });
+  // Not guarded (no finalizer, no protection), or a restored holder: the PVC goes now.
+  expect(sweepDecision({ ...guarded, guardDeadline: () => undefined })).toMatchObject({ remove: true, reason: 'orphaned' });
+  expect(sweepDecision({ ...guarded, holder: { ...holder, restoreName: 'r1' }, restore: restore('InProgress') })).toMatchObject({ remove: true, reason: 'orphaned' });
+});
