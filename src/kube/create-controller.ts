@@ -87,10 +87,10 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
   reportGuardedClaims(() => registry.all().reduce((n, c) => n + c.claims.filter(hasGuard).length, 0));
   const retainedRecords = watchRetainedRecords(http, cluster.namespace, log);
   reportRetainedVolumes(() => retainedRecords.count());
-  // Every loop of the controller, in one list.
-  // Holder pods, cluster-wide: the sweep removes each once its backup or restore is done.
+  // Holder pods, cluster-wide, on every replica (the API's back-up-at-rest reads them too); the leader's sweep removes each once its backup or restore is done.
   const holderIndex = new HolderIndex();
   const holderWatch = watchHolders(http, holderIndex, log);
+  // Every loop of the controller, in one list.
   const { loops, podHook } = controllerLoops(deps, config, http, { namespace: cluster.namespace, atRest, holderIndex });
   podListeners.push(podHook);
   const elector = leaseElector(http, { namespace: cluster.namespace, identity: electorIdentity(), timing: config.leaderElection }, log.child({ component: 'leader-election' }));
