@@ -87,7 +87,7 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
   reportGuardedClaims(() => registry.all().reduce((n, c) => n + c.claims.filter(hasGuard).length, 0));
   const retainedRecords = watchRetainedRecords(http, cluster.namespace, log);
   reportRetainedVolumes(() => retainedRecords.count());
-  // Holder pods, cluster-wide, on every replica (the API's back-up-at-rest reads them too); the leader's sweep removes each once its backup or restore is done.
+  // Holder pods, cluster-wide, watched on every replica so a new leader starts with the list; its sweep removes each once its backup or restore is done.
   const holderIndex = new HolderIndex();
   const holderWatch = watchHolders(http, holderIndex, log);
   // Every loop of the controller, in one list.
