@@ -44,6 +44,12 @@ const isFinishedBackup = (backup: BackupView): boolean => FINISHED_BACKUP.has(ba
 
 const keep = (recheckAfterMs?: number): SweepDecision => (recheckAfterMs === undefined ? { remove: false } : { remove: false, recheckAfterMs: Math.max(1_000, recheckAfterMs) });
 
+const backupFinished = (name: string, backup: BackupView): SweepDecision => ({
+  remove: true,
+  reason: 'backup-finished',
+  message: `holder pod ${name} removed: Backup ${backup.metadata.name} is ${backup.status.phase || 'being deleted'}`,
+});
+
 export function sweepDecision(input: SweepInput): SweepDecision {
   const { holder, backup, restore, component, now } = input;
   // Already on its way out: the kubelet finishes it within its grace period.
@@ -68,6 +74,8 @@ export function sweepDecision(input: SweepInput): SweepDecision {
   const deadline = deletingClaim === undefined ? undefined : input.guardDeadline?.(deletingClaim);
   const serving = holder.restoreName === undefined && backup !== undefined && !isFinishedBackup(backup);
   if (deadline !== undefined && serving && now.getTime() < deadline) return keep(deadline - now.getTime());
+  const done = holder.restoreName === undefined && backup !== undefined && isFinishedBackup(backup);
+  if (done && (deleting !== undefined || gone !== undefined)) return backupFinished(name, backup);
   if (deleting !== undefined || gone !== undefined) {
     const claim = deleting ?? gone ?? '';
     return { remove: true, reason: 'orphaned', message: `holder pod ${name} removed: its PVC ${claim} is ${deleting !== undefined ? 'being deleted' : 'gone'}` };
@@ -95,8 +103,6 @@ export function sweepDecision(input: SweepInput): SweepDecision {
     }
     return keep(input.backupGraceMs - age);
   }
-  if (isFinishedBackup(backup)) {
-    return { remove: true, reason: 'backup-finished', message: `holder pod ${name} removed: Backup ${backup.metadata.name} is ${backup.status.phase ?? 'being deleted'}` };
-  }
+  if (isFinishedBackup(backup)) return backupFinished(name, backup);
   return keep(untilMax);
 }

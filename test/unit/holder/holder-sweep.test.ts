@@ -80,7 +80,7 @@ test('PVCs deleted while its backup runs: kept for that backup while the data gu
   const guarded = { ...base, component: deleting, guardDeadline: () => deadline };
   expect(sweepDecision(guarded)).toEqual({ remove: false, recheckAfterMs: 30_000 });
   expect(sweepDecision({ ...guarded, now: new Date(deadline) })).toMatchObject({ remove: true, reason: 'orphaned', message: expect.stringContaining('data-0 is being deleted') as unknown });
-  expect(sweepDecision({ ...guarded, backup: backup('Completed') })).toMatchObject({ remove: true, reason: 'orphaned' });
+  expect(sweepDecision({ ...guarded, backup: backup('Completed') })).toMatchObject({ remove: true, reason: 'backup-finished', message: expect.stringContaining('Backup b1 is Completed') as unknown });
   // Not guarded (no finalizer, no protection), or a restored holder: the PVC goes now.
   expect(sweepDecision({ ...guarded, guardDeadline: () => undefined })).toMatchObject({ remove: true, reason: 'orphaned' });
   expect(sweepDecision({ ...guarded, holder: { ...holder, restoreName: 'r1' }, restore: restore('InProgress') })).toMatchObject({ remove: true, reason: 'orphaned' });
