@@ -23,12 +23,12 @@ export const WUTONG_CREATOR = 'Wutong';
  * `volume_name` and `reclaim_policy`.
  */
 export const WUTONG_COMPONENT_LABELS = [
-  'service_id',
-  'service_alias',
+  WUTONG_LABEL.serviceId,
+  WUTONG_LABEL.serviceAlias,
   'tenant_id',
-  'tenant_name',
+  WUTONG_LABEL.tenantName,
   'tenant_env_id',
-  'tenant_env_name',
+  WUTONG_LABEL.tenantEnvName,
   'app_id',
   'app',
   'workload_name',

@@ -35,22 +35,24 @@ export interface HolderSweepSettings {
 export function holderSweepLoop(deps: ControllerDeps, index: HolderIndex, holders: HolderPods, settings: HolderSweepSettings): ControllerLoop {
   const log = deps.log.child({ loop: 'holder-sweep' });
   reportHolderPods(() => index.size);
-  const decide = (holder: HolderPodView): SweepDecision =>
-    sweepDecision({
+  const decide = (holder: HolderPodView): SweepDecision => {
+    const component = deps.registry.get(holder.serviceId);
+    return sweepDecision({
       holder,
       backup: holder.backupName ? deps.cache.backup(holder.backupName) : undefined,
       restore: holder.restoreName === undefined ? undefined : restoreOf(deps, holder.serviceId, holder.restoreName),
-      component: deps.registry.get(holder.serviceId),
+      component,
       now: deps.now(),
       backupGraceMs: settings.holderStartTimeoutMs + BACKUP_CREATE_MARGIN_MS,
       maxAgeMs: settings.holderMaxAgeMs,
+      // The data guard's own deadline for a deleting PVC (data-guard.ts decides by the same protection).
       guardDeadline: (claim) => {
-        const component = deps.registry.get(holder.serviceId);
         if (component === undefined || claim.deletionTimestamp === undefined || !hasGuard(claim)) return undefined;
         const protection = claimProtection(deps.policy.current(), component, currentProtection(deps, component), claim);
         return protection === undefined ? undefined : Date.parse(claim.deletionTimestamp) + protection.deletionHoldLimitMs;
       },
     });
+  };
 
   const reconcile = async (key: string, signal: AbortSignal): Promise<ReconcileResult> => {
     if (!synced(deps) || !index.synced()) return { requeueAfterMs: NOT_SYNCED_RETRY_MS };

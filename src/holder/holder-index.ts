@@ -21,7 +21,7 @@ export class HolderIndex {
   }
 
   remove(namespace: string, name: string): void {
-    const key = `${namespace}/${name}`;
+    const key = HolderIndex.keyOf({ namespace, name });
     if (this.#holders.delete(key)) this.#notify(key);
   }
 

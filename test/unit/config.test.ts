@@ -11,3 +11,24 @@ describe('BACKFILL_RATE', () => {
     expect(() => configFromEnv({ BACKFILL_RATE: value })).toThrow(`BACKFILL_RATE must be a positive number per second, got "${value}"`);
   });
 });
+
+describe('holder pod settings', () => {
+  test('default to this pod\'s own image, a 60 s start timeout and a 6 h maximum age', () => {
+    expect(configFromEnv({})).toMatchObject({ holderImage: undefined, holderStartTimeoutMs: 60_000, holderMaxAgeMs: 6 * 3_600_000 });
+    expect(configFromEnv({ HOLDER_IMAGE: '   ' }).holderImage).toBeUndefined();
+  });
+  test('are read as set', () => {
+    expect(configFromEnv({ HOLDER_IMAGE: ' registry.example/wutong-backup:0.2.0 ', HOLDER_START_TIMEOUT: '2m', HOLDER_MAX_AGE: '12h' })).toMatchObject({
+      holderImage: 'registry.example/wutong-backup:0.2.0',
+      holderStartTimeoutMs: 120_000,
+      holderMaxAgeMs: 12 * 3_600_000,
+    });
+  });
+  test.each([
+    ['HOLDER_START_TIMEOUT', '0s', 'HOLDER_START_TIMEOUT must be longer than zero, got "0s"'],
+    ['HOLDER_START_TIMEOUT', 'soon', 'HOLDER_START_TIMEOUT must be a duration such as 8760h, 365d, 90m or 30s, got "soon"'],
+    ['HOLDER_MAX_AGE', '-1s', 'HOLDER_MAX_AGE must be a duration such as 8760h, 365d, 90m or 30s, got "-1s"'],
+  ])('%s=%j is refused, naming the setting', (name, value, message) => {
+    expect(() => configFromEnv({ [name]: value })).toThrow(message);
+  });
+});
