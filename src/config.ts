@@ -1,3 +1,4 @@
+import { tenantLabelsFromEnv, type TenantLabels } from './tenancy/tenant-labels.js';
 import { excludedNamespacesFrom, type ExcludedNamespaces } from './admission/excluded-namespaces.js';
 import { electionTiming, type ElectionTiming } from './controller/leader-election.js';
 import { durationFromEnv } from './duration.js';
@@ -37,6 +38,8 @@ export interface Config {
   /** HOLDER_START_TIMEOUT: how long a holder pod may take to run before the backup of a stopped component is given up (503). */
   holderStartTimeoutMs: number;
   /** HOLDER_MAX_AGE: no holder pod lives longer, whatever its backup or restore is doing. */
+  /** Which namespaces are tenant envs and which (TENANT_NAMESPACE_SELECTOR, TENANT_NAME_LABEL, TENANT_ENV_NAME_LABEL). */
+  tenantLabels: TenantLabels;
   holderMaxAgeMs: number;
 }
 
@@ -125,5 +128,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     holderImage: env.HOLDER_IMAGE?.trim() || undefined,
     holderStartTimeoutMs: durationFromEnv(env, 'HOLDER_START_TIMEOUT', DEFAULT_HOLDER_START_TIMEOUT_MS),
     holderMaxAgeMs: durationFromEnv(env, 'HOLDER_MAX_AGE', DEFAULT_HOLDER_MAX_AGE_MS),
+    tenantLabels: tenantLabelsFromEnv(env),
   };
 }

@@ -158,7 +158,7 @@ export function holdDecision(kind: WorkloadKind, before: Workload, after: Worklo
   const hold: UpgradeHold = {
     state: 'held',
     heldAt,
-    backup: upgradeBackupName(after.metadata?.labels?.[WUTONG_LABEL.serviceId] ?? '', new Date(heldAt)),
+    backup: upgradeBackupName({ namespace, serviceId: after.metadata?.labels?.[WUTONG_LABEL.serviceId] ?? '' }, new Date(heldAt)),
     reason: describeTemplateChange(before, after),
     ...(kind === 'Deployment' ? { paused: after.spec?.paused === true } : { partition: partitionOf(after) }),
   };

@@ -5,7 +5,8 @@ import type { z } from 'zod';
 import { KubeHttpError, KubeUnreachable } from '../kube/kube-http.js';
 import { expressListener } from '../server/express-listener.js';
 import type { WebhookListener } from '../server/protocols.js';
-import { ApiError, unavailable, ValidationError } from './api-error.js';
+import { ApiError, conflict, notFound, unavailable, ValidationError } from './api-error.js';
+import type { AccessRequest, AccessVerb } from './auth/access-request.js';
 import { isAuthFailure, type AccessControl } from './auth/access-control.js';
 import { verifiedPeerCertificate } from './auth/client-ca.js';
 import { COMPONENT_PREFIX, COMPONENT_ROUTES, type ComponentRoute } from './component-routes.js';
@@ -14,12 +15,14 @@ import { goJson } from './go-json.js';
 import { openApiDocument } from './openapi.js';
 import { idempotencyKey } from './request-schemas.js';
 import type { BackupApiDeps } from './use-cases/backup-api-deps.js';
+import type { TenantLookup } from './use-cases/ports.js';
 import { componentFor } from './use-cases/component-context.js';
 
 /** The parts that need a cluster; absent when the process runs standalone. */
 export interface ApiBackend {
   deps: BackupApiDeps;
   access: AccessControl;
+  tenants: TenantLookup;
 }
 
 export interface ApiAppOptions {
@@ -97,8 +100,9 @@ function undecodableParam(path: string): string {
 
 /**
  * The backup API's request listener: the component routes (component-routes.ts)
- * behind one pipeline — authenticate, validate, resolve the component,
- * authorize in its namespace, run the use case — and the OpenAPI document.
+ * behind one pipeline — authenticate, map the tenant env to its namespace,
+ * authorize there, read and validate the body, resolve the component in that
+ * namespace, run the use case — and the OpenAPI document.
  */
 export function apiApp(options: ApiAppOptions): WebhookListener {
   const { backend, log } = options;
@@ -118,8 +122,35 @@ export function apiApp(options: ApiAppOptions): WebhookListener {
       if (identity.status === 401) res.setHeader('www-authenticate', 'Bearer realm="wutong-backup"');
       throw new ApiError(identity.status, identity.message, identity.status === 401 ? 'unauthenticated' : 'unavailable');
     }
-    const params = parse(route.params, req.params);
+    const params = parse(route.params, req.params) as { tenant_name: string; tenant_env_name: string; service_alias: string };
     const query = parse(route.query, { ...(req.query as Record<string, unknown>) });
+    const ref = { tenantName: params.tenant_name, tenantEnvName: params.tenant_env_name, serviceAlias: params.service_alias };
+    // Authorization before any lookup: the tenant env's namespace comes from
+    // namespace labels (which tenants cannot write), the SubjectAccessReview
+    // is asked there, and only an allowed caller learns whether the
+    // component, its backups or even the namespace exist.
+    const shownAs = `in tenant env ${ref.tenantName}/${ref.tenantEnvName}`;
+    const ask = (namespace: string, verb: AccessVerb): AccessRequest => ({
+      namespace,
+      verb,
+      resource: route.access.resource,
+      ...(route.access.subresource ? { subresource: route.access.subresource } : {}),
+      name: ref.serviceAlias,
+      shownAs,
+    });
+    const authorize = async (request: AccessRequest): Promise<void> => {
+      const denied = await backend.access.authorize(identity, request);
+      if (denied) throw new ApiError(denied.status, denied.message, denied.status === 403 ? 'forbidden' : 'unavailable');
+    };
+    if (!backend.tenants.synced()) throw unavailable('the tenant namespaces are still being listed', 'starting');
+    const env = backend.tenants.namespaceOf({ tenantName: ref.tenantName, tenantEnvName: ref.tenantEnvName });
+    if (!env.found) {
+      // Which envs exist is itself for those allowed cluster-wide only.
+      await authorize(ask('', route.access.verb));
+      if (env.reason === 'ambiguous') throw conflict(`tenant env ${ref.tenantName}/${ref.tenantEnvName} is ambiguous: namespaces ${env.namespaces.join(', ')} all carry its labels`, 'tenant_env_ambiguous');
+      throw notFound(`tenant env ${ref.tenantName}/${ref.tenantEnvName} not found: no namespace carries its labels`, 'tenant_env_not_found');
+    }
+    await authorize(ask(env.namespace, route.access.verb));
     const key = route.idempotent && req.get('idempotency-key') !== undefined ? parse(idempotencyKey, req.get('idempotency-key'), 'Idempotency-Key') : undefined;
     let rawBody: unknown;
     if (route.body) {
@@ -130,10 +161,9 @@ export function apiApp(options: ApiAppOptions): WebhookListener {
       if (rawBody === null || typeof rawBody !== 'object' || Array.isArray(rawBody)) throw new ValidationError({ body: ['must be a JSON object'] });
     }
     const body = route.body ? parse(route.body, rawBody) : undefined;
-    const ref = { tenantName: (params as { tenant_name: string }).tenant_name, tenantEnvName: (params as { tenant_env_name: string }).tenant_env_name, serviceAlias: (params as { service_alias: string }).service_alias };
-    const component = await componentFor(backend.deps, ref, route.serviceIdOf?.(body));
-    const denied = await backend.access.authorize(identity, { namespace: component.namespace, verb: route.access.verb, resource: route.access.resource, name: ref.serviceAlias });
-    if (denied) throw new ApiError(denied.status, denied.message, denied.status === 403 ? 'forbidden' : 'unavailable');
+    const further = route.bodyAccess?.(body);
+    if (further !== undefined && further !== route.access.verb) await authorize(ask(env.namespace, further));
+    const component = await componentFor(backend.deps, ref, env.namespace, route.serviceIdOf?.(body));
     await route.handle(
       { deps: backend.deps, component, params, body, query, rawBody, ...(key ? { idempotencyKey: key } : {}), accepts: (type) => (req.get('accept') ?? '').split(',').some((part) => part.split(';')[0]?.trim().toLowerCase() === type) },
       res,

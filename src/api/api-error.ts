@@ -24,6 +24,6 @@ export class ValidationError extends ApiError {
   }
 }
 
-export const notFound = (message: string): ApiError => new ApiError(404, message, 'not_found');
+export const notFound = (message: string, code = 'not_found'): ApiError => new ApiError(404, message, code);
 export const conflict = (message: string, code = 'conflict'): ApiError => new ApiError(409, message, code);
 export const unavailable = (message: string, code = 'unavailable'): ApiError => new ApiError(503, message, code);

@@ -1,6 +1,6 @@
 import type { Response } from 'express';
 import type { z } from 'zod';
-import type { AccessVerb, ComponentResource } from './auth/access-request.js';
+import type { AccessVerb, ComponentResource, ComponentSubresource } from './auth/access-request.js';
 import type { Component } from '../components/component.js';
 import type { BackupSchedule } from './records/schedule-record.js';
 import { sendBean, sendList } from './envelope.js';
@@ -40,7 +40,9 @@ export interface ComponentRoute<P = unknown, B = unknown, Q = unknown> {
   /** Below the component prefix, express syntax. */
   path: string;
   summary: string;
-  access: { verb: AccessVerb; resource: ComponentResource };
+  access: { verb: AccessVerb; resource: ComponentResource; subresource?: ComponentSubresource };
+  /** A further verb the body asks for, checked once it is read (changing retention, keep or ttl, needs update). */
+  bodyAccess?: (body: B) => AccessVerb | undefined;
   params: z.ZodType<P>;
   body?: z.ZodType<B>;
   query: z.ZodType<Q>;
@@ -100,6 +102,8 @@ function scheduleWriteRoute(
     path: '/backup/schedule',
     summary,
     access: { verb, resource: 'componentbackups' },
+    // Retention decides when a component's backups are deleted: setting it is a change, not a create.
+    bodyAccess: (body) => (body.keep !== undefined || body.ttl !== undefined ? 'update' : undefined),
     params: componentParams,
     body: scheduleBody,
     query: noQuery,
@@ -177,7 +181,8 @@ export const COMPONENT_ROUTES: readonly ComponentRoute[] = [
     method: 'get',
     path: '/backup/:backup_id/download',
     summary: 'A pre-signed URL of the backup\'s contents: a 302 to it, or {"bean": {"download_url"}} when Accept names application/json',
-    access: { verb: 'get', resource: 'componentbackups' },
+    // A URL to the whole backup: its own grant (get componentbackups/download), apart from reading records.
+    access: { verb: 'get', resource: 'componentbackups', subresource: 'download' },
     params: backupParams,
     query: noQuery,
     responses: { 200: 'the URL (Accept: application/json)', 302: 'redirect to the URL', 409: 'the backup has not completed' },

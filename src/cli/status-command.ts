@@ -16,6 +16,7 @@ import type { ClusterSnapshot } from '../kube/cluster-snapshot.js';
 import type { ListedRecord } from '../kube/retained-records.js';
 import type { CliIo } from './cli-io.js';
 import { CliError, UsageError } from './cli-error.js';
+import { tenantLabelsFromEnv } from '../tenancy/tenant-labels.js';
 import { parseOptions } from './parse-options.js';
 import { formatUpgradeHolds, upgradeHoldRows, type UpgradeHoldRow } from './status-holds.js';
 
@@ -71,7 +72,7 @@ export function statusRows(snapshot: ClusterSnapshot, now: Date): StatusRow[] {
       component: describeComponent(c.ref),
       serviceId: c.serviceId,
       namespace: c.namespace,
-      coverage: componentCoverage(c, snapshot.backupsOf(c.serviceId), now),
+      coverage: componentCoverage(c, snapshot.backupsOf(c.key), now),
     }))
     .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.component.localeCompare(b.component) || a.serviceId.localeCompare(b.serviceId));
 }
@@ -187,7 +188,7 @@ async function readCurrentCluster(env: NodeJS.ProcessEnv, veleroNamespace: strin
     const cluster = await findCluster(env);
     if (!cluster) throw new CliError('no cluster: set KUBECONFIG or create ~/.kube/config', 2);
     source = cluster.source;
-    return await readClusterSnapshot(kubeHttp(cluster.kubeConfig), veleroNamespace, PAGE_TIMEOUT_MS, ownNamespace);
+    return await readClusterSnapshot(kubeHttp(cluster.kubeConfig), veleroNamespace, PAGE_TIMEOUT_MS, ownNamespace, tenantLabelsFromEnv(process.env));
   } catch (err) {
     if (err instanceof CliError) throw err;
     if (err instanceof KubeHttpError && err.status === 404) {

@@ -25,7 +25,7 @@ export function upgradeHoldRows(snapshot: ClusterSnapshot): UpgradeHoldRow[] {
   for (const c of snapshot.registry.all()) {
     const hold = activeHold(c.workload);
     if (!hold || !c.workload) continue;
-    const backup = snapshot.backupsOf(c.serviceId).backups.find((b) => b.metadata.name === hold.backup);
+    const backup = snapshot.backupsOf(c.key).backups.find((b) => b.metadata.name === hold.backup);
     rows.push({
       component: describeComponent(c.ref),
       serviceId: c.serviceId,

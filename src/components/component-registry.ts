@@ -1,4 +1,6 @@
+import type { TenantEnv, TenantNamespaces } from '../tenancy/tenant-directory.js';
 import type { ComponentRef, WorkloadKind } from './component.js';
+import { componentKey, type ComponentKey } from './component-key.js';
 import type { ComponentObjects, LabelledObject, PodSummary } from './resolve-component.js';
 import { WUTONG_LABEL } from './wutong-labels.js';
 
@@ -59,9 +61,10 @@ export type Summary = WorkloadSummary | ClaimSummary | PodRecord;
 export type ComponentState = 'running' | 'stopped' | 'deleted';
 
 export interface ComponentSnapshot {
+  key: ComponentKey;
   serviceId: string;
   namespace: string;
-  /** From the tenant_name / tenant_env_name / service_alias labels ('' when absent). */
+  /** Tenant and env from the namespace's labels (tenants cannot write them), the alias from the objects' service_alias label ('' when absent). */
   ref: ComponentRef;
   /** The workload's pod template labels, else a pod's, else a PVC's: what protection rules match on. */
   labels: Readonly<Record<string, string>>;
@@ -79,17 +82,22 @@ function objectKey(kind: RegistryKind, namespace: string, name: string): string 
   return `${kind}/${namespace}/${name}`;
 }
 
-function refKey(labels: Readonly<Record<string, string>>): string {
-  return [labels[WUTONG_LABEL.tenantName] ?? '', labels[WUTONG_LABEL.tenantEnvName] ?? '', labels[WUTONG_LABEL.serviceAlias] ?? ''].join('/');
+function aliasKey(namespace: string, labels: Readonly<Record<string, string>>): string {
+  return `${namespace}/${labels[WUTONG_LABEL.serviceAlias] ?? ''}`;
 }
 
-function addTo(index: Map<string, Set<string>>, key: string, value: string): void {
+function keyOfSummary(summary: Summary): ComponentKey | undefined {
+  const serviceId = summary.labels[WUTONG_LABEL.serviceId];
+  return serviceId !== undefined && SERVICE_ID.test(serviceId) && summary.namespace !== '' ? componentKey(summary.namespace, serviceId) : undefined;
+}
+
+function addTo<K>(index: Map<K, Set<string>>, key: K, value: string): void {
   let set = index.get(key);
   if (!set) index.set(key, (set = new Set()));
   set.add(value);
 }
 
-function removeFrom(index: Map<string, Set<string>>, key: string, value: string): void {
+function removeFrom<K>(index: Map<K, Set<string>>, key: K, value: string): void {
   const set = index.get(key);
   if (!set) return;
   set.delete(value);
@@ -99,19 +107,30 @@ function removeFrom(index: Map<string, Set<string>>, key: string, value: string)
 const byName = <T extends { name: string }>(a: T, b: T): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 /**
- * Every Wutong component the watches have seen, keyed by service_id and
- * built from the labels Wutong puts on its workloads, PVCs and pods, so a
- * stopped component (PVCs only) is still known. Pure: the watches feed it,
- * the API reads from it and the controller reacts to its changes; it keeps
- * a summary per object, never the object.
+ * Every Wutong component the watches have seen, keyed by (namespace,
+ * service_id) and built from the labels Wutong puts on its workloads, PVCs
+ * and pods, so a stopped component (PVCs only) is still known. Only objects
+ * in tenant env namespaces (the TenantDirectory: namespace labels) make
+ * components: a service_id label is a claim its namespace's tenant makes
+ * about her own objects, so the same service_id in two namespaces is two
+ * components, never merged. Pure: the watches feed it, the API reads from
+ * it and the controller reacts to its changes; it keeps a summary per
+ * object, never the object.
  */
 export class ComponentRegistry {
   readonly #objects = new Map<string, Summary>();
-  /** service_id → object keys (only objects with a valid service_id). */
-  readonly #byServiceId = new Map<string, Set<string>>();
-  /** tenant/env/alias → object keys (every object, as the API's label-selected lists would find them). */
-  readonly #byRef = new Map<string, Set<string>>();
-  readonly #listeners = new Set<(serviceId: string) => void>();
+  /** (namespace, service_id) → object keys (only objects with a valid service_id). */
+  readonly #byComponent = new Map<ComponentKey, Set<string>>();
+  /** namespace/alias → object keys (every object, as the API's label-selected lists in that namespace would find them). */
+  readonly #byAlias = new Map<string, Set<string>>();
+  readonly #listeners = new Set<(key: ComponentKey) => void>();
+
+  constructor(readonly tenants: TenantNamespaces) {
+    // A namespace that becomes (or stops being) a tenant env makes (or unmakes) every component in it.
+    tenants.subscribe((namespace) => {
+      for (const key of this.#byComponent.keys()) if (key.startsWith(`${namespace}/`)) this.#emit(key);
+    });
+  }
 
   upsert(summary: Summary): void {
     const key = objectKey(summary.kind, summary.namespace, summary.name);
@@ -131,32 +150,38 @@ export class ComponentRegistry {
     this.#notify(before, undefined);
   }
 
-  get(serviceId: string): ComponentSnapshot | undefined {
-    const keys = this.#byServiceId.get(serviceId);
+  /** The component, when its namespace is a tenant env and any object of it is known. */
+  get(key: ComponentKey): ComponentSnapshot | undefined {
+    const keys = this.#byComponent.get(key);
     if (!keys) return undefined;
-    return snapshotOf(serviceId, [...keys].map((k) => this.#objects.get(k)).filter((s): s is Summary => s !== undefined));
+    const slash = key.indexOf('/');
+    const env = this.tenants.envOf(key.slice(0, slash));
+    if (!env) return undefined;
+    return snapshotOf(key, key.slice(slash + 1), env, [...keys].map((k) => this.#objects.get(k)).filter((s): s is Summary => s !== undefined));
   }
 
   all(): ComponentSnapshot[] {
     const out: ComponentSnapshot[] = [];
-    for (const serviceId of this.#byServiceId.keys()) {
-      const snapshot = this.get(serviceId);
+    for (const key of this.#byComponent.keys()) {
+      const snapshot = this.get(key);
       if (snapshot) out.push(snapshot);
     }
     return out;
   }
 
-  serviceIds(): string[] {
-    return [...this.#byServiceId.keys()];
+  /** Every component in a tenant env namespace. */
+  keys(): ComponentKey[] {
+    return [...this.#byComponent.keys()].filter((key) => this.tenants.isTenantNamespace(key.slice(0, key.indexOf('/'))));
   }
 
   get size(): number {
-    return this.#byServiceId.size;
+    return this.keys().length;
   }
 
-  /** What the API's four label-selected lists would return for this route (resolve-component.ts decides). */
-  objectsOf(ref: ComponentRef): ComponentObjects {
-    const keys = this.#byRef.get([ref.tenantName, ref.tenantEnvName, ref.serviceAlias].join('/')) ?? new Set<string>();
+  /** What label-selected lists in `namespace` would return for this alias (resolve-component.ts decides); nothing outside a tenant env. */
+  objectsIn(namespace: string, serviceAlias: string): ComponentObjects {
+    if (!this.tenants.isTenantNamespace(namespace)) return { workloads: [], volumeClaims: [], pods: [] };
+    const keys = this.#byAlias.get(aliasKey(namespace, { [WUTONG_LABEL.serviceAlias]: serviceAlias })) ?? new Set<string>();
     const objects = [...keys].map((k) => this.#objects.get(k)).filter((s): s is Summary => s !== undefined);
     const labelled = (s: Summary): LabelledObject => ({
       metadata: { name: s.name, namespace: s.namespace, labels: s.labels, ...(s.deletionTimestamp ? { deletionTimestamp: s.deletionTimestamp } : {}) },
@@ -168,35 +193,39 @@ export class ComponentRegistry {
     };
   }
 
-  /** Called synchronously after every change, with the service_id of each component it touched (both, when an object's label moved). */
-  subscribe(listener: (serviceId: string) => void): () => void {
+  /** Called synchronously after every change, with the key of each component it touched (both, when an object's label moved). */
+  subscribe(listener: (key: ComponentKey) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
 
   #index(key: string, summary: Summary): void {
-    const serviceId = summary.labels[WUTONG_LABEL.serviceId];
-    if (serviceId !== undefined && SERVICE_ID.test(serviceId)) addTo(this.#byServiceId, serviceId, key);
-    addTo(this.#byRef, refKey(summary.labels), key);
+    const component = keyOfSummary(summary);
+    if (component) addTo(this.#byComponent, component, key);
+    addTo(this.#byAlias, aliasKey(summary.namespace, summary.labels), key);
   }
 
   #unindex(key: string, summary: Summary): void {
-    const serviceId = summary.labels[WUTONG_LABEL.serviceId];
-    if (serviceId !== undefined) removeFrom(this.#byServiceId, serviceId, key);
-    removeFrom(this.#byRef, refKey(summary.labels), key);
+    const component = keyOfSummary(summary);
+    if (component) removeFrom(this.#byComponent, component, key);
+    removeFrom(this.#byAlias, aliasKey(summary.namespace, summary.labels), key);
   }
 
   #notify(before: Summary | undefined, after: Summary | undefined): void {
-    const touched = new Set<string>();
+    const touched = new Set<ComponentKey>();
     for (const s of [before, after]) {
-      const serviceId = s?.labels[WUTONG_LABEL.serviceId];
-      if (serviceId !== undefined && SERVICE_ID.test(serviceId)) touched.add(serviceId);
+      const key = s ? keyOfSummary(s) : undefined;
+      if (key) touched.add(key);
     }
-    for (const serviceId of touched) for (const listener of this.#listeners) listener(serviceId);
+    for (const key of touched) this.#emit(key);
+  }
+
+  #emit(key: ComponentKey): void {
+    for (const listener of this.#listeners) listener(key);
   }
 }
 
-function snapshotOf(serviceId: string, objects: readonly Summary[]): ComponentSnapshot | undefined {
+function snapshotOf(key: ComponentKey, serviceId: string, env: TenantEnv, objects: readonly Summary[]): ComponentSnapshot | undefined {
   if (objects.length === 0) return undefined;
   const live = objects.filter((o) => o.deletionTimestamp === undefined);
   const workloads = objects.filter((o): o is WorkloadSummary => o.kind === 'StatefulSet' || o.kind === 'Deployment').sort(byName);
@@ -208,15 +237,11 @@ function snapshotOf(serviceId: string, objects: readonly Summary[]): ComponentSn
   const state: ComponentState = runningPods.length > 0 ? 'running' : liveClaims > 0 ? 'stopped' : 'deleted';
   const first = workload ?? live[0] ?? objects[0];
   const labels = workload?.template.labels ?? pods.find((p) => p.deletionTimestamp === undefined)?.labels ?? first?.labels ?? {};
-  const refLabels = first?.labels ?? {};
   return {
+    key,
     serviceId,
     namespace: first?.namespace ?? '',
-    ref: {
-      tenantName: refLabels[WUTONG_LABEL.tenantName] ?? '',
-      tenantEnvName: refLabels[WUTONG_LABEL.tenantEnvName] ?? '',
-      serviceAlias: refLabels[WUTONG_LABEL.serviceAlias] ?? '',
-    },
+    ref: { ...env, serviceAlias: first?.labels[WUTONG_LABEL.serviceAlias] ?? '' },
     labels,
     ...(workload ? { workload } : {}),
     claims,

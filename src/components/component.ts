@@ -1,3 +1,5 @@
+import type { ComponentKey } from './component-key.js';
+
 /** How the console names a component: the three path segments of its routes. */
 export interface ComponentRef {
   tenantName: string;
@@ -13,6 +15,9 @@ export type WorkloadKind = 'StatefulSet' | 'Deployment';
  * PVCs, so it still resolves.
  */
 export interface Component {
+  /** (namespace, service_id): what the component is everywhere (component-key.ts). */
+  key: ComponentKey;
+  /** Tenant and env from the namespace's labels, the alias the route named. */
   ref: ComponentRef;
   serviceId: string;
   namespace: string;

@@ -1,4 +1,5 @@
 import { describeComponent, type Component, type ComponentRef, type WorkloadKind } from './component.js';
+import { componentKey } from './component-key.js';
 import { WUTONG_LABEL } from './wutong-labels.js';
 
 /** The part of a workload, PVC or pod that resolution reads. */
@@ -19,26 +20,29 @@ export interface ComponentObjects {
 export type Resolution = { found: true; component: Component } | { found: false; reason: 'not-found' | 'ambiguous'; message: string };
 
 /**
- * Turns the objects found under a component's tenant/env/alias labels into
- * one Component. Two service_ids (or namespaces) under the same three names
- * means the labels cannot tell which component the console means: refusing
- * is safer than backing up or restoring the wrong one.
+ * Turns the objects carrying a service_alias in the tenant env's namespace
+ * (mapped from the route's tenant/env through the namespace's labels, never
+ * through labels on the objects) into one Component. Objects of any other
+ * namespace are ignored whatever they claim. Two service_ids under one alias
+ * in the namespace means the labels cannot tell which component the console
+ * means: refusing is safer than backing up or restoring the wrong one (and
+ * only that namespace's own tenant can have made it so).
  */
-export function resolveComponent(ref: ComponentRef, objects: ComponentObjects): Resolution {
+export function resolveComponent(ref: ComponentRef, namespace: string, found: ComponentObjects): Resolution {
+  const inNamespace = <T extends LabelledObject>(items: readonly T[]): T[] => items.filter((o) => o.metadata.namespace === namespace);
+  const objects: ComponentObjects = { workloads: inNamespace(found.workloads), volumeClaims: inNamespace(found.volumeClaims), pods: inNamespace(found.pods) };
   const all = [...objects.workloads, ...objects.volumeClaims, ...objects.pods];
   const name = describeComponent(ref);
-  if (all.length === 0) return { found: false, reason: 'not-found', message: `component ${name} not found: no workload, pod or PVC carries its labels` };
+  if (all.length === 0) return { found: false, reason: 'not-found', message: `component ${name} not found: no workload, pod or PVC in its namespace carries its alias` };
   const serviceIds = new Set(all.map((o) => o.metadata.labels[WUTONG_LABEL.serviceId] ?? ''));
-  const namespaces = new Set(all.map((o) => o.metadata.namespace));
-  if (serviceIds.size > 1 || namespaces.size > 1) {
+  if (serviceIds.size > 1) {
     return {
       found: false,
       reason: 'ambiguous',
-      message: `component ${name} is ambiguous: its labels are on objects of service_id ${[...serviceIds].sort().join(', ')} in namespace ${[...namespaces].sort().join(', ')}`,
+      message: `component ${name} is ambiguous: its alias is on objects of service_id ${[...serviceIds].sort().join(', ')} in namespace ${namespace}`,
     };
   }
   const [serviceId = ''] = serviceIds;
-  const [namespace = ''] = namespaces;
   if (!/^[0-9a-f]{32}$/.test(serviceId)) {
     return { found: false, reason: 'not-found', message: `component ${name} not found: its objects carry no valid service_id label` };
   }
@@ -47,6 +51,7 @@ export function resolveComponent(ref: ComponentRef, objects: ComponentObjects): 
   return {
     found: true,
     component: {
+      key: componentKey(namespace, serviceId),
       ref,
       serviceId,
       namespace,

@@ -10,6 +10,7 @@
 // BackupCompleted Events from last year after a reinstall.
 import { humanBytes } from '../api/records/record-format.js';
 import { volumeBytes } from '../api/records/volume-bytes.js';
+import { backupComponent } from '../velero/velero-scope.js';
 import { VELERO_ANNOTATION, VELERO_LABEL } from '../velero/velero-labels.js';
 import type { BackupView } from '../velero/velero-views.js';
 import { synced, type ControllerDeps } from './controller-deps.js';
@@ -87,7 +88,9 @@ export function backupAnnouncementLoop(deps: ControllerDeps, options: { resyncMs
       const bytes = volumeBytes(deps.cache.podVolumeBackupsOf(name)).total;
       const told = announcement(backup, bytes, firstSeen.get(name) ?? deps.now());
       if (!told) return;
-      const component = deps.registry.get(backup.metadata.labels[VELERO_LABEL.serviceId] ?? '');
+      // Its component by scope and label: the Event goes into the namespace the Backup copies, never where a label alone points.
+      const key = backupComponent(backup);
+      const component = key ? deps.registry.get(key) : undefined;
       const target = eventTarget(component);
       // Not a Wutong component this cluster knows (a Backup of something else, or a component already gone): nowhere to tell it.
       if (!target) return;
@@ -107,8 +110,8 @@ export function backupAnnouncementLoop(deps: ControllerDeps, options: { resyncMs
     queue,
     resyncMs: options.resyncMs ?? 5 * 60_000,
     *keys() {
-      for (const serviceId of deps.registry.serviceIds()) {
-        for (const b of deps.cache.backupsOf(serviceId)) {
+      for (const key of deps.registry.keys()) {
+        for (const b of deps.cache.backupsOf(key)) {
           see(b.metadata.name);
           // Most Backups were told long ago: a resync over 100,000 of them queues only the few with news.
           if (announcement(b, 0, firstSeen.get(b.metadata.name) ?? deps.now())) yield b.metadata.name;

@@ -1,3 +1,4 @@
+import type { ComponentKey } from '../components/component-key.js';
 // Which policy rule protects a component, if any. The webhook picks a rule
 // per pod from its labels and containers; the controller has to pick one per
 // component, also while the component is stopped and has neither a workload
@@ -81,8 +82,8 @@ export function scheduleRule(schedules: readonly ScheduleView[]): string | undef
 /** The protection a component in the registry has under the current policy, its cached Schedules telling which rule protected it while it ran. */
 export function currentProtection(
   deps: { policy: Pick<PolicyStore, 'current'>; cache: Pick<VeleroCache, 'schedulesOf'> },
-  component: (ProtectionSubject & { serviceId: string }) | undefined,
+  component: (ProtectionSubject & { key: ComponentKey }) | undefined,
 ): ComponentProtection | undefined {
   if (component === undefined) return undefined;
-  return componentProtection(deps.policy.current(), component, scheduleRule(deps.cache.schedulesOf(component.serviceId)));
+  return componentProtection(deps.policy.current(), component, scheduleRule(deps.cache.schedulesOf(component.key)));
 }

@@ -19,6 +19,7 @@
 // base: it will never produce a backup. A cron with no run in the next five
 // years has no due time. Overdue needs a live component and a Schedule that
 // is not paused: a stopped component's Schedule is paused on purpose.
+import type { ComponentKey } from '../components/component-key.js';
 import { volumeBytes } from '../api/records/volume-bytes.js';
 import type { VeleroCache } from '../api/use-cases/ports.js';
 import type { ComponentSnapshot, ComponentState } from '../components/component-registry.js';
@@ -73,10 +74,10 @@ export interface ComponentBackups {
   podVolumeBackupsOf(backupName: string): readonly PodVolumeBackupView[];
 }
 
-export function componentBackups(velero: Pick<VeleroCache, 'schedulesOf' | 'backupsOf' | 'podVolumeBackupsOf'>, serviceId: string): ComponentBackups {
+export function componentBackups(velero: Pick<VeleroCache, 'schedulesOf' | 'backupsOf' | 'podVolumeBackupsOf'>, component: ComponentKey): ComponentBackups {
   return {
-    schedules: velero.schedulesOf(serviceId),
-    backups: velero.backupsOf(serviceId),
+    schedules: velero.schedulesOf(component),
+    backups: velero.backupsOf(component),
     podVolumeBackupsOf: (name) => velero.podVolumeBackupsOf(name),
   };
 }

@@ -5,6 +5,7 @@
 // then releases it. Each step is idempotent and ordered so that a crash at
 // any point is finished by the next pass: the PV patch first, then the
 // record, then the finalizer; nothing is held in memory. Keyed by service_id.
+import type { ComponentKey } from '../components/component-key.js';
 import type { Logger } from 'pino';
 import type { ClaimSummary, ComponentSnapshot } from '../components/component-registry.js';
 import { PROTECTION_ANNOTATION } from '../components/protection-keys.js';
@@ -97,12 +98,12 @@ export function dataGuardLoop(deps: DataGuardDeps): ControllerLoop {
     await release(claim, 'retained', `deletion goes ahead: PersistentVolume ${pv.name} is kept (Retain), record ConfigMap ${deps.recordNamespace}/${name}`);
   };
 
-  const reconcile = async (serviceId: string, signal: AbortSignal): Promise<{ requeueAfterMs: number } | undefined> => {
-    const component = deps.registry.get(serviceId);
+  const reconcile = async (key: ComponentKey, signal: AbortSignal): Promise<{ requeueAfterMs: number } | undefined> => {
+    const component = deps.registry.get(key);
     if (!component) return undefined;
     const current = currentProtection(deps, component);
     const run = lastRun(component.claims);
-    const backups = deps.cache.backupsOf(serviceId);
+    const backups = deps.cache.backupsOf(key);
     const ctx: GuardContext = { now: deps.now(), covering: coveringBackup(run, backups, (name) => deps.cache.podVolumeBackupsOf(name)), pending: pendingCover(run, backups) };
     let wakeAt: number | undefined;
     for (const claim of component.claims) {
@@ -146,27 +147,27 @@ export function dataGuardLoop(deps: DataGuardDeps): ControllerLoop {
   };
 
   const queue = new WorkQueue(
-    async (serviceId, signal) => {
+    async (key, signal) => {
       // A half-listed registry or cache would look like a component with no backups: nothing is decided until both have listed.
       if (!synced(deps)) return { requeueAfterMs: SYNC_POLL_MS };
-      return await reconcile(serviceId, signal);
+      return await reconcile(key as ComponentKey, signal);
     },
     { name: 'data-guard', concurrency: CONCURRENCY },
     log,
   );
   return {
     queue,
-    keys: () => deps.registry.serviceIds(),
+    keys: () => deps.registry.keys(),
     resyncMs: deps.resyncMs,
     watch() {
       const unsubscribe = [
-        deps.registry.subscribe((serviceId) => queue.add(serviceId)),
+        deps.registry.subscribe((key) => queue.add(key)),
         deps.cache.subscribe((change) => {
           // A backup completing (or failing) decides a waiting deletion; Schedules carry a stopped component's protection.
-          if ((change.resource === 'backups' || change.resource === 'schedules') && change.serviceId !== undefined) queue.add(change.serviceId);
+          if ((change.resource === 'backups' || change.resource === 'schedules') && change.component !== undefined) queue.add(change.component);
         }),
         deps.policy.subscribe(() => {
-          for (const key of deps.registry.serviceIds()) queue.add(key);
+          for (const key of deps.registry.keys()) queue.add(key);
         }),
       ];
       return () => {

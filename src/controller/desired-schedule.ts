@@ -101,7 +101,7 @@ function pauseAction(schedule: ScheduleView, paused: boolean): ScheduleAction | 
 }
 
 function createAction(component: ScheduleSubject, protection: ComponentProtection, settings: ScheduleSettings): ScheduleAction {
-  const name = scheduleName(component.serviceId);
+  const name = scheduleName(component);
   const paused = component.state === 'stopped';
   return {
     kind: 'create',
@@ -134,7 +134,8 @@ const remove = (schedule: ScheduleView, why: string): ScheduleAction => ({
 /**
  * The actions that bring a component's Schedules to what they should be;
  * none when they already are. `component` undefined means nothing of it is
- * left; `existing` are every Schedule labelled with its service_id.
+ * left; `existing` are every Schedule of it (its service_id label and its
+ * namespace as the scope: velero-scope.ts), never another namespace's.
  */
 export function desiredSchedule(
   component: ScheduleSubject | undefined,

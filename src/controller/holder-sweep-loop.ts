@@ -7,6 +7,7 @@
 // deadline comes (the Backup's grace, the hard maximum). Level-based: a
 // holder left by a crash anywhere is found by the watch's list and the
 // leader's full pass, and removed like any other.
+import { componentKey, type ComponentKey } from '../components/component-key.js';
 import { veleroLabelValue } from '../velero/velero-labels.js';
 import type { RestoreView } from '../velero/velero-views.js';
 import type { HolderIndex } from '../holder/holder-index.js';
@@ -36,11 +37,13 @@ export function holderSweepLoop(deps: ControllerDeps, index: HolderIndex, holder
   const log = deps.log.child({ loop: 'holder-sweep' });
   reportHolderPods(() => index.size);
   const decide = (holder: HolderPodView): SweepDecision => {
-    const component = deps.registry.get(holder.serviceId);
+    // Its component is (its own namespace, its label): a holder never stands for another namespace's component.
+    const key = componentKey(holder.namespace, holder.serviceId);
+    const component = deps.registry.get(key);
     return sweepDecision({
       holder,
       backup: holder.backupName ? deps.cache.backup(holder.backupName) : undefined,
-      restore: holder.restoreName === undefined ? undefined : restoreOf(deps, holder.serviceId, holder.restoreName),
+      restore: holder.restoreName === undefined ? undefined : restoreOf(deps, key, holder.restoreName),
       component,
       now: deps.now(),
       backupGraceMs: settings.holderStartTimeoutMs + BACKUP_CREATE_MARGIN_MS,
@@ -70,14 +73,14 @@ export function holderSweepLoop(deps: ControllerDeps, index: HolderIndex, holder
     if (!removed) return;
     holderPodsRemoved.inc({ reason: decision.reason });
     log.info({ holder: key, serviceId: live.serviceId, reason: decision.reason }, 'holder pod removed');
-    const component = deps.registry.get(live.serviceId);
+    const component = deps.registry.get(componentKey(live.namespace, live.serviceId));
     const target = eventTarget(component);
     if (target) await deps.events.record(target, decision.reason === 'expired' || decision.reason === 'orphaned' ? 'Warning' : 'Normal', EVENT_REASON.holderRemoved, decision.message);
   };
 
   const queue = new WorkQueue(reconcile, { name: 'holder-sweep' }, log);
-  const addComponent = (serviceId: string): void => {
-    for (const key of index.keysOf(serviceId)) queue.add(key);
+  const addComponent = (component: ComponentKey): void => {
+    for (const key of index.keysOf(component)) queue.add(key);
   };
   return {
     queue,
@@ -88,7 +91,7 @@ export function holderSweepLoop(deps: ControllerDeps, index: HolderIndex, holder
         index.subscribe((key) => queue.add(key)),
         deps.registry.subscribe(addComponent),
         deps.cache.subscribe((change) => {
-          if ((change.resource === 'backups' || change.resource === 'restores') && change.serviceId !== undefined) addComponent(change.serviceId);
+          if ((change.resource === 'backups' || change.resource === 'restores') && change.component !== undefined) addComponent(change.component);
         }),
       ];
       return () => unsubscribe.forEach((u) => u());
@@ -97,6 +100,6 @@ export function holderSweepLoop(deps: ControllerDeps, index: HolderIndex, holder
 }
 
 /** The Restore a velero.io/restore-name label names: the label holds the name, or for a name over 63 characters Velero's shortened form. */
-function restoreOf(deps: ControllerDeps, serviceId: string, label: string): RestoreView | undefined {
-  return deps.cache.restore(label) ?? deps.cache.restoresOf(serviceId).find((r) => veleroLabelValue(r.metadata.name) === label);
+function restoreOf(deps: ControllerDeps, component: ComponentKey, label: string): RestoreView | undefined {
+  return deps.cache.restore(label) ?? deps.cache.restoresOf(component).find((r) => veleroLabelValue(r.metadata.name) === label);
 }

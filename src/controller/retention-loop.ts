@@ -7,10 +7,12 @@ import { defined } from '../api/use-cases/create-named.js';
 import { AlreadyExists } from '../api/use-cases/ports.js';
 import { retentionDeleted } from '../observability/metrics.js';
 import { buildDeleteBackupRequest } from '../velero/delete-backup-request.js';
+import { backupComponent, restoreComponent, scheduleComponent } from '../velero/velero-scope.js';
+import { identityOf, type ComponentKey } from '../components/component-key.js';
 import { VELERO_LABEL } from '../velero/velero-labels.js';
 import type { VeleroResource } from '../velero/velero-resources.js';
 import { scheduleName } from '../velero/object-names.js';
-import { viewBackup, viewDeleteBackupRequest, viewRestore, viewSchedule, type DeleteBackupRequestView } from '../velero/velero-views.js';
+import { viewBackup, viewDeleteBackupRequest, viewRestore, viewSchedule, type BackupView, type DeleteBackupRequestView } from '../velero/velero-views.js';
 import type { ControllerDeps } from './controller-deps.js';
 import type { ControllerLoop } from './controller-loop.js';
 import { EVENT_REASON } from './event-reasons.js';
@@ -25,14 +27,14 @@ const UNSYNCED_RETRY_MS = 2_000;
 
 export function retentionLoop(deps: ControllerDeps, resyncMs: number): ControllerLoop {
   const log = deps.log.child({ loop: 'retention' });
-  const queue = new WorkQueue((serviceId, signal) => pruneComponent(deps, serviceId, signal, log), { name: 'retention' }, log);
+  const queue = new WorkQueue((key, signal) => pruneComponent(deps, key as ComponentKey, signal, log), { name: 'retention' }, log);
   return {
     queue,
     resyncMs,
-    keys: () => deps.registry.serviceIds().filter((serviceId) => keepOf(deps.cache.schedulesOf(serviceId)) !== undefined),
+    keys: () => deps.registry.keys().filter((key) => keepOf(deps.cache.schedulesOf(key)) !== undefined),
     watch: () =>
       deps.cache.subscribe((change) => {
-        if (change.serviceId !== undefined && TRIGGERS.has(change.resource)) queue.add(change.serviceId);
+        if (change.component !== undefined && TRIGGERS.has(change.resource)) queue.add(change.component);
       }),
   };
 }
@@ -45,20 +47,20 @@ export function retentionLoop(deps: ControllerDeps, resyncMs: number): Controlle
  * keep just raised, a restore just started, a backup just deleted by hand
  * must all count before anything is deleted.
  */
-async function pruneComponent(deps: ControllerDeps, serviceId: string, signal: AbortSignal, log: Logger): Promise<ReconcileResult> {
+async function pruneComponent(deps: ControllerDeps, key: ComponentKey, signal: AbortSignal, log: Logger): Promise<ReconcileResult> {
   if (!deps.cache.synced()) return { requeueAfterMs: UNSYNCED_RETRY_MS };
-  const cachedKeep = keepOf(deps.cache.schedulesOf(serviceId));
+  const cachedKeep = keepOf(deps.cache.schedulesOf(key));
   if (cachedKeep === undefined) return;
   const cached = retentionPlan({
-    backups: deps.cache.backupsOf(serviceId),
+    backups: deps.cache.backupsOf(key),
     podVolumeBackupsOf: (name) => deps.cache.podVolumeBackupsOf(name),
-    restores: deps.cache.restoresOf(serviceId),
+    restores: deps.cache.restoresOf(key),
     deleteRequestsFor: (name) => deps.cache.deleteRequestsFor(name),
     keep: cachedKeep,
   });
   if (cached.toDelete.length === 0) return;
 
-  const live = await liveInput(deps, serviceId);
+  const live = await liveInput(deps, key);
   if (live === undefined) return;
   const plan = retentionPlan(live);
   if (plan.toDelete.length === 0) return;
@@ -76,8 +78,8 @@ async function pruneComponent(deps: ControllerDeps, serviceId: string, signal: A
     }
   }
   const deleted = plan.toDelete.map((b) => b.metadata.name);
-  log.info({ serviceId, keep: live.keep, completed: plan.completed, deleted, protected: plan.protected }, 'retention pruned backups');
-  await announce(deps, serviceId, live.keep, plan);
+  log.info({ component: key, keep: live.keep, completed: plan.completed, deleted, protected: plan.protected }, 'retention pruned backups');
+  await announce(deps, key, live.keep, plan);
 }
 
 /**
@@ -86,24 +88,31 @@ async function pruneComponent(deps: ControllerDeps, serviceId: string, signal: A
  * API server read every object there from etcd (labels are not indexed), and
  * with 100,000 Backups one such list outlasted the 5 s timeout, per
  * component (the controller benchmark). So the Schedules are read by their
- * two possible names (ours and the region API's), each completed Backup the
+ * possible names (ours, the region API's, and any the cache holds for the
+ * component), each completed Backup the
  * cache knows is re-read by name (a Backup newer than the cache knows only
  * makes the plan keep more), and Restores and DeleteBackupRequests, far
  * fewer than Backups, are listed.
  * Undefined when the Schedules no longer ask to keep a number.
  */
-async function liveInput(deps: ControllerDeps, serviceId: string): Promise<RetentionInput | undefined> {
-  const selector = `${VELERO_LABEL.serviceId}=${serviceId}`;
-  const [ours, regionApi, restores, requests] = await Promise.all([
-    deps.store.get('schedules', scheduleName(serviceId)),
-    deps.store.get('schedules', serviceId),
+async function liveInput(deps: ControllerDeps, key: ComponentKey): Promise<RetentionInput | undefined> {
+  const identity = identityOf(key);
+  const selector = `${VELERO_LABEL.serviceId}=${identity.serviceId}`;
+  const scheduleNames = new Set([scheduleName(identity), identity.serviceId, ...deps.cache.schedulesOf(key).map((s) => s.metadata.name)]);
+  const [schedules, restores, requests] = await Promise.all([
+    Promise.all([...scheduleNames].map((name) => deps.store.get('schedules', name))),
     deps.store.list('restores', selector),
     deps.store.list('deletebackuprequests', selector),
   ]);
-  const keep = keepOf([ours, regionApi].map((s) => (s === undefined ? undefined : viewSchedule(s))).filter(defined));
+  // Only what is scoped to the component's namespace counts (velero-scope.ts): never another's keep, backups or restores.
+  const keep = keepOf(schedules.map((s) => (s === undefined ? undefined : viewSchedule(s))).filter(defined).filter((s) => scheduleComponent(s) === key));
   if (keep === undefined) return undefined;
-  const completed = deps.cache.backupsOf(serviceId).filter((b) => b.status.phase === 'Completed');
-  const backups = (await Promise.all(completed.map((b) => deps.store.get('backups', b.metadata.name)))).map((raw) => (raw === undefined ? undefined : viewBackup(raw))).filter(defined);
+  const completed = deps.cache.backupsOf(key).filter((b) => b.status.phase === 'Completed');
+  const backups = (await Promise.all(completed.map((b) => deps.store.get('backups', b.metadata.name))))
+    .map((raw) => (raw === undefined ? undefined : viewBackup(raw)))
+    .filter(defined)
+    .filter((b) => backupComponent(b) === key);
+  const backupOf = (name: string): BackupView | undefined => backups.find((b) => b.metadata.name === name) ?? deps.cache.backup(name);
   const liveRequests = new Map<string, DeleteBackupRequestView[]>();
   for (const request of requests.map(viewDeleteBackupRequest).filter(defined)) {
     liveRequests.set(request.spec.backupName, [...(liveRequests.get(request.spec.backupName) ?? []), request]);
@@ -112,7 +121,10 @@ async function liveInput(deps: ControllerDeps, serviceId: string): Promise<Reten
     backups,
     // PodVolumeBackups are written while a backup runs and never after: the cache has a finished backup's.
     podVolumeBackupsOf: (name) => deps.cache.podVolumeBackupsOf(name),
-    restores: restores.map(viewRestore).filter(defined),
+    restores: restores
+      .map(viewRestore)
+      .filter(defined)
+      .filter((r) => restoreComponent(r, backupOf) === key),
     // Ours and the API's carry the service_id; `velero backup delete`'s only the backup's name, which the cache indexes.
     deleteRequestsFor: (name) => [...(liveRequests.get(name) ?? []), ...deps.cache.deleteRequestsFor(name)],
     keep,
@@ -120,7 +132,7 @@ async function liveInput(deps: ControllerDeps, serviceId: string): Promise<Reten
 }
 
 /** One Event per pass, on the workload (or a PVC when the workload is gone), so `kubectl describe` shows it. */
-async function announce(deps: ControllerDeps, serviceId: string, keep: number, plan: RetentionPlan): Promise<void> {
-  const target = eventTarget(deps.registry.get(serviceId));
+async function announce(deps: ControllerDeps, key: ComponentKey, keep: number, plan: RetentionPlan): Promise<void> {
+  const target = eventTarget(deps.registry.get(key));
   if (target !== undefined) await deps.events.record(target, 'Normal', EVENT_REASON.retentionPruned, retentionMessage(plan, keep));
 }

@@ -3,6 +3,7 @@
 // Wutong has stopped it. Level-based: a replica that missed the stop (it was
 // down, or not leading) marks it on its first pass, later than the real stop,
 // which only makes the covering check stricter. Keyed by service_id.
+import type { ComponentKey } from '../components/component-key.js';
 import type { Logger } from 'pino';
 import type { ComponentSnapshot } from '../components/component-registry.js';
 import { PROTECTION_ANNOTATION } from '../components/protection-keys.js';
@@ -30,35 +31,35 @@ export function runMarkPatches(component: ComponentSnapshot, now: Date): Array<{
   return patches;
 }
 
-async function reconcile(deps: RunMarkDeps, log: Logger, serviceId: string): Promise<ReconcileResult> {
+async function reconcile(deps: RunMarkDeps, log: Logger, key: ComponentKey): Promise<ReconcileResult> {
   if (!synced(deps)) return { requeueAfterMs: NOT_SYNCED_RETRY_MS };
-  const component = deps.registry.get(serviceId);
+  const component = deps.registry.get(key);
   if (component === undefined || currentProtection(deps, component) === undefined) return;
   for (const patch of runMarkPatches(component, deps.now())) {
     // A 409 (the PVC changed since the registry saw it) throws: the queue retries on the newer version.
     const outcome = await deps.claims.patch(patch.namespace, patch.name, { annotations: { [PROTECTION_ANNOTATION.ranUntil]: patch.value } }, patch.resourceVersion);
-    if (outcome === 'patched') log.info({ serviceId, claim: `${patch.namespace}/${patch.name}`, ranUntil: patch.value }, 'run mark written');
+    if (outcome === 'patched') log.info({ component: key, claim: `${patch.namespace}/${patch.name}`, ranUntil: patch.value }, 'run mark written');
   }
 }
 
 /** The run-mark loop; `resyncMs` is CONTROLLER_RESYNC. */
 export function runMarkLoop(deps: RunMarkDeps, resyncMs: number): ControllerLoop {
   const log = deps.log.child({ loop: 'run-marks' });
-  const queue = new WorkQueue((serviceId) => reconcile(deps, log, serviceId), { name: 'run-marks', concurrency: CONCURRENCY }, log);
-  const keys = (): Iterable<string> => deps.registry.serviceIds();
+  const queue = new WorkQueue((key) => reconcile(deps, log, key as ComponentKey), { name: 'run-marks', concurrency: CONCURRENCY }, log);
+  const keys = (): Iterable<string> => deps.registry.keys();
   return {
     queue,
     keys,
     resyncMs,
     watch() {
       const unsubscribe = [
-        deps.registry.subscribe((serviceId) => queue.add(serviceId)),
+        deps.registry.subscribe((key) => queue.add(key)),
         deps.policy.subscribe(() => {
           for (const key of keys()) queue.add(key);
         }),
         // A policy Schedule names the rule that keeps protecting a stopped component.
         deps.cache.subscribe((change) => {
-          if (change.resource === 'schedules' && change.serviceId !== undefined) queue.add(change.serviceId);
+          if (change.resource === 'schedules' && change.component !== undefined) queue.add(change.component);
         }),
       ];
       return () => unsubscribe.forEach((off) => off());

@@ -1,14 +1,17 @@
 // Keeps every component's Velero Schedule as desired-schedule.ts says:
 // created for what a policy rule protects, paused while the component is
 // stopped, resumed when it runs, deleted with the component or its
-// protection. Keyed by service_id; the periodic resync looks at every
-// component and at every service_id a cached Schedule names, which is the
+// protection. Keyed by component, (namespace, service_id); the periodic
+// resync looks at every component and at every component a cached Schedule
+// is scoped to, which is the
 // sweep that removes Schedules a crash (or the region API) left behind.
 import type { Logger } from 'pino';
 import { defined } from '../api/use-cases/create-named.js';
 import { AlreadyExists } from '../api/use-cases/ports.js';
 import type { ComponentSnapshot } from '../components/component-registry.js';
 import { VELERO_LABEL } from '../velero/velero-labels.js';
+import { scheduleComponent } from '../velero/velero-scope.js';
+import { identityOf, type ComponentKey } from '../components/component-key.js';
 import { viewSchedule, type ScheduleView } from '../velero/velero-views.js';
 import { componentProtection, scheduleRule } from './component-protection.js';
 import { synced, type ControllerDeps } from './controller-deps.js';
@@ -28,8 +31,12 @@ function decide(deps: ControllerDeps, component: ComponentSnapshot | undefined, 
   return desiredSchedule(component, protection, schedules, deps.settings);
 }
 
-async function liveSchedules(deps: ControllerDeps, serviceId: string): Promise<ScheduleView[]> {
-  return (await deps.store.list('schedules', `${VELERO_LABEL.serviceId}=${serviceId}`)).map(viewSchedule).filter(defined);
+/** By label, then by scope: a Schedule labelled with this service_id that backs up another namespace is another component's. */
+async function liveSchedules(deps: ControllerDeps, key: ComponentKey): Promise<ScheduleView[]> {
+  return (await deps.store.list('schedules', `${VELERO_LABEL.serviceId}=${identityOf(key).serviceId}`))
+    .map(viewSchedule)
+    .filter(defined)
+    .filter((schedule) => scheduleComponent(schedule) === key);
 }
 
 async function perform(deps: ControllerDeps, action: ScheduleAction): Promise<void> {
@@ -49,13 +56,14 @@ async function perform(deps: ControllerDeps, action: ScheduleAction): Promise<vo
   }
 }
 
-async function reconcile(deps: ControllerDeps, log: Logger, serviceId: string, signal: AbortSignal): Promise<void> {
-  const component = deps.registry.get(serviceId);
-  let actions = decide(deps, component, deps.cache.schedulesOf(serviceId));
+async function reconcile(deps: ControllerDeps, log: Logger, key: ComponentKey, signal: AbortSignal): Promise<void> {
+  const component = deps.registry.get(key);
+  const { serviceId } = identityOf(key);
+  let actions = decide(deps, component, deps.cache.schedulesOf(key));
   if (actions.length === 0) return;
   // A create or delete is not undone by the next pass: decide it on a live read, not the cache.
   if (actions.some((a) => a.kind === 'delete')) {
-    actions = decide(deps, deps.registry.get(serviceId), await liveSchedules(deps, serviceId));
+    actions = decide(deps, deps.registry.get(key), await liveSchedules(deps, key));
   } else if (actions.some((a) => a.kind === 'create')) {
     // A live list reads every Schedule in Velero's namespace from etcd (the
     // label selector filters afterwards): before each of thousands of
@@ -63,13 +71,13 @@ async function reconcile(deps: ControllerDeps, log: Logger, serviceId: string, s
     // itself (AlreadyExists); the only other Schedule a create could
     // duplicate is one the region API made, named <service_id>: one GET.
     const regionApiMade = viewSchedule(await deps.store.get('schedules', serviceId));
-    if (regionApiMade) actions = decide(deps, deps.registry.get(serviceId), [...deps.cache.schedulesOf(serviceId), regionApiMade]);
+    if (regionApiMade && scheduleComponent(regionApiMade) === key) actions = decide(deps, deps.registry.get(key), [...deps.cache.schedulesOf(key), regionApiMade]);
   }
   const target = eventTarget(component);
   for (const action of actions) {
     signal.throwIfAborted();
     await perform(deps, action);
-    log.info({ serviceId, reason: action.reason }, action.message);
+    log.info({ component: key, reason: action.reason }, action.message);
     if (target) await deps.events.record(target, 'Normal', action.reason, action.message);
   }
 }
@@ -90,29 +98,29 @@ export function scheduleLoop(deps: ControllerDeps, resyncMs: number): Controller
     waiting.clear();
   };
   const queue = new WorkQueue(
-    async (serviceId, signal) => {
+    async (key, signal) => {
       if (!synced(deps)) {
-        waiting.add(serviceId);
+        waiting.add(key);
         poll ??= setInterval(release, SYNC_POLL_MS).unref();
         return;
       }
-      await reconcile(deps, log, serviceId, signal);
+      await reconcile(deps, log, key as ComponentKey, signal);
     },
     // Each reconcile that writes waits on two or three API calls (live list, write, Event): the first
     // pass over thousands of protected components is I/O-bound, not CPU-bound (npm run bench).
     { name: 'schedules', concurrency: SCHEDULE_CONCURRENCY },
     log,
   );
-  const keys = (): Set<string> => new Set([...deps.registry.serviceIds(), ...deps.cache.scheduleServiceIds()]);
+  const keys = (): Set<string> => new Set<string>([...deps.registry.keys(), ...deps.cache.scheduleComponents()]);
   return {
     queue,
     keys,
     resyncMs,
     watch() {
       const unsubscribe = [
-        deps.registry.subscribe((serviceId) => queue.add(serviceId)),
+        deps.registry.subscribe((key) => queue.add(key)),
         deps.cache.subscribe((change) => {
-          if (change.resource === 'schedules' && change.serviceId !== undefined) queue.add(change.serviceId);
+          if (change.resource === 'schedules' && change.component !== undefined) queue.add(change.component);
         }),
         deps.policy.subscribe(() => {
           for (const key of keys()) queue.add(key);

@@ -7,6 +7,8 @@
 // for a stop nor retries a failed one forever. A leader killed after the
 // holder started but before the Backup was made leaves the holder to the
 // sweep (it removes holders whose Backup never came) and tries again after.
+import { backupBudget } from './backup-budget.js';
+import type { ComponentKey } from '../components/component-key.js';
 import type { Logger } from 'pino';
 import type { ComponentSnapshot } from '../components/component-registry.js';
 import { PROTECTION_ANNOTATION } from '../components/protection-keys.js';
@@ -37,18 +39,24 @@ export interface StopBackupDeps extends ControllerDeps {
   claims: ClaimPatcher;
 }
 
-async function reconcile(deps: StopBackupDeps, log: Logger, serviceId: string, signal: AbortSignal): Promise<ReconcileResult> {
+async function reconcile(deps: StopBackupDeps, log: Logger, key: ComponentKey, signal: AbortSignal): Promise<ReconcileResult> {
   if (!synced(deps)) return { requeueAfterMs: NOT_SYNCED_RETRY_MS };
-  const component = deps.registry.get(serviceId);
+  const component = deps.registry.get(key);
   if (component === undefined) return;
   const protection = currentProtection(deps, component);
   const step = stopBackupStep({
     component,
     backupOnStop: protection?.backupOnStop,
-    backups: deps.cache.backupsOf(serviceId),
+    backups: deps.cache.backupsOf(key),
     podVolumeBackupsOf: (name) => deps.cache.podVolumeBackupsOf(name),
   });
   if (step.kind === 'none' || protection === undefined) return;
+  // The stop time comes from a run mark on the tenant's PVC: whatever it says, at most CONTROLLER_BACKUPS_PER_HOUR such Backups an hour.
+  const budget = backupBudget(deps.cache.backupsOf(key), deps.now());
+  if (!budget.allowed) {
+    log.warn({ component: key, backup: step.backup, used: budget.used }, `backup on stop deferred: ${budget.used} controller backups of this component in the last hour`);
+    return { requeueAfterMs: Math.max(1_000, budget.freeAtMs - deps.now().getTime()) };
+  }
   // The cache may lag a Backup the last leader made a moment ago: a live GET before anything starts.
   const live = await deps.store.get('backups', step.backup);
   if (live !== undefined) {
@@ -60,15 +68,15 @@ async function reconcile(deps: StopBackupDeps, log: Logger, serviceId: string, s
     name: step.backup,
     veleroNamespace: deps.settings.veleroNamespace,
     storageLocation: deps.settings.storageLocation,
-    serviceId,
+    serviceId: component.serviceId,
     componentNamespace: component.namespace,
     ttl: protection.ttl,
     desc: `data at rest after the stop at ${step.stoppedAt} (backupOnStop of rule ${protection.rule})`,
     operator: OPERATOR,
   });
   backup.metadata.labels = { ...backup.metadata.labels, [VELERO_LABEL.trigger]: BACKUP_TRIGGER.stop };
-  const outcome = await backUpAtRest(deps.atRest, { serviceId, namespace: component.namespace, backup, earlier: (backups) => backups.find((b) => b.metadata.name === step.backup) });
-  const fields = { serviceId, backup: step.backup, stoppedAt: step.stoppedAt, outcome: outcome.kind };
+  const outcome = await backUpAtRest(deps.atRest, { serviceId: component.serviceId, namespace: component.namespace, backup, earlier: (backups) => backups.find((b) => b.metadata.name === step.backup) });
+  const fields = { component: key, backup: step.backup, stoppedAt: step.stoppedAt, outcome: outcome.kind };
   switch (outcome.kind) {
     case 'started': {
       stopBackups.inc({ outcome: 'started' });
@@ -105,8 +113,8 @@ async function tell(deps: StopBackupDeps, component: ComponentSnapshot, type: 'N
 /** The backup-on-stop loop; `resyncMs` is CONTROLLER_RESYNC. */
 export function stopBackupLoop(deps: StopBackupDeps, resyncMs: number): ControllerLoop {
   const log = deps.log.child({ loop: 'stop-backups' });
-  const stopped = (): string[] => deps.registry.all().filter(isStopped).map((c) => c.serviceId);
-  const queue = new WorkQueue((serviceId, signal) => reconcile(deps, log, serviceId, signal), { name: 'stop-backups', concurrency: CONCURRENCY }, log);
+  const stopped = (): string[] => deps.registry.all().filter(isStopped).map((c) => c.key);
+  const queue = new WorkQueue((key, signal) => reconcile(deps, log, key as ComponentKey, signal), { name: 'stop-backups', concurrency: CONCURRENCY }, log);
   return {
     queue,
     keys: stopped,
@@ -114,18 +122,18 @@ export function stopBackupLoop(deps: StopBackupDeps, resyncMs: number): Controll
     watch() {
       const unsubscribe = [
         // The run mark on its PVCs turning into a stop is a registry change.
-        deps.registry.subscribe((serviceId) => {
-          const component = deps.registry.get(serviceId);
-          if (component && isStopped(component)) queue.add(serviceId);
+        deps.registry.subscribe((key) => {
+          const component = deps.registry.get(key);
+          if (component && isStopped(component)) queue.add(key);
         }),
         // A backup finishing (it may cover the stop, or free the component for ours), or a Schedule naming the rule.
         deps.cache.subscribe((change) => {
-          if (change.serviceId === undefined) return;
-          const component = deps.registry.get(change.serviceId);
-          if (component && isStopped(component)) queue.add(change.serviceId);
+          if (change.component === undefined) return;
+          const component = deps.registry.get(change.component);
+          if (component && isStopped(component)) queue.add(change.component);
         }),
         deps.policy.subscribe(() => {
-          for (const serviceId of stopped()) queue.add(serviceId);
+          for (const key of stopped()) queue.add(key);
         }),
       ];
       return () => unsubscribe.forEach((off) => off());

@@ -30,7 +30,7 @@ export function stopBackupStep({ component, backupOnStop, backups, podVolumeBack
   if (run?.kind !== 'stopped') return { kind: 'none', why: 'no run is known to have ended' };
   const covering = coveringBackup(run, backups, podVolumeBackupsOf);
   if (covering) return { kind: 'none', why: `Backup ${covering.metadata.name} holds the last run's data` };
-  const backup = stopBackupName(component.serviceId, new Date(run.at));
+  const backup = stopBackupName(component, new Date(run.at));
   // One try per stop: the Backup exists (any phase: a failed one is not retried) or its holder never ran and that was recorded.
   if (backups.some((b) => b.metadata.name === backup)) return { kind: 'none', why: `Backup ${backup} was taken for this stop` };
   if (component.claims.some((c) => c.annotations[PROTECTION_ANNOTATION.stopBackup] === backup)) return { kind: 'none', why: `Backup ${backup} was tried for this stop and could not start` };

@@ -7,11 +7,15 @@
 // all state is the record on the workload and the Backup's deterministic
 // name, so a restart or a new leader neither loses a hold nor takes a second
 // backup.
+import { identityOf, type ComponentKey } from '../components/component-key.js';
 import type { Logger } from 'pino';
 import { AlreadyExists } from '../api/use-cases/ports.js';
 import type { ComponentSnapshot, WorkloadSummary } from '../components/component-registry.js';
 import { PROTECTION_ANNOTATION } from '../components/protection-keys.js';
-import { activeHold, upgradeHoldValue, type UpgradeHold } from '../components/upgrade-hold.js';
+import { activeHold, holdTime, upgradeHoldValue, type UpgradeHold } from '../components/upgrade-hold.js';
+import { upgradeBackupName } from '../velero/object-names.js';
+import { backupComponent } from '../velero/velero-scope.js';
+import { backupBudget } from './backup-budget.js';
 import type { WorkloadPatcher } from '../kube/workload-patcher.js';
 import { reportUpgradeHolds, upgradeHoldReleases } from '../observability/protection-metrics.js';
 import { buildBackup } from '../velero/backup-object.js';
@@ -84,40 +88,60 @@ async function createBackup(deps: UpgradeHoldDeps, component: ComponentSnapshot,
   }
 }
 
-async function reconcile(deps: UpgradeHoldDeps, log: Logger, serviceId: string, signal: AbortSignal): Promise<{ requeueAfterMs: number } | void> {
+/** The hold as the controller acts on it: its own Backup name for the component and time, never the record's. */
+function ownHold(key: ComponentKey, recorded: UpgradeHold, now: Date): UpgradeHold {
+  const heldAt = Date.parse(recorded.heldAt) > now.getTime() ? holdTime(now) : recorded.heldAt;
+  return { ...recorded, heldAt, backup: upgradeBackupName(identityOf(key), new Date(heldAt)) };
+}
+
+async function reconcile(deps: UpgradeHoldDeps, log: Logger, key: ComponentKey, signal: AbortSignal): Promise<{ requeueAfterMs: number } | void> {
   if (!synced(deps)) return { requeueAfterMs: NOT_SYNCED_RETRY_MS };
-  const component = deps.registry.get(serviceId);
+  const component = deps.registry.get(key);
   const workload = component?.workload;
-  const hold = activeHold(workload);
-  if (!component || !workload || !hold) return;
+  const recorded = activeHold(workload);
+  if (!component || !workload || !recorded) return;
+  // The record is an annotation on the tenant's workload: it may say when the
+  // hold began, never which Backup the controller makes or trusts. The name
+  // is derived here from the component and the time, a time in the future is
+  // taken as now (so the bound still ends the hold), and only a Backup scoped
+  // to this component counts.
+  const hold = ownHold(key, recorded, deps.now());
   const protection = currentProtection(deps, component);
   const what = describe(workload);
-  let backup = deps.cache.backup(hold.backup);
+  const ours = (view: BackupView | undefined): BackupView | undefined => (view && backupComponent(view) === key ? view : undefined);
+  let backup = ours(deps.cache.backup(hold.backup));
   let step = holdStep(hold, protection, backup, deps.now(), what);
   // Not in the cache: before creating it, or telling that it never was, look live (the cache may lag).
   if (backup === undefined && !(step.kind === 'release' && step.outcome === 'unprotected')) {
-    backup = await backupOf(deps, hold.backup);
+    backup = ours(await backupOf(deps, hold.backup));
     step = holdStep(hold, protection, backup, deps.now(), what);
   }
   const target = eventTarget(component);
   if (step.kind === 'backup' && protection) {
+    const budget = backupBudget(deps.cache.backupsOf(key), deps.now());
+    if (!budget.allowed) {
+      // Waits like a running backup would: the hold limit still ends the hold.
+      log.warn({ component: key, workload: what, used: budget.used }, `upgrade backup not started: ${budget.used} controller backups of this component in the last hour`);
+      return { requeueAfterMs: Math.min(step.recheckAfterMs, Math.max(1_000, budget.freeAtMs - deps.now().getTime())) };
+    }
     signal.throwIfAborted();
     const created = await createBackup(deps, component, hold, protection, step.desc);
     if (created) {
       const message = `held the rollout of ${what} (${hold.reason}) for Backup ${hold.backup}; released once it has completed, at the latest ${Math.round(protection.upgradeHoldLimitMs / 1000)}s after ${hold.heldAt}`;
-      log.info({ serviceId, workload: what, backup: hold.backup, reason: EVENT_REASON.upgradeHeld }, message);
+      log.info({ component: key, workload: what, backup: hold.backup, reason: EVENT_REASON.upgradeHeld }, message);
       if (target) await deps.events.record(target, 'Normal', EVENT_REASON.upgradeHeld, message);
     }
     return { requeueAfterMs: step.recheckAfterMs };
   }
   if (step.kind === 'wait' || step.kind === 'backup') return { requeueAfterMs: step.recheckAfterMs };
   signal.throwIfAborted();
-  const released = releasedHold(hold, step.outcome, deps.now());
+  // The webhook lets a release through only when it names the record's own hold (sameHold): write it back under those fields.
+  const released = releasedHold({ ...hold, heldAt: recorded.heldAt, backup: recorded.backup }, step.outcome, deps.now());
   // Guarded by the resourceVersion the decision was made on: a workload that changed meanwhile (a 409) is decided again.
   const outcome = await deps.workloads.patch(workload.kind, workload.namespace, workload.name, releasePatch(workload, released), workload.resourceVersion);
   if (outcome === 'gone') return;
   upgradeHoldReleases.inc({ outcome: step.outcome });
-  const fields = { serviceId, workload: what, backup: hold.backup, outcome: step.outcome, reason: step.reason };
+  const fields = { component: key, workload: what, backup: hold.backup, outcome: step.outcome, reason: step.reason };
   if (step.type === 'Warning') log.warn(fields, step.message);
   else log.info(fields, step.message);
   if (target) await deps.events.record(target, step.type, step.reason, step.message);
@@ -126,26 +150,26 @@ async function reconcile(deps: UpgradeHoldDeps, log: Logger, serviceId: string, 
 /** The upgrade-hold loop; `resyncMs` is CONTROLLER_RESYNC. */
 export function upgradeHoldLoop(deps: UpgradeHoldDeps, resyncMs: number): ControllerLoop {
   const log = deps.log.child({ loop: 'upgrade-holds' });
-  const held = (): string[] => deps.registry.all().filter((c) => activeHold(c.workload) !== undefined).map((c) => c.serviceId);
+  const held = (): string[] => deps.registry.all().filter((c) => activeHold(c.workload) !== undefined).map((c) => c.key);
   reportUpgradeHolds(() => held().length);
-  const queue = new WorkQueue((serviceId, signal) => reconcile(deps, log, serviceId, signal), { name: 'upgrade-holds' }, log);
+  const queue = new WorkQueue((key, signal) => reconcile(deps, log, key as ComponentKey, signal), { name: 'upgrade-holds' }, log);
   return {
     queue,
     keys: held,
     resyncMs,
     watch() {
       const unsubscribe = [
-        deps.registry.subscribe((serviceId) => {
-          if (activeHold(deps.registry.get(serviceId)?.workload)) queue.add(serviceId);
+        deps.registry.subscribe((key) => {
+          if (activeHold(deps.registry.get(key)?.workload)) queue.add(key);
         }),
         deps.cache.subscribe((change) => {
-          if (change.resource !== 'backups' || change.serviceId === undefined) return;
-          const hold = activeHold(deps.registry.get(change.serviceId)?.workload);
-          if (hold?.backup === change.name) queue.add(change.serviceId);
+          if (change.resource !== 'backups' || change.component === undefined) return;
+          const hold = activeHold(deps.registry.get(change.component)?.workload);
+          if (hold?.backup === change.name) queue.add(change.component);
         }),
         // A rule that drops backupBeforeUpgrade releases what it held.
         deps.policy.subscribe(() => {
-          for (const serviceId of held()) queue.add(serviceId);
+          for (const key of held()) queue.add(key);
         }),
       ];
       return () => {

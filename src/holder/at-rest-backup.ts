@@ -13,6 +13,8 @@ import type { EventRecorder } from '../kube/event-recorder.js';
 import { EVENT_REASON } from '../controller/event-reasons.js';
 import { formatDuration } from '../duration.js';
 import { isUnfinishedBackup } from '../velero/backup-phases.js';
+import { componentKey } from '../components/component-key.js';
+import { backupComponent } from '../velero/velero-scope.js';
 import { DATA_STATE, VELERO_ANNOTATION, VELERO_LABEL } from '../velero/velero-labels.js';
 import type { VeleroObject } from '../velero/velero-resources.js';
 import { viewBackup, type BackupView } from '../velero/velero-views.js';
@@ -74,9 +76,13 @@ export async function backUpAtRest(deps: AtRestDeps, request: AtRestRequest): Pr
   const backupName = request.backup.metadata.name;
   const log = deps.log.child({ serviceId, holder: `${namespace}/${holderName}`, backup: backupName });
 
-  const prepared = await deps.lock.withLock<Prepared>(serviceId, async () => {
-    // Live, not the cache: another replica's Backup of a moment ago must count.
-    const live = (await deps.store.list('backups', `${VELERO_LABEL.serviceId}=${serviceId}`)).map(viewBackup).filter(defined);
+  const component = componentKey(namespace, serviceId);
+  const prepared = await deps.lock.withLock<Prepared>(component, async () => {
+    // Live, not the cache: another replica's Backup of a moment ago must count; another namespace's never does.
+    const live = (await deps.store.list('backups', `${VELERO_LABEL.serviceId}=${serviceId}`))
+      .map(viewBackup)
+      .filter(defined)
+      .filter((b) => backupComponent(b) === component);
     const earlier = request.earlier(live);
     if (earlier) return { kind: 'earlier', backup: earlier };
     const unfinished = live.find(isUnfinishedBackup);

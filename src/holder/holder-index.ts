@@ -1,3 +1,4 @@
+import { componentKey, type ComponentKey } from '../components/component-key.js';
 import type { HolderPodView } from './holder-view.js';
 
 /**
@@ -33,9 +34,9 @@ export class HolderIndex {
     return [...this.#holders.keys()];
   }
 
-  /** The holders of one component (normally none or one: the name is per component, but a namespace move could leave two). */
-  keysOf(serviceId: string): string[] {
-    return [...this.#holders.entries()].filter(([, h]) => h.serviceId === serviceId).map(([key]) => key);
+  /** The holders of one component: its namespace's holder pods labelled with its service_id (normally none or one). */
+  keysOf(component: ComponentKey): string[] {
+    return [...this.#holders.entries()].filter(([, h]) => componentKey(h.namespace, h.serviceId) === component).map(([key]) => key);
   }
 
   get size(): number {

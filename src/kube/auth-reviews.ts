@@ -38,6 +38,7 @@ export function kubeAuthReviews(http: KubeHttp, timeoutMs = DEFAULT_TIMEOUT_MS):
             verb: request.verb,
             group: ACCESS_GROUP,
             resource: request.resource,
+            ...(request.subresource === undefined ? {} : { subresource: request.subresource }),
             ...(request.name === undefined ? {} : { name: request.name }),
           },
         },

@@ -3,6 +3,11 @@
 // watches feed and the same slim Velero views its caches keep, so the CLI and
 // the metrics read components and coverage the same way.
 import { ComponentRegistry } from '../components/component-registry.js';
+import { identityOf, type ComponentKey } from '../components/component-key.js';
+import { TenantDirectory } from '../tenancy/tenant-directory.js';
+import type { TenantLabels } from '../tenancy/tenant-labels.js';
+import { backupComponent, scheduleComponent } from '../velero/velero-scope.js';
+import { namespaceSummary } from './tenant-namespace-watch.js';
 import { WUTONG_CREATOR, WUTONG_LABEL } from '../components/wutong-labels.js';
 import type { ComponentBackups } from '../controller/coverage.js';
 import { VELERO_LABEL, veleroLabelValue } from '../velero/velero-labels.js';
@@ -17,13 +22,14 @@ import { listRetainedRecords, type ListedRecord } from './retained-records.js';
 
 export interface ClusterSnapshot {
   registry: ComponentRegistry;
-  backupsOf(serviceId: string): ComponentBackups;
+  backupsOf(component: ComponentKey): ComponentBackups;
   /** Records of volumes the data guard kept (ConfigMaps in the project's namespace). */
   retainedVolumes: readonly ListedRecord[];
 }
 
-export async function readClusterSnapshot(http: KubeHttp, veleroNamespace: string, pageTimeoutMs: number, ownNamespace: string): Promise<ClusterSnapshot> {
-  const registry = new ComponentRegistry();
+export async function readClusterSnapshot(http: KubeHttp, veleroNamespace: string, pageTimeoutMs: number, ownNamespace: string, tenantLabels: TenantLabels): Promise<ClusterSnapshot> {
+  const tenants = new TenantDirectory(tenantLabels);
+  const registry = new ComponentRegistry(tenants);
   const schedules = new ViewIndex<ScheduleView>(VELERO_LABEL.serviceId);
   const backups = new ViewIndex<BackupView>(VELERO_LABEL.serviceId);
   const podVolumeBackups = new ViewIndex<PodVolumeBackupView>(VELERO_LABEL.backupName);
@@ -41,6 +47,12 @@ export async function readClusterSnapshot(http: KubeHttp, veleroNamespace: strin
     });
   let retainedVolumes: ListedRecord[] = [];
   await Promise.all([
+    listAllPages(http, '/api/v1/namespaces', { labelSelector: tenantLabels.selector }, pageTimeoutMs).then((items) => {
+      for (const item of items) {
+        const summary = namespaceSummary(item);
+        if (summary) tenants.upsert(summary);
+      }
+    }),
     listRetainedRecords(http, ownNamespace, pageTimeoutMs).then((records) => (retainedVolumes = records)),
     ...COMPONENT_SOURCES.map(async (source) => {
       for (const item of await listAllPages(http, source.path, wutong, pageTimeoutMs)) if (isObject(item)) registry.upsert(source.summarize(item));
@@ -52,9 +64,9 @@ export async function readClusterSnapshot(http: KubeHttp, veleroNamespace: strin
   return {
     registry,
     retainedVolumes,
-    backupsOf: (serviceId) => ({
-      schedules: schedules.withLabel(serviceId),
-      backups: backups.withLabel(serviceId),
+    backupsOf: (component) => ({
+      schedules: schedules.withLabel(identityOf(component).serviceId).filter((v) => scheduleComponent(v) === component),
+      backups: backups.withLabel(identityOf(component).serviceId).filter((v) => backupComponent(v) === component),
       // Velero writes this label through label.GetValidName: a name over 63 characters is shortened.
       podVolumeBackupsOf: (name) => podVolumeBackups.withLabel(veleroLabelValue(name)),
     }),

@@ -11,10 +11,11 @@ interface ListedItem {
 }
 
 /**
- * Four label-selected lists across namespaces, in parallel: Wutong puts a
- * component in its tenant environment's namespace, which the console's
- * route does not name. Live reads, not a cache of every pod in the cluster:
- * the guards (running pods, stopped) must see the state of now, and a
+ * Four label-selected lists in the tenant env's namespace, in parallel.
+ * Never across namespaces: the namespace comes from the tenant env's own
+ * labels (tenancy/), and a service_alias label anywhere else is somebody
+ * else's claim. Live reads, not a cache of every pod in the cluster: the
+ * guards (running pods, stopped) must see the state of now, and a
  * component's objects are a handful.
  */
 export function kubeComponentReader(http: KubeHttp, timeoutMs: number): ComponentReader {
@@ -23,18 +24,14 @@ export function kubeComponentReader(http: KubeHttp, timeoutMs: number): Componen
     return answer.items ?? [];
   };
   return {
-    async read(ref) {
-      const selector = [
-        `${WUTONG_LABEL.creator}=${WUTONG_CREATOR}`,
-        `${WUTONG_LABEL.tenantName}=${ref.tenantName}`,
-        `${WUTONG_LABEL.tenantEnvName}=${ref.tenantEnvName}`,
-        `${WUTONG_LABEL.serviceAlias}=${ref.serviceAlias}`,
-      ].join(',');
+    async read(namespace, serviceAlias) {
+      const selector = [`${WUTONG_LABEL.creator}=${WUTONG_CREATOR}`, `${WUTONG_LABEL.serviceAlias}=${serviceAlias}`].join(',');
+      const ns = encodeURIComponent(namespace);
       const [statefulSets, deployments, claims, pods] = await Promise.all([
-        list('/apis/apps/v1/statefulsets', selector),
-        list('/apis/apps/v1/deployments', selector),
-        list('/api/v1/persistentvolumeclaims', selector),
-        list('/api/v1/pods', selector),
+        list(`/apis/apps/v1/namespaces/${ns}/statefulsets`, selector),
+        list(`/apis/apps/v1/namespaces/${ns}/deployments`, selector),
+        list(`/api/v1/namespaces/${ns}/persistentvolumeclaims`, selector),
+        list(`/api/v1/namespaces/${ns}/pods`, selector),
       ]);
       return {
         workloads: [
@@ -68,6 +65,6 @@ function labelled(item: ListedItem): LabelledObject {
  */
 export function registryComponentReader(registry: ComponentRegistry, synced: () => boolean, live: ComponentReader): ComponentReader {
   return {
-    read: (ref) => (synced() ? Promise.resolve(registry.objectsOf(ref)) : live.read(ref)),
+    read: (namespace, serviceAlias) => (synced() ? Promise.resolve(registry.objectsIn(namespace, serviceAlias)) : live.read(namespace, serviceAlias)),
   };
 }

@@ -9,7 +9,7 @@ import { kubeAuthReviews } from './auth-reviews.js';
 import { kubeComponentReader, registryComponentReader } from './component-reader.js';
 import type { KubeHttp } from './kube-http.js';
 import type { ComponentRegistry } from '../components/component-registry.js';
-import type { VeleroStore } from '../api/use-cases/ports.js';
+import type { TenantLookup, VeleroStore } from '../api/use-cases/ports.js';
 import type { ClusterAccess } from './kube-config.js';
 import { leaseLock } from './lease-lock.js';
 import { veleroCache, type RunningVeleroCache } from './velero-cache.js';
@@ -31,6 +31,7 @@ export interface BackupBackendParts {
   http: KubeHttp;
   registry: ComponentRegistry;
   componentsSynced: () => boolean;
+  tenants: TenantLookup;
 }
 
 export function createBackupBackend(
@@ -77,6 +78,7 @@ export function createBackupBackend(
       log,
     },
     access: accessControl(kubeAuthReviews(http, REQUEST_TIMEOUT_MS)),
+    tenants: parts.tenants,
   };
   return { backend, cache, store, atRest };
 }

@@ -16,6 +16,8 @@ import { upgradeHoldLoop } from '../controller/upgrade-hold-loop.js';
 import { reportComponentCoverage } from '../observability/component-metrics.js';
 import type { PolicyStore } from '../policy/policy-store.js';
 import { watchComponents } from './component-watch.js';
+import { TenantDirectory } from '../tenancy/tenant-directory.js';
+import { watchTenantNamespaces } from './tenant-namespace-watch.js';
 import { createBackupBackend } from './create-backup-backend.js';
 import { claimPatcher } from './claim-patcher.js';
 import { kubeEventRecorder } from './event-recorder.js';
@@ -56,7 +58,10 @@ export interface ClusterRuntime {
  */
 export function createClusterRuntime(cluster: ClusterAccess, config: Config, policy: PolicyStore, log: Logger): ClusterRuntime {
   const http = kubeHttp(cluster.kubeConfig);
-  const registry = new ComponentRegistry();
+  // Tenant envs from their namespaces' labels: what a route's tenant/env maps to, and where components can be at all.
+  const tenants = new TenantDirectory(config.tenantLabels);
+  const tenantWatch = watchTenantNamespaces(http, tenants, log);
+  const registry = new ComponentRegistry(tenants);
   // The backfill looks at every pod the component watch delivers; its loop needs the deps made from that watch, so it is attached below.
   const podListeners: Array<(raw: unknown) => void> = [];
   const componentWatch = watchComponents(http, registry, log, {
@@ -69,10 +74,11 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
     for (const component of registry.all()) counts[component.state]++;
     return counts;
   });
-  const { backend, cache, store, atRest } = createBackupBackend(cluster, config, { http, registry, componentsSynced: () => componentWatch.synced() }, log);
+  const componentsSynced = (): boolean => componentWatch.synced() && tenantWatch.synced();
+  const { backend, cache, store, atRest } = createBackupBackend(cluster, config, { http, registry, componentsSynced, tenants: { namespaceOf: (env) => tenants.namespaceOf(env), synced: () => tenantWatch.synced() } }, log);
   const deps: ControllerDeps = {
     registry,
-    componentsSynced: () => componentWatch.synced(),
+    componentsSynced,
     cache,
     store,
     policy,
@@ -104,6 +110,7 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
     backend,
     start() {
       cache.start();
+      void tenantWatch.start().then(() => log.info({ namespaces: tenants.namespaces().length }, 'tenant namespaces listed'));
       void retainedRecords.watch.start();
       void holderWatch.start();
       void componentWatch.start().then(() => log.info({ components: registry.size }, 'components listed'));
@@ -114,6 +121,7 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
     async stop() {
       await stopController();
       componentWatch.stop();
+      tenantWatch.stop();
       retainedRecords.watch.stop();
       holderWatch.stop();
       cache.stop();

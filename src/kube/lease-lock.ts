@@ -1,3 +1,5 @@
+import { identityOf, type ComponentKey } from '../components/component-key.js';
+import { namespaceTag } from '../velero/object-names.js';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ComponentLock } from '../api/use-cases/ports.js';
@@ -78,8 +80,10 @@ export function leaseLock(http: KubeHttp, options: LeaseLockOptions, log: Logger
   // reach the Lease one at a time instead of all polling the API server.
   const queues = new Map<string, Promise<unknown>>();
 
-  const acquireAndRun = async <T>(serviceId: string, work: () => Promise<T>): Promise<T> => {
-    const name = `wutong-backup-${serviceId}`;
+  const acquireAndRun = async <T>(component: ComponentKey, work: () => Promise<T>): Promise<T> => {
+    const { namespace, serviceId } = identityOf(component);
+    // The namespace's tag: the same service_id in two namespaces is two components, two locks.
+    const name = `wutong-backup-${serviceId}-${namespaceTag(namespace)}`;
     const identity = `${options.holder}/${randomBytes(4).toString('hex')}`;
     const deadline = Date.now() + waitMs;
     let delay = 10;
@@ -103,17 +107,17 @@ export function leaseLock(http: KubeHttp, options: LeaseLockOptions, log: Logger
   };
 
   return {
-    withLock(serviceId, work, shortcut) {
-      const previous = queues.get(serviceId) ?? Promise.resolve();
+    withLock(component, work, shortcut) {
+      const previous = queues.get(component) ?? Promise.resolve();
       const turn = async <T>(run: () => Promise<T>, early?: () => T | undefined): Promise<T> => {
         const answer = early?.();
-        return answer !== undefined ? answer : acquireAndRun(serviceId, run);
+        return answer !== undefined ? answer : acquireAndRun(component, run);
       };
       const mine = previous.catch(() => undefined).then(() => turn(work, shortcut));
       const settled = mine.catch(() => undefined);
-      queues.set(serviceId, settled);
+      queues.set(component, settled);
       void settled.then(() => {
-        if (queues.get(serviceId) === settled) queues.delete(serviceId);
+        if (queues.get(component) === settled) queues.delete(component);
       });
       return mine;
     },

@@ -5,6 +5,7 @@
 // exactly as the controller keeps an uncovered one, since this command does
 // not judge backups: data is never lost by running it, and a kept volume an
 // operator does not need is released by hand (README "Deletion safety").
+import { EVERY_NAMESPACE } from '../tenancy/tenant-directory.js';
 import { ComponentRegistry } from '../components/component-registry.js';
 import { PROTECTION_ANNOTATION } from '../components/protection-keys.js';
 import { WUTONG_CREATOR, WUTONG_LABEL } from '../components/wutong-labels.js';
@@ -41,7 +42,7 @@ export async function releaseFinalizers(http: KubeHttp, options: ReleaseOptions)
   const source = COMPONENT_SOURCES.find((s) => s.kind === 'PersistentVolumeClaim');
   if (!source) throw new Error('no PersistentVolumeClaim source');
   const path = options.namespace ? `/api/v1/namespaces/${encodeURIComponent(options.namespace)}/persistentvolumeclaims` : source.path;
-  const registry = new ComponentRegistry();
+  const registry = new ComponentRegistry(EVERY_NAMESPACE);
   for (const item of await listAllPages(http, path, { labelSelector: `${WUTONG_LABEL.creator}=${WUTONG_CREATOR}` }, options.requestTimeoutMs)) {
     if (isObject(item)) registry.upsert(source.summarize(item));
   }

@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { VeleroCache, VeleroChange, VeleroReadiness } from '../api/use-cases/ports.js';
+import { identityOf, type ComponentKey } from '../components/component-key.js';
 import { VELERO_LABEL, veleroLabelValue } from '../velero/velero-labels.js';
+import { backupComponent, restoreComponent, scheduleComponent } from '../velero/velero-scope.js';
 import { veleroCrdName, veleroPath, type VeleroResource } from '../velero/velero-resources.js';
 import {
   viewBackup,
@@ -63,8 +65,8 @@ interface Cached<V extends AnyView> {
 
 /**
  * Watch-backed caches of the Velero objects records are made of, in the
- * Velero namespace, indexed by service_id or by the backup/restore they
- * belong to: a records request makes no API call (the region API makes
+ * Velero namespace, indexed by service_id (then checked against the scope,
+ * velero-scope.ts) or by the backup/restore they belong to: a records request makes no API call (the region API makes
  * 1 + N). Only the fields records need are kept (velero-views.ts).
  */
 export function veleroCache(http: KubeHttp, options: VeleroCacheOptions, log: Logger): RunningVeleroCache {
@@ -122,19 +124,33 @@ export function veleroCache(http: KubeHttp, options: VeleroCacheOptions, log: Lo
 
   const listeners = new Set<(change: VeleroChange) => void>();
   const everListed = new Set<VeleroResource>();
-  // A PodVolumeBackup carries its Backup's name, not the component's service_id: the Backup says whose it is.
-  const serviceIdOf = (resource: VeleroResource, view: AnyView): string | undefined => {
+  // A PodVolumeBackup (Restore) carries its Backup's (Restore's) name, not the component: the Backup (Restore) says whose it is.
+  const componentOf = (resource: VeleroResource, view: AnyView): ComponentKey | undefined => {
     const labels = view.metadata.labels ?? {};
-    if (resource === 'podvolumebackups') {
-      const backup = backups.index.get(labels[VELERO_LABEL.backupName] ?? '');
-      return backup?.metadata.labels[VELERO_LABEL.serviceId];
+    const backup = (name: string): BackupView | undefined => backups.index.get(name);
+    switch (resource) {
+      case 'backups':
+        return backupComponent(view as unknown as BackupView);
+      case 'schedules':
+        return scheduleComponent(view as unknown as ScheduleView);
+      case 'restores':
+        return restoreComponent(view as unknown as RestoreView, backup);
+      case 'podvolumebackups': {
+        const owner = backup(labels[VELERO_LABEL.backupName] ?? '');
+        return owner ? backupComponent(owner) : undefined;
+      }
+      case 'podvolumerestores': {
+        const owner = restores.index.get(labels[VELERO_LABEL.restoreName] ?? '');
+        return owner ? restoreComponent(owner, backup) : undefined;
+      }
+      default:
+        return undefined;
     }
-    return labels[VELERO_LABEL.serviceId];
   };
   const notify = (resource: VeleroResource, view: AnyView): void => {
     if (listeners.size === 0) return;
-    const serviceId = serviceIdOf(resource, view);
-    const change: VeleroChange = { resource, name: view.metadata.name, ...(serviceId ? { serviceId } : {}) };
+    const component = componentOf(resource, view);
+    const change: VeleroChange = { resource, name: view.metadata.name, ...(component ? { component } : {}) };
     for (const listener of listeners) listener(change);
   };
 
@@ -165,15 +181,22 @@ export function veleroCache(http: KubeHttp, options: VeleroCacheOptions, log: Lo
       }
       return { ready: true };
     },
-    backupsOf: (serviceId) => backups.index.withLabel(serviceId),
+    backupsOf: (component) => backups.index.withLabel(identityOf(component).serviceId).filter((b) => backupComponent(b) === component),
     backup: (name) => backups.index.get(name),
     // Velero writes these labels through label.GetValidName: a name over 63 characters is shortened.
     podVolumeBackupsOf: (backupName) => podVolumeBackups.index.withLabel(veleroLabelValue(backupName)),
-    restoresOf: (serviceId) => restores.index.withLabel(serviceId),
+    restoresOf: (component) => restores.index.withLabel(identityOf(component).serviceId).filter((r) => restoreComponent(r, (name) => backups.index.get(name)) === component),
     restore: (name) => restores.index.get(name),
     podVolumeRestoresOf: (restoreName) => podVolumeRestores.index.withLabel(veleroLabelValue(restoreName)),
-    schedulesOf: (serviceId) => schedules.index.withLabel(serviceId),
-    scheduleServiceIds: () => schedules.index.labelValues(),
+    schedulesOf: (component) => schedules.index.withLabel(identityOf(component).serviceId).filter((s) => scheduleComponent(s) === component),
+    scheduleComponents() {
+      const found = new Set<ComponentKey>();
+      for (const schedule of schedules.index.all()) {
+        const component = scheduleComponent(schedule);
+        if (component) found.add(component);
+      }
+      return [...found];
+    },
     deleteRequestsFor: (backupName) => deleteRequests.index.withLabel(veleroLabelValue(backupName)),
     storageLocation: (name) => storageLocations.index.get(name),
     remember(resource, raw) {

@@ -7,17 +7,18 @@
 // last_backup_status has one series per component, for the newest Backup's
 // phase, with the value 1 (not a 0 for every other phase: that would be
 // seven times the series for nothing an alert needs).
+import type { ComponentKey } from '../components/component-key.js';
 import { Gauge } from 'prom-client';
 import type { ComponentSnapshot } from '../components/component-registry.js';
 import { componentCoverage, type ComponentBackups, type Coverage } from '../controller/coverage.js';
 import { registry } from './metrics.js';
 
 /** What the metrics read of a registry entry. */
-export type CoveredComponent = Pick<ComponentSnapshot, 'serviceId' | 'namespace' | 'ref' | 'state'>;
+export type CoveredComponent = Pick<ComponentSnapshot, 'key' | 'serviceId' | 'namespace' | 'ref' | 'state'>;
 
 export interface CoverageSource {
   components(): Iterable<CoveredComponent>;
-  backupsOf(serviceId: string): ComponentBackups;
+  backupsOf(component: ComponentKey): ComponentBackups;
   now(): Date;
 }
 
@@ -54,7 +55,7 @@ function walk(): Scraped[] {
         tenant_name: c.ref.tenantName,
         tenant_env_name: c.ref.tenantEnvName,
       },
-      coverage: componentCoverage(c, source.backupsOf(c.serviceId), now),
+      coverage: componentCoverage(c, source.backupsOf(c.key), now),
     });
   }
   lastWalk = { at: now.getTime(), rows };

@@ -10,6 +10,7 @@
 //     name and as a label value (Velero labels PodVolumeBackups with the
 //     Backup's name, and shortens longer names with a hash: ours never are).
 import { createHash } from 'node:crypto';
+import type { ComponentIdentity } from '../components/component-key.js';
 
 export const MAX_NAME_LENGTH = 63;
 const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -46,9 +47,20 @@ export function restoreName(serviceId: string, now: Date, random: string): strin
   return checked(`${serviceId}-restore-${stamp(now)}-${random}`, 'Restore');
 }
 
-/** `<service_id>-schedule`: one per component; its Backups are `<service_id>-schedule-<14 digits>`, 56 characters. */
-export function scheduleName(serviceId: string): string {
-  return checked(`${serviceId}-schedule`, 'Schedule');
+/**
+ * 6 hex of sha256(namespace): what tells apart the deterministic names of two
+ * components with the same service_id in two namespaces (component-key.ts).
+ * Tenants do not choose namespace names, so none can aim at another's tag;
+ * and every object is also checked by its scope before it is trusted
+ * (velero-scope.ts), so even a collision changes nothing of another's.
+ */
+export function namespaceTag(namespace: string): string {
+  return createHash('sha256').update(namespace).digest('hex').slice(0, 6);
+}
+
+/** `<service_id>-<ns tag>-schedule`: one per component; its Backups are `<…>-schedule-<14 digits>`, 63 characters. */
+export function scheduleName(component: ComponentIdentity): string {
+  return checked(`${component.serviceId}-${namespaceTag(component.namespace)}-schedule`, 'Schedule');
 }
 
 /**
@@ -75,22 +87,22 @@ export function downloadRequestName(backupName: string, random: string): string 
 }
 
 /**
- * `<service_id>-upgrade-<yyyyMMddHHmmss of the hold>`: the Backup the
+ * `<service_id>-<ns tag>-upgrade-<yyyyMMddHHmmss of the hold>`: the Backup the
  * controller takes before a held rollout. Deterministic, so a controller that
  * restarts (or a new leader) meets the one it made (AlreadyExists) instead of
- * making a second; 55 characters for Wutong's 32-hex service ids, and never a
- * scheduled Backup's name (`<service_id>-schedule-<14 digits>`).
+ * making a second; 62 characters for Wutong's 32-hex service ids, and never a
+ * scheduled Backup's name (`<…>-schedule-<14 digits>`).
  */
-export function upgradeBackupName(serviceId: string, heldAt: Date): string {
-  return checked(`${serviceId}-upgrade-${stamp(heldAt)}`, 'Backup');
+export function upgradeBackupName(component: ComponentIdentity, heldAt: Date): string {
+  return checked(`${component.serviceId}-${namespaceTag(component.namespace)}-upgrade-${stamp(heldAt)}`, 'Backup');
 }
 
 /**
- * `<service_id>-stop-<yyyyMMddHHmmss of the stop>`: the controller's backup
- * of a stopped component's data at rest (protection.backupOnStop), named by
- * the stop it follows, so a restart or a new leader meets it instead of
- * taking a second one for the same stop; 52 characters for a 32-hex id.
+ * `<service_id>-<ns tag>-stop-<yyyyMMddHHmmss of the stop>`: the controller's
+ * backup of a stopped component's data at rest (protection.backupOnStop),
+ * named by the stop it follows, so a restart or a new leader meets it instead
+ * of taking a second one for the same stop; 59 characters for a 32-hex id.
  */
-export function stopBackupName(serviceId: string, stoppedAt: Date): string {
-  return checked(`${serviceId}-stop-${stamp(stoppedAt)}`, 'Backup');
+export function stopBackupName(component: ComponentIdentity, stoppedAt: Date): string {
+  return checked(`${component.serviceId}-${namespaceTag(component.namespace)}-stop-${stamp(stoppedAt)}`, 'Backup');
 }

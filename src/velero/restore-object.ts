@@ -1,6 +1,7 @@
 // A Restore of one of a component's Backups, as the region API makes it: the
 // Backup's Wutong labels (so records find it by service_id) and the same
-// excluded resources.
+// excluded resources, scoped to the component's namespace.
+import type { ComponentIdentity } from '../components/component-key.js';
 import { VELERO_ANNOTATION, VELERO_LABEL, WUTONG_PREFIX } from './velero-labels.js';
 import { VELERO_API_VERSION, VELERO_KINDS, type VeleroObject } from './velero-resources.js';
 import type { BackupView } from './velero-views.js';
@@ -8,6 +9,8 @@ import type { BackupView } from './velero-views.js';
 export interface RestoreInput {
   name: string;
   veleroNamespace: string;
+  /** The component restored into: the Restore's scope is its namespace alone (velero-scope.ts), whatever the Backup holds. */
+  component: ComponentIdentity;
   backup: BackupView;
   operator: string;
   idempotencyKey?: string;
@@ -39,6 +42,7 @@ export function buildRestore(input: RestoreInput): VeleroObject {
   for (const [key, value] of Object.entries(input.backup.metadata.labels)) {
     if (key.startsWith(WUTONG_PREFIX)) labels[key] = value;
   }
+  labels[VELERO_LABEL.serviceId] = input.component.serviceId;
   if (input.idempotencyKey !== undefined) labels[VELERO_LABEL.idempotencyKey] = input.idempotencyKey;
   const annotations: Record<string, string> = { [VELERO_ANNOTATION.creator]: input.operator };
   if (input.requestDigest !== undefined) annotations[VELERO_ANNOTATION.requestDigest] = input.requestDigest;
@@ -46,6 +50,6 @@ export function buildRestore(input: RestoreInput): VeleroObject {
     apiVersion: VELERO_API_VERSION,
     kind: VELERO_KINDS.restores,
     metadata: { name: input.name, namespace: input.veleroNamespace, labels, annotations },
-    spec: { backupName: input.backup.metadata.name, excludedResources: [...RESTORE_EXCLUDED_RESOURCES] },
+    spec: { backupName: input.backup.metadata.name, includedNamespaces: [input.component.namespace], excludedResources: [...RESTORE_EXCLUDED_RESOURCES] },
   };
 }

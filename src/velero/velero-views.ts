@@ -36,7 +36,7 @@ export interface BackupView {
 
 export interface RestoreView {
   metadata: ViewMeta;
-  spec: { backupName: string };
+  spec: { backupName: string; includedNamespaces?: string[] };
   status: {
     phase?: string;
     startTimestamp?: string;
@@ -171,7 +171,7 @@ export function viewRestore(raw: unknown): RestoreView | undefined {
     : undefined;
   return {
     metadata: base.metadata,
-    spec: { backupName: stringAt(spec.backupName) ?? '' },
+    spec: defined({ backupName: stringAt(spec.backupName) ?? '', includedNamespaces: stringsAt(spec.includedNamespaces) }),
     status: defined({
       phase: stringAt(status.phase),
       startTimestamp: stringAt(status.startTimestamp),

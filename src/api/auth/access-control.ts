@@ -122,8 +122,9 @@ export function accessControl(reviews: AuthReviews, options: AccessControlOption
         log.warn({ err: errorMessage(err), username: identity.username }, 'SubjectAccessReview failed: answering 503');
         return { status: 503, message: `cannot check access now: ${errorMessage(err)}` };
       }
-      const target = `${request.resource}.${ACCESS_GROUP}${request.name === undefined ? '' : ` "${request.name}"`} in namespace "${request.namespace}"`;
-      log.debug({ decision: verdict.allowed ? 'allowed' : 'denied', username: identity.username, verb: request.verb, resource: request.resource, namespace: request.namespace }, 'access reviewed');
+      const resource = `${request.resource}${request.subresource === undefined ? '' : `/${request.subresource}`}.${ACCESS_GROUP}`;
+      const target = `${resource}${request.name === undefined ? '' : ` "${request.name}"`} ${request.shownAs}`;
+      log.debug({ decision: verdict.allowed ? 'allowed' : 'denied', username: identity.username, verb: request.verb, resource, namespace: request.namespace }, 'access reviewed');
       if (verdict.allowed) return undefined;
       return { status: 403, message: `${identity.username} may not ${request.verb} ${target}${verdict.reason === '' ? '' : `: ${verdict.reason}`}` };
     },
@@ -141,5 +142,5 @@ function sha256(text: string): string {
 /** Everything the SubjectAccessReview is asked, in a fixed order (extra's keys sorted), hashed. */
 function accessKey(identity: Identity, request: AccessRequest): string {
   const extra = Object.entries(identity.extra ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return sha256(JSON.stringify([identity.username, identity.uid ?? '', identity.groups, extra, request.namespace, request.verb, request.resource, request.name ?? '']));
+  return sha256(JSON.stringify([identity.username, identity.uid ?? '', identity.groups, extra, request.namespace, request.verb, request.resource, request.subresource ?? '', request.name ?? '']));
 }

@@ -7,11 +7,16 @@
 export const ACCESS_GROUP = 'backup.wutong.io';
 export type ComponentResource = 'componentbackups' | 'componentrestores';
 export type AccessVerb = 'create' | 'get' | 'update' | 'delete';
+/** `componentbackups/download`: a download URL hands out the whole backup, so it is granted apart from reading records. */
+export type ComponentSubresource = 'download';
 export interface AccessRequest {
-  /** The component's namespace: where the RoleBinding must be (or a ClusterRoleBinding). */
+  /** The tenant env's namespace: where the RoleBinding must be (or a ClusterRoleBinding); '' asks cluster-wide. */
   namespace: string;
   verb: AccessVerb;
   resource: ComponentResource;
-  /** The backup or restore by name, when the route names one (RBAC resourceNames). */
+  subresource?: ComponentSubresource;
+  /** The component's alias (RBAC resourceNames). */
   name?: string;
+  /** How the 403 names what was asked for: the route's tenant env, never a namespace the caller may not know. */
+  shownAs: string;
 }

@@ -2,6 +2,8 @@ import { conflict, notFound } from '../api-error.js';
 import type { Component } from '../../components/component.js';
 import { DEFAULT_BACKUP_TTL, type BackupTtl } from '../../velero/backup-ttl.js';
 import { scheduleName } from '../../velero/object-names.js';
+import { scheduleComponent } from '../../velero/velero-scope.js';
+import { keyOf, type ComponentIdentity } from '../../components/component-key.js';
 import { buildSchedule, scheduleUpdatePatch } from '../../velero/schedule-object.js';
 import { componentSchedule, scheduleSource } from '../../velero/schedule-source.js';
 import { SCHEDULE_SOURCE, VELERO_ANNOTATION, VELERO_LABEL } from '../../velero/velero-labels.js';
@@ -29,15 +31,21 @@ export interface ScheduleRequest {
 
 /**
  * The component's schedules, found by label rather than by name, so one made
- * by the region API (named <service_id>) is seen too.
+ * by the region API (named <service_id>) is seen too, and then by scope: a
+ * Schedule labelled with this service_id that backs up another namespace is
+ * another component's (velero-scope.ts).
  */
-async function liveSchedules(deps: BackupApiDeps, serviceId: string): Promise<ScheduleView[]> {
-  return (await deps.store.list('schedules', `${VELERO_LABEL.serviceId}=${serviceId}`)).map(viewSchedule).filter(defined);
+async function liveSchedules(deps: BackupApiDeps, component: ComponentIdentity): Promise<ScheduleView[]> {
+  const key = keyOf(component);
+  return (await deps.store.list('schedules', `${VELERO_LABEL.serviceId}=${component.serviceId}`))
+    .map(viewSchedule)
+    .filter(defined)
+    .filter((schedule) => scheduleComponent(schedule) === key);
 }
 
 export function getSchedule(deps: BackupApiDeps, component: Component): BackupSchedule | null {
   requireVelero(deps);
-  const schedule = componentSchedule(deps.cache.schedulesOf(component.serviceId));
+  const schedule = componentSchedule(deps.cache.schedulesOf(component.key));
   // The region API answers {"bean": null} when there is none; the console expects that.
   return schedule ? scheduleRecord(schedule) : null;
 }
@@ -77,8 +85,8 @@ export async function createSchedule(deps: BackupApiDeps, component: Component, 
   if (component.volumeClaims.length === 0) throw conflict(`component ${component.ref.serviceAlias} has no persistent volume claims: there is no data to back up`, 'no_volumes');
   const exists = (existing: ScheduleView) =>
     conflict(`component ${component.ref.serviceAlias} already has a backup schedule (${existing.metadata.name}): change it with PUT`, 'schedule_exists');
-  return deps.lock.withLock(component.serviceId, async () => {
-    const existing = componentSchedule(await liveSchedules(deps, component.serviceId));
+  return deps.lock.withLock(component.key, async () => {
+    const existing = componentSchedule(await liveSchedules(deps, component));
     if (existing) {
       if (scheduleSource(existing) === SCHEDULE_SOURCE.api) throw exists(existing);
       return writeApiSchedule(deps, existing, request);
@@ -86,7 +94,7 @@ export async function createSchedule(deps: BackupApiDeps, component: Component, 
     try {
       const created = await deps.store.create(
         buildSchedule({
-          name: scheduleName(component.serviceId),
+          name: scheduleName(component),
           veleroNamespace: deps.settings.veleroNamespace,
           storageLocation: deps.settings.storageLocation,
           serviceId: component.serviceId,
@@ -106,7 +114,7 @@ export async function createSchedule(deps: BackupApiDeps, component: Component, 
     } catch (err) {
       if (!(err instanceof AlreadyExists)) throw err;
       // The controller may have made the policy's just now: take that over too.
-      const raced = componentSchedule(await liveSchedules(deps, component.serviceId));
+      const raced = componentSchedule(await liveSchedules(deps, component));
       if (raced && scheduleSource(raced) === SCHEDULE_SOURCE.policy) return writeApiSchedule(deps, raced, request);
       throw conflict(`component ${component.ref.serviceAlias} already has a backup schedule: change it with PUT`, 'schedule_exists');
     }
@@ -115,8 +123,8 @@ export async function createSchedule(deps: BackupApiDeps, component: Component, 
 
 export async function updateSchedule(deps: BackupApiDeps, component: Component, request: ScheduleRequest): Promise<BackupSchedule> {
   requireVelero(deps);
-  return deps.lock.withLock(component.serviceId, async () => {
-    const existing = componentSchedule(await liveSchedules(deps, component.serviceId));
+  return deps.lock.withLock(component.key, async () => {
+    const existing = componentSchedule(await liveSchedules(deps, component));
     if (!existing) throw notFound(`component ${component.ref.serviceAlias} has no backup schedule: create one with POST`);
     return writeApiSchedule(deps, existing, request);
   });
@@ -125,8 +133,8 @@ export async function updateSchedule(deps: BackupApiDeps, component: Component, 
 /** DELETE …/backup/schedule: succeeds when there is none, as the region API does. Backups it made stay. */
 export async function deleteSchedule(deps: BackupApiDeps, component: Component): Promise<void> {
   requireVelero(deps);
-  await deps.lock.withLock(component.serviceId, async () => {
-    for (const schedule of await liveSchedules(deps, component.serviceId)) {
+  await deps.lock.withLock(component.key, async () => {
+    for (const schedule of await liveSchedules(deps, component)) {
       await deps.store.remove('schedules', schedule.metadata.name);
       deps.cache.forget('schedules', schedule.metadata.name);
     }

@@ -10,6 +10,8 @@ import { DEFAULT_BACKUP_TTL, type BackupTtl } from '../../velero/backup-ttl.js';
 import { buildDeleteBackupRequest } from '../../velero/delete-backup-request.js';
 import { manualBackupName, deleteBackupRequestName } from '../../velero/object-names.js';
 import { VELERO_LABEL, veleroLabelValue } from '../../velero/velero-labels.js';
+import { backupComponent } from '../../velero/velero-scope.js';
+import type { ComponentKey } from '../../components/component-key.js';
 import { viewBackup, viewDeleteBackupRequest, type BackupView } from '../../velero/velero-views.js';
 import { backupRecord, type BackupRecord } from '../records/backup-record.js';
 import type { BackupApiDeps } from './backup-api-deps.js';
@@ -75,13 +77,13 @@ export async function createBackup(deps: BackupApiDeps, component: Component, re
   requireVelero(deps);
   const route = backupRoute(component);
   if (route.kind === 'blocked') throw conflict(route.reason, route.code);
-  const idempotency = idempotencyOf(request.idempotencyKey, 'POST backup', component.serviceId, request.body);
+  const idempotency = idempotencyOf(request.idempotencyKey, 'POST backup', component.key, request.body);
   // Answered from the cache when it already knows: a retry whose first try
   // is cached, or a backup visibly unfinished. The cache can miss a create
   // from a moment ago, never invent one, so the decision to create is made
   // under the lock, on a live list.
   const fromCache = (): Created<BackupRecord> | undefined => {
-    const cached = deps.cache.backupsOf(component.serviceId);
+    const cached = deps.cache.backupsOf(component.key);
     const replay = earlierTry(cached, idempotency);
     if (replay) return { value: recordOf(deps, component.ref, replay), replayed: true };
     const visiblyUnfinished = cached.find(isUnfinishedBackup);
@@ -103,8 +105,8 @@ export async function createBackup(deps: BackupApiDeps, component: Component, re
       ...(idempotency ? { idempotencyKey: idempotency.key, requestDigest: idempotency.digest } : {}),
     });
   if (route.kind === 'at-rest') return createAtRest(deps, component, build(deps.random()), idempotency);
-  return deps.lock.withLock(component.serviceId, async () => {
-    const existing = (await deps.store.list('backups', `${VELERO_LABEL.serviceId}=${component.serviceId}`)).map(viewBackup).filter(defined);
+  return deps.lock.withLock(component.key, async () => {
+    const existing = (await deps.store.list('backups', `${VELERO_LABEL.serviceId}=${component.serviceId}`)).map(viewBackup).filter(defined).filter((b) => backupComponent(b) === component.key);
     const earlier = earlierTry(existing, idempotency);
     if (earlier) return { value: recordOf(deps, component.ref, earlier), replayed: true };
     const unfinished = existing.find(isUnfinishedBackup);
@@ -203,15 +205,20 @@ export function isContinueToken(token: string): boolean {
 /** GET …/backup/records, from the caches: no API call per record. */
 export function listBackupRecords(deps: BackupApiDeps, component: Component, limit?: number, continueToken?: string): RecordPage<GoJsonText> {
   requireVelero(deps);
-  const sorted = [...deps.cache.backupsOf(component.serviceId)].sort(newestFirst);
+  const sorted = [...deps.cache.backupsOf(component.key)].sort(newestFirst);
   const { items, next } = page(sorted, limit, continueToken);
   return { items: items.map((backup) => renderedRecordOf(deps, component.ref, backup)), ...(next ? { continueToken: next } : {}) };
 }
 
-/** The component's backup `name`, or 404: never act on another component's backup. */
-export async function ownBackup(deps: BackupApiDeps, serviceId: string, name: string): Promise<BackupView> {
+/**
+ * The component's backup `name`, or 404: never act on another component's
+ * backup. Its scope (the one namespace it includes) and its service_id label
+ * must both be the component's (velero-scope.ts): the label alone is any
+ * tenant's to write. Another's backup answers exactly like no backup.
+ */
+export async function ownBackup(deps: BackupApiDeps, component: ComponentKey, name: string): Promise<BackupView> {
   const backup = deps.cache.backup(name) ?? viewBackup(await deps.store.get('backups', name));
-  if (!backup || backup.metadata.labels[VELERO_LABEL.serviceId] !== serviceId) throw notFound(`backup ${name} not found for this component`);
+  if (!backup || backupComponent(backup) !== component) throw notFound(`backup ${name} not found for this component`);
   return backup;
 }
 
@@ -228,9 +235,9 @@ export interface DeletionState {
  */
 export async function deleteBackup(deps: BackupApiDeps, component: Component, backupId: string): Promise<DeletionState> {
   requireVelero(deps);
-  const backup = await ownBackup(deps, component.serviceId, backupId);
+  const backup = await ownBackup(deps, component.key, backupId);
   if (isUnfinishedBackup(backup)) throw conflict(`backup ${backupId} is still ${backup.status.phase || 'New'}: Velero deletes a backup only once it has finished`, 'backup_in_progress');
-  return deps.lock.withLock(component.serviceId, async () => {
+  return deps.lock.withLock(component.key, async () => {
     const requests = (await deps.store.list('deletebackuprequests', `${VELERO_LABEL.backupName}=${veleroLabelValue(backupId)}`)).map(viewDeleteBackupRequest).filter(defined);
     const pending = requests.find((r) => r.status.phase !== 'Processed');
     if (pending) return { backup_id: backupId, delete_request: pending.metadata.name, status: pending.status.phase || 'New' };

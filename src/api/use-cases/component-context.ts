@@ -10,13 +10,14 @@ export function requireVelero(deps: BackupApiDeps): void {
 }
 
 /**
- * The component the route names, from the labels on its objects. A
+ * The component the route names: the objects in the tenant env's namespace
+ * that carry its alias (never objects elsewhere, whatever they claim). A
  * `service_id` in the body (the seed console sends one) must be this
  * component's: a mismatch means the console and the cluster disagree about
  * which component this is, and acting on either could be the wrong one.
  */
-export async function componentFor(deps: BackupApiDeps, ref: ComponentRef, bodyServiceId?: string): Promise<Component> {
-  const resolution = resolveComponent(ref, await deps.components.read(ref));
+export async function componentFor(deps: BackupApiDeps, ref: ComponentRef, namespace: string, bodyServiceId?: string): Promise<Component> {
+  const resolution = resolveComponent(ref, namespace, await deps.components.read(namespace, ref.serviceAlias));
   if (!resolution.found) throw resolution.reason === 'ambiguous' ? conflict(resolution.message, 'component_ambiguous') : notFound(resolution.message);
   const component = resolution.component;
   if (bodyServiceId !== undefined && bodyServiceId !== component.serviceId) {

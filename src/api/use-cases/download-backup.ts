@@ -21,7 +21,7 @@ export interface DownloadLink {
  */
 export async function downloadBackup(deps: BackupApiDeps, component: Component, backupId: string): Promise<DownloadLink> {
   requireVelero(deps);
-  const backup = await ownBackup(deps, component.serviceId, backupId);
+  const backup = await ownBackup(deps, component.key, backupId);
   if (backup.status.phase !== 'Completed') throw conflict(`backup ${backupId} is ${backup.status.phase || 'New'}, not Completed: nothing to download yet`, 'backup_not_completed');
   const created = await createNamed(deps, (random) =>
     buildDownloadRequest({ name: downloadRequestName(backupId, random), veleroNamespace: deps.settings.veleroNamespace, backupName: backupId }),

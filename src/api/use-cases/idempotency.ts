@@ -17,9 +17,9 @@ const sha256 = (text: string): string => createHash('sha256').update(text).diges
  * another operation is not mistaken for a retry; 40 hex characters fit a
  * label value and keep collisions out of reach.
  */
-export function idempotencyOf(header: string | undefined, route: string, serviceId: string, body: unknown): Idempotency | undefined {
+export function idempotencyOf(header: string | undefined, route: string, component: string, body: unknown): Idempotency | undefined {
   if (header === undefined) return undefined;
-  return { key: sha256(`${header}\n${route}\n${serviceId}`).slice(0, 40), digest: sha256(canonicalJson(body)) };
+  return { key: sha256(`${header}\n${route}\n${component}`).slice(0, 40), digest: sha256(canonicalJson(body)) };
 }
 
 interface Labelled {

@@ -1,4 +1,5 @@
-import type { ComponentRef } from '../../components/component.js';
+import type { ComponentKey } from '../../components/component-key.js';
+import type { EnvLookup, TenantEnv } from '../../tenancy/tenant-directory.js';
 import type { ComponentObjects } from '../../components/resolve-component.js';
 import type { VeleroResource } from '../../velero/velero-resources.js';
 import type {
@@ -18,26 +19,38 @@ import type { VeleroObject } from '../../velero/velero-resources.js';
  * about HTTP to the API server.
  */
 
-/** Reads what the cluster holds under one component's labels (live). */
+/** Tenant env → namespace, from the namespaces' own labels (tenancy/). */
+export interface TenantLookup {
+  namespaceOf(env: TenantEnv): EnvLookup;
+  /** The namespaces have been listed once: before that, an unknown env proves nothing. */
+  synced(): boolean;
+}
+
+/** Reads what one namespace holds under a component's alias: nothing outside that namespace is ever read. */
 export interface ComponentReader {
-  read(ref: ComponentRef): Promise<ComponentObjects>;
+  read(namespace: string, serviceAlias: string): Promise<ComponentObjects>;
 }
 
 /** Whether Velero can take a request now; `missing` says exactly what is not there. */
 export type VeleroReadiness = { ready: true } | { ready: false; missing: string };
 
-/** Velero objects as the watch-backed caches hold them: no API call per read. */
+/**
+ * Velero objects as the watch-backed caches hold them: no API call per read.
+ * A component's objects are those whose scope is its namespace and whose
+ * label is its service_id (velero-scope.ts): the label alone is anyone's to
+ * write in their own namespace.
+ */
 export interface VeleroCache {
   readiness(): VeleroReadiness;
-  backupsOf(serviceId: string): readonly BackupView[];
+  backupsOf(component: ComponentKey): readonly BackupView[];
   backup(name: string): BackupView | undefined;
   podVolumeBackupsOf(backupName: string): readonly PodVolumeBackupView[];
-  restoresOf(serviceId: string): readonly RestoreView[];
+  restoresOf(component: ComponentKey): readonly RestoreView[];
   restore(name: string): RestoreView | undefined;
   podVolumeRestoresOf(restoreName: string): readonly PodVolumeRestoreView[];
-  schedulesOf(serviceId: string): readonly ScheduleView[];
-  /** Every service_id some cached Schedule is labelled with: the controller's orphan sweep looks at each. */
-  scheduleServiceIds(): readonly string[];
+  schedulesOf(component: ComponentKey): readonly ScheduleView[];
+  /** Every component some cached Schedule is scoped to: the controller's orphan sweep looks at each. */
+  scheduleComponents(): readonly ComponentKey[];
   deleteRequestsFor(backupName: string): readonly DeleteBackupRequestView[];
   storageLocation(name: string): BackupStorageLocationView | undefined;
   /** Read-your-writes: an object this process just created or changed, before its watch event arrives. */
@@ -54,8 +67,8 @@ export interface VeleroCache {
 export interface VeleroChange {
   resource: VeleroResource;
   name: string;
-  /** Its component: the wutong.io/service_id label, for a PodVolumeBackup its Backup's. */
-  serviceId?: string;
+  /** Its component (scope and label, velero-scope.ts); for a PodVolumeBackup its Backup's. */
+  component?: ComponentKey;
 }
 
 /** VeleroStore.create: the name is taken. */
@@ -92,5 +105,5 @@ export interface ComponentLock {
    * behind one that just created a backup see it in the cache and are
    * answered without another round trip to the API server.
    */
-  withLock<T>(serviceId: string, work: () => Promise<T>, shortcut?: () => T | undefined): Promise<T>;
+  withLock<T>(component: ComponentKey, work: () => Promise<T>, shortcut?: () => T | undefined): Promise<T>;
 }

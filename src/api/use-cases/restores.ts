@@ -6,7 +6,8 @@ import { isRestorable, isUnfinishedRestore } from '../../velero/backup-phases.js
 import { restoreName } from '../../velero/object-names.js';
 import { buildRestore } from '../../velero/restore-object.js';
 import { VELERO_LABEL } from '../../velero/velero-labels.js';
-import { viewRestore, type RestoreView } from '../../velero/velero-views.js';
+import { viewRestore, type BackupView, type RestoreView } from '../../velero/velero-views.js';
+import { restoreComponent } from '../../velero/velero-scope.js';
 import { restoreRecord, type RestoreRecord } from '../records/restore-record.js';
 import type { BackupApiDeps } from './backup-api-deps.js';
 import { newestFirst, ownBackup, page, type Created, type RecordPage } from './backups.js';
@@ -34,10 +35,15 @@ function recordOf(deps: BackupApiDeps, restore: RestoreView): RestoreRecord {
  */
 export async function createRestore(deps: BackupApiDeps, component: Component, request: CreateRestoreRequest): Promise<Created<RestoreRecord>> {
   requireVelero(deps);
-  const backup = await ownBackup(deps, component.serviceId, request.backupId);
-  const idempotency = idempotencyOf(request.idempotencyKey, 'POST restore', component.serviceId, request.body);
-  return deps.lock.withLock(component.serviceId, async () => {
-    const existing = (await deps.store.list('restores', `${VELERO_LABEL.serviceId}=${component.serviceId}`)).map(viewRestore).filter(defined);
+  // Never a backup of another namespace: ownBackup checks its scope, not only its label.
+  const backup = await ownBackup(deps, component.key, request.backupId);
+  const idempotency = idempotencyOf(request.idempotencyKey, 'POST restore', component.key, request.body);
+  return deps.lock.withLock(component.key, async () => {
+    const backupOf = (name: string): BackupView | undefined => deps.cache.backup(name);
+    const existing = (await deps.store.list('restores', `${VELERO_LABEL.serviceId}=${component.serviceId}`))
+      .map(viewRestore)
+      .filter(defined)
+      .filter((r) => restoreComponent(r, backupOf) === component.key);
     const earlier = earlierTry(existing, idempotency);
     if (earlier) return { value: recordOf(deps, earlier), replayed: true };
     const blocker = restoreBlocker(component);
@@ -64,6 +70,7 @@ export async function createRestore(deps: BackupApiDeps, component: Component, r
       buildRestore({
         name: restoreName(component.serviceId, deps.now(), random),
         veleroNamespace: deps.settings.veleroNamespace,
+        component,
         backup,
         operator: request.operator,
         ...(idempotency ? { idempotencyKey: idempotency.key, requestDigest: idempotency.digest } : {}),
@@ -78,7 +85,7 @@ export async function createRestore(deps: BackupApiDeps, component: Component, r
 
 export function listRestoreRecords(deps: BackupApiDeps, component: Component, limit?: number, continueToken?: string): RecordPage<RestoreRecord> {
   requireVelero(deps);
-  const sorted = [...deps.cache.restoresOf(component.serviceId)].sort(newestFirst);
+  const sorted = [...deps.cache.restoresOf(component.key)].sort(newestFirst);
   const { items, next } = page(sorted, limit, continueToken);
   return { items: items.map((restore) => recordOf(deps, restore)), ...(next ? { continueToken: next } : {}) };
 }
@@ -87,7 +94,7 @@ export function listRestoreRecords(deps: BackupApiDeps, component: Component, li
 export async function deleteRestore(deps: BackupApiDeps, component: Component, restoreId: string): Promise<void> {
   requireVelero(deps);
   const restore = deps.cache.restore(restoreId) ?? viewRestore(await deps.store.get('restores', restoreId));
-  if (!restore || restore.metadata.labels[VELERO_LABEL.serviceId] !== component.serviceId) throw notFound(`restore ${restoreId} not found for this component`);
+  if (!restore || restoreComponent(restore, (name) => deps.cache.backup(name)) !== component.key) throw notFound(`restore ${restoreId} not found for this component`);
   if (isUnfinishedRestore(restore)) throw conflict(`restore ${restoreId} is still ${restore.status.phase || 'New'}: wait for it to finish`, 'restore_in_progress');
   await deps.store.remove('restores', restoreId);
   deps.cache.forget('restores', restoreId);
