@@ -123,7 +123,9 @@ async function main(): Promise<void> {
     const call = apiClient(cluster.server, cluster.caPem, cluster.token);
     const tenantNamespaces = Array.from({ length: NAMESPACES }, (_, i) => `tenant-${i}-prod`);
     for (const ns of [VELERO_NAMESPACE, WEBHOOK_NAMESPACE, ...tenantNamespaces]) {
-      const reply = await call('POST', '/api/v1/namespaces', { metadata: { name: ns } });
+      // Tenant envs carry Wutong's namespace labels: the system counts components only there.
+      const labels = tenantNamespaces.includes(ns) ? { 'app.kubernetes.io/managed-by': 'wutong', tenant_name: ns, tenant_env_name: 'prod' } : {};
+      const reply = await call('POST', '/api/v1/namespaces', { metadata: { name: ns, labels } });
       if (reply.status !== 201) throw new Error(`namespace ${ns}: ${reply.status} ${reply.body.slice(0, 200)}`);
     }
     for (const ns of tenantNamespaces) await waitForServiceAccountToken(cluster, ns);
@@ -196,7 +198,7 @@ async function main(): Promise<void> {
       await call('DELETE', `/apis/apps/v1/namespaces/${c.namespace}/statefulsets/${c.alias}`);
       await call('DELETE', `/api/v1/namespaces/${c.namespace}/pods/${c.alias}-0`, { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0 });
       for (;;) {
-        const reply = await call('GET', `${veleroPath(VELERO_NAMESPACE, 'schedules')}/${scheduleName(c.serviceId)}`);
+        const reply = await call('GET', `${veleroPath(VELERO_NAMESPACE, 'schedules')}/${scheduleName(c)}`);
         if ((JSON.parse(reply.body) as { spec?: { paused?: boolean } }).spec?.paused === true) break;
         if (performance.now() - stopAt > 60_000) throw new Error(`Schedule of ${c.alias} not paused 60 s after the stop`);
         await sleep(10);

@@ -260,7 +260,9 @@ async function main(): Promise<void> {
     await installCrds(cluster, veleroCrdDir('1.11.1'));
     const call = apiClient(cluster.server, cluster.caPem, cluster.token);
     for (const ns of [VELERO_NAMESPACE, WEBHOOK_NAMESPACE, TENANT.namespace]) {
-      const reply = await call('POST', '/api/v1/namespaces', { metadata: { name: ns } });
+      // The tenant env carries Wutong's namespace labels: the API maps the route's tenant/env through them.
+      const labels = ns === TENANT.namespace ? { 'app.kubernetes.io/managed-by': 'wutong', tenant_name: TENANT.name, tenant_env_name: TENANT.env } : {};
+      const reply = await call('POST', '/api/v1/namespaces', { metadata: { name: ns, labels } });
       if (reply.status !== 201) throw new Error(`namespace ${ns}: ${reply.status} ${reply.body.slice(0, 200)}`);
     }
     await wutongComponent(call, cluster);

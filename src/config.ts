@@ -38,9 +38,9 @@ export interface Config {
   /** HOLDER_START_TIMEOUT: how long a holder pod may take to run before the backup of a stopped component is given up (503). */
   holderStartTimeoutMs: number;
   /** HOLDER_MAX_AGE: no holder pod lives longer, whatever its backup or restore is doing. */
+  holderMaxAgeMs: number;
   /** Which namespaces are tenant envs and which (TENANT_NAMESPACE_SELECTOR, TENANT_NAME_LABEL, TENANT_ENV_NAME_LABEL). */
   tenantLabels: TenantLabels;
-  holderMaxAgeMs: number;
 }
 
 const MiB = 1024 * 1024;

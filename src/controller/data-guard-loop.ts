@@ -19,7 +19,7 @@ import { deletionReleases } from '../observability/protection-metrics.js';
 import { currentProtection } from './component-protection.js';
 import { synced, type ControllerDeps } from './controller-deps.js';
 import type { ControllerLoop } from './controller-loop.js';
-import { claimProtection, decideClaim, finalizersWith, pendingCover, type ClaimDecision, type GuardContext, type ReleaseOutcome } from './data-guard.js';
+import { claimProtection, decideClaim, finalizersWith, pendingOrArriving, type ClaimDecision, type GuardContext, type ReleaseOutcome } from './data-guard.js';
 import { EVENT_REASON } from './event-reasons.js';
 import { recordName, retainedRecordObject, retainPlan, volumeFacts } from './retained-volume.js';
 import { WorkQueue } from './work-queue.js';
@@ -104,7 +104,7 @@ export function dataGuardLoop(deps: DataGuardDeps): ControllerLoop {
     const current = currentProtection(deps, component);
     const run = lastRun(component.claims);
     const backups = deps.cache.backupsOf(key);
-    const ctx: GuardContext = { now: deps.now(), covering: coveringBackup(run, backups, (name) => deps.cache.podVolumeBackupsOf(name)), pending: pendingCover(run, backups) };
+    const ctx: GuardContext = { now: deps.now(), covering: coveringBackup(run, backups, (name) => deps.cache.podVolumeBackupsOf(name)), pending: pendingOrArriving(run, backups, (name) => deps.cache.podVolumeBackupsOf(name), deps.now()) };
     let wakeAt: number | undefined;
     for (const claim of component.claims) {
       const protection = claimProtection(deps.policy.current(), component, current, claim);
@@ -164,7 +164,7 @@ export function dataGuardLoop(deps: DataGuardDeps): ControllerLoop {
         deps.registry.subscribe((key) => queue.add(key)),
         deps.cache.subscribe((change) => {
           // A backup completing (or failing) decides a waiting deletion; Schedules carry a stopped component's protection.
-          if ((change.resource === 'backups' || change.resource === 'schedules') && change.component !== undefined) queue.add(change.component);
+          if ((change.resource === 'backups' || change.resource === 'podvolumebackups' || change.resource === 'schedules') && change.component !== undefined) queue.add(change.component);
         }),
         deps.policy.subscribe(() => {
           for (const key of deps.registry.keys()) queue.add(key);

@@ -65,6 +65,39 @@ export function pendingCover(run: RunMark | undefined, backups: readonly BackupV
 }
 
 /**
+ * How long a Completed Backup without PodVolumeBackups in the cache still
+ * counts as pending. Velero writes a backup's PodVolumeBackups before it
+ * marks the Backup Completed, but they reach this process through another
+ * watch, which can deliver them a moment later: without this grace a
+ * deletion judged in that moment keeps the PV of data that was in fact
+ * copied. Long enough for a watch's lag, short against any deletion bound.
+ */
+export const VOLUME_RECORDS_GRACE_MS = 10_000;
+
+/**
+ * pendingCover, or else a Backup that Completed after the stop less than
+ * VOLUME_RECORDS_GRACE_MS ago and whose volume records have not arrived yet:
+ * it may be covering in a moment.
+ */
+export function pendingOrArriving(
+  run: RunMark | undefined,
+  backups: readonly BackupView[],
+  volumesOf: (backupName: string) => readonly unknown[],
+  now: Date,
+): BackupView | undefined {
+  const pending = pendingCover(run, backups);
+  if (pending !== undefined || run?.kind !== 'stopped') return pending;
+  const stop = Date.parse(run.at);
+  return backups.find(
+    (b) =>
+      b.status.phase === 'Completed' &&
+      Date.parse(b.status.startTimestamp ?? '') >= stop &&
+      now.getTime() - Date.parse(b.status.completionTimestamp ?? '') < VOLUME_RECORDS_GRACE_MS &&
+      volumesOf(b.metadata.name).length === 0,
+  );
+}
+
+/**
  * The protection a PVC is judged by. The component's protection now, when
  * it has one. Without it, a component with no workload (stopped, or being
  * deleted) is still protected by the rule that guarded this PVC (annotation

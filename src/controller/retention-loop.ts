@@ -78,7 +78,7 @@ async function pruneComponent(deps: ControllerDeps, key: ComponentKey, signal: A
     }
   }
   const deleted = plan.toDelete.map((b) => b.metadata.name);
-  log.info({ component: key, keep: live.keep, completed: plan.completed, deleted, protected: plan.protected }, 'retention pruned backups');
+  log.info({ componentKey: key, keep: live.keep, completed: plan.completed, deleted, protected: plan.protected }, 'retention pruned backups');
   await announce(deps, key, live.keep, plan);
 }
 

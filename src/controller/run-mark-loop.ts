@@ -38,7 +38,7 @@ async function reconcile(deps: RunMarkDeps, log: Logger, key: ComponentKey): Pro
   for (const patch of runMarkPatches(component, deps.now())) {
     // A 409 (the PVC changed since the registry saw it) throws: the queue retries on the newer version.
     const outcome = await deps.claims.patch(patch.namespace, patch.name, { annotations: { [PROTECTION_ANNOTATION.ranUntil]: patch.value } }, patch.resourceVersion);
-    if (outcome === 'patched') log.info({ component: key, claim: `${patch.namespace}/${patch.name}`, ranUntil: patch.value }, 'run mark written');
+    if (outcome === 'patched') log.info({ componentKey: key, claim: `${patch.namespace}/${patch.name}`, ranUntil: patch.value }, 'run mark written');
   }
 }
 

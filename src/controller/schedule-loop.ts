@@ -77,7 +77,7 @@ async function reconcile(deps: ControllerDeps, log: Logger, key: ComponentKey, s
   for (const action of actions) {
     signal.throwIfAborted();
     await perform(deps, action);
-    log.info({ component: key, reason: action.reason }, action.message);
+    log.info({ componentKey: key, reason: action.reason }, action.message);
     if (target) await deps.events.record(target, 'Normal', action.reason, action.message);
   }
 }

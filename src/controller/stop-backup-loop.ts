@@ -54,7 +54,7 @@ async function reconcile(deps: StopBackupDeps, log: Logger, key: ComponentKey, s
   // The stop time comes from a run mark on the tenant's PVC: whatever it says, at most CONTROLLER_BACKUPS_PER_HOUR such Backups an hour.
   const budget = backupBudget(deps.cache.backupsOf(key), deps.now());
   if (!budget.allowed) {
-    log.warn({ component: key, backup: step.backup, used: budget.used }, `backup on stop deferred: ${budget.used} controller backups of this component in the last hour`);
+    log.warn({ componentKey: key, backup: step.backup, used: budget.used }, `backup on stop deferred: ${budget.used} controller backups of this component in the last hour`);
     return { requeueAfterMs: Math.max(1_000, budget.freeAtMs - deps.now().getTime()) };
   }
   // The cache may lag a Backup the last leader made a moment ago: a live GET before anything starts.
@@ -76,7 +76,7 @@ async function reconcile(deps: StopBackupDeps, log: Logger, key: ComponentKey, s
   });
   backup.metadata.labels = { ...backup.metadata.labels, [VELERO_LABEL.trigger]: BACKUP_TRIGGER.stop };
   const outcome = await backUpAtRest(deps.atRest, { serviceId: component.serviceId, namespace: component.namespace, backup, earlier: (backups) => backups.find((b) => b.metadata.name === step.backup) });
-  const fields = { component: key, backup: step.backup, stoppedAt: step.stoppedAt, outcome: outcome.kind };
+  const fields = { componentKey: key, backup: step.backup, stoppedAt: step.stoppedAt, outcome: outcome.kind };
   switch (outcome.kind) {
     case 'started': {
       stopBackups.inc({ outcome: 'started' });

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { AlreadyExists } from '../api/use-cases/ports.js';
 import type { ComponentSnapshot, WorkloadSummary } from '../components/component-registry.js';
 import { PROTECTION_ANNOTATION } from '../components/protection-keys.js';
-import { activeHold, holdTime, upgradeHoldValue, type UpgradeHold } from '../components/upgrade-hold.js';
+import { activeHold, upgradeHoldValue, type UpgradeHold } from '../components/upgrade-hold.js';
 import { upgradeBackupName } from '../velero/object-names.js';
 import { backupComponent } from '../velero/velero-scope.js';
 import { backupBudget } from './backup-budget.js';
@@ -88,9 +88,19 @@ async function createBackup(deps: UpgradeHoldDeps, component: ComponentSnapshot,
   }
 }
 
-/** The hold as the controller acts on it: its own Backup name for the component and time, never the record's. */
-function ownHold(key: ComponentKey, recorded: UpgradeHold, now: Date): UpgradeHold {
-  const heldAt = Date.parse(recorded.heldAt) > now.getTime() ? holdTime(now) : recorded.heldAt;
+// The webhook stamps heldAt from its own clock; more than this ahead of the controller's is not a skew but an edit.
+const CLOCK_SKEW_MS = 60_000;
+const LONG_AGO = '1970-01-01T00:00:00Z';
+
+/**
+ * The hold as the controller acts on it: its own Backup name for the
+ * component and time, never the record's. A heldAt in the future (beyond
+ * clock skew) is no hold the webhook wrote: it is taken as long ago, so the
+ * bound has passed and the rollout is released at once, with a Warning,
+ * instead of being held for ever or backed up on every pass.
+ */
+export function ownHold(key: ComponentKey, recorded: UpgradeHold, now: Date): UpgradeHold {
+  const heldAt = Date.parse(recorded.heldAt) > now.getTime() + CLOCK_SKEW_MS ? LONG_AGO : recorded.heldAt;
   return { ...recorded, heldAt, backup: upgradeBackupName(identityOf(key), new Date(heldAt)) };
 }
 
@@ -121,14 +131,14 @@ async function reconcile(deps: UpgradeHoldDeps, log: Logger, key: ComponentKey, 
     const budget = backupBudget(deps.cache.backupsOf(key), deps.now());
     if (!budget.allowed) {
       // Waits like a running backup would: the hold limit still ends the hold.
-      log.warn({ component: key, workload: what, used: budget.used }, `upgrade backup not started: ${budget.used} controller backups of this component in the last hour`);
+      log.warn({ componentKey: key, workload: what, used: budget.used }, `upgrade backup not started: ${budget.used} controller backups of this component in the last hour`);
       return { requeueAfterMs: Math.min(step.recheckAfterMs, Math.max(1_000, budget.freeAtMs - deps.now().getTime())) };
     }
     signal.throwIfAborted();
     const created = await createBackup(deps, component, hold, protection, step.desc);
     if (created) {
       const message = `held the rollout of ${what} (${hold.reason}) for Backup ${hold.backup}; released once it has completed, at the latest ${Math.round(protection.upgradeHoldLimitMs / 1000)}s after ${hold.heldAt}`;
-      log.info({ component: key, workload: what, backup: hold.backup, reason: EVENT_REASON.upgradeHeld }, message);
+      log.info({ componentKey: key, workload: what, backup: hold.backup, reason: EVENT_REASON.upgradeHeld }, message);
       if (target) await deps.events.record(target, 'Normal', EVENT_REASON.upgradeHeld, message);
     }
     return { requeueAfterMs: step.recheckAfterMs };
@@ -141,7 +151,7 @@ async function reconcile(deps: UpgradeHoldDeps, log: Logger, key: ComponentKey, 
   const outcome = await deps.workloads.patch(workload.kind, workload.namespace, workload.name, releasePatch(workload, released), workload.resourceVersion);
   if (outcome === 'gone') return;
   upgradeHoldReleases.inc({ outcome: step.outcome });
-  const fields = { component: key, workload: what, backup: hold.backup, outcome: step.outcome, reason: step.reason };
+  const fields = { componentKey: key, workload: what, backup: hold.backup, outcome: step.outcome, reason: step.reason };
   if (step.type === 'Warning') log.warn(fields, step.message);
   else log.info(fields, step.message);
   if (target) await deps.events.record(target, step.type, step.reason, step.message);
@@ -165,7 +175,8 @@ export function upgradeHoldLoop(deps: UpgradeHoldDeps, resyncMs: number): Contro
         deps.cache.subscribe((change) => {
           if (change.resource !== 'backups' || change.component === undefined) return;
           const hold = activeHold(deps.registry.get(change.component)?.workload);
-          if (hold?.backup === change.name) queue.add(change.component);
+          // The controller's own name for the hold's Backup, not the record's.
+          if (hold && ownHold(change.component, hold, deps.now()).backup === change.name) queue.add(change.component);
         }),
         // A rule that drops backupBeforeUpgrade releases what it held.
         deps.policy.subscribe(() => {

@@ -122,7 +122,8 @@ export async function backUpAtRest(deps: AtRestDeps, request: AtRestRequest): Pr
   } catch (err) {
     if (err instanceof AlreadyExists) {
       const same = viewBackup(await deps.store.get('backups', backupName));
-      if (same) return { kind: 'earlier', backup: same };
+      // Only this component's own earlier try: a name taken by another namespace's Backup is no answer to give.
+      if (same && backupComponent(same) === component) return { kind: 'earlier', backup: same };
     }
     // No Backup will read through it: do not leave it for the sweep.
     await deps.holders.remove(namespace, holderName, running.holder.uid).catch(() => false);

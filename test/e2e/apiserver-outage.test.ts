@@ -14,6 +14,7 @@ import { jest } from '@jest/globals';
 import { scheduleName } from '../../src/velero/object-names.js';
 import { apiRequest, installCrds, startCluster, veleroCrdDir, type ApiResponse, type TestCluster } from './cluster/cluster.js';
 import { backupApiClient } from './support/backup-api-client.js';
+import { tenantNamespaceLabels } from './support/kube.js';
 import { eventually } from './support/wait.js';
 import { startWebhookProcess, type WebhookProcess } from './support/webhook-process.js';
 
@@ -124,7 +125,9 @@ const logged = (msg: string, after = 0): Array<Record<string, unknown>> => webho
 beforeAll(async () => {
   cluster = await startCluster();
   await installCrds(cluster, veleroCrdDir('1.11.1'));
-  for (const name of [NAMESPACE, VELERO, COMPONENT_NAMESPACE]) await expectCreated('/api/v1/namespaces', { metadata: { name } });
+  for (const name of [NAMESPACE, VELERO]) await expectCreated('/api/v1/namespaces', { metadata: { name } });
+  // A Wutong tenant env: components exist only there.
+  await expectCreated('/api/v1/namespaces', { metadata: { name: COMPONENT_NAMESPACE, labels: tenantNamespaceLabels('outage', COMPONENT_NAMESPACE) } });
   await expectCreated(`/api/v1/namespaces/${NAMESPACE}/configmaps`, { metadata: { name: 'wutong-backup-policy' }, data: { 'policy.yaml': policy('7m') } });
   // A stopped Wutong component: its PVC is all there is of it.
   await expectCreated(`/api/v1/namespaces/${COMPONENT_NAMESPACE}/persistentvolumeclaims`, {
@@ -192,7 +195,7 @@ test('API server stopped for 30 s: the webhook answers from its cached policy; w
 
   // Nothing twice: one Lease (the per-component lock was released), one Schedule, the two Backups made here.
   expect(await listNames(`/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases`)).toEqual(['wutong-backup-controller']);
-  expect(await listNames(`/apis/velero.io/v1/namespaces/${VELERO}/schedules`)).toEqual([scheduleName(SERVICE_ID)]);
+  expect(await listNames(`/apis/velero.io/v1/namespaces/${VELERO}/schedules`)).toEqual([scheduleName({ namespace: COMPONENT_NAMESPACE, serviceId: SERVICE_ID })]);
   expect(await backupNames()).toEqual([`${SERVICE_ID}-20261202010000`, `${SERVICE_ID}-20261202020000`]);
   expect(webhook.alive()).toBe(true);
   process.stderr.write(`[apiserver-outage] ${answers.length} reviews answered during the ${OUTAGE_MS / 1000} s outage; edited policy in force ${policyRecoveredMs} ms after the restart\n`);

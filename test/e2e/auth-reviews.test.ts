@@ -102,7 +102,7 @@ afterAll(async () => {
   await deleteNamespace(core, namespace);
 });
 
-const request = (overrides: Partial<AccessRequest> = {}): AccessRequest => ({ namespace, verb: 'create', resource: 'componentbackups', ...overrides });
+const request = (overrides: Partial<AccessRequest> = {}): AccessRequest => ({ namespace, verb: 'create', resource: 'componentbackups', shownAs: 'in tenant env e2e/auth', ...overrides });
 
 test('a ServiceAccount token is the ServiceAccount, with its uid and groups, by TokenReview', async () => {
   const result = await kubeAuthReviews(reviewerHttp).reviewToken(consoleToken);
@@ -141,7 +141,7 @@ test('through access control: allowed → identity and no failure; unbound → 4
   expect(stranger.username).toBe(`system:serviceaccount:${namespace}:stranger`);
   await expect(access.authorize(stranger, request({ verb: 'delete', name: 'x-backup' }))).resolves.toEqual({
     status: 403,
-    message: `system:serviceaccount:${namespace}:stranger may not delete componentbackups.backup.wutong.io "x-backup" in namespace "${namespace}"`,
+    message: `system:serviceaccount:${namespace}:stranger may not delete componentbackups.backup.wutong.io "x-backup" in tenant env e2e/auth`,
   });
 
   await expect(access.authenticate({ authorization: 'Bearer not-a-token', clientCertificate: undefined })).resolves.toEqual({

@@ -228,8 +228,8 @@ const query = fc.option(
 );
 
 /** A request the console could send: a real route and method, the real component, a well-formed body. */
-const wellFormed = (alias: string): fc.Arbitrary<FuzzRequest> => {
-  const prefix = `/v2/tenants/acme/envs/prod/services/${alias}`;
+const wellFormed = (c: RouteNames): fc.Arbitrary<FuzzRequest> => {
+  const prefix = `/v2/tenants/${c.tenant}/envs/${c.env}/services/${c.alias}`;
   const backupBody = fc.record({ desc: fc.string({ maxLength: 40 }), ttl: fc.constantFrom('720h', '30d', '1h', '3650d', ''), operator: fc.constantFrom('alice', 'bob') }, { requiredKeys: ['desc'] });
   // Never a frequent cron: at the stand-in's time scale it would fill Velero with backups.
   const scheduleBody = fc.record({ cron: fc.constantFrom('0 3 * * *', '@daily', '@weekly', '@every 24h'), ttl: fc.constantFrom('30d', '720h'), desc: fc.string({ maxLength: 20 }) }, { requiredKeys: ['cron'] });
@@ -257,10 +257,10 @@ const wellFormed = (alias: string): fc.Arbitrary<FuzzRequest> => {
 };
 
 /** Anything: random methods, segments, queries, headers and bodies over the real route shapes. */
-const anyRequest = (alias: string): fc.Arbitrary<FuzzRequest> => {
+const anyRequest = (c: RouteNames): fc.Arbitrary<FuzzRequest> => {
   const name = (real: string): fc.Arbitrary<string> => fc.oneof({ weight: 6, arbitrary: fc.constant(real) }, { weight: 1, arbitrary: segment });
   const componentPath = fc
-    .tuple(name('acme'), name('prod'), name(alias), routeTail, query)
+    .tuple(name(c.tenant), name(c.env), name(c.alias), routeTail, query)
     .map(([t, e, a, [tail, extra], q]) => `/v2/tenants/${t}/envs/${e}/services/${a}/${[...tail, ...extra].join('/')}${q ? `?${q.map(([k, v]) => `${k}=${v}`).join('&')}` : ''}`);
   const otherPath = fc.oneof(fc.constant('/v2/openapi.json'), fc.array(segment, { maxLength: 6 }).map((s) => `/${s.join('/')}`));
   const fieldBody = fc.dictionary(fc.constantFrom('desc', 'ttl', 'operator', 'service_id', 'cron', 'backup_id', '__proto__', 'constructor', 'x'), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 });
@@ -284,14 +284,21 @@ const anyRequest = (alias: string): fc.Arbitrary<FuzzRequest> => {
   });
 };
 
-const fuzzRequest = (alias: string): fc.Arbitrary<FuzzRequest> => fc.oneof({ weight: 1, arbitrary: wellFormed(alias) }, { weight: 2, arbitrary: anyRequest(alias) });
+/** The names a component's routes carry. */
+interface RouteNames {
+  tenant: string;
+  env: string;
+  alias: string;
+}
+
+const fuzzRequest = (c: RouteNames): fc.Arbitrary<FuzzRequest> => fc.oneof({ weight: 1, arbitrary: wellFormed(c) }, { weight: 2, arbitrary: anyRequest(c) });
 
 describe('fuzz', () => {
   test(`${FUZZ_RUNS} random requests (at most ${FUZZ_MS / 1000} s, seed ${FUZZ_SEED}): no 5xx, no reset, every answer a JSON envelope; both replicas alive after`, async () => {
     const statuses = new Map<number, number>();
     let runs = 0;
     await fc.assert(
-      fc.asyncProperty(fuzzRequest(bed.component.alias), async (r) => {
+      fc.asyncProperty(fuzzRequest(bed.component), async (r) => {
         runs++;
         const options: CallOptions = {
           headers: r.headers,

@@ -1,4 +1,5 @@
 import { jest } from '@jest/globals';
+import { scheduleName } from '../../src/velero/object-names.js';
 import type { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { apiRequest, installCrds, veleroCrdDir, waitForServiceAccountToken } from './cluster/cluster.js';
 import type { ApiAnswer, CallOptions } from './support/backup-api-client.js';
@@ -110,9 +111,9 @@ describe('the console envelope, byte for byte', () => {
   });
 
   test('an unknown component: 404 {"msg"} naming it; a mismatched service_id: 400 validation_error', async () => {
-    const unknown = await call('GET', '/v2/tenants/acme/envs/prod/services/nosuch/backup/records');
+    const unknown = await call('GET', `/v2/tenants/${testbed.component.tenant}/envs/${testbed.component.env}/services/nosuch/backup/records`);
     expect(unknown.status).toBe(404);
-    expect(unknown.text).toBe('{"msg":"component acme/prod/nosuch not found: no workload, pod or PVC carries its labels","code":"not_found"}\n');
+    expect(unknown.text).toBe(`{"msg":"component ${component.tenant}/${component.env}/nosuch not found: no workload, pod or PVC in its namespace carries its alias","code":"not_found"}\n`);
     const mismatch = await call('POST', `${component.path}/backup`, { body: { desc: 'x', service_id: '00000000000000000000000000000000' } });
     expect(mismatch.status).toBe(400);
     expect(mismatch.text).toBe(
@@ -233,7 +234,7 @@ describe('the backup schedule', () => {
     const created = await call('POST', `${component.path}/backup/schedule`, { body: { cron: '0 3 * * *', ttl: '30d', desc: 'nightly', operator: 'carol' } });
     expect(created.status).toBe(200);
     expect(created.text).toBe(
-      `{"bean":{"schedule_id":"${component.serviceId}-schedule","service_id":"${component.serviceId}","desc":"nightly","ttl":"30d","cron":"0 3 * * *","creator":"carol","last_modifier":""}}\n`,
+      `{"bean":{"schedule_id":"${scheduleName(component)}","service_id":"${component.serviceId}","desc":"nightly","ttl":"30d","cron":"0 3 * * *","creator":"carol","last_modifier":""}}\n`,
     );
     expect((await call('POST', `${component.path}/backup/schedule`, { body: { cron: '0 3 * * *' } })).status).toBe(409);
     // Every minute: at the stand-in's 60x time scale, a backup a second.

@@ -3,6 +3,7 @@
 // real PV binder binds, stopped and deleted the way Wutong's worker does it,
 // the kubelet stand-in running (or not running) the holder pod, and the
 // Velero stand-in backing up through it. What a platform team would see.
+import { namespaceTag } from '../../src/velero/object-names.js';
 import { jest } from '@jest/globals';
 import { apiRequest } from './cluster/cluster.js';
 import { replicaMetrics, startBackupApiTestbed, type BackupApiTestbed } from './support/backup-api-testbed.js';
@@ -79,7 +80,7 @@ test('a protected component stopped after a run is backed up once, at rest, thro
     return found.length > 0 ? found : undefined;
   }, 'the backup on stop', 60_000, 250);
   console.log(`backup on stop: Backup created ${Date.now() - stoppedAt} ms after Wutong's stop`);
-  expect(backup?.metadata.name).toBe(`${c.serviceId}-stop-${stampOf(mark)}`);
+  expect(backup?.metadata.name).toBe(`${c.serviceId}-${namespaceTag(c.namespace)}-stop-${stampOf(mark)}`);
   expect(backup?.metadata.annotations?.['backup.wutong.io/data-state']).toBe('at-rest');
   expect(backup?.metadata.annotations?.['wutong.io/creator']).toBe('wutong-backup');
   expect(backup?.metadata.labels?.['backup.wutong.io/trigger']).toBe('stop');
@@ -141,7 +142,7 @@ test('a holder that cannot run: removed, one Warning, the try recorded on the PV
   // The kubelet stand-in runs the component's pods but never its holder (a node that cannot attach the volume, an image it cannot pull).
   const c = await run('grbos002', 'b0500000000000000000000000000002', 'service_id=b0500000000000000000000000000002,!backup.wutong.io/holder');
   const mark = await stop(c);
-  const name = `${c.serviceId}-stop-${stampOf(mark)}`;
+  const name = `${c.serviceId}-${namespaceTag(c.namespace)}-stop-${stampOf(mark)}`;
   const warning = await eventually(async () => (await eventsOn(c)).find((e) => e.reason === 'BackupOnStopFailed'), 'the Warning', 60_000, 250);
   expect(warning).toEqual({ type: 'Warning', reason: 'BackupOnStopFailed', message: expect.stringContaining(`it was not Running within ${START_TIMEOUT_S}s (Pending)`) as unknown });
   expect(warning.message).toContain('this stop is not tried again');

@@ -178,7 +178,7 @@ test('not covered: the PV ends up Retain, marked and recorded, a Warning Event s
   const mine = (await records()).filter((r) => r.metadata.labels?.['backup.wutong.io/retained-volume'] === c.serviceId);
   expect(mine.map((r) => r.metadata.name)).toEqual([`retained-${volume}`]);
   const record = JSON.parse(mine[0]!.data['record.json'] ?? '{}') as Record<string, unknown>;
-  expect(record).toMatchObject({ volume, serviceId: c.serviceId, component: `acme/prod/${c.alias}`, claim: { namespace: c.namespace, name: claimNameOf(c) }, previousReclaimPolicy: 'Delete' });
+  expect(record).toMatchObject({ volume, serviceId: c.serviceId, component: `${c.tenant}/${c.env}/${c.alias}`, claim: { namespace: c.namespace, name: claimNameOf(c) }, previousReclaimPolicy: 'Delete' });
   expect(record.reason).toMatch(/^no Completed backup started after the component stopped at /);
 
   // The record is enough to bring the volume back: applying its PV makes it again, Available, pointing at the same storage.
@@ -194,7 +194,7 @@ test('not covered: the PV ends up Retain, marked and recorded, a Warning Event s
   expect((await eventsOn(c, 'VolumeRetained'))[0]).toMatch(new RegExp(`^Warning kept PersistentVolume ${volume} \\(reclaim policy Retain, was Delete\\)`));
   const status = await runStatus();
   expect(status.code).toBe(1);
-  expect(status.stdout).toMatch(new RegExp(`^${volume}\\s+acme/prod/${c.alias}\\s+${c.namespace}/${claimNameOf(c)}\\s+\\d+s ago\\s+retained-${volume}\\s+no Completed backup`, 'm'));
+  expect(status.stdout).toMatch(new RegExp(`^${volume}\\s+${c.tenant}/${c.env}/${c.alias}\\s+${c.namespace}/${claimNameOf(c)}\\s+\\d+s ago\\s+retained-${volume}\\s+no Completed backup`, 'm'));
   const text = await metrics(replica);
   expect(text).toMatch(/^wutong_backup_deletion_releases_total\{outcome="retained"\} 1$/m);
   expect(text).toMatch(/^wutong_backup_retained_volumes 1$/m);

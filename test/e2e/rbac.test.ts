@@ -1,4 +1,5 @@
 import { jest } from '@jest/globals';
+import { namespaceTag } from '../../src/velero/object-names.js';
 import { readFileSync } from 'node:fs';
 import { apiRequest } from './cluster/cluster.js';
 import { startBackupApiTestbed, VELERO_NAMESPACE, type BackupApiTestbed } from './support/backup-api-testbed.js';
@@ -135,7 +136,7 @@ async function exerciseBackupApi(): Promise<void> {
   };
   // A Lease left by a replica that died mid-request: the next backup takes it over (get, then update).
   const lease = await apiRequest(clusterInfo(), 'POST', `/apis/coordination.k8s.io/v1/namespaces/${SHIPPED.namespace}/leases`, {
-    metadata: { name: `wutong-backup-${component.serviceId}` },
+    metadata: { name: `wutong-backup-${component.serviceId}-${namespaceTag(component.namespace)}` },
     spec: { holderIdentity: 'a-replica-that-died/0000', leaseDurationSeconds: 30, acquireTime: '2020-01-01T00:00:00.000000Z', renewTime: '2020-01-01T00:00:00.000000Z' },
   });
   if (lease.status !== 201) throw new Error(`creating the stale Lease: ${lease.status} ${lease.body.slice(0, 200)}`);

@@ -2,6 +2,7 @@
 // its ServiceAccount, a Wutong StatefulSet run by the controller-manager and
 // the kubelet stand-in, the Velero stand-in, and a policy rule with
 // protection. What a platform team would see with kubectl.
+import { scheduleName } from '../../src/velero/object-names.js';
 import { jest } from '@jest/globals';
 import { apiRequest } from './cluster/cluster.js';
 import { backupApiClient, type ApiAnswer, type CallOptions } from './support/backup-api-client.js';
@@ -15,7 +16,8 @@ jest.setTimeout(420_000);
 
 const SID = '3c4d5e6f708192a3b4c5d6e7f8091a2b';
 const ALIAS = 'gr5c4d5e';
-const SCHEDULE = `${SID}-schedule`;
+/** The policy Schedule's name (object-names.ts scheduleName): the service_id and its namespace's tag. */
+const policyScheduleName = (): string => scheduleName({ namespace: testbed.component.namespace, serviceId: SID });
 
 const policy = (cron: string): string => `apiVersion: backup.wutong.io/v1alpha1
 kind: HookPolicy
@@ -74,18 +76,18 @@ afterAll(async () => {
 });
 
 test('a protected StatefulSet gets one Schedule, from its rule, and an Event says so', async () => {
-  const schedule = await scheduleWhen('the policy Schedule', (s) => s.metadata.name === SCHEDULE);
+  const schedule = await scheduleWhen('the policy Schedule', (s) => s.metadata.name === policyScheduleName());
   expect(source(schedule)).toBe('policy');
   expect(schedule.metadata.annotations).toMatchObject({ 'backup.wutong.io/rule': 'orders-db', 'backup.wutong.io/keep': '3' });
   expect(schedule.spec).toMatchObject({ schedule: '0 3 * * *', template: { ttl: '168h0m0s' } });
   expect(schedule.spec.paused).not.toBe(true);
   await eventually(async () => ((await eventReasons('StatefulSet', ALIAS)).includes('ScheduleCreated') ? true : undefined), 'ScheduleCreated on the StatefulSet');
   // The console sees it as the component's schedule.
-  expect((await call('GET', `${testbed.component.path}/backup/schedule`)).json).toMatchObject({ bean: { schedule_id: SCHEDULE, cron: '0 3 * * *', ttl: '7d' } });
+  expect((await call('GET', `${testbed.component.path}/backup/schedule`)).json).toMatchObject({ bean: { schedule_id: policyScheduleName(), cron: '0 3 * * *', ttl: '7d' } });
 });
 
 test('a policy edit updates the policy Schedule; an update decided on an older version is refused', async () => {
-  const before = await scheduleWhen('the policy Schedule', (s) => s.metadata.name === SCHEDULE);
+  const before = await scheduleWhen('the policy Schedule', (s) => s.metadata.name === policyScheduleName());
   await setShippedPolicy(policy('0 5 * * *'));
   const after = await scheduleWhen('the Schedule following the edit', (s) => s.spec.schedule === '0 5 * * *');
   expect(after.metadata.annotations).toMatchObject({ 'backup.wutong.io/rule': 'orders-db', 'backup.wutong.io/keep': '3' });
@@ -94,7 +96,7 @@ test('a policy edit updates the policy Schedule; an update decided on an older v
   const stale = await apiRequest(
     clusterInfo(),
     'PATCH',
-    `/apis/velero.io/v1/namespaces/${VELERO_NAMESPACE}/schedules/${SCHEDULE}`,
+    `/apis/velero.io/v1/namespaces/${VELERO_NAMESPACE}/schedules/${policyScheduleName()}`,
     { metadata: { resourceVersion: (before.metadata as { resourceVersion?: string }).resourceVersion }, spec: { schedule: '0 6 * * *' } },
     'application/merge-patch+json',
   );
@@ -145,7 +147,7 @@ test('a schedule set through the API wins over the policy and survives a restart
   const { component } = testbed;
   const posted = await call('POST', `${component.path}/backup/schedule`, { body: { cron: '0 1 * * *', ttl: '30d', keep: 5, desc: 'mine', operator: 'carol' } });
   expect(posted.status).toBe(200);
-  expect(posted.json).toMatchObject({ bean: { schedule_id: SCHEDULE, cron: '0 1 * * *', ttl: '30d', desc: 'mine', creator: 'carol' } });
+  expect(posted.json).toMatchObject({ bean: { schedule_id: policyScheduleName(), cron: '0 1 * * *', ttl: '30d', desc: 'mine', creator: 'carol' } });
   let schedule = await scheduleWhen('the API Schedule', (s) => source(s) === 'api');
   expect(schedule.metadata.annotations?.['backup.wutong.io/keep']).toBe('5');
   expect(schedule.metadata.annotations).not.toHaveProperty(['backup.wutong.io/rule']);

@@ -40,7 +40,7 @@ interface PodVolumeJson {
   spec: { pod: { name: string; uid?: string }; volume: string };
 }
 
-const path = (alias = ALIAS): string => `/v2/tenants/acme/envs/prod/services/${alias}`;
+const path = (alias = ALIAS): string => `/v2/tenants/${testbed.component.tenant}/envs/${testbed.component.env}/services/${alias}`;
 
 async function holderPod(): Promise<V1Pod | undefined> {
   const pods = await testbed.core.listNamespacedPod({ namespace: testbed.component.namespace, labelSelector: 'backup.wutong.io/holder' });
@@ -158,7 +158,7 @@ test('a holder left by a crash before its Backup (it names one that never came) 
 
 test('a holder that cannot run in time is removed and the console gets 503 saying why; nothing is backed up', async () => {
   const { core, component, call } = testbed;
-  const labels = { ...wutongLabels({ serviceId: UNRUN_SID, alias: UNRUN_ALIAS, tenant: 'acme', env: 'prod' }), volume_name: 'data' };
+  const labels = { ...wutongLabels({ serviceId: UNRUN_SID, alias: UNRUN_ALIAS, tenant: component.tenant, env: component.env }), volume_name: 'data' };
   await core.createNamespacedPersistentVolumeClaim({
     namespace: component.namespace,
     body: { metadata: { name: `manual2001-${UNRUN_ALIAS}-0`, labels }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } },

@@ -4,6 +4,7 @@
 // the kubelet stand-in running the pods, the Velero stand-in running the
 // Backups. What a platform team would see with kubectl when Wutong upgrades a
 // protected component.
+import { namespaceTag } from '../../src/velero/object-names.js';
 import { jest } from '@jest/globals';
 import { apiRequest } from './cluster/cluster.js';
 import { replicaMetrics, startBackupApiTestbed, type BackupApiTestbed, type VeleroObjectJson } from './support/backup-api-testbed.js';
@@ -204,7 +205,7 @@ describe('a protected 2-replica StatefulSet upgraded', () => {
     // Created without a partition: unset, or 0 where the API server defaulted it.
     expect([null, 0]).toContain(hold?.partition);
     heldBackup = hold!.backup;
-    expect(heldBackup).toMatch(new RegExp(`^${DB.serviceId}-upgrade-\\d{14}$`));
+    expect(heldBackup).toMatch(new RegExp(`^${DB.serviceId}-${namespaceTag(namespace)}-upgrade-\\d{14}$`));
     // The controller takes the Backup of the still-running old version.
     const [backup] = await eventually(async () => {
       const found = await upgradeBackups(DB);

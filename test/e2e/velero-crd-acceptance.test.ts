@@ -131,7 +131,7 @@ describe.each(['1.11.1', '1.18.1'] as const)('Velero %s CRDs', (version) => {
   });
 
   test('Schedule: accepted, every field kept; the update patch applies and keeps the creator and the rest of the template', async () => {
-    const name = scheduleName(serviceId);
+    const name = scheduleName({ namespace: 'tenant-a-env-1', serviceId });
     const input = {
       name,
       veleroNamespace: NAMESPACE,
@@ -161,7 +161,7 @@ describe.each(['1.11.1', '1.18.1'] as const)('Velero %s CRDs', (version) => {
 
   test('Restore, DeleteBackupRequest and DownloadRequest of the stored Backup: accepted, every field kept', async () => {
     if (storedBackup === undefined) throw new Error('the Backup test did not store a Backup');
-    const restore = buildRestore({ name: restoreName(serviceId, now, hex(2)), veleroNamespace: NAMESPACE, backup: storedBackup, operator: 'dave', idempotencyKey: hex(20), requestDigest: hex(32) });
+    const restore = buildRestore({ name: restoreName(serviceId, now, hex(2)), veleroNamespace: NAMESPACE, component: { namespace: 'tenant-a-env-1', serviceId }, backup: storedBackup, operator: 'dave', idempotencyKey: hex(20), requestDigest: hex(32) });
     expect(lostFields(restore, await createAndRead(conn(), 'restores', restore, restore.metadata.name))).toEqual([]);
     expect(restore.metadata.labels?.['wutong.io/service_id']).toBe(serviceId);
 

@@ -32,3 +32,23 @@ describe('holder pod settings', () => {
     expect(() => configFromEnv({ [name]: value })).toThrow(message);
   });
 });
+
+describe('tenant namespace settings', () => {
+  test('default to the labels Wutong puts on a tenant env\'s namespace', () => {
+    expect(configFromEnv({}).tenantLabels).toEqual({ selector: 'app.kubernetes.io/managed-by=wutong', tenantName: 'tenant_name', tenantEnvName: 'tenant_env_name' });
+  });
+  test('are read as set', () => {
+    expect(configFromEnv({ TENANT_NAMESPACE_SELECTOR: 'paas=yes', TENANT_NAME_LABEL: 'example.com/tenant', TENANT_ENV_NAME_LABEL: 'example.com/env' }).tenantLabels).toEqual({
+      selector: 'paas=yes',
+      tenantName: 'example.com/tenant',
+      tenantEnvName: 'example.com/env',
+    });
+  });
+  test.each([
+    ['TENANT_NAMESPACE_SELECTOR', 'paas in (yes)'],
+    ['TENANT_NAME_LABEL', 'tenant name'],
+    ['TENANT_ENV_NAME_LABEL', '/env'],
+  ])('%s=%j is refused, naming the setting', (name, value) => {
+    expect(() => configFromEnv({ [name]: value })).toThrow(new RegExp(`^${name}: `));
+  });
+});

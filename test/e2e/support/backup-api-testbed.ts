@@ -5,7 +5,7 @@ import { AppsV1Api, type CoreV1Api } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { apiRequest, waitForServiceAccountToken } from '../cluster/cluster.js';
 import { backupApiClient, type ApiAnswer, type CallOptions } from './backup-api-client.js';
-import { adminKubeConfig, clients, clusterInfo, createNamespace, deleteNamespace } from './kube.js';
+import { adminKubeConfig, clients, clusterInfo, createNamespace, deleteNamespace, tenantEnvOf } from './kube.js';
 import { startKubeletStandIn, type KubeletStandIn } from './kubelet-stand-in.js';
 import { KUBERNETES_120, type ManifestTarget } from './kustomize.js';
 import { installShipped, type ShippedInstall } from './shipped-install.js';
@@ -114,7 +114,7 @@ export async function startBackupApiTestbed(options: TestbedOptions): Promise<Ba
     velero = await startVeleroStandIn(info, { namespace: VELERO_NAMESPACE, timeScale: 60, stepMs: 100 });
     await velero.setStorageLocation('default', 'Available');
     namespace = await createNamespace(core, options.suite);
-    consoleNamespace = await createNamespace(core, `${options.suite}-console`);
+    consoleNamespace = await createNamespace(core, `${options.suite}-console`, { tenant: false });
     kubelet = await startKubeletStandIn(`node-${options.suite}-${process.pid}`);
 
     const created = await apiRequest(info, 'POST', '/apis/rbac.authorization.k8s.io/v1/clusterroles', role);
@@ -129,13 +129,14 @@ export async function startBackupApiTestbed(options: TestbedOptions): Promise<Ba
     if (binding.status !== 201) throw new Error(`binding the console: ${binding.status}`);
     const consoleToken = await waitForServiceAccountToken(info, consoleNamespace, 'wutong-console');
 
+    const { tenant, env } = tenantEnvOf(namespace);
     const component: WutongComponent = {
       serviceId: options.serviceId,
       alias: options.alias,
-      tenant: 'acme',
-      env: 'prod',
+      tenant,
+      env,
       namespace,
-      path: `/v2/tenants/acme/envs/prod/services/${options.alias}`,
+      path: `/v2/tenants/${tenant}/envs/${env}/services/${options.alias}`,
     };
     kubelet.runPods(namespace, `service_id=${component.serviceId}`);
     await startWutongComponent(apps, core, component);

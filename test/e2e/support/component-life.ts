@@ -35,7 +35,7 @@ export interface RunOptions {
 /** A running Wutong component in the testbed's namespace, its PVC bound to its own Wutong-style PV and `ready`. */
 export async function runComponent(bed: Pick<BackupApiTestbed, 'apps' | 'core' | 'kubelet' | 'component'>, options: RunOptions): Promise<{ c: WutongComponent; volume: string }> {
   const { alias, serviceId } = options;
-  const c: WutongComponent = { serviceId, alias, tenant: 'acme', env: 'prod', namespace: bed.component.namespace, path: `/v2/tenants/acme/envs/prod/services/${alias}` };
+  const c: WutongComponent = { serviceId, alias, tenant: bed.component.tenant, env: bed.component.env, namespace: bed.component.namespace, path: `/v2/tenants/${bed.component.tenant}/envs/${bed.component.env}/services/${alias}` };
   options.made.push(c);
   const volume = await createWutongVolume(c);
   bed.kubelet.runPods(c.namespace, options.runSelector ?? `service_id=${serviceId}`);

@@ -30,17 +30,39 @@ export function clients(kc = adminKubeConfig()): { core: CoreV1Api; admission: A
   return { core: kc.makeApiClient(CoreV1Api), admission: kc.makeApiClient(AdmissionregistrationV1Api) };
 }
 
+/** The tenant every e2e tenant env belongs to; each namespace is its own env (named like the namespace), so no two test files share one. */
+export const E2E_TENANT = 'acme';
+
+/** The labels Wutong puts on a tenant env's namespace (api/handler/service.go CreateTenantEnv), as the shipped TENANT_* settings read them. */
+export function tenantNamespaceLabels(tenant: string, env: string): Record<string, string> {
+  return { 'app.kubernetes.io/managed-by': 'wutong', tenant_name: tenant, tenant_env_name: env, tenant_id: `${tenant}-id`, tenant_env_id: `${env}-id`.slice(0, 63) };
+}
+
+export interface NamespaceOptions {
+  /** A Wutong tenant env (the default: tenant E2E_TENANT, env = the namespace's name), or false for a plain namespace no tenant owns. */
+  tenant?: { name: string; env?: string } | false;
+}
+
 /**
  * A fresh namespace per test file, labelled so only that file's webhooks see
- * it. Resolves once the controller-manager has given it a default
- * ServiceAccount with a token: before that the ServiceAccount admission
- * plugin refuses pods.
+ * it, and (by default) as a Wutong tenant env: the system counts components
+ * only in tenant envs. Resolves once the controller-manager has given it a
+ * default ServiceAccount with a token: before that the ServiceAccount
+ * admission plugin refuses pods.
  */
-export async function createNamespace(core: CoreV1Api, suite: string): Promise<string> {
+export async function createNamespace(core: CoreV1Api, suite: string, options: NamespaceOptions = {}): Promise<string> {
   const name = `e2e-${suite}-${process.pid}-${randomBytes(3).toString('hex')}`;
-  await core.createNamespace({ body: { metadata: { name, labels: { 'e2e-suite': name } } } });
+  if (name.length > 63) throw new Error(`namespace name ${name} is over 63 characters: shorten the suite name`);
+  const tenant = options.tenant === undefined ? { name: E2E_TENANT } : options.tenant;
+  const labels = { 'e2e-suite': name, ...(tenant ? tenantNamespaceLabels(tenant.name, tenant.env ?? name) : {}) };
+  await core.createNamespace({ body: { metadata: { name, labels } } });
   await waitForServiceAccountToken(clusterInfo(), name);
   return name;
+}
+
+/** The tenant env a namespace made by createNamespace is (by default: E2E_TENANT, env = its name). */
+export function tenantEnvOf(namespace: string, tenant = E2E_TENANT): { tenant: string; env: string } {
+  return { tenant, env: namespace };
 }
 
 export async function deleteNamespace(core: CoreV1Api, name: string): Promise<void> {

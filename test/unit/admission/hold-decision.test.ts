@@ -3,6 +3,7 @@ import { describeTemplateChange, holdDecision, type HoldDecision } from '../../.
 import type { Workload } from '../../../src/admission/workload.js';
 import { readUpgradeHold, upgradeHoldValue, type UpgradeHold } from '../../../src/components/upgrade-hold.js';
 import { loadPolicy } from '../../../src/policy/load-policy.js';
+import { namespaceTag } from '../../../src/velero/object-names.js';
 
 const SID = '0123456789abcdef0123456789abcdef';
 const KEY = 'backup.wutong.io/upgrade-hold';
@@ -86,7 +87,7 @@ describe('a new hold', () => {
     const hold: UpgradeHold = {
       state: 'held',
       heldAt: '2026-12-02T08:15:30Z',
-      backup: `${SID}-upgrade-20261202081530`,
+      backup: `${SID}-${namespaceTag('shop')}-upgrade-20261202081530`,
       reason: 'image mysql:8.0.36 → mysql:8.0.37',
       partition: 0,
     };
@@ -123,7 +124,7 @@ describe('a new hold', () => {
   test('a Deployment with a PVC volume is paused, remembering it was not', () => {
     const decision = holdDecision('Deployment', deployment(), deployment('mysql:8.0.37'), POLICY, 'shop', NOW);
     if (decision.kind !== 'hold') throw new Error('not held');
-    expect(decision.hold).toMatchObject({ paused: false, backup: `${SID}-upgrade-20261202081530` });
+    expect(decision.hold).toMatchObject({ paused: false, backup: `${SID}-${namespaceTag('shop')}-upgrade-20261202081530` });
     expect(decision.hold).not.toHaveProperty('partition');
     expect(decision.ops).toEqual([
       { op: 'add', path: '/metadata/annotations', value: { [KEY]: upgradeHoldValue(decision.hold) } },
@@ -184,7 +185,7 @@ describe('a hold in force', () => {
   test('a second template change during the hold keeps the first hold (one Backup)', () => {
     const again = statefulSet('mysql:8.0.38');
     const stored = applied(again, decideSts(held, again, LATER));
-    expect(holdOn(stored)?.backup).toBe(`${SID}-upgrade-20261202081530`);
+    expect(holdOn(stored)?.backup).toBe(`${SID}-${namespaceTag('shop')}-upgrade-20261202081530`);
     expect(holdOn(stored)?.heldAt).toBe('2026-12-02T08:15:30Z');
   });
 
@@ -242,7 +243,7 @@ describe('a hold in force', () => {
     const next = structuredClone(released);
     next.spec!.template!.spec!.containers![0]!.image = 'mysql:8.0.38';
     const decision = decideSts(released, next, LATER);
-    expect(decision).toMatchObject({ kind: 'hold', fresh: true, hold: { backup: `${SID}-upgrade-20261202081700`, reason: 'image mysql:8.0.37 → mysql:8.0.38', partition: 0 } });
+    expect(decision).toMatchObject({ kind: 'hold', fresh: true, hold: { backup: `${SID}-${namespaceTag('shop')}-upgrade-20261202081700`, reason: 'image mysql:8.0.37 → mysql:8.0.38', partition: 0 } });
     // Wutong's rewrite after a release (no annotation) with no template change: nothing to do.
     expect(decideSts(released, statefulSet('mysql:8.0.37'), LATER)).toEqual({ kind: 'skip', reason: 'pod template unchanged' });
   });

@@ -1,6 +1,7 @@
 import { BadReviewError, decodeReview } from '../../../src/admission/admission-review.js';
 import { handleReview } from '../../../src/admission/review-handler.js';
 import { loadPolicy } from '../../../src/policy/load-policy.js';
+import { namespaceTag } from '../../../src/velero/object-names.js';
 import { loadFixturePolicy, loadPodCase } from '../../fixtures/pod-cases.js';
 
 const policy = loadFixturePolicy();
@@ -125,9 +126,9 @@ describe('handleReview: workload UPDATEs (the upgrade hold)', () => {
     const ops = JSON.parse(Buffer.from(result.response.patch ?? '', 'base64').toString()) as Array<{ path: string }>;
     expect(ops.map((o) => o.path)).toEqual(['/metadata/annotations', '/spec/updateStrategy/rollingUpdate/partition']);
     expect(result.response.warnings).toEqual([
-      `wutong-backup: held rollout of StatefulSet shop/db for Backup ${SID}-upgrade-20261202080000 (image mysql:8.0.36 → mysql:8.0.37); it proceeds once the backup has completed`,
+      `wutong-backup: held rollout of StatefulSet shop/db for Backup ${SID}-${namespaceTag('shop')}-upgrade-20261202080000 (image mysql:8.0.36 → mysql:8.0.37); it proceeds once the backup has completed`,
     ]);
-    expect(result.response.auditAnnotations).toEqual({ 'upgrade-hold': `held for Backup ${SID}-upgrade-20261202080000: image mysql:8.0.36 → mysql:8.0.37` });
+    expect(result.response.auditAnnotations).toEqual({ 'upgrade-hold': `held for Backup ${SID}-${namespaceTag('shop')}-upgrade-20261202080000: image mysql:8.0.36 → mysql:8.0.37` });
   });
 
   test.each([

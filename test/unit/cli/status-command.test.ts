@@ -6,6 +6,8 @@ import { Readable } from 'node:stream';
 import { CliError } from '../../../src/cli/cli-error.js';
 import { runStatusCommand, type ClusterReader } from '../../../src/cli/status-command.js';
 import { ComponentRegistry } from '../../../src/components/component-registry.js';
+import { identityOf } from '../../../src/components/component-key.js';
+import { tenantDirectory } from '../tenancy/tenant-fixtures.js';
 import type { ClusterSnapshot } from '../../../src/kube/cluster-snapshot.js';
 import type { ListedRecord } from '../../../src/kube/retained-records.js';
 import { VELERO_LABEL } from '../../../src/velero/velero-labels.js';
@@ -44,7 +46,7 @@ const volume = (backupName: string, totalBytes: number): PodVolumeBackupView => 
 
 /** A cluster as one-shot lists would find it: five components in one tenant environment. */
 function snapshot(over: Partial<Record<Alias, { schedules?: ScheduleView[]; backups?: BackupView[] }>> = {}, retainedVolumes: ListedRecord[] = []): ClusterSnapshot {
-  const registry = new ComponentRegistry();
+  const registry = new ComponentRegistry(tenantDirectory());
   const claim = (alias: Alias) => registry.upsert(claimSummary({ kind: 'PersistentVolumeClaim', namespace: 'acme-prod', name: `data-${alias}-0`, uid: `c-${alias}`, labels: labels(alias), phase: 'Bound', finalizers: [] }));
   const pod = (alias: Alias) => registry.upsert(podRecord({ kind: 'Pod', namespace: 'acme-prod', name: `${alias}-0`, uid: `p-${alias}`, labels: labels(alias), phase: 'Running', ready: true }));
   for (const alias of ['db', 'late', 'broken'] as const) {
@@ -68,7 +70,8 @@ function snapshot(over: Partial<Record<Alias, { schedules?: ScheduleView[]; back
   return {
     registry,
     retainedVolumes,
-    backupsOf: (serviceId) => {
+    backupsOf: (key) => {
+      const { serviceId } = identityOf(key);
       const alias = (Object.keys(ids) as Alias[]).find((a) => ids[a] === serviceId) ?? 'web';
       return { ...velero[alias], podVolumeBackupsOf: (name) => volumes.filter((v) => v.metadata.labels[VELERO_LABEL.backupName] === name) };
     },

@@ -1,6 +1,8 @@
 import { age, formatStatusJson } from '../../../src/cli/status-command.js';
 import { formatUpgradeHolds, upgradeHoldRows } from '../../../src/cli/status-holds.js';
 import { ComponentRegistry, type WorkloadSummary } from '../../../src/components/component-registry.js';
+import { componentKey } from '../../../src/components/component-key.js';
+import { tenantDirectory } from '../tenancy/tenant-fixtures.js';
 import { upgradeHoldValue, type UpgradeHold } from '../../../src/components/upgrade-hold.js';
 import type { ClusterSnapshot } from '../../../src/kube/cluster-snapshot.js';
 import type { BackupView } from '../../../src/velero/velero-views.js';
@@ -29,7 +31,7 @@ const workload = (alias: keyof typeof ids, h: UpgradeHold): WorkloadSummary => (
 });
 
 function snapshot(): ClusterSnapshot {
-  const registry = new ComponentRegistry();
+  const registry = new ComponentRegistry(tenantDirectory());
   registry.upsert(workload('db', hold('db', 'held')));
   registry.upsert(workload('web', { ...hold('web', 'released'), outcome: 'completed' }));
   const running: BackupView = {
@@ -37,7 +39,7 @@ function snapshot(): ClusterSnapshot {
     spec: {},
     status: { phase: 'InProgress' },
   };
-  return { registry, backupsOf: (sid) => ({ schedules: [], backups: sid === ids.db ? [running] : [], podVolumeBackupsOf: () => [] }), retainedVolumes: [] };
+  return { registry, backupsOf: (key) => ({ schedules: [], backups: key === componentKey('acme-prod', ids.db) ? [running] : [], podVolumeBackupsOf: () => [] }), retainedVolumes: [] };
 }
 
 test('status lists the held rollouts (not the released ones): workload, how long, the Backup and its phase', () => {

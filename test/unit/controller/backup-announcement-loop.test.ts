@@ -9,13 +9,15 @@ import type { ObjectReference } from '../../../src/kube/object-reference.js';
 import type { PolicyStore } from '../../../src/policy/policy-store.js';
 import { VELERO_ANNOTATION, VELERO_LABEL } from '../../../src/velero/velero-labels.js';
 import { viewBackup, type BackupView } from '../../../src/velero/velero-views.js';
+import { backupComponent } from '../../../src/velero/velero-scope.js';
+import { tenantDirectory } from '../tenancy/tenant-fixtures.js';
 
 const SID = 'a'.repeat(32);
 const labels = { creator: 'Wutong', service_id: SID, service_alias: 'db', tenant_name: 'acme', tenant_env_name: 'prod' };
 const NOW = new Date('2026-03-10T12:00:00Z');
 
 /** A Backup as the API server stores it (raw JSON), in the given phase. */
-function rawBackup(name: string, phase: string, over: { completionTimestamp?: string; announced?: string; serviceId?: string; failureReason?: string } = {}): Record<string, unknown> {
+function rawBackup(name: string, phase: string, over: { completionTimestamp?: string; announced?: string; serviceId?: string; failureReason?: string; namespace?: string } = {}): Record<string, unknown> {
   return {
     apiVersion: 'velero.io/v1',
     kind: 'Backup',
@@ -28,7 +30,7 @@ function rawBackup(name: string, phase: string, over: { completionTimestamp?: st
       labels: { [VELERO_LABEL.serviceId]: over.serviceId ?? SID, [VELERO_LABEL.scheduleName]: `${SID}-schedule` },
       annotations: over.announced ? { [VELERO_ANNOTATION.announcedPhase]: over.announced } : {},
     },
-    spec: {},
+    spec: { includedNamespaces: [over.namespace ?? 'acme-prod'] },
     status: { phase, startTimestamp: '2026-03-10T11:00:00Z', ...(over.completionTimestamp && { completionTimestamp: over.completionTimestamp }), ...(over.failureReason && { failureReason: over.failureReason }) },
   };
 }
@@ -47,12 +49,14 @@ function veleroStandIn() {
     const meta = raw.metadata as { name: string; resourceVersion: string };
     meta.resourceVersion = String(++version);
     stored.set(meta.name, raw);
-    for (const l of listeners) l({ resource: 'backups', name: meta.name, serviceId: SID });
+    const component = backupComponent(viewBackup(raw)!);
+    for (const l of listeners) l({ resource: 'backups', name: meta.name, ...(component ? { component } : {}) });
   };
   const patches: string[] = [];
   const cache = {
     backup: view,
-    backupsOf: (serviceId: string) => [...stored.keys()].map(view).filter((b): b is BackupView => b?.metadata.labels[VELERO_LABEL.serviceId] === serviceId),
+    // As the real cache: by label and scope (velero-scope.ts).
+    backupsOf: (key: string) => [...stored.keys()].map(view).filter((b): b is BackupView => b !== undefined && backupComponent(b) === key),
     podVolumeBackupsOf: () => [],
     remember: () => undefined,
     subscribe(listener: (c: VeleroChange) => void) {
@@ -78,8 +82,11 @@ function veleroStandIn() {
 function harness(registry = runningComponent()) {
   const velero = veleroStandIn();
   const events: string[] = [];
+  /** Where each Event went: the namespace of its object. */
+  const namespaces: string[] = [];
   const recorder: EventRecorder = {
     record(o: ObjectReference, type, reason, message) {
+      namespaces.push(o.namespace);
       events.push(`${o.kind}/${o.name} ${type} ${reason}: ${message}`);
       return Promise.resolve();
     },
@@ -102,11 +109,13 @@ function harness(registry = runningComponent()) {
     for (const key of loop.keys()) loop.queue.add(key);
     return { loop, stop: () => (unwatch(), loop.queue.stop()) };
   };
-  return { velero, events, start };
+  return { velero, events, namespaces, start };
 }
 
+const TENANTS = { 'acme-prod': ['acme', 'prod'], 'mallory-dev': ['mallory', 'dev'] } as const;
+
 function runningComponent(): ComponentRegistry {
-  const registry = new ComponentRegistry();
+  const registry = new ComponentRegistry(tenantDirectory(TENANTS));
   registry.upsert(workloadSummary({ kind: 'StatefulSet', namespace: 'acme-prod', name: 'db', uid: 'u-sts', labels, replicas: 1, template: { labels, containers: [] } }));
   registry.upsert(claimSummary({ kind: 'PersistentVolumeClaim', namespace: 'acme-prod', name: 'data-db-0', uid: 'u-pvc', labels, phase: 'Bound', finalizers: [] }));
   registry.upsert(podRecord({ kind: 'Pod', namespace: 'acme-prod', name: 'db-0', uid: 'u-pod', labels, phase: 'Running', ready: true }));
@@ -154,7 +163,7 @@ test('a Backup that had finished more than an hour before it was first seen (Vel
 });
 
 test('a failed Backup of a stopped component is a Warning on its PVC, with Velero\'s reason', async () => {
-  const registry = new ComponentRegistry();
+  const registry = new ComponentRegistry(tenantDirectory(TENANTS));
   registry.upsert(claimSummary({ kind: 'PersistentVolumeClaim', namespace: 'acme-prod', name: 'data-db-0', uid: 'u-pvc', labels, phase: 'Bound', finalizers: [] }));
   const { velero, events, start } = harness(registry);
   const { loop, stop } = start();
@@ -172,6 +181,31 @@ test('a Backup of a component the registry does not know is not told, and nothin
   stop();
   expect(events).toEqual([]);
   expect(velero.patches).toEqual([]);
+});
+
+test('a Backup is told only on the component its scope and label name: never on another namespace\'s with the same service_id', async () => {
+  const registry = runningComponent();
+  // Tenant B forges a workload and a PVC with A's labels in her own namespace.
+  registry.upsert(workloadSummary({ kind: 'Deployment', namespace: 'mallory-dev', name: 'forged', uid: 'u-forged', labels, replicas: 0, template: { labels, containers: [] } }));
+  registry.upsert(claimSummary({ kind: 'PersistentVolumeClaim', namespace: 'mallory-dev', name: 'forged-data', uid: 'u-forged-pvc', labels, phase: 'Bound', finalizers: [] }));
+  const { velero, events, namespaces, start } = harness(registry);
+  const { loop, stop } = start();
+  velero.put(rawBackup('a1', 'Completed', { completionTimestamp: '2026-03-10T11:30:00Z' }));
+  await loop.queue.idle();
+  // A's Backup (scoped to acme-prod): told on A's workload, in A's namespace, and nowhere in B's.
+  expect(events).toEqual(['StatefulSet/db Normal BackupCompleted: Backup a1 completed']);
+  expect(namespaces).toEqual(['acme-prod']);
+  // A Backup labelled with A's service_id but scoped to B's namespace is B's: it is never told on A's workload.
+  velero.put(rawBackup('b1', 'Completed', { completionTimestamp: '2026-03-10T11:40:00Z', namespace: 'mallory-dev' }));
+  // One labelled with A's service_id whose scope is every namespace is nobody's: not told at all.
+  velero.put({ ...rawBackup('wide', 'Completed', { completionTimestamp: '2026-03-10T11:45:00Z' }), spec: { includedNamespaces: ['*'] } });
+  await loop.queue.idle();
+  for (const key of loop.keys()) loop.queue.add(key);
+  await loop.queue.idle();
+  stop();
+  expect(events.slice(1)).toEqual(['Deployment/forged Normal BackupCompleted: Backup b1 completed']);
+  expect(namespaces.slice(1)).toEqual(['mallory-dev']);
+  expect(velero.patches).toEqual(['a1=Completed', 'b1=Completed']);
 });
 
 describe('announcement (the decision alone)', () => {

@@ -1,4 +1,5 @@
 import { componentProtection, currentProtection, protectionFor } from '../../../src/controller/component-protection.js';
+import { componentKey } from '../../../src/components/component-key.js';
 import { viewSchedule } from '../../../src/velero/velero-views.js';
 import { loadPolicy } from '../../../src/policy/load-policy.js';
 
@@ -92,12 +93,18 @@ describe('the protection a registry component has now', () => {
       metadata: { name: 's', namespace: 'velero', uid: 'u', resourceVersion: '1', creationTimestamp: '2026-01-01T00:00:00Z', labels: { 'backup.wutong.io/schedule-source': 'policy' }, annotations: { 'backup.wutong.io/rule': rule } },
       spec: { schedule: '0 3 * * *', template: {} },
     });
-  const deps = (schedules: ReturnType<typeof policySchedule>[]) => ({ policy: { current: () => POLICY }, cache: { schedulesOf: () => (schedules.filter(Boolean) as never[]) } });
+  const deps = (schedules: ReturnType<typeof policySchedule>[]) => ({ policy: { current: () => POLICY }, cache: { schedulesOf: (key: string) => (key === componentKey('shop', 'a'.repeat(32)) ? (schedules.filter(Boolean) as never[]) : []) } });
 
   test('running: decided from the template; stopped: from the rule its policy Schedule names', () => {
-    expect(currentProtection(deps([]), { serviceId: 'a'.repeat(32), ...running('shop', LABELS) })?.rule).toBe('orders-db');
-    expect(currentProtection(deps([policySchedule('orders-db')]), { serviceId: 'a'.repeat(32), ...stopped('shop', LABELS) })?.rule).toBe('orders-db');
-    expect(currentProtection(deps([]), { serviceId: 'a'.repeat(32), ...stopped('shop', LABELS) })).toBeUndefined();
+    expect(currentProtection(deps([]), { key: componentKey('shop', 'a'.repeat(32)), ...running('shop', LABELS) })?.rule).toBe('orders-db');
+    expect(currentProtection(deps([policySchedule('orders-db')]), { key: componentKey('shop', 'a'.repeat(32)), ...stopped('shop', LABELS) })?.rule).toBe('orders-db');
+    expect(currentProtection(deps([]), { key: componentKey('shop', 'a'.repeat(32)), ...stopped('shop', LABELS) })).toBeUndefined();
     expect(currentProtection(deps([]), undefined)).toBeUndefined();
+  });
+
+  test('stopped: only its own namespace\'s Schedules count, not one of the same service_id elsewhere', () => {
+    // any-mysql selects every namespace: only the component's key tells which Schedules are its own.
+    expect(currentProtection(deps([policySchedule('any-mysql')]), { key: componentKey('shop', 'a'.repeat(32)), ...stopped('shop', LABELS) })?.rule).toBe('any-mysql');
+    expect(currentProtection(deps([policySchedule('any-mysql')]), { key: componentKey('elsewhere', 'a'.repeat(32)), ...stopped('elsewhere', LABELS) })).toBeUndefined();
   });
 });

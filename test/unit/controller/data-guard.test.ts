@@ -1,4 +1,5 @@
 import { workloadSummary } from '../components/summaries.js';
+import { componentKey } from '../../../src/components/component-key.js';
 import type { ClaimSummary, ComponentSnapshot } from '../../../src/components/component-registry.js';
 import { DATA_GUARD_FINALIZER, PROTECTION_ANNOTATION } from '../../../src/components/protection-keys.js';
 import { claimProtection, decideClaim, finalizersWith, pendingCover, type GuardContext, type GuardProtection } from '../../../src/controller/data-guard.js';
@@ -125,6 +126,7 @@ ${protection}
   const WITH = policy('    protection: { schedule: "0 3 * * *" }');
   const WITHOUT = policy('');
   const component = (over: Partial<ComponentSnapshot> = {}): ComponentSnapshot => ({
+    key: componentKey('shop', SID),
     serviceId: SID,
     namespace: 'shop',
     ref: { tenantName: 'acme', tenantEnvName: 'prod', serviceAlias: 'gr3a9f' },

@@ -2,9 +2,12 @@ import type { ComponentProtection } from '../../../src/controller/component-prot
 import { desiredSchedule, type ScheduleAction, type ScheduleSubject } from '../../../src/controller/desired-schedule.js';
 import { parseBackupTtl, type BackupTtl } from '../../../src/velero/backup-ttl.js';
 import { buildSchedule } from '../../../src/velero/schedule-object.js';
+import { scheduleName } from '../../../src/velero/object-names.js';
 import { viewSchedule, type ScheduleView } from '../../../src/velero/velero-views.js';
 
 const SID = 'a'.repeat(32);
+/** Ours for the component (shop, SID): `<sid>-<namespace tag>-schedule`. */
+const OURS = scheduleName({ namespace: 'shop', serviceId: SID });
 const SETTINGS = { veleroNamespace: 'velero', storageLocation: 'default' };
 const ttl = (text: string): BackupTtl => parseBackupTtl(text) ?? { label: 'bad', spec: 'bad' };
 /** What the schedule ignores: the rest of a rule's protection. */
@@ -28,7 +31,7 @@ function stored(object: object, created = '2026-01-01T00:00:00Z'): Raw {
 function apiSchedule(cron = '0 1 * * *', created?: string): Raw {
   return stored(
     buildSchedule({
-      name: `${SID}-schedule`, veleroNamespace: 'velero', storageLocation: 'default', serviceId: SID, componentNamespace: 'shop',
+      name: OURS, veleroNamespace: 'velero', storageLocation: 'default', serviceId: SID, componentNamespace: 'shop',
       cron, ttl: ttl('7d'), desc: 'nightly', operator: 'alice', labels: { 'backup.wutong.io/schedule-source': 'api' },
     }),
     created,
@@ -89,26 +92,26 @@ const summary = (actions: ScheduleAction[]) => actions.map((a) => `${a.kind} ${a
 
 describe('desiredSchedule', () => {
   const cases: Array<[string, ScheduleSubject | undefined, ComponentProtection | undefined, () => Raw[], string[]]> = [
-    ['protected, running, none yet: create', running, PROTECTION, () => [], [`create ${SID}-schedule ScheduleCreated`]],
-    ['protected, stopped, none yet: create paused', stopped, PROTECTION, () => [], [`create ${SID}-schedule ScheduleCreated`]],
+    ['protected, running, none yet: create', running, PROTECTION, () => [], [`create ${OURS} ScheduleCreated`]],
+    ['protected, stopped, none yet: create paused', stopped, PROTECTION, () => [], [`create ${OURS} ScheduleCreated`]],
     ['not protected, none: nothing', running, undefined, () => [], []],
     ['policy one in step: nothing', running, PROTECTION, () => [policySchedule()], []],
-    ['policy one, component stops: pause', stopped, PROTECTION, () => [policySchedule()], [`patch ${SID}-schedule SchedulePaused`]],
-    ['policy one paused, component runs: resume', running, PROTECTION, () => [policySchedule(stopped)], [`patch ${SID}-schedule ScheduleResumed`]],
-    ['policy cron changed: update', running, { ...PROTECTION, schedule: '0 4 * * *' }, () => [policySchedule()], [`patch ${SID}-schedule ScheduleUpdated`]],
-    ['policy ttl changed: update', running, { ...PROTECTION, ttl: ttl('7d') }, () => [policySchedule()], [`patch ${SID}-schedule ScheduleUpdated`]],
-    ['policy keep dropped: update', running, { rule: 'orders-db', schedule: '0 3 * * *', ttl: ttl('30d'), ...LIFE }, () => [policySchedule()], [`patch ${SID}-schedule ScheduleUpdated`]],
-    ['another rule protects it now: update', running, { ...PROTECTION, rule: 'any-db' }, () => [policySchedule()], [`patch ${SID}-schedule ScheduleUpdated`]],
-    ['updated and stopped: update and pause', stopped, { ...PROTECTION, keep: 3 }, () => [policySchedule()], [`patch ${SID}-schedule ScheduleUpdated`, `patch ${SID}-schedule SchedulePaused`]],
-    ['policy one, protection gone: delete', running, undefined, () => [policySchedule()], [`delete ${SID}-schedule ScheduleDeleted`]],
+    ['policy one, component stops: pause', stopped, PROTECTION, () => [policySchedule()], [`patch ${OURS} SchedulePaused`]],
+    ['policy one paused, component runs: resume', running, PROTECTION, () => [policySchedule(stopped)], [`patch ${OURS} ScheduleResumed`]],
+    ['policy cron changed: update', running, { ...PROTECTION, schedule: '0 4 * * *' }, () => [policySchedule()], [`patch ${OURS} ScheduleUpdated`]],
+    ['policy ttl changed: update', running, { ...PROTECTION, ttl: ttl('7d') }, () => [policySchedule()], [`patch ${OURS} ScheduleUpdated`]],
+    ['policy keep dropped: update', running, { rule: 'orders-db', schedule: '0 3 * * *', ttl: ttl('30d'), ...LIFE }, () => [policySchedule()], [`patch ${OURS} ScheduleUpdated`]],
+    ['another rule protects it now: update', running, { ...PROTECTION, rule: 'any-db' }, () => [policySchedule()], [`patch ${OURS} ScheduleUpdated`]],
+    ['updated and stopped: update and pause', stopped, { ...PROTECTION, keep: 3 }, () => [policySchedule()], [`patch ${OURS} ScheduleUpdated`, `patch ${OURS} SchedulePaused`]],
+    ['policy one, protection gone: delete', running, undefined, () => [policySchedule()], [`delete ${OURS} ScheduleDeleted`]],
     ['api one, protection differs: left alone', running, PROTECTION, () => [apiSchedule()], []],
     ['api one, not protected: left alone', running, undefined, () => [apiSchedule()], []],
-    ['api one, component stops: pause', stopped, PROTECTION, () => [apiSchedule()], [`patch ${SID}-schedule SchedulePaused`]],
+    ['api one, component stops: pause', stopped, PROTECTION, () => [apiSchedule()], [`patch ${OURS} SchedulePaused`]],
     ['region-API one counts as api: paused, not deleted', stopped, undefined, () => [regionSchedule()], [`patch ${SID} SchedulePaused`]],
-    ['component gone: every Schedule deleted', undefined, undefined, () => [regionSchedule(), policySchedule()], [`delete ${SID} ScheduleDeleted`, `delete ${SID}-schedule ScheduleDeleted`]],
-    ['component deleted (no PVCs): api one deleted too', deleted, PROTECTION, () => [apiSchedule()], [`delete ${SID}-schedule ScheduleDeleted`]],
-    ['region-API one and ours: api wins over policy', running, PROTECTION, () => [policySchedule(running, PROTECTION, '2025-01-01T00:00:00Z'), regionSchedule('2026-03-01T00:00:00Z')], [`delete ${SID}-schedule ScheduleDeleted`]],
-    ['two api ones: the oldest stays', running, undefined, () => [apiSchedule('0 1 * * *', '2026-02-01T00:00:00Z'), regionSchedule('2026-01-01T00:00:00Z')], [`delete ${SID}-schedule ScheduleDeleted`]],
+    ['component gone: every Schedule deleted', undefined, undefined, () => [regionSchedule(), policySchedule()], [`delete ${SID} ScheduleDeleted`, `delete ${OURS} ScheduleDeleted`]],
+    ['component deleted (no PVCs): api one deleted too', deleted, PROTECTION, () => [apiSchedule()], [`delete ${OURS} ScheduleDeleted`]],
+    ['region-API one and ours: api wins over policy', running, PROTECTION, () => [policySchedule(running, PROTECTION, '2025-01-01T00:00:00Z'), regionSchedule('2026-03-01T00:00:00Z')], [`delete ${OURS} ScheduleDeleted`]],
+    ['two api ones: the oldest stays', running, undefined, () => [apiSchedule('0 1 * * *', '2026-02-01T00:00:00Z'), regionSchedule('2026-01-01T00:00:00Z')], [`delete ${OURS} ScheduleDeleted`]],
   ];
 
   test.each(cases)('%s', (_name, subject, protection, existing, expected) => {
@@ -125,7 +128,7 @@ describe('desiredSchedule', () => {
       kind: 'create',
       object: {
         metadata: {
-          name: `${SID}-schedule`,
+          name: OURS,
           namespace: 'velero',
           labels: { 'backup.wutong.io/schedule-source': 'policy', 'wutong.io/service_id': SID, 'wutong.io/backup-ttl': '30d' },
           annotations: { 'backup.wutong.io/rule': 'orders-db', 'backup.wutong.io/keep': '7' },
@@ -160,7 +163,7 @@ describe('desiredSchedule', () => {
   test('a Schedule already being deleted is neither kept nor deleted again', () => {
     const going = policySchedule();
     going.metadata.deletionTimestamp = '2026-06-01T00:00:00Z';
-    expect(summary(desiredSchedule(running, PROTECTION, views([going]), SETTINGS))).toEqual([`create ${SID}-schedule ScheduleCreated`]);
+    expect(summary(desiredSchedule(running, PROTECTION, views([going]), SETTINGS))).toEqual([`create ${OURS} ScheduleCreated`]);
     expect(desiredSchedule(undefined, undefined, views([going]), SETTINGS)).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
 import type { ClaimSummary, ComponentSnapshot } from '../../../src/components/component-registry.js';
+import { componentKey } from '../../../src/components/component-key.js';
 import { PROTECTION_ANNOTATION, PROTECTION_LABEL } from '../../../src/components/protection-keys.js';
 import { readRetainedRecord, recordName, retainedRecordObject, retainPlan, volumeFacts, type VolumeFacts } from '../../../src/controller/retained-volume.js';
 
@@ -80,6 +81,7 @@ describe('keeping a PV', () => {
 
 describe('the record', () => {
   const component: ComponentSnapshot = {
+    key: componentKey('shop', SID),
     serviceId: SID,
     namespace: 'shop',
     ref: { tenantName: 'acme', tenantEnvName: 'prod', serviceAlias: 'gr3a9f' },

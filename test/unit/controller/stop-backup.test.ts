@@ -1,17 +1,21 @@
 import type { ComponentSnapshot } from '../../../src/components/component-registry.js';
+import { componentKey } from '../../../src/components/component-key.js';
 import { stopBackupStep, type StopBackupInput } from '../../../src/controller/stop-backup.js';
 import type { BackupView, PodVolumeBackupView } from '../../../src/velero/velero-views.js';
 import { claimSummary, workloadSummary } from '../components/summaries.js';
 
 const SID = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
 const STOP = '2026-12-02T08:00:00.123Z';
-const NAME = `${SID}-stop-20261202080000`;
+/** 6 hex of sha256("acme-prod"): the namespace's tag in every name the controller derives for the component. */
+const TAG = 'd2836b';
+const NAME = `${SID}-${TAG}-stop-20261202080000`;
 const labels = { service_id: SID };
 const claim = (name: string, annotations: Record<string, string>, deletionTimestamp?: string) =>
   claimSummary({ name, namespace: 'acme-prod', uid: `u-${name}`, labels, annotations, ...(deletionTimestamp ? { deletionTimestamp } : {}) });
 const stoppedAt = (at: string) => ({ 'backup.wutong.io/ran-until': at });
 
 const stopped: ComponentSnapshot = {
+  key: componentKey('acme-prod', SID),
   serviceId: SID,
   namespace: 'acme-prod',
   ref: { tenantName: 'acme', tenantEnvName: 'prod', serviceAlias: 'gr0a1b2c' },
@@ -44,7 +48,7 @@ test('stopped after a run no backup holds: one backup, named by the stop (to the
 
 test('the latest stop across the PVCs names it, and a PVC still marked running means it has not stopped', () => {
   const two = { ...stopped, claims: [claim('data-0', stoppedAt(STOP)), claim('logs-0', stoppedAt('2026-12-02T09:30:00Z'))] };
-  expect(stopBackupStep({ ...base, component: two })).toMatchObject({ kind: 'back-up', backup: `${SID}-stop-20261202093000` });
+  expect(stopBackupStep({ ...base, component: two })).toMatchObject({ kind: 'back-up', backup: `${SID}-${TAG}-stop-20261202093000` });
   const half = { ...stopped, claims: [claim('data-0', stoppedAt(STOP)), claim('logs-0', { 'backup.wutong.io/ran-until': 'running' })] };
   expect(stopBackupStep({ ...base, component: half })).toMatchObject({ kind: 'none', why: 'no run is known to have ended' });
 });
@@ -78,6 +82,14 @@ test('one try per stop: its Backup in any phase, or a recorded holder that never
   const tried = { ...stopped, claims: [claim('data-0', { ...stoppedAt(STOP), 'backup.wutong.io/stop-backup': NAME })] };
   expect(stopBackupStep({ ...base, component: tried })).toMatchObject({ kind: 'none', why: `Backup ${NAME} was tried for this stop and could not start` });
   // A try recorded for an earlier stop does not count for this one.
-  const older = { ...stopped, claims: [claim('data-0', { ...stoppedAt(STOP), 'backup.wutong.io/stop-backup': `${SID}-stop-20261101000000` })] };
+  const older = { ...stopped, claims: [claim('data-0', { ...stoppedAt(STOP), 'backup.wutong.io/stop-backup': `${SID}-${TAG}-stop-20261101000000` })] };
   expect(stopBackupStep({ ...base, component: older }).kind).toBe('back-up');
+});
+
+test('the name carries the namespace\'s tag: the same service_id stopped at the same second in another namespace is another Backup', () => {
+  const theirs = { ...stopped, key: componentKey('mallory-dev', SID), namespace: 'mallory-dev' };
+  const step = stopBackupStep({ ...base, component: theirs });
+  expect(step).toEqual({ kind: 'back-up', backup: `${SID}-e578a7-stop-20261202080000`, stoppedAt: STOP });
+  // A's Backup for the same stop does not count as B's (nor B's as A's).
+  expect(stopBackupStep({ ...base, component: theirs, backups: [backup(NAME, 'Failed', '2026-12-02T08:00:05Z')] }).kind).toBe('back-up');
 });

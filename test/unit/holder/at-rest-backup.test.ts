@@ -84,3 +84,13 @@ test('an earlier try of the same request (its Backup exists) is answered with it
   await expect(backUpAtRest(atRestDeps(cluster, failing), request())).rejects.toThrow('admission webhook denied it');
   expect(cluster.pods.size).toBe(0);
 });
+
+test('another namespace\'s Backups with the same service_id label are not this component\'s: an unfinished one there blocks nothing', async () => {
+  const velero = new FakeVelero();
+  velero.put('theirs-running', 'InProgress', {}, 'mallory-dev');
+  velero.put('theirs-done', 'Completed', {}, 'mallory-dev');
+  const cluster = new FakeCluster();
+  const outcome = await backUpAtRest(atRestDeps(cluster, velero), { ...request('fresh'), earlier: (live: readonly BackupView[]) => live.find((b) => b.metadata.name === 'theirs-done') });
+  expect(outcome).toMatchObject({ kind: 'started', backup: { metadata: { name: 'fresh' } } });
+  expect(velero.created.map((b) => b.metadata.name)).toEqual(['fresh']);
+});

@@ -6,6 +6,7 @@ import { viewHolderPod } from '../../../src/holder/holder-view.js';
 import type { EventRecorder } from '../../../src/kube/event-recorder.js';
 import type { VeleroObject } from '../../../src/velero/velero-resources.js';
 import { viewBackup, type BackupView } from '../../../src/velero/velero-views.js';
+import { backupComponent } from '../../../src/velero/velero-scope.js';
 
 export const SID = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
 export const NS = 'acme-prod';
@@ -54,8 +55,9 @@ export class FakeCluster implements HolderPods {
 export class FakeVelero {
   readonly backups = new Map<string, Raw>();
   readonly created: VeleroObject[] = [];
-  put(name: string, phase: string, labels: Record<string, string> = {}): void {
-    this.backups.set(name, { metadata: { name, namespace: 'velero', uid: name, creationTimestamp: '2026-12-02T07:00:00Z', labels: { 'wutong.io/service_id': SID, ...labels } }, spec: {}, status: { phase } });
+  /** A Backup labelled with SID, scoped to `namespace` (the component's, NS, unless said). */
+  put(name: string, phase: string, labels: Record<string, string> = {}, namespace = NS): void {
+    this.backups.set(name, { metadata: { name, namespace: 'velero', uid: name, creationTimestamp: '2026-12-02T07:00:00Z', labels: { 'wutong.io/service_id': SID, ...labels } }, spec: { includedNamespaces: [namespace] }, status: { phase } });
   }
   views(): BackupView[] {
     return [...this.backups.values()].map(viewBackup).filter((v): v is BackupView => v !== undefined);
@@ -76,7 +78,8 @@ export class FakeVelero {
   readonly remembered: string[] = [];
   readonly cache = {
     remember: (_r: string, raw: unknown) => this.remembered.push(String((raw as Raw).metadata.name)),
-    backupsOf: () => this.views(),
+    // As the real cache: by label and scope (velero-scope.ts).
+    backupsOf: (key: string) => this.views().filter((b) => backupComponent(b) === key),
   } as unknown as VeleroCache;
 }
 

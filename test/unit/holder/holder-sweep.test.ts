@@ -1,4 +1,5 @@
 import type { ClaimSummary, ComponentSnapshot } from '../../../src/components/component-registry.js';
+import { componentKey } from '../../../src/components/component-key.js';
 import { sweepDecision, type SweepInput } from '../../../src/holder/holder-sweep.js';
 import type { HolderPodView } from '../../../src/holder/holder-view.js';
 import type { BackupView, RestoreView } from '../../../src/velero/velero-views.js';
@@ -22,6 +23,7 @@ const restore = (phase: string): RestoreView => ({ metadata: meta('r1'), spec: {
 const claim = (deletionTimestamp?: string): ClaimSummary =>
   claimSummary({ namespace: 'acme-prod', name: 'data-0', uid: 'c1', labels: {}, ...(deletionTimestamp ? { deletionTimestamp } : {}) });
 const stopped: ComponentSnapshot = {
+  key: componentKey('acme-prod', SID),
   serviceId: SID,
   namespace: 'acme-prod',
   ref: { tenantName: 'acme', tenantEnvName: 'prod', serviceAlias: 'gr0a1b2c' },

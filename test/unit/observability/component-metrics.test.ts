@@ -1,6 +1,7 @@
 import { reportComponentCoverage, type CoveredComponent } from '../../../src/observability/component-metrics.js';
 import { registry } from '../../../src/observability/metrics.js';
 import { VELERO_LABEL } from '../../../src/velero/velero-labels.js';
+import { componentKey } from '../../../src/components/component-key.js';
 import type { BackupView, ScheduleView } from '../../../src/velero/velero-views.js';
 
 const ID_A = 'a'.repeat(32);
@@ -16,6 +17,7 @@ const meta = (name: string, serviceId: string, creationTimestamp: string) => ({
   annotations: {},
 });
 const component = (serviceId: string, alias: string, state: CoveredComponent['state']): CoveredComponent => ({
+  key: componentKey('shop', serviceId),
   serviceId,
   namespace: 'shop',
   ref: { tenantName: 'acme', tenantEnvName: 'prod', serviceAlias: alias },
@@ -32,11 +34,13 @@ const backup = (serviceId: string, name: string, phase: string, start: string, e
   status: { phase, startTimestamp: start, completionTimestamp: end },
 });
 
-const schedules: Record<string, ScheduleView[]> = { [ID_A]: [schedule(ID_A, false)], [ID_B]: [schedule(ID_B, true)], [ID_C]: [] };
+// By component (namespace, service_id), as the caches answer.
+const [A, B, C] = [componentKey('shop', ID_A), componentKey('shop', ID_B), componentKey('shop', ID_C)];
+const schedules: Record<string, ScheduleView[]> = { [A]: [schedule(ID_A, false)], [B]: [schedule(ID_B, true)], [C]: [] };
 const backups: Record<string, BackupView[]> = {
-  [ID_A]: [backup(ID_A, 'a1', 'Completed', '2026-01-05T03:00:00Z', '2026-01-05T03:20:00Z'), backup(ID_A, 'a2', 'Failed', '2026-01-06T03:00:00Z', '2026-01-06T03:01:00Z')],
-  [ID_B]: [],
-  [ID_C]: [backup(ID_C, 'c1', 'Completed', '2026-01-05T03:00:00Z', '2026-01-05T03:20:00Z')],
+  [A]: [backup(ID_A, 'a1', 'Completed', '2026-01-05T03:00:00Z', '2026-01-05T03:20:00Z'), backup(ID_A, 'a2', 'Failed', '2026-01-06T03:00:00Z', '2026-01-06T03:01:00Z')],
+  [B]: [],
+  [C]: [backup(ID_C, 'c1', 'Completed', '2026-01-05T03:00:00Z', '2026-01-05T03:20:00Z')],
 };
 
 /** The exposition's samples of one metric, as label sets with values. */
@@ -64,7 +68,7 @@ describe('with a cluster: one protected running component (last backup failed), 
   beforeAll(() => {
     reportComponentCoverage({
       components: () => [component(ID_A, 'db', 'running'), component(ID_B, 'cache', 'stopped'), component(ID_C, 'web', 'running')],
-      backupsOf: (id) => ({ schedules: schedules[id] ?? [], backups: backups[id] ?? [], podVolumeBackupsOf: () => [] }),
+      backupsOf: (key) => ({ schedules: schedules[key] ?? [], backups: backups[key] ?? [], podVolumeBackupsOf: () => [] }),
       now: () => new Date('2026-01-06T12:00:00Z'),
     });
   });

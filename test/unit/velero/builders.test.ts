@@ -109,8 +109,8 @@ const storedBackup = viewBackup({
   spec: {},
 })!;
 
-test("Restore: backupName, the Backup's wutong.io/* labels only, the region API's excluded resources, the creator", () => {
-  expect(buildRestore({ name: `${SID}-restore-20240602000000-beef`, veleroNamespace: 'velero', backup: storedBackup, operator: 'dave' })).toEqual({
+test("Restore: backupName, the Backup's wutong.io/* labels only, scoped to the component's namespace, the region API's excluded resources, the creator", () => {
+  expect(buildRestore({ name: `${SID}-restore-20240602000000-beef`, veleroNamespace: 'velero', component: { namespace: 'acme-prod', serviceId: SID }, backup: storedBackup, operator: 'dave' })).toEqual({
     apiVersion: 'velero.io/v1',
     kind: 'Restore',
     metadata: {
@@ -121,6 +121,7 @@ test("Restore: backupName, the Backup's wutong.io/* labels only, the region API'
     },
     spec: {
       backupName: `${SID}-backup-20240601003000-a1b2`,
+      includedNamespaces: ['acme-prod'],
       excludedResources: [
         'nodes', 'events', 'endpoints', 'events.events.k8s.io', 'backups.velero.io', 'restores.velero.io',
         'resticrepositories.velero.io', 'csinodes.storage.k8s.io', 'volumeattachments.storage.k8s.io', 'backuprepositories.velero.io',
@@ -130,12 +131,19 @@ test("Restore: backupName, the Backup's wutong.io/* labels only, the region API'
 });
 
 test("Restore: its own idempotency key and digest, not the Backup's; the exported list cannot be changed through an object", () => {
-  const r = buildRestore({ name: 'r', veleroNamespace: 'velero', backup: storedBackup, operator: 'dave', idempotencyKey: 'e'.repeat(40), requestDigest: 'f'.repeat(64) });
+  const r = buildRestore({ name: 'r', veleroNamespace: 'velero', component: { namespace: 'acme-prod', serviceId: SID }, backup: storedBackup, operator: 'dave', idempotencyKey: 'e'.repeat(40), requestDigest: 'f'.repeat(64) });
   expect(r.metadata.labels).toEqual({ 'wutong.io/service_id': SID, 'wutong.io/backup-ttl': '30d', 'backup.wutong.io/idempotency-key': 'e'.repeat(40) });
   expect(r.metadata.annotations).toEqual({ 'wutong.io/creator': 'dave', 'backup.wutong.io/request-digest': 'f'.repeat(64) });
   (r.spec.excludedResources as string[]).push('pods');
   expect(RESTORE_EXCLUDED_RESOURCES).not.toContain('pods');
   expect(Object.isFrozen(RESTORE_EXCLUDED_RESOURCES)).toBe(true);
+});
+
+test('Restore: its service_id label and scope are the component\'s, whatever the Backup\'s labels say', () => {
+  const forged = { ...storedBackup, metadata: { ...storedBackup.metadata, labels: { ...storedBackup.metadata.labels, 'wutong.io/service_id': 'f'.repeat(32) } } };
+  const r = buildRestore({ name: 'r', veleroNamespace: 'velero', component: { namespace: 'acme-prod', serviceId: SID }, backup: forged, operator: 'dave' });
+  expect(r.metadata.labels?.['wutong.io/service_id']).toBe(SID);
+  expect(r.spec.includedNamespaces).toEqual(['acme-prod']);
 });
 
 test('DeleteBackupRequest: the labels `velero backup delete` sets, plus service_id', () => {

@@ -4,11 +4,16 @@ import {
   downloadRequestName,
   isDnsLabel,
   manualBackupName,
+  namespaceTag,
   restoreName,
   scheduleName,
+  stopBackupName,
+  upgradeBackupName,
 } from '../../../src/velero/object-names.js';
 
 const hex32 = fc.stringMatching(/^[0-9a-f]{32}$/);
+// Any namespace name (a DNS-1123 label).
+const namespace = fc.stringMatching(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/);
 const random4 = fc.stringMatching(/^[0-9a-f]{4}$/);
 // Any moment a 14-digit timestamp can show.
 const when = fc.date({ min: new Date('1970-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true });
@@ -20,15 +25,31 @@ test('manual Backup and Restore names: readable, and the timestamp is UTC', () =
   const sid = '0123456789abcdef0123456789abcdef';
   expect(manualBackupName(sid, at, 'a1b2')).toBe(`${sid}-backup-20240601003005-a1b2`);
   expect(restoreName(sid, at, 'a1b2')).toBe(`${sid}-restore-20240601003005-a1b2`);
-  expect(scheduleName(sid)).toBe(`${sid}-schedule`);
+  // sha256("shop") begins 8d9001: the namespace's tag.
+  expect(scheduleName({ namespace: 'shop', serviceId: sid })).toBe(`${sid}-8d9001-schedule`);
+  expect(upgradeBackupName({ namespace: 'shop', serviceId: sid }, at)).toBe(`${sid}-8d9001-upgrade-20240601003005`);
+  expect(stopBackupName({ namespace: 'shop', serviceId: sid }, at)).toBe(`${sid}-8d9001-stop-20240601003005`);
 });
 
-test('every name for every 32-hex service_id is a DNS-1123 label of at most 63 characters', () => {
+test('the namespace tag: 6 hex of the namespace\'s sha256, so the same service_id in two namespaces has two Schedules, upgrade and stop Backups', () => {
+  expect(namespaceTag('shop')).toBe('8d9001');
+  expect(namespaceTag('acme-prod')).toBe('d2836b');
+  const sid = '0123456789abcdef0123456789abcdef';
+  const at = new Date('2026-12-02T08:00:00Z');
+  const a = { namespace: 'acme-prod', serviceId: sid };
+  const b = { namespace: 'mallory-dev', serviceId: sid };
+  expect(scheduleName(a)).not.toBe(scheduleName(b));
+  expect(upgradeBackupName(a, at)).not.toBe(upgradeBackupName(b, at));
+  expect(stopBackupName(a, at)).not.toBe(stopBackupName(b, at));
+});
+
+test('every name for every 32-hex service_id in any namespace is a DNS-1123 label of at most 63 characters', () => {
   fc.assert(
-    fc.property(hex32, when, random4, (sid, at, random) => {
+    fc.property(hex32, namespace, when, random4, (sid, ns, at, random) => {
+      const component = { namespace: ns, serviceId: sid };
       const backup = manualBackupName(sid, at, random);
-      const scheduled = veleroScheduled(scheduleName(sid), at);
-      for (const name of [backup, restoreName(sid, at, random), scheduleName(sid), scheduled,
+      const scheduled = veleroScheduled(scheduleName(component), at);
+      for (const name of [backup, restoreName(sid, at, random), scheduleName(component), scheduled, upgradeBackupName(component, at), stopBackupName(component, at),
         deleteBackupRequestName(backup, random), downloadRequestName(backup, random),
         deleteBackupRequestName(scheduled, random), downloadRequestName(scheduled, random)]) {
         expect(name.length).toBeLessThanOrEqual(63);
@@ -39,11 +60,14 @@ test('every name for every 32-hex service_id is a DNS-1123 label of at most 63 c
   );
 });
 
-test("a manual Backup name is never one of Velero's scheduled-backup names, for any schedule", () => {
+test("a manual, upgrade or stop Backup name is never one of Velero's scheduled-backup names, for any schedule", () => {
   fc.assert(
-    fc.property(hex32, hex32, when, when, random4, (sid, otherSid, at, scheduledAt, random) => {
+    fc.property(hex32, hex32, namespace, namespace, when, when, random4, (sid, otherSid, ns, otherNs, at, scheduledAt, random) => {
       const manual = manualBackupName(sid, at, random);
-      expect(manual).not.toBe(veleroScheduled(scheduleName(otherSid), scheduledAt));
+      const scheduled = veleroScheduled(scheduleName({ namespace: otherNs, serviceId: otherSid }), scheduledAt);
+      expect(manual).not.toBe(scheduled);
+      expect(upgradeBackupName({ namespace: ns, serviceId: sid }, at)).not.toBe(scheduled);
+      expect(stopBackupName({ namespace: ns, serviceId: sid }, at)).not.toBe(scheduled);
       // Whatever the Schedule is called: a scheduled name ends in "-" and 14 digits, a manual one does not.
       expect(manual).not.toMatch(/-[0-9]{14}$/);
     }),

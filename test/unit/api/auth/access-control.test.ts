@@ -12,7 +12,7 @@ import type { Identity } from '../../../../src/api/auth/identity.js';
 
 const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.console-token.sig';
 const CONSOLE: Identity = { username: 'system:serviceaccount:wt-system:console', uid: 'u-1', groups: ['system:serviceaccounts', 'system:authenticated'], via: 'token' };
-const GET_RECORDS: AccessRequest = { namespace: 'tenant-a', verb: 'get', resource: 'componentbackups' };
+const GET_RECORDS: AccessRequest = { namespace: 'tenant-a', verb: 'get', resource: 'componentbackups', shownAs: 'in tenant env acme/prod' };
 
 /** Plays TokenReview and SubjectAccessReview: knows some tokens and some grants; can be made unreachable. */
 class ReviewsStandIn implements AuthReviews {
@@ -166,12 +166,26 @@ describe('authorize', () => {
     expect(reviews.accessReviews).toEqual([{ identity: CONSOLE, request: GET_RECORDS }]);
   });
 
-  test('denied: 403 naming the user, verb, resource, name and namespace', async () => {
+  test('denied: 403 naming the user, verb, resource, name and what the route called it, never the namespace', async () => {
     const { access } = setUp();
-    await expect(access.authorize(CONSOLE, { namespace: 'tenant-b', verb: 'delete', resource: 'componentbackups', name: 'x-backup-1' })).resolves.toEqual({
+    const answer = await access.authorize(CONSOLE, { namespace: 'tenant-b', verb: 'delete', resource: 'componentbackups', name: 'gr0a1b2c', shownAs: 'in tenant env beta/test' });
+    expect(answer).toEqual({
       status: 403,
-      message: 'system:serviceaccount:wt-system:console may not delete componentbackups.backup.wutong.io "x-backup-1" in namespace "tenant-b"',
+      message: 'system:serviceaccount:wt-system:console may not delete componentbackups.backup.wutong.io "gr0a1b2c" in tenant env beta/test',
     });
+    expect(answer?.message).not.toContain('tenant-b');
+  });
+
+  test('a subresource is asked for and named as resource/subresource, and its verdict is cached apart from the resource\'s', async () => {
+    const { access, reviews } = setUp();
+    const download: AccessRequest = { ...GET_RECORDS, namespace: 'tenant-b', subresource: 'download', name: 'gr0a1b2c' };
+    await expect(access.authorize(CONSOLE, download)).resolves.toEqual({
+      status: 403,
+      message: 'system:serviceaccount:wt-system:console may not get componentbackups/download.backup.wutong.io "gr0a1b2c" in tenant env acme/prod',
+    });
+    await access.authorize(CONSOLE, { ...download, subresource: undefined });
+    await access.authorize(CONSOLE, download);
+    expect(reviews.accessReviews.map((r) => r.request.subresource)).toEqual(['download', undefined]);
   });
 
   test('an unreachable API server is a 503, not a 403', async () => {

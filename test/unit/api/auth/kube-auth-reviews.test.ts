@@ -29,7 +29,7 @@ test('every review is one POST bounded by the timeout; the token travels only in
 
 test('the SubjectAccessReview carries the whole identity and the request, in group backup.wutong.io', async () => {
   const { http, sent } = answering({ status: 201, body: { status: { allowed: false, evaluationError: 'role "x" not found' } } });
-  await expect(kubeAuthReviews(http).reviewAccess(IDENTITY, { namespace: 'ns', verb: 'delete', resource: 'componentrestores', name: 'r1' })).resolves.toEqual({ allowed: false, reason: 'role "x" not found' });
+  await expect(kubeAuthReviews(http).reviewAccess(IDENTITY, { namespace: 'ns', verb: 'delete', resource: 'componentrestores', name: 'r1', shownAs: 'in tenant env t/e' })).resolves.toEqual({ allowed: false, reason: 'role "x" not found' });
   expect(sent[0]?.body).toEqual({
     apiVersion: 'authorization.k8s.io/v1',
     kind: 'SubjectAccessReview',
@@ -49,4 +49,10 @@ test.each([
 test('authenticated without a username is not an identity', async () => {
   const { http } = answering({ status: 201, body: { status: { authenticated: true, user: {} } } });
   await expect(kubeAuthReviews(http).reviewToken('tkn')).resolves.toEqual({ authenticated: false, reason: 'the API server does not recognise it' });
+});
+
+test('a subresource is sent as resourceAttributes.subresource; a cluster-wide question has an empty namespace', async () => {
+  const { http, sent } = answering({ status: 201, body: { status: { allowed: true } } });
+  await expect(kubeAuthReviews(http).reviewAccess(IDENTITY, { namespace: '', verb: 'get', resource: 'componentbackups', subresource: 'download', name: 'gr0a1b2c', shownAs: 'in tenant env t/e' })).resolves.toEqual({ allowed: true, reason: '' });
+  expect((sent[0]?.body as { spec: { resourceAttributes: unknown } }).spec.resourceAttributes).toEqual({ namespace: '', verb: 'get', group: 'backup.wutong.io', resource: 'componentbackups', subresource: 'download', name: 'gr0a1b2c' });
 });
