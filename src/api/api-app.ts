@@ -6,8 +6,9 @@ import { KubeHttpError, KubeUnreachable } from '../kube/kube-http.js';
 import { expressListener } from '../server/express-listener.js';
 import type { WebhookListener } from '../server/protocols.js';
 import { ApiError, unavailable, ValidationError } from './api-error.js';
-import { isAuthFailure, type AccessControl } from './auth/access-control.js';
+import { authFailureCode, isAuthFailure, type AccessControl } from './auth/access-control.js';
 import { verifiedPeerCertificate } from './auth/client-ca.js';
+import { sourceAddress } from './auth/failed-authentications.js';
 import { COMPONENT_PREFIX, COMPONENT_ROUTES, type ComponentRoute } from './component-routes.js';
 import { sendError } from './envelope.js';
 import { goJson } from './go-json.js';
@@ -112,11 +113,13 @@ export function apiApp(options: ApiAppOptions): WebhookListener {
     const identity = await backend.access.authenticate({
       authorization: req.get('authorization'),
       clientCertificate: verifiedPeerCertificate(req.socket as TLSSocket),
+      source: sourceAddress(req.socket),
     });
     if (isAuthFailure(identity)) {
       // RFC 6750: a 401 names the scheme the client should use.
       if (identity.status === 401) res.setHeader('www-authenticate', 'Bearer realm="wutong-backup"');
-      throw new ApiError(identity.status, identity.message, identity.status === 401 ? 'unauthenticated' : 'unavailable');
+      if (identity.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(identity.retryAfterSeconds));
+      throw new ApiError(identity.status, identity.message, authFailureCode(identity));
     }
     const params = parse(route.params, req.params);
     const query = parse(route.query, { ...(req.query as Record<string, unknown>) });
