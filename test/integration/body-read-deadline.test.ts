@@ -63,7 +63,6 @@ function slowHttp1(body: Buffer): { req: ClientRequest; reply: Promise<SlowReply
   const started = Date.now();
   let req!: ClientRequest;
   let sent = 0;
-  let drip: NodeJS.Timeout | undefined;
   let closed!: () => void;
   const socketClosed = new Promise<void>((resolve) => (closed = resolve));
   const reply = new Promise<SlowReply>((resolve, reject) => {
@@ -85,7 +84,7 @@ function slowHttp1(body: Buffer): { req: ClientRequest; reply: Promise<SlowReply
     sent++;
   };
   dripOne();
-  drip = setInterval(dripOne, 1_000);
+  const drip = setInterval(dripOne, 1_000);
   void socketClosed.then(() => clearInterval(drip));
   return { req, reply, socketClosed };
 }

@@ -158,7 +158,7 @@ describe('failed authentications per source address', () => {
       statuses.push(reply.status);
       if (reply.status === 429) throttled ??= reply;
     }
-    expect(statuses).toEqual([...Array(20).fill(401), ...Array(40).fill(429)]);
+    expect(statuses).toEqual([...Array<number>(20).fill(401), ...Array<number>(40).fill(429)]);
     expect(api.reviews.tokenReviews).toHaveLength(21);
     expect(json(throttled!)).toEqual({ msg: expect.stringMatching(/^too many failed authentications from 127\.0\.0\.1; try again in \d+ s$/) as unknown, code: 'too_many_failed_authentications' });
     expect(Number(throttled!.headers['retry-after'])).toBeGreaterThanOrEqual(1);
@@ -212,7 +212,6 @@ describe('BODY_READ_TIMEOUT', () => {
   /** POST with a declared body of `length` bytes, sent a byte every 500 ms. */
   function slowPost(api: Started, length: number): { reply: Promise<Reply>; socketClosed: Promise<void> } {
     let req!: ClientRequest;
-    let socketClosed!: Promise<void>;
     const reply = new Promise<Reply>((resolve, reject) => {
       req = request(
         { host: '127.0.0.1', port: api.port, path: BACKUP, method: 'POST', ca: tls.ca, agent: false, headers: { authorization: `Bearer ${SA_TOKEN}`, 'content-type': 'application/json', 'content-length': String(length) } },
@@ -225,7 +224,7 @@ describe('BODY_READ_TIMEOUT', () => {
       );
       req.on('error', (err) => (req.socket?.destroyed ? undefined : reject(err)));
     });
-    socketClosed = new Promise((resolve) => req.on('socket', (socket) => socket.once('close', () => resolve())));
+    const socketClosed = new Promise<void>((resolve) => req.on('socket', (socket) => socket.once('close', () => resolve())));
     req.flushHeaders();
     const drip = setInterval(() => (req.destroyed ? clearInterval(drip) : req.write('{')), 500);
     void socketClosed.then(() => clearInterval(drip));
