@@ -71,6 +71,9 @@ const DEFAULT_MAX_ENTRIES = 10_000;
 // See config.ts (AUTH_FAILURE_LIMIT): what a source may fail before 429.
 const DEFAULT_FAILURE_LIMIT = { limit: 20, windowMs: 10_000 };
 
+// Certificate users whose dropped system: groups were logged at warn; bounded like every per-caller record here.
+const MAX_WARNED_USERS = 1_000;
+
 type AccessVerdict = { allowed: boolean; reason: string };
 
 /**
@@ -96,6 +99,7 @@ export function accessControl(reviews: AuthReviews, options: AccessControlOption
   const prefixes = options.certificatePrefixes ?? { user: DEFAULT_CLIENT_CERT_PREFIX, group: DEFAULT_CLIENT_CERT_PREFIX };
   const server = options.server ?? 'api';
   const failures = new FailedAuthentications({ ...(options.failureLimit ?? DEFAULT_FAILURE_LIMIT), now });
+  const warnedDroppedGroups = new Set<string>();
   const tokens = reviewCache<TokenReviewResult>(cacheOptions);
   const verdicts = reviewCache<AccessVerdict>(cacheOptions);
 
@@ -165,7 +169,12 @@ export function accessControl(reviews: AuthReviews, options: AccessControlOption
         const named = identityFromCertificate(clientCertificate, prefixes);
         if ('identity' in named) {
           const { identity, droppedGroups } = named;
-          if (droppedGroups.length > 0) log.warn({ username: identity.username, droppedGroups }, 'client certificate: system: groups left out');
+          if (droppedGroups.length > 0) {
+            // Once per user at warn (a console polling with such a certificate would fill the log), at debug after.
+            const first = !warnedDroppedGroups.has(identity.username) && warnedDroppedGroups.size < MAX_WARNED_USERS;
+            if (first) warnedDroppedGroups.add(identity.username);
+            log[first ? 'warn' : 'debug']({ username: identity.username, droppedGroups }, 'client certificate: system: groups left out');
+          }
           log.debug({ decision: 'authenticated', via: 'client-certificate', username: identity.username }, 'client certificate accepted');
           return identity;
         }
