@@ -168,6 +168,8 @@ async function main(): Promise<void> {
         API_PORT: '0',
         LOG_LEVEL: 'warn',
         SHUTDOWN_DRAIN: '0',
+        // The bench reads /metrics without a token.
+        METRICS_AUTH: 'false',
       },
       stdio: ['ignore', 'inherit', 'inherit'],
     });

@@ -127,6 +127,8 @@ export async function startBenchServer(kubeconfigPath: string, work: string, nam
       API_PORT: String(apiPort),
       LOG_LEVEL: 'warn',
       SHUTDOWN_DRAIN: '0',
+      // The bench reads /metrics without a token.
+      METRICS_AUTH: 'false',
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

@@ -1,5 +1,6 @@
 import { tenantLabelsFromEnv, type TenantLabels } from './tenancy/tenant-labels.js';
 import { excludedNamespacesFrom, type ExcludedNamespaces } from './admission/excluded-namespaces.js';
+import { DEFAULT_CLIENT_CERT_PREFIX } from './api/auth/client-certificate.js';
 import { electionTiming, type ElectionTiming } from './controller/leader-election.js';
 import { durationFromEnv } from './duration.js';
 import { DEFAULT_POLICY_FILE } from './policy/default-policy.js';
@@ -25,6 +26,21 @@ export interface Config {
   storageLocation: string;
   /** API_CLIENT_CA: PEM file of the CA whose client certificates the API accepts (optional). */
   apiClientCaFile: string | undefined;
+  /** API_TOKEN_AUDIENCES: a bearer token must be meant for one of these (TokenReview spec.audiences); empty: no audience check. */
+  apiTokenAudiences: string[];
+  /** API_CLIENT_CERT_USER_PREFIX: put before a client certificate's CN to make the username. */
+  apiClientCertUserPrefix: string;
+  /** API_CLIENT_CERT_GROUP_PREFIX: put before each of its O values to make the groups. */
+  apiClientCertGroupPrefix: string;
+  /** AUTH_FAILURE_LIMIT / AUTH_FAILURE_WINDOW: failed authentications one source address may make per window before 429 (0: no limit). */
+  authFailureLimit: number;
+  authFailureWindowMs: number;
+  /** BODY_READ_TIMEOUT: a backup API request's body must be received within this, or 408. */
+  bodyReadTimeoutMs: number;
+  /** ADMISSION_BODY_READ_TIMEOUT: an AdmissionReview's body must be received within this, or 408. */
+  admissionBodyReadTimeoutMs: number;
+  /** METRICS_AUTH: /metrics asks for a bearer token allowed to get the non-resource URL /metrics (in a cluster). */
+  metricsAuth: boolean;
   /** DOWNLOAD_TIMEOUT: how long a download waits for Velero's pre-signed URL. */
   downloadTimeoutMs: number;
   /** LEADER_ELECTION_LEASE / _RENEW / _RETRY: the controller Lease's timing (15s / 10s / 2s, as Kubernetes' own components). */
@@ -66,6 +82,25 @@ const DEFAULT_HOLDER_START_TIMEOUT_MS = 60_000;
 // holder that lost its purpose does not hold a volume overnight.
 const DEFAULT_HOLDER_MAX_AGE_MS = 6 * 3_600_000;
 
+// A console that mistypes its token retries a handful of times; a script
+// guessing tokens, or one leaking a revoked one in a loop, makes thousands of
+// TokenReviews (each a call to the API server) unless stopped. Twenty in ten
+// seconds is far above the first and caps the second at two TokenReviews a
+// second per source.
+const DEFAULT_AUTH_FAILURE_LIMIT = 20;
+const DEFAULT_AUTH_FAILURE_WINDOW_MS = 10_000;
+// The console sends a few hundred bytes at once: ten seconds is only ever
+// reached by a client that stalls on purpose (or a dead network).
+const DEFAULT_BODY_READ_TIMEOUT_MS = 10_000;
+// The API server has the whole review in memory and sends it at once; the
+// shipped webhook configuration gives up after timeoutSeconds: 5. Four
+// seconds frees a stalled review's share of the body budget before then, and
+// the 408 still reaches a caller that waits, naming the reason.
+const DEFAULT_ADMISSION_BODY_READ_TIMEOUT_MS = 4_000;
+// The API server's longest webhook timeout: a body still arriving after it is
+// awaited by nobody.
+const MAX_WEBHOOK_TIMEOUT_MS = 30_000;
+
 function mebibytes(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined || value === '') return fallback * MiB;
   const n = Number(value);
@@ -100,6 +135,44 @@ function leaderElection(env: NodeJS.ProcessEnv): ElectionTiming {
   );
 }
 
+/** Comma-separated, blanks and repeats dropped. */
+function list(value: string | undefined): string[] {
+  return [...new Set((value ?? '').split(',').map((item) => item.trim()).filter((item) => item !== ''))];
+}
+
+/**
+ * A name prefix for client certificate identities. Unset: the default; set
+ * to "" (explicitly): no prefix. A prefix that itself starts with "system:"
+ * would put every certificate there, so it is refused here; a shorter one
+ * ("sys") is caught per certificate (client-certificate.ts).
+ */
+function certificatePrefix(value: string | undefined, name: string, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (value.startsWith('system:')) throw new Error(`${name} must not start with "system:" (a client certificate may never name a system: user or group), got "${value}"`);
+  return value;
+}
+
+function count(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined || value.trim() === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number, 0 or more, got "${value}"`);
+  return n;
+}
+
+function admissionBodyReadTimeout(env: NodeJS.ProcessEnv): number {
+  const ms = durationFromEnv(env, 'ADMISSION_BODY_READ_TIMEOUT', DEFAULT_ADMISSION_BODY_READ_TIMEOUT_MS);
+  if (ms >= MAX_WEBHOOK_TIMEOUT_MS) throw new Error(`ADMISSION_BODY_READ_TIMEOUT must be shorter than 30s (the API server's longest webhook timeout; keep it below the webhook's timeoutSeconds), got "${env.ADMISSION_BODY_READ_TIMEOUT}"`);
+  return ms;
+}
+
+function flag(value: string | undefined, name: string, fallback: boolean): boolean {
+  if (value === undefined || value.trim() === '') return fallback;
+  const text = value.trim().toLowerCase();
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  throw new Error(`${name} must be true or false, got "${value}"`);
+}
+
 function port(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined || value === '') return fallback;
   const n = Number(value);
@@ -121,6 +194,14 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     veleroNamespace: env.VELERO_NAMESPACE || 'velero',
     storageLocation: env.BACKUP_STORAGE_LOCATION || 'default',
     apiClientCaFile: env.API_CLIENT_CA || undefined,
+    apiTokenAudiences: list(env.API_TOKEN_AUDIENCES),
+    apiClientCertUserPrefix: certificatePrefix(env.API_CLIENT_CERT_USER_PREFIX, 'API_CLIENT_CERT_USER_PREFIX', DEFAULT_CLIENT_CERT_PREFIX),
+    apiClientCertGroupPrefix: certificatePrefix(env.API_CLIENT_CERT_GROUP_PREFIX, 'API_CLIENT_CERT_GROUP_PREFIX', DEFAULT_CLIENT_CERT_PREFIX),
+    authFailureLimit: count(env.AUTH_FAILURE_LIMIT, 'AUTH_FAILURE_LIMIT', DEFAULT_AUTH_FAILURE_LIMIT),
+    authFailureWindowMs: durationFromEnv(env, 'AUTH_FAILURE_WINDOW', DEFAULT_AUTH_FAILURE_WINDOW_MS),
+    bodyReadTimeoutMs: durationFromEnv(env, 'BODY_READ_TIMEOUT', DEFAULT_BODY_READ_TIMEOUT_MS),
+    admissionBodyReadTimeoutMs: admissionBodyReadTimeout(env),
+    metricsAuth: flag(env.METRICS_AUTH, 'METRICS_AUTH', true),
     downloadTimeoutMs: durationFromEnv(env, 'DOWNLOAD_TIMEOUT', DEFAULT_DOWNLOAD_TIMEOUT_MS),
     leaderElection: leaderElection(env),
     controllerResyncMs: durationFromEnv(env, 'CONTROLLER_RESYNC', DEFAULT_CONTROLLER_RESYNC_MS),

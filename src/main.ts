@@ -13,6 +13,7 @@ import { startHttpsServer } from './server/https-server.js';
 import { Shutdown } from './server/shutdown.js';
 import { webhookApp } from './server/webhook-app.js';
 import { apiApp, type ApiBackend } from './api/api-app.js';
+import { apiBodyReadDeadline } from './api/body-deadline.js';
 import { loadClientCa } from './api/auth/client-ca.js';
 import { PACKAGE_VERSION } from './package-root.js';
 
@@ -57,10 +58,17 @@ async function main(config: Config, shutdown: Shutdown): Promise<void> {
     ['shutdown', shutdown.readiness],
   ]);
   const budget = new BodyBudget(config.bodyBudgetBytes);
-  const server = await startHttpsServer(webhookApp(store, log, { readiness, budget, excludedNamespaces: config.excludedNamespaces }), tls.current(), config.port, config.host);
+  // /metrics needs a token allowed to GET it, in a cluster (METRICS_AUTH); standalone there is no API server to ask, and it stays open.
+  const metricsAccess = cluster && config.metricsAuth ? (await import('./kube/create-metrics-access.js')).createMetricsAccess(cluster, config, log) : undefined;
+  const server = await startHttpsServer(
+    webhookApp(store, log, { readiness, budget, excludedNamespaces: config.excludedNamespaces, bodyReadTimeoutMs: config.admissionBodyReadTimeoutMs, metricsAccess }),
+    tls.current(),
+    config.port,
+    config.host,
+  );
   shutdown.onStop(followCertificateSource(tls, (material) => server.setTls(material)));
   shutdown.serving(server);
-  log.info({ url: server.url, tls: tlsConfig.source, policy: store.current().source }, 'webhook serving');
+  log.info({ url: server.url, tls: tlsConfig.source, policy: store.current().source, metrics: metricsAccess ? 'bearer token allowed to get /metrics' : 'open' }, 'webhook serving');
 
   let backend: ApiBackend | undefined;
   if (cluster) {
@@ -72,7 +80,8 @@ async function main(config: Config, shutdown: Shutdown): Promise<void> {
     shutdown.onStop(() => runtime.stop());
   }
   const clientCa = config.apiClientCaFile ? loadClientCa(config.apiClientCaFile) : undefined;
-  const api = await startHttpsServer(apiApp({ ...(backend ? { backend } : {}), log, version: PACKAGE_VERSION }), tls.current(), config.apiPort, config.host, clientCa);
+  const app = apiBodyReadDeadline(apiApp({ ...(backend ? { backend } : {}), log, version: PACKAGE_VERSION }), config.bodyReadTimeoutMs);
+  const api = await startHttpsServer(app, tls.current(), config.apiPort, config.host, clientCa);
   shutdown.onStop(followCertificateSource(tls, (material) => api.setTls(material)));
   shutdown.serving(api);
   log.info({ url: api.url, cluster: backend ? 'connected' : 'none: component routes answer 503', clientCertificates: Boolean(clientCa) }, 'backup API serving');

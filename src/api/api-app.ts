@@ -7,8 +7,9 @@ import { expressListener } from '../server/express-listener.js';
 import type { WebhookListener } from '../server/protocols.js';
 import { ApiError, conflict, notFound, unavailable, ValidationError } from './api-error.js';
 import type { AccessRequest, AccessVerb } from './auth/access-request.js';
-import { isAuthFailure, type AccessControl } from './auth/access-control.js';
+import { authFailureCode, isAuthFailure, type AccessControl } from './auth/access-control.js';
 import { verifiedPeerCertificate } from './auth/client-ca.js';
+import { sourceAddress } from './auth/failed-authentications.js';
 import { COMPONENT_PREFIX, COMPONENT_ROUTES, type ComponentRoute } from './component-routes.js';
 import { sendError } from './envelope.js';
 import { goJson } from './go-json.js';
@@ -116,11 +117,13 @@ export function apiApp(options: ApiAppOptions): WebhookListener {
     const identity = await backend.access.authenticate({
       authorization: req.get('authorization'),
       clientCertificate: verifiedPeerCertificate(req.socket as TLSSocket),
+      source: sourceAddress(req.socket),
     });
     if (isAuthFailure(identity)) {
       // RFC 6750: a 401 names the scheme the client should use.
       if (identity.status === 401) res.setHeader('www-authenticate', 'Bearer realm="wutong-backup"');
-      throw new ApiError(identity.status, identity.message, identity.status === 401 ? 'unauthenticated' : 'unavailable');
+      if (identity.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(identity.retryAfterSeconds));
+      throw new ApiError(identity.status, identity.message, authFailureCode(identity));
     }
     const params = parse(route.params, req.params) as { tenant_name: string; tenant_env_name: string; service_alias: string };
     const query = parse(route.query, { ...(req.query as Record<string, unknown>) });

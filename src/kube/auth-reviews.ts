@@ -1,4 +1,4 @@
-import { ACCESS_GROUP } from '../api/auth/access-request.js';
+import { ACCESS_GROUP, isNonResourceRequest, type AccessQuestion } from '../api/auth/access-request.js';
 import type { AuthReviews, TokenReviewResult } from '../api/auth/auth-reviews.js';
 import type { Identity } from '../api/auth/identity.js';
 import { isObject } from '../is-object.js';
@@ -20,11 +20,12 @@ const DEFAULT_TIMEOUT_MS = 5_000;
  */
 export function kubeAuthReviews(http: KubeHttp, timeoutMs = DEFAULT_TIMEOUT_MS): AuthReviews {
   return {
-    async reviewToken(token) {
-      const response = await http.send('POST', TOKEN_REVIEWS, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token } }, timeoutMs);
-      return tokenReviewResult(reviewStatus('TokenReview', response));
+    async reviewToken(token, audiences = []) {
+      const spec = audiences.length > 0 ? { token, audiences: [...audiences] } : { token };
+      const response = await http.send('POST', TOKEN_REVIEWS, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec }, timeoutMs);
+      return tokenReviewResult(reviewStatus('TokenReview', response), audiences.length > 0);
     },
-    async reviewAccess(identity, request) {
+    async reviewAccess(identity, question) {
       const body = {
         apiVersion: 'authorization.k8s.io/v1',
         kind: 'SubjectAccessReview',
@@ -33,14 +34,7 @@ export function kubeAuthReviews(http: KubeHttp, timeoutMs = DEFAULT_TIMEOUT_MS):
           groups: identity.groups,
           ...(identity.uid === undefined ? {} : { uid: identity.uid }),
           ...(identity.extra === undefined ? {} : { extra: identity.extra }),
-          resourceAttributes: {
-            namespace: request.namespace,
-            verb: request.verb,
-            group: ACCESS_GROUP,
-            resource: request.resource,
-            ...(request.subresource === undefined ? {} : { subresource: request.subresource }),
-            ...(request.name === undefined ? {} : { name: request.name }),
-          },
+          ...accessAttributes(question),
         },
       };
       const status = reviewStatus('SubjectAccessReview', await http.send('POST', SUBJECT_ACCESS_REVIEWS, body, timeoutMs));
@@ -49,6 +43,21 @@ export function kubeAuthReviews(http: KubeHttp, timeoutMs = DEFAULT_TIMEOUT_MS):
       // verdict still stands (not allowed unless some rule allowed it).
       const reason = [status.reason, status.evaluationError].filter((s): s is string => typeof s === 'string' && s !== '').join('; ');
       return { allowed, reason };
+    },
+  };
+}
+
+/** What the SubjectAccessReview asks: resourceAttributes in ACCESS_GROUP, or nonResourceAttributes for a path. */
+function accessAttributes(question: AccessQuestion): Record<string, unknown> {
+  if (isNonResourceRequest(question)) return { nonResourceAttributes: { path: question.path, verb: question.verb } };
+  return {
+    resourceAttributes: {
+      namespace: question.namespace,
+      verb: question.verb,
+      group: ACCESS_GROUP,
+      resource: question.resource,
+      ...(question.subresource === undefined ? {} : { subresource: question.subresource }),
+      ...(question.name === undefined ? {} : { name: question.name }),
     },
   };
 }
@@ -64,7 +73,12 @@ function reviewStatus(kind: string, response: KubeResponse): Record<string, unkn
   return response.body.status;
 }
 
-function tokenReviewResult(status: Record<string, unknown>): TokenReviewResult {
+/**
+ * `askedAudiences`: the review named audiences, so status.audiences (the
+ * ones the token is valid for, of those asked) is part of the verdict;
+ * missing, it is empty, and access control refuses the token.
+ */
+function tokenReviewResult(status: Record<string, unknown>, askedAudiences: boolean): TokenReviewResult {
   const user = isObject(status.user) ? status.user : {};
   if (status.authenticated !== true || typeof user.username !== 'string' || user.username === '') {
     const error = typeof status.error === 'string' && status.error !== '' ? status.error : 'the API server does not recognise it';
@@ -76,7 +90,7 @@ function tokenReviewResult(status: Record<string, unknown>): TokenReviewResult {
     const extra = Object.fromEntries(Object.entries(user.extra).map(([key, value]) => [key, strings(value)]));
     if (Object.keys(extra).length > 0) identity.extra = extra;
   }
-  return { authenticated: true, identity };
+  return askedAudiences ? { authenticated: true, identity, audiences: strings(status.audiences) } : { authenticated: true, identity };
 }
 
 function strings(value: unknown): string[] {

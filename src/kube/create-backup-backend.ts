@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { ApiBackend } from '../api/api-app.js';
 import { accessControl } from '../api/auth/access-control.js';
+import { apiAccessOptions } from '../api/auth/access-settings.js';
 import type { Config } from '../config.js';
 import { reportVeleroCacheSizes } from '../observability/metrics.js';
 import { kubeAuthReviews } from './auth-reviews.js';
@@ -77,7 +78,7 @@ export function createBackupBackend(
       random: () => randomBytes(2).toString('hex'),
       log,
     },
-    access: accessControl(kubeAuthReviews(http, REQUEST_TIMEOUT_MS)),
+    access: accessControl(kubeAuthReviews(http, REQUEST_TIMEOUT_MS), apiAccessOptions(config)),
     tenants: parts.tenants,
   };
   return { backend, cache, store, atRest };

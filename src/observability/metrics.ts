@@ -7,7 +7,7 @@ collectDefaultMetrics({ register: registry, prefix: 'wutong_backup_' });
 
 export const admissionRequests = new Counter({
   name: 'wutong_backup_admission_requests_total',
-  help: 'Admission reviews answered, by outcome (patched, unchanged, skipped, bad_request, overloaded, error).',
+  help: 'Admission reviews answered, by outcome (patched, unchanged, skipped, bad_request, overloaded, body_timeout, error).',
   labelNames: ['outcome'] as const,
   registers: [registry],
 });

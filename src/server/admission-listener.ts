@@ -4,7 +4,9 @@ import type { ExcludedNamespaces } from '../admission/excluded-namespaces.js';
 import { handleReview } from '../admission/review-handler.js';
 import { admissionBodyBytesInFlight, admissionDuration, admissionRequests, admissionWarnings, annotationsInjected } from '../observability/metrics.js';
 import type { PolicyStore } from '../policy/policy-store.js';
+import { formatDuration } from '../duration.js';
 import type { BodyBudget } from './body-budget.js';
+import { bodyReceived, closeAfterAnswer, stopReceiving } from './body-read-deadline.js';
 import type { WebhookListener, WebhookRequest, WebhookResponse } from './protocols.js';
 
 // The API server refuses objects over 3 MiB, so no genuine review is larger.
@@ -27,6 +29,18 @@ function overBudget(res: WebhookResponse, budget: BodyBudget): void {
   reject(res, 429, `too many admission bodies in flight (budget ${budget.limitBytes} bytes); try again`, 'overloaded', { 'retry-after': '1' });
 }
 
+/**
+ * The body did not arrive in time: its share of the budget was given back
+ * already; the answer closes the exchange (an AdmissionReview answer needs the
+ * request's uid, which is in the body that never came, so a plain 408 with
+ * the reason, like the transport's other refusals).
+ */
+function tooSlow(req: WebhookRequest, res: WebhookResponse, timeoutMs: number): void {
+  closeAfterAnswer(req, res);
+  reject(res, 408, `request body not received within ${formatDuration(timeoutMs)} (ADMISSION_BODY_READ_TIMEOUT); the rest of it is refused`, 'body_timeout');
+  stopReceiving(req, res);
+}
+
 function answer(res: WebhookResponse, review: AdmissionReviewResponse): void {
   const body = JSON.stringify(review);
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
@@ -40,7 +54,14 @@ function answer(res: WebhookResponse, review: AdmissionReviewResponse): void {
  * transport for admission: body limit, envelope checks, uid echo, metrics,
  * and the guarantee that an internal error never blocks a pod.
  */
-export function admissionListener(store: PolicyStore, log: Logger, budget?: BodyBudget, excludedNamespaces?: ExcludedNamespaces): WebhookListener {
+export function admissionListener(
+  store: PolicyStore,
+  log: Logger,
+  budget?: BodyBudget,
+  excludedNamespaces?: ExcludedNamespaces,
+  /** ADMISSION_BODY_READ_TIMEOUT: the whole body must be in within this; none: no deadline (tests). */
+  bodyReadTimeoutMs?: number,
+): WebhookListener {
   const review = (req: WebhookRequest, res: WebhookResponse, raw: string): void => {
     const started = process.hrtime.bigint();
     let body: unknown;
@@ -110,13 +131,13 @@ export function admissionListener(store: PolicyStore, log: Logger, budget?: Body
       admissionBodyBytesInFlight.set(budget.inUseBytes);
       return true;
     };
-    if (budget) {
-      res.once('close', () => {
-        budget.release(reserved);
-        reserved = 0;
-        admissionBodyBytesInFlight.set(budget.inUseBytes);
-      });
-    }
+    const releaseBudget = (): void => {
+      if (!budget) return;
+      budget.release(reserved);
+      reserved = 0;
+      admissionBodyBytesInFlight.set(budget.inUseBytes);
+    };
+    res.once('close', releaseBudget);
     if (Number.isInteger(declared) && declared > 0 && !reserve(declared)) {
       overBudget(res, budget!);
       req.resume();
@@ -142,7 +163,31 @@ export function admissionListener(store: PolicyStore, log: Logger, budget?: Body
       }
       chunks.push(chunk);
     });
+    // A client that sends its body slowly (a byte a second, say) would hold
+    // its share of the budget, and a connection, for as long as it liked:
+    // past the deadline both are given back at once. A body still arriving
+    // after another refusal (413, 429) is cut then too.
+    const deadline =
+      bodyReadTimeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            if (bodyReceived(req)) return;
+            if (refused || res.headersSent) {
+              stopReceiving(req, res);
+              return;
+            }
+            refused = true;
+            chunks.length = 0;
+            releaseBudget();
+            tooSlow(req, res, bodyReadTimeoutMs);
+          }, bodyReadTimeoutMs);
+    // Never what keeps a stopping process alive: the connection does that.
+    deadline?.unref();
+    res.once('close', () => {
+      if (bodyReceived(req)) clearTimeout(deadline);
+    });
     req.on('end', () => {
+      clearTimeout(deadline);
       if (!refused) review(req, res, chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8'));
     });
     req.on('error', (err) => log.warn({ err: err.message }, 'admission request stream failed'));

@@ -43,12 +43,30 @@ const DEFAULT_CLOSE_GRACE_MS = 10_000;
 // connection; the admission body budget is the memory bound that answers
 // properly, so this one must not be the first to trip.
 const MAX_SESSION_MEMORY_MB = 128;
-// Go's HTTP/2 client assumes 1,000 streams per connection when the server
-// advertises no limit (Node does not send its unlimited default), and dials
-// another connection beyond that: under a backlog that is a handshake storm
-// again. Advertise more than the body budget can ever admit, so the budget's
-// 429 is what a backlog meets.
-const MAX_CONCURRENT_STREAMS = 100_000;
+// Requests one HTTP/2 connection may have open at once: 250, what Go's own
+// HTTP/2 server advertises (x/net/http2's default). Each open stream is a
+// request this one thread holds (nghttp2's stream state, a handler, a body
+// being buffered); unbounded, one client opens streams faster than they are
+// answered (and Node would advertise nothing: Go's client then assumes 1,000).
+// What a backlog meets first now: for ordinary 10-20 KB reviews this limit
+// (250 of them are ~5 MB, far inside the body budget), for maximum-size ones
+// the budget's 429 (eight 3 MiB bodies fill 24 MiB), so memory stays bounded
+// by the budget either way. A client that honours the limit queues further
+// requests until a stream ends (Node's does; Go's does with
+// StrictMaxConcurrentStreams, and by default dials another connection
+// instead, but a backlog of 250 is already more than this thread answers
+// within a webhook timeout); one that opens more than advertised has its
+// connection closed, with at most 250 of its requests ever served at once
+// (test/integration/http2-limits.test.ts). kube-apiserver never meets the
+// limit: it calls webhooks over HTTP/1.1 (see startHttpsServer).
+// Rapid reset (CVE-2023-44487): streams opened and cancelled at once never
+// count against this limit, so it is no defence there; nghttp2 is. Node's
+// October 2023 security releases updated it to 1.57, whose default limit on
+// incoming RST_STREAM frames (a burst of 1,000, then 33 a second) answers
+// such a client with GOAWAY, after which none of its new streams is served;
+// the Node this runs on (engines >= 20.19; 20.20 bundles nghttp2 1.61) has
+// it, and the same test shows it.
+const MAX_CONCURRENT_STREAMS = 250;
 // Flow-control windows: the defaults (64 KiB per stream and per connection)
 // let only four 15 KB reviews travel at once on the API server's single
 // connection before it must wait for a WINDOW_UPDATE from this busy thread.

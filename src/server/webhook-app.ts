@@ -5,6 +5,7 @@ import { admissionListener } from './admission-listener.js';
 import type { BodyBudget } from './body-budget.js';
 import { expressListener } from './express-listener.js';
 import { healthRouter, type ReadinessCheck } from './health-routes.js';
+import type { MetricsAccess } from './metrics-access.js';
 import type { WebhookListener, WebhookRequest } from './protocols.js';
 
 /** The API server appends `?timeout=10s`; only the path decides the route. */
@@ -25,11 +26,15 @@ export interface WebhookAppOptions {
   budget?: BodyBudget;
   /** Namespaces whose pods are allowed untouched (config.excludedNamespaces). */
   excludedNamespaces?: ExcludedNamespaces;
+  /** ADMISSION_BODY_READ_TIMEOUT: a review's body must be in within this, or 408; none: no deadline (tests). */
+  bodyReadTimeoutMs?: number;
+  /** Who may read /metrics (METRICS_AUTH, in a cluster); none: anyone. */
+  metricsAccess?: MetricsAccess;
 }
 
 export function webhookApp(store: PolicyStore, log: Logger, options: WebhookAppOptions = {}): WebhookListener {
-  const routes = expressListener((app) => app.use(healthRouter(options.readiness ?? new Map())));
-  const admission = admissionListener(store, log, options.budget, options.excludedNamespaces);
+  const routes = expressListener((app) => app.use(healthRouter(options.readiness ?? new Map(), options.metricsAccess)));
+  const admission = admissionListener(store, log, options.budget, options.excludedNamespaces, options.bodyReadTimeoutMs);
   return (req, res) => {
     if (isMutate(req)) admission(req, res);
     else routes(req, res);

@@ -161,11 +161,12 @@ test('a client certificate from API_CLIENT_CA goes through the same SubjectAcces
     await create(`/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/rolebindings`, {
       metadata: { name: 'certificate-consoles' },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRoleName },
-      subjects: [{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'wutong:consoles' }],
+      // The certificate's O, with the default API_CLIENT_CERT_GROUP_PREFIX.
+      subjects: [{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'wutong-backup-client:wutong:consoles' }],
     });
     const consoleCert = (await tls.connectAs('console')).cert;
     const member = await access.authenticate({ authorization: undefined, clientCertificate: consoleCert });
-    expect(member).toEqual({ username: 'wutong-console', groups: ['wutong:consoles', 'tenant-a-admins'], via: 'client-certificate' });
+    expect(member).toEqual({ username: 'wutong-backup-client:wutong-console', groups: ['wutong-backup-client:wutong:consoles', 'wutong-backup-client:tenant-a-admins'], via: 'client-certificate' });
     if (isAuthFailure(member)) throw new Error(member.message);
     await eventually(async () => ((await kubeAuthReviews(reviewerHttp).reviewAccess(member, request())).allowed ? true : undefined), 'the group binding to be in force');
     await expect(access.authorize(member, request({ verb: 'get' }))).resolves.toBeUndefined();

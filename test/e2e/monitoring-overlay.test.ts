@@ -29,10 +29,16 @@ test('overlays/monitoring renders with kubectl 1.20’s kustomize and with kusto
   expect([...a.keys()].filter((k) => !isDeepStrictEqual(a.get(k), b.get(k)))).toEqual([]);
 });
 
-test('overlays/monitoring is the base plus a ServiceMonitor that selects only the webhook Service, the rule, and the dashboard ConfigMap', async () => {
+test('overlays/monitoring is the base plus a ServiceMonitor that selects only the webhook Service, the metrics reader RBAC, the rule, and the dashboard ConfigMap', async () => {
   const [base, monitoring] = await Promise.all([render('base'), render('overlays/monitoring')]);
   const added = monitoring.objects.map(objectKey).filter((k) => !base.objects.map(objectKey).includes(k));
-  expect(added.sort()).toEqual(['ConfigMap/wutong-backup/wutong-backup-grafana-dashboard', 'PrometheusRule/wutong-backup/wutong-backup', 'ServiceMonitor/wutong-backup/wutong-backup']);
+  expect(added.sort()).toEqual([
+    'ClusterRole//wutong-backup-metrics-reader',
+    'ClusterRoleBinding//wutong-backup-metrics-reader',
+    'ConfigMap/wutong-backup/wutong-backup-grafana-dashboard',
+    'PrometheusRule/wutong-backup/wutong-backup',
+    'ServiceMonitor/wutong-backup/wutong-backup',
+  ]);
 
   const monitor = findObject(monitoring.objects, 'ServiceMonitor', 'wutong-backup') as KubeObject & { spec: { selector: { matchLabels: Record<string, string> }; endpoints: { port: string }[] } };
   const services = monitoring.objects.filter((o) => o.kind === 'Service');

@@ -8,7 +8,7 @@ import type { PolicyStore } from '../../src/policy/policy-store.js';
 import type { BodyBudget } from '../../src/server/body-budget.js';
 import { startHttpsServer, type StartedServer } from '../../src/server/https-server.js';
 import type { ReadinessCheck } from '../../src/server/health-routes.js';
-import { webhookApp } from '../../src/server/webhook-app.js';
+import { webhookApp, type WebhookAppOptions } from '../../src/server/webhook-app.js';
 
 export interface Reply {
   status: number;
@@ -42,12 +42,12 @@ function capturingLogger(logs: Array<Record<string, unknown>>): Logger {
 }
 
 /** The real app on real TLS: development CA and serving certificate for 127.0.0.1, a free port. */
-export async function startWebhook(store: PolicyStore, readiness?: ReadonlyMap<string, ReadinessCheck>, budget?: BodyBudget): Promise<Webhook> {
+export async function startWebhook(store: PolicyStore, readiness?: ReadonlyMap<string, ReadinessCheck>, budget?: BodyBudget, options: WebhookAppOptions = {}): Promise<Webhook> {
   const dir = mkdtempSync(join(tmpdir(), 'wutong-backup-tls-'));
   generateDevelopmentTls(dir);
   const tls = readTlsDir(dir);
   const logs: Array<Record<string, unknown>> = [];
-  const server = await startHttpsServer(webhookApp(store, capturingLogger(logs), { ...(readiness ? { readiness } : {}), ...(budget ? { budget } : {}) }), tls, 0, '127.0.0.1');
+  const server = await startHttpsServer(webhookApp(store, capturingLogger(logs), { ...options, ...(readiness ? { readiness } : {}), ...(budget ? { budget } : {}) }), tls, 0, '127.0.0.1');
   const call = (path: string, options: CallOptions = {}): Promise<Reply> =>
     new Promise((resolve, reject) => {
       const req = httpsRequest(

@@ -20,3 +20,21 @@ export interface AccessRequest {
   /** How the 403 names what was asked for: the route's tenant env, never a namespace the caller may not know. */
   shownAs: string;
 }
+
+/**
+ * A request for a path that is no resource, as RBAC's nonResourceURLs grant
+ * it: `GET /metrics`, the way kube-rbac-proxy and controller-runtime's
+ * metrics filter ask (ClusterRole rule `nonResourceURLs: ["/metrics"]`,
+ * `verbs: ["get"]`).
+ */
+export interface NonResourceRequest {
+  path: string;
+  verb: 'get';
+}
+
+/** Whatever a SubjectAccessReview may be asked about. */
+export type AccessQuestion = AccessRequest | NonResourceRequest;
+
+export function isNonResourceRequest(question: AccessQuestion): question is NonResourceRequest {
+  return 'path' in question;
+}

@@ -16,6 +16,10 @@
  */
 export interface ReviewCache<T> {
   get(key: string, load: () => Promise<T>): Promise<T>;
+  /** The result held for key and not yet expired, without loading or reordering anything. */
+  peek(key: string): T | undefined;
+  /** Whether a load of key is under way (a get now would share it). */
+  isLoading(key: string): boolean;
   /** Results held now (expired ones not yet dropped included). */
   size(): number;
 }
@@ -69,6 +73,11 @@ export function reviewCache<T>({ ttlMs, maxEntries, now }: ReviewCacheOptions): 
       inFlight.set(key, loading);
       return loading;
     },
+    peek(key) {
+      const held = results.get(key);
+      return held && held.expiresAt > now() ? held.value : undefined;
+    },
+    isLoading: (key) => inFlight.has(key),
     size: () => results.size,
   };
 }

@@ -44,7 +44,25 @@ export async function startWebhookProcess(env: Record<string, string> = {}): Pro
   const home = mkdtempSync(join(tmpdir(), 'wb-e2e-home-'));
   const tlsDir = env.TLS_DIR ?? join(home, 'certs');
   const child: ChildProcess = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH ?? '', HOME: home, PORT: '0', API_PORT: '0', HOST: '127.0.0.1', TLS_DIR: tlsDir, LOG_LEVEL: 'debug', SHUTDOWN_DRAIN: '1s', ...env },
+    // METRICS_AUTH off: the scenarios read /metrics directly, as a test's
+    // client with no ServiceAccount. AUTH_FAILURE_LIMIT off: every scenario
+    // calls from 127.0.0.1, and the input fuzz mixes hundreds of bad tokens
+    // with the console's, which the per-source limit would answer with 429s
+    // the scenarios do not expect. Both are tested in test/integration
+    // (metrics-auth, api/api-auth); a scenario may turn them back on.
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: home,
+      PORT: '0',
+      API_PORT: '0',
+      HOST: '127.0.0.1',
+      TLS_DIR: tlsDir,
+      LOG_LEVEL: 'debug',
+      SHUTDOWN_DRAIN: '1s',
+      METRICS_AUTH: 'false',
+      AUTH_FAILURE_LIMIT: '0',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);

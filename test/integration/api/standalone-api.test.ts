@@ -50,6 +50,20 @@ test('standalone, component routes answer 503 in the region API envelope saying 
   expect((await get('GET', '/v2/tenants/t/envs/e/services/a/backup/records')).status).toBe(503);
 });
 
+test('standalone, /metrics on the webhook port stays open (no API server to check a token with), and the start-up log says so', async () => {
+  const serving = await server.logLine('webhook serving');
+  expect(serving.metrics).toBe('open');
+  const metrics = await new Promise<number>((resolve, reject) => {
+    request(new URL('/metrics', String(serving.url)), { ca }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    })
+      .on('error', reject)
+      .end();
+  });
+  expect(metrics).toBe(200);
+});
+
 test('an unknown route is a 404 in the envelope, not an HTML page', async () => {
   const answer = await get('GET', '/v2/nothing');
   expect(answer.status).toBe(404);

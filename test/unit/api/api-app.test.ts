@@ -76,9 +76,11 @@ async function start(): Promise<Harness> {
   const authReviews: AuthReviews = {
     reviewToken: (token) => Promise.resolve(USERS[token] ? { authenticated: true, identity: USERS[token].identity } : { authenticated: false, reason: 'unknown token' }),
     reviewAccess: (identity, req) => {
-      reviews.push(req);
+      // The API's routes ask only resource questions (metrics ask the other kind, elsewhere).
+      const asked = req as AccessRequest;
+      reviews.push(asked);
       const user = Object.values(USERS).find((u) => u.identity.username === identity.username);
-      return Promise.resolve({ allowed: user?.may(req) === true, reason: '' });
+      return Promise.resolve({ allowed: user?.may(asked) === true, reason: '' });
     },
   };
   // Short-lived verdicts would hide the second ask of a repeated request: no caching here.

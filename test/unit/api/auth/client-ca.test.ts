@@ -24,12 +24,31 @@ afterAll(async () => {
   certs.remove();
 });
 
-test('a certificate from API_CLIENT_CA is verified, and names the user (CN) and groups (every O)', async () => {
+test('a certificate from API_CLIENT_CA is verified, and names the user (CN) and groups (every O), prefixed', async () => {
   const { answer, authorized, cert } = await connectAs('console');
   expect(answer).toBe('ok');
   expect(authorized).toBe(true);
   if (!cert) throw new Error('no verified certificate');
-  expect(identityFromCertificate(cert)).toEqual({ username: 'wutong-console', groups: ['wutong:consoles', 'tenant-a-admins'], via: 'client-certificate' });
+  expect(identityFromCertificate(cert)).toEqual({
+    identity: { username: 'wutong-backup-client:wutong-console', groups: ['wutong-backup-client:wutong:consoles', 'wutong-backup-client:tenant-a-admins'], via: 'client-certificate' },
+    droppedGroups: [],
+  });
+  expect(identityFromCertificate(cert, { user: '', group: 'certs:' })).toEqual({
+    identity: { username: 'wutong-console', groups: ['certs:wutong:consoles', 'certs:tenant-a-admins'], via: 'client-certificate' },
+    droppedGroups: [],
+  });
+});
+
+test('a real certificate of API_CLIENT_CA with CN and O in system: never maps into system:, even with empty prefixes', async () => {
+  const { authorized, cert } = await connectAs('impostor');
+  expect(authorized).toBe(true);
+  if (!cert) throw new Error('no verified certificate');
+  expect(identityFromCertificate(cert, { user: '', group: '' })).toEqual({ problem: `the client certificate's Common Name would make the user "system:admin": a certificate may never name a system: user` });
+  // With the default prefixes it is an ordinary, harmless name.
+  expect(identityFromCertificate(cert)).toEqual({
+    identity: { username: 'wutong-backup-client:system:admin', groups: ['wutong-backup-client:system:masters', 'wutong-backup-client:ops'], via: 'client-certificate' },
+    droppedGroups: [],
+  });
 });
 
 test('a client without a certificate still connects (bearer tokens), and has no certificate identity', async () => {
@@ -48,7 +67,8 @@ test('over HTTP/2 and HTTP/1.1 on one server (how the API port serves), the requ
   const names: string[] = [];
   const h2 = createSecureServer({ cert: readFileSync(file('server.crt')), key: readFileSync(file('server.key')), allowHTTP1: true, ...loadClientCa(file('client-ca.crt')) }, (req, res) => {
     const cert = verifiedPeerCertificate(req.socket as TLSSocket);
-    names.push(`${req.httpVersion} ${cert ? identityFromCertificate(cert).username : 'none'}`);
+    const named = cert ? identityFromCertificate(cert, { user: '', group: '' }) : undefined;
+    names.push(`${req.httpVersion} ${named && 'identity' in named ? named.identity.username : 'none'}`);
     res.end();
   });
   await new Promise<void>((resolve) => h2.listen(0, '127.0.0.1', resolve));

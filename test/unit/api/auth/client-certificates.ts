@@ -6,7 +6,7 @@ import { connect, createServer, type PeerCertificate, type SecureContextOptions,
 import { loadClientCa, verifiedPeerCertificate } from '../../../../src/api/auth/client-ca.js';
 
 /** The client certificates `makeClientCertificates` issues, by file name stem. */
-export type ClientName = 'console' | 'stranger' | 'server-only';
+export type ClientName = 'console' | 'stranger' | 'server-only' | 'impostor';
 
 export interface ClientCertificates {
   dir: string;
@@ -19,7 +19,9 @@ export interface ClientCertificates {
  * API_CLIENT_CA names) and `other-ca`; `server` (serverAuth, 127.0.0.1);
  * `console` (CN wutong-console, O wutong:consoles and tenant-a-admins,
  * clientAuth) from client-ca; `stranger` (CN admin, O system:masters) from
- * other-ca; `server-only` from client-ca but with serverAuth only.
+ * other-ca; `server-only` from client-ca but with serverAuth only;
+ * `impostor` (CN system:admin, O system:masters and ops, clientAuth) from
+ * client-ca: what a careless or compromised issuer could sign.
  */
 export function makeClientCertificates(): ClientCertificates {
   const dir = mkdtempSync(join(tmpdir(), 'client-ca-'));
@@ -41,6 +43,7 @@ export function makeClientCertificates(): ClientCertificates {
   issueLeaf('console', 'client-ca', '/O=wutong:consoles/O=tenant-a-admins/CN=wutong-console', 'extendedKeyUsage=clientAuth\n');
   issueLeaf('stranger', 'other-ca', '/O=system:masters/CN=admin', 'extendedKeyUsage=clientAuth\n');
   issueLeaf('server-only', 'client-ca', '/CN=not-a-client', 'extendedKeyUsage=serverAuth\n');
+  issueLeaf('impostor', 'client-ca', '/O=system:masters/O=ops/CN=system:admin', 'extendedKeyUsage=clientAuth\n');
   return { dir, file, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 

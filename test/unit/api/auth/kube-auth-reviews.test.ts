@@ -38,6 +38,37 @@ test('the SubjectAccessReview carries the whole identity and the request, in gro
   expect(sent[0]?.timeoutMs).toBe(5_000);
 });
 
+test('with audiences the TokenReview carries spec.audiences, and the result the audiences status confirms', async () => {
+  const { http, sent } = answering({ status: 201, body: { status: { authenticated: true, user: { username: 'alice', groups: ['g1'] }, audiences: ['wutong-backup'] } } });
+  await expect(kubeAuthReviews(http).reviewToken('tkn', ['wutong-backup', 'other'])).resolves.toEqual({
+    authenticated: true,
+    identity: { username: 'alice', groups: ['g1'], via: 'token' },
+    audiences: ['wutong-backup'],
+  });
+  expect(sent[0]?.body).toEqual({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token: 'tkn', audiences: ['wutong-backup', 'other'] } });
+});
+
+test('with audiences, an answer without status.audiences confirms none (access control then refuses the token)', async () => {
+  const { http } = answering({ status: 201, body: { status: { authenticated: true, user: { username: 'alice' } } } });
+  await expect(kubeAuthReviews(http).reviewToken('tkn', ['wutong-backup'])).resolves.toMatchObject({ authenticated: true, audiences: [] });
+});
+
+test('kube-apiserver refusing a token for its audience is a verdict (not authenticated, its error as the reason)', async () => {
+  const error = '[invalid bearer token, token audiences ["https://kubernetes.default.svc"] is invalid for the target audiences ["wutong-backup"]]';
+  const { http } = answering({ status: 201, body: { status: { authenticated: false, error } } });
+  await expect(kubeAuthReviews(http).reviewToken('tkn', ['wutong-backup'])).resolves.toEqual({ authenticated: false, reason: error });
+});
+
+test('a non-resource question is asked as nonResourceAttributes', async () => {
+  const { http, sent } = answering({ status: 201, body: { status: { allowed: true, reason: 'RBAC: allowed by ClusterRoleBinding "wutong-backup-metrics-reader"' } } });
+  await expect(kubeAuthReviews(http).reviewAccess(IDENTITY, { path: '/metrics', verb: 'get' })).resolves.toEqual({ allowed: true, reason: 'RBAC: allowed by ClusterRoleBinding "wutong-backup-metrics-reader"' });
+  expect(sent[0]?.body).toEqual({
+    apiVersion: 'authorization.k8s.io/v1',
+    kind: 'SubjectAccessReview',
+    spec: { user: 'alice', uid: 'u1', groups: ['g1'], extra: { scopes: ['a'] }, nonResourceAttributes: { path: '/metrics', verb: 'get' } },
+  });
+});
+
 test.each([
   ['the API server forbids the review', { status: 403, body: { kind: 'Status', message: 'tokenreviews.authentication.k8s.io is forbidden' } }, /^TokenReview: the API server answered HTTP 403: tokenreviews.authentication.k8s.io is forbidden \(this server's ServiceAccount needs create on tokenreviews and subjectaccessreviews: the shipped ClusterRole wutong-backup-api, or system:auth-delegator\)$/],
   ['an internal error', { status: 500, body: { message: 'etcdserver: request timed out' } }, /^TokenReview: the API server answered HTTP 500: etcdserver: request timed out$/],

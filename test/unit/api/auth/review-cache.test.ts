@@ -84,3 +84,21 @@ test('a TTL of 0 keeps nothing but still shares the in-flight load', async () =>
   expect(loads.calls()).toBe(2);
   expect(cache.size()).toBe(0);
 });
+
+test('peek answers a held, unexpired result without loading; isLoading says whether a get would share a load', async () => {
+  const c = clock();
+  const cache = reviewCache<string>({ ttlMs: 10_000, maxEntries: 10, now: c.now });
+  const loads = deferredLoads<string>();
+  expect(cache.peek('k')).toBeUndefined();
+  expect(cache.isLoading('k')).toBe(false);
+  const got = cache.get('k', loads.load);
+  expect(cache.isLoading('k')).toBe(true);
+  expect(cache.peek('k')).toBeUndefined();
+  loads.resolve('v');
+  await got;
+  expect(cache.isLoading('k')).toBe(false);
+  expect(cache.peek('k')).toBe('v');
+  c.advance(10_000);
+  expect(cache.peek('k')).toBeUndefined();
+  expect(loads.calls()).toBe(1);
+});
