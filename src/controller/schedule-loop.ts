@@ -56,11 +56,23 @@ async function perform(deps: ControllerDeps, action: ScheduleAction): Promise<vo
   }
 }
 
-async function reconcile(deps: ControllerDeps, log: Logger, key: ComponentKey, signal: AbortSignal): Promise<void> {
+/** Whether a namespace exists at all (a live GET): the schedule loop's check before it sweeps Schedules of a namespace that is no tenant env. */
+export type NamespaceExists = (name: string) => Promise<boolean>;
+
+async function reconcile(deps: ControllerDeps, log: Logger, key: ComponentKey, signal: AbortSignal, namespaceExists: NamespaceExists): Promise<void> {
   const component = deps.registry.get(key);
-  const { serviceId } = identityOf(key);
+  const { namespace, serviceId } = identityOf(key);
   let actions = decide(deps, component, deps.cache.schedulesOf(key));
   if (actions.length === 0) return;
+  // A Schedule of a namespace the directory does not count as a tenant env:
+  // swept only when the namespace is gone. One that exists but lost its
+  // labels (or a TENANT_NAMESPACE_SELECTOR set wrong) is a platform matter:
+  // deleting every Schedule there, the API's included, would weaken
+  // protection on a configuration slip.
+  if (component === undefined && !deps.registry.tenants.isTenantNamespace(namespace) && (await namespaceExists(namespace))) {
+    log.debug({ componentKey: key }, 'Schedules of a namespace that is no tenant env: left alone');
+    return;
+  }
   // A create or delete is not undone by the next pass: decide it on a live read, not the cache.
   if (actions.some((a) => a.kind === 'delete')) {
     actions = decide(deps, deps.registry.get(key), await liveSchedules(deps, key));
@@ -83,7 +95,7 @@ async function reconcile(deps: ControllerDeps, log: Logger, key: ComponentKey, s
 }
 
 /** The schedule loop; `resyncMs` is CONTROLLER_RESYNC. */
-export function scheduleLoop(deps: ControllerDeps, resyncMs: number): ControllerLoop {
+export function scheduleLoop(deps: ControllerDeps, resyncMs: number, namespaceExists: NamespaceExists): ControllerLoop {
   const log = deps.log.child({ loop: 'schedules' });
   // Keys that came while the picture was incomplete: a half-listed registry
   // looks like every component deleted, so nothing is decided until both the
@@ -104,7 +116,7 @@ export function scheduleLoop(deps: ControllerDeps, resyncMs: number): Controller
         poll ??= setInterval(release, SYNC_POLL_MS).unref();
         return;
       }
-      await reconcile(deps, log, key as ComponentKey, signal);
+      await reconcile(deps, log, key as ComponentKey, signal, namespaceExists);
     },
     // Each reconcile that writes waits on two or three API calls (live list, write, Event): the first
     // pass over thousands of protected components is I/O-bound, not CPU-bound (npm run bench).

@@ -16,6 +16,7 @@ import { upgradeHoldLoop } from '../controller/upgrade-hold-loop.js';
 import { reportComponentCoverage } from '../observability/component-metrics.js';
 import type { PolicyStore } from '../policy/policy-store.js';
 import { watchComponents } from './component-watch.js';
+import { namespaceReader } from './namespace-reader.js';
 import { TenantDirectory } from '../tenancy/tenant-directory.js';
 import { watchTenantNamespaces } from './tenant-namespace-watch.js';
 import { createBackupBackend } from './create-backup-backend.js';
@@ -151,7 +152,7 @@ function controllerLoops(deps: ControllerDeps, config: Config, http: KubeHttp, p
   const claims = claimPatcher(http, REQUEST_TIMEOUT_MS);
   return {
     loops: [
-      scheduleLoop(deps, config.controllerResyncMs),
+      scheduleLoop(deps, config.controllerResyncMs, namespaceReader(http, REQUEST_TIMEOUT_MS)),
       backupAnnouncementLoop(deps, { resyncMs: config.controllerResyncMs }),
       retentionLoop(deps, config.controllerResyncMs),
       backfill,

@@ -1,5 +1,6 @@
 import { podCreationScopes, type WebhookEntry, type WebhookScope } from '../controller/webhook-scope.js';
 import { unexpectedAnswer, type KubeHttp } from './kube-http.js';
+import { readNamespace } from './namespace-reader.js';
 
 /** What decides which pods the API server sends the webhook, read live for the backfill. */
 export interface WebhookScopeReader {
@@ -19,12 +20,6 @@ export function webhookScopeReader(http: KubeHttp, configurationName: string, ti
       const entries = (response.body as { webhooks?: WebhookEntry[] } | undefined)?.webhooks ?? [];
       return podCreationScopes(entries);
     },
-    async namespace(name) {
-      const response = await http.send('GET', `/api/v1/namespaces/${encodeURIComponent(name)}`, undefined, timeoutMs);
-      if (response.status === 404) return undefined;
-      if (response.status !== 200) throw unexpectedAnswer(response, `get namespace ${name}`);
-      const metadata = (response.body as { metadata?: { labels?: Record<string, string>; deletionTimestamp?: string } } | undefined)?.metadata;
-      return { labels: metadata?.labels ?? {}, terminating: Boolean(metadata?.deletionTimestamp) };
-    },
+    namespace: (name) => readNamespace(http, name, timeoutMs),
   };
 }

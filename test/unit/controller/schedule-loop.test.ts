@@ -129,7 +129,7 @@ function runningComponent(registry: ComponentRegistry, namespace = 'acme-prod'):
   registry.upsert(pod);
 }
 
-function setup() {
+function setup(existingNamespaces: readonly string[] = ['acme-prod', 'mallory-dev']) {
   const velero = new VeleroStandIn();
   const registry = new ComponentRegistry(tenantDirectory({ 'acme-prod': ['acme', 'prod'], 'mallory-dev': ['mallory', 'dev'] }));
   const events: string[] = [];
@@ -154,9 +154,13 @@ function setup() {
     now: () => new Date(),
     log,
   };
-  const loop = scheduleLoop(deps, 60_000);
+  const namespacesAsked: string[] = [];
+  const loop = scheduleLoop(deps, 60_000, (name) => {
+    namespacesAsked.push(name);
+    return Promise.resolve(existingNamespaces.includes(name));
+  });
   const unwatch = loop.watch();
-  return { velero, registry, events, eventNamespaces, state, policy, loop, unwatch };
+  return { velero, registry, events, eventNamespaces, state, policy, loop, unwatch, namespacesAsked };
 }
 
 /** Until the queue stays idle past the sync poll: keys parked while unsynced come back within a second. */
@@ -307,5 +311,41 @@ describe('schedule loop', () => {
     expect(t.velero.writes.slice(written)).toEqual([]);
     t.loop.queue.stop();
     t.unwatch();
+  });
+});
+
+describe('Schedules of namespaces that are no tenant env', () => {
+  const scoped = (name: string, namespace: string, source = 'api') => ({
+    apiVersion: 'velero.io/v1',
+    kind: 'Schedule',
+    metadata: { name, labels: { 'wutong.io/service_id': ORPHAN, 'backup.wutong.io/schedule-source': source } },
+    spec: { schedule: '0 3 * * *', template: { includedNamespaces: [namespace] } },
+  });
+
+  test('a namespace that exists but is no tenant env (relabelled, or a selector set wrong): its Schedules are left alone', async () => {
+    const t = setup(['acme-prod', 'mallory-dev', 'unlabelled']);
+    t.velero.put(scoped('kept-schedule', 'unlabelled'));
+    t.state.componentsListed = true;
+    t.velero.listed = true;
+    t.loop.queue.start();
+    for (const key of t.loop.keys()) t.loop.queue.add(key);
+    await settle(t.loop);
+    t.unwatch();
+    t.loop.queue.stop();
+    expect(t.velero.views().map((v) => v.metadata.name)).toEqual(['kept-schedule']);
+    expect(t.namespacesAsked).toEqual(['unlabelled']);
+  });
+
+  test('a namespace that is gone: its Schedules are swept', async () => {
+    const t = setup(['acme-prod', 'mallory-dev']);
+    t.velero.put(scoped('orphan-schedule', 'deleted-env'));
+    t.state.componentsListed = true;
+    t.velero.listed = true;
+    t.loop.queue.start();
+    for (const key of t.loop.keys()) t.loop.queue.add(key);
+    await settle(t.loop);
+    t.unwatch();
+    t.loop.queue.stop();
+    expect(t.velero.views().map((v) => v.metadata.name)).toEqual([]);
   });
 });
