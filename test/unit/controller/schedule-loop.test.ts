@@ -315,16 +315,17 @@ describe('schedule loop', () => {
 });
 
 describe('Schedules of namespaces that are no tenant env', () => {
-  const scoped = (name: string, namespace: string, source = 'api') => ({
+  const scoped = (name: string, namespace: string) => ({
     apiVersion: 'velero.io/v1',
     kind: 'Schedule',
-    metadata: { name, labels: { 'wutong.io/service_id': ORPHAN, 'backup.wutong.io/schedule-source': source } },
+    metadata: { name, labels: { 'wutong.io/service_id': ORPHAN, 'backup.wutong.io/schedule-source': 'api' } },
     spec: { schedule: '0 3 * * *', template: { includedNamespaces: [namespace] } },
   });
 
-  test('a namespace that exists but is no tenant env (relabelled, or a selector set wrong): its Schedules are left alone', async () => {
-    const t = setup(['acme-prod', 'mallory-dev', 'unlabelled']);
-    t.velero.put(scoped('kept-schedule', 'unlabelled'));
+  /** Every key once on a synced picture where `namespaces` exist; the Schedules left after. */
+  async function sweepWith(namespaces: readonly string[], schedule: object): Promise<{ left: string[]; asked: string[] }> {
+    const t = setup(namespaces);
+    t.velero.put(schedule);
     t.state.componentsListed = true;
     t.velero.listed = true;
     t.loop.queue.start();
@@ -332,20 +333,14 @@ describe('Schedules of namespaces that are no tenant env', () => {
     await settle(t.loop);
     t.unwatch();
     t.loop.queue.stop();
-    expect(t.velero.views().map((v) => v.metadata.name)).toEqual(['kept-schedule']);
-    expect(t.namespacesAsked).toEqual(['unlabelled']);
+    return { left: t.velero.views().map((v) => v.metadata.name), asked: t.namespacesAsked };
+  }
+
+  test('a namespace that exists but is no tenant env (relabelled, or a selector set wrong): its Schedules are left alone', async () => {
+    expect(await sweepWith(['acme-prod', 'unlabelled'], scoped('kept-schedule', 'unlabelled'))).toEqual({ left: ['kept-schedule'], asked: ['unlabelled'] });
   });
 
   test('a namespace that is gone: its Schedules are swept', async () => {
-    const t = setup(['acme-prod', 'mallory-dev']);
-    t.velero.put(scoped('orphan-schedule', 'deleted-env'));
-    t.state.componentsListed = true;
-    t.velero.listed = true;
-    t.loop.queue.start();
-    for (const key of t.loop.keys()) t.loop.queue.add(key);
-    await settle(t.loop);
-    t.unwatch();
-    t.loop.queue.stop();
-    expect(t.velero.views().map((v) => v.metadata.name)).toEqual([]);
+    expect(await sweepWith(['acme-prod'], scoped('orphan-schedule', 'deleted-env'))).toEqual({ left: [], asked: ['deleted-env'] });
   });
 });
