@@ -3,6 +3,7 @@
 import { PROTECTION_ANNOTATION, PROTECTION_LABEL } from '../components/protection-keys.js';
 import { isObject } from '../is-object.js';
 import { VELERO_LABEL } from '../velero/velero-labels.js';
+import { HOLDER_COMMAND, holderPodName } from './holder-pod.js';
 
 export interface HolderPodView {
   namespace: string;
@@ -43,14 +44,38 @@ function waitingReason(status: Json): string | undefined {
   return undefined;
 }
 
-/** The view of a holder pod, or undefined when `raw` is not one (no holder label). */
+/**
+ * Whether a pod is shaped as holder-pod.ts builds one: named for its
+ * component, one container `hold` running HOLDER_COMMAND, only PVC volumes,
+ * no ServiceAccount token. The holder label alone is anyone's to put on a
+ * pod in her namespace; without this check the sweep would delete a
+ * tenant's own pod for her. (Velero's restore-wait init container, added to
+ * a restored holder, is not a container of the pod's own and is allowed.)
+ */
+function hasHolderShape(object: Json, serviceId: string, name: string): boolean {
+  const spec = objectAt(object.spec);
+  const containers = arrayAt(spec.containers).map(objectAt);
+  const [only] = containers;
+  const command = arrayAt(only?.command);
+  return (
+    name === holderPodName(serviceId) &&
+    containers.length === 1 &&
+    only?.name === 'hold' &&
+    command.length === HOLDER_COMMAND.length &&
+    command.every((part, i) => part === HOLDER_COMMAND[i]) &&
+    spec.automountServiceAccountToken === false &&
+    arrayAt(spec.volumes).every((v) => isObject(objectAt(v).persistentVolumeClaim))
+  );
+}
+
+/** The view of a holder pod, or undefined when `raw` is not one (no holder label, or not shaped as this project makes them). */
 export function viewHolderPod(raw: unknown): HolderPodView | undefined {
   const object = objectAt(raw);
   const meta = objectAt(object.metadata);
   const labels = objectAt(meta.labels);
   const serviceId = stringAt(labels[PROTECTION_LABEL.holder]);
   const name = stringAt(meta.name);
-  if (serviceId === undefined || name === undefined) return undefined;
+  if (serviceId === undefined || name === undefined || !hasHolderShape(object, serviceId, name)) return undefined;
   const status = objectAt(object.status);
   const deletionTimestamp = stringAt(meta.deletionTimestamp);
   const restoreName = stringAt(labels[VELERO_LABEL.restoreName]);

@@ -3,6 +3,7 @@
 // stops it, the kubelet stand-in running the holder pod, and the Velero
 // stand-in backing up through it and restoring it. What the console and a
 // platform team would see.
+import { HOLDER_COMMAND } from '../../src/holder/holder-pod.js';
 import { jest } from '@jest/globals';
 import type { V1Pod } from '@kubernetes/client-node';
 import { startBackupApiTestbed, type BackupApiTestbed } from './support/backup-api-testbed.js';
@@ -146,7 +147,8 @@ test('a holder left by a crash before its Backup (it names one that never came) 
     namespace: component.namespace,
     body: {
       metadata: { name: HOLDER, labels: { service_id: SID, 'backup.wutong.io/holder': SID }, annotations: { 'backup.wutong.io/holder-backup': `${SID}-backup-20261202000000-dead` } },
-      spec: { terminationGracePeriodSeconds: 5, containers: [{ name: 'hold', image: 'wutong-backup:0.1.0' }] },
+      // Shaped as holder-pod.ts makes one (the sweep removes nothing else), without its volumes.
+      spec: { terminationGracePeriodSeconds: 5, automountServiceAccountToken: false, containers: [{ name: 'hold', image: 'wutong-backup:0.1.0', command: [...HOLDER_COMMAND] }] },
     },
   });
   const started = Date.now();

@@ -158,13 +158,15 @@ describe('B forges A in her own namespace', () => {
       metadata: { labels },
       spec: { containers: [{ name: ALIAS, image: 'mysql:8.0.36', volumeMounts: [{ name: 'data', mountPath: '/var/lib/mysql' }] }], volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'forged-data' } }] },
     };
-    expectOk(
-      await asB('POST', `/api/v1/namespaces/${bNamespace}/persistentvolumeclaims`, {
-        metadata: { name: 'forged-data', labels: { ...labels, volume_name: 'data' }, annotations: { [RAN_UNTIL]: '2001-01-01T00:00:00Z' } },
-        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
-      }),
-      'B forged PVC',
-    );
+    // Her RoleBindings reach the API server's authorizer within a moment: the first create waits for them.
+    const pvc = {
+      metadata: { name: 'forged-data', labels: { ...labels, volume_name: 'data' }, annotations: { [RAN_UNTIL]: '2001-01-01T00:00:00Z' } },
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+    };
+    expectOk(await eventually(async () => {
+      const res = await asB('POST', `/api/v1/namespaces/${bNamespace}/persistentvolumeclaims`, pvc);
+      return res.status === 403 ? undefined : res;
+    }, 'B may create in her namespace', 30_000, 250), 'B forged PVC');
     expectOk(
       await asB('POST', `/apis/apps/v1/namespaces/${bNamespace}/deployments`, {
         metadata: { name: ALIAS, labels, annotations: { 'backup.wutong.io/upgrade-hold': hold } },

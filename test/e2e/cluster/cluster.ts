@@ -100,7 +100,9 @@ export const AUDITED_NAMESPACE = 'wutong-backup';
  * The controllers a real cluster would run that the tests depend on: owner
  * references cascade, namespaces are finalized, ServiceAccounts and their
  * token Secrets appear, workloads create pods, PVCs bind and are protected,
- * and a PV that is no longer bound is let go (pv-protection).
+ * a PV that is no longer bound is let go (pv-protection), and the built-in
+ * admin/edit/view ClusterRoles get their rules (clusterrole-aggregation: a
+ * tenant bound to `admin` in her namespace has what she has in a real cluster).
  */
 const CONTROLLERS = [
   'garbagecollector',
@@ -113,6 +115,7 @@ const CONTROLLERS = [
   'persistentvolume-binder',
   'pvc-protection',
   'pv-protection',
+  'clusterrole-aggregation',
 ];
 
 /** `<repoRoot>/../shared/velero-crds/v<version>` */

@@ -1,5 +1,6 @@
 import { backUpAtRest, isAtRestBackup } from '../../../src/holder/at-rest-backup.js';
 import { buildBackup } from '../../../src/velero/backup-object.js';
+import { holderPod } from '../../../src/holder/holder-pod.js';
 import { DEFAULT_BACKUP_TTL } from '../../../src/velero/backup-ttl.js';
 import type { BackupView } from '../../../src/velero/velero-views.js';
 import { atRestDeps, FakeCluster, FakeVelero, NS, SID } from './holder-fakes.js';
@@ -34,7 +35,7 @@ test('never a second: an unfinished backup, a holder already up, or a holder mad
 
   const idle = new FakeVelero();
   const busy = new FakeCluster();
-  await busy.create({ metadata: { name: HOLDER, namespace: NS, labels: { 'backup.wutong.io/holder': SID }, annotations: { 'backup.wutong.io/holder-backup': 'other' } }, spec: {} });
+  await busy.create(holderPod({ serviceId: SID, namespace: NS, componentLabels: {}, claims: [{ name: 'manual1001-gr0a1b2c-0', uid: 'u' }], backupName: 'other', image: 'wutong-backup:test' }));
   expect(await backUpAtRest(atRestDeps(busy, idle), request())).toEqual({ kind: 'holder-busy', holder: HOLDER, serving: 'backup other' });
   expect(idle.created).toEqual([]);
 });

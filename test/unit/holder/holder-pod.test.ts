@@ -119,6 +119,20 @@ test('the view reads back what the builder wrote, and says why a pod is not runn
     claims: ['manual1001-gr0a1b2c-0', 'manual1002-gr0a1b2c-0'],
   });
   expect(viewHolderPod({ metadata: { name: 'x', labels: { creator: 'Wutong' } } })).toBeUndefined();
+});
+
+test('a pod carrying the holder label but not shaped as this project makes holders is no holder (the sweep never deletes it)', () => {
+  const spec = pod.spec as { containers: Array<Record<string, unknown>>; volumes: unknown[] };
+  const forgeries: unknown[] = [
+    { ...pod, metadata: { ...pod.metadata, name: 'my-own-pod' } },
+    { ...pod, spec: { ...spec, containers: [{ ...spec.containers[0], command: ['sh', '-c', 'sleep 1d'] }] } },
+    { ...pod, spec: { ...spec, containers: [...spec.containers, { name: 'app', image: 'nginx' }] } },
+    { ...pod, spec: { ...spec, automountServiceAccountToken: true } },
+    { ...pod, spec: { ...spec, volumes: [...spec.volumes, { name: 'host', hostPath: { path: '/' } }] } },
+  ];
+  for (const forged of forgeries) expect(viewHolderPod(forged)).toBeUndefined();
+  // Velero's restore of a holder adds its restore-wait init container: still a holder.
+  expect(viewHolderPod({ ...pod, spec: { ...spec, initContainers: [{ name: 'restore-wait', image: 'velero/velero-restore-helper' }] } })?.name).toBe(`wutong-backup-holder-${SID}`);
   expect(viewHolderPod({ ...pod, status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/3 nodes are available' }] } })?.waiting).toBe(
     'Unschedulable: 0/3 nodes are available',
   );

@@ -1,0 +1,45 @@
+// Prometheus as the monitoring overlay sets it up: a ServiceAccount bound to
+// the overlay's own ClusterRole wutong-backup-metrics-reader (get on the
+// non-resource URL /metrics), whose token the scraper sends. The shipped
+// replicas check it with a TokenReview and a SubjectAccessReview, as they do
+// in a cluster.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
+import { apiRequest, waitForServiceAccountToken } from '../cluster/cluster.js';
+import { clusterInfo } from './kube.js';
+
+const OVERLAY = fileURLToPath(new URL('../../../manifests/overlays/monitoring/metrics-reader.yaml', import.meta.url));
+/** Where the scraper's ServiceAccount lives here (the overlay's binding names kube-prometheus's, in namespace monitoring). */
+const SCRAPER_NAMESPACE = 'default';
+const SCRAPER = 'e2e-prometheus';
+
+let token: Promise<string> | undefined;
+
+async function created(path: string, body: unknown): Promise<void> {
+  const res = await apiRequest(clusterInfo(), 'POST', path, body);
+  if (res.status !== 201 && res.status !== 409) throw new Error(`creating ${path}: ${res.status} ${res.body.slice(0, 200)}`);
+}
+
+/**
+ * The scraper's token, granted /metrics by the overlay's ClusterRole (made
+ * once per cluster; every test file shares it, so nothing is deleted).
+ */
+export function metricsReaderToken(): Promise<string> {
+  token ??= (async () => {
+    const docs = parseAllDocuments(readFileSync(OVERLAY, 'utf8')).map((d) => d.toJS() as { kind: string; metadata: { name: string }; subjects?: unknown[] });
+    const role = docs.find((d) => d.kind === 'ClusterRole');
+    const binding = docs.find((d) => d.kind === 'ClusterRoleBinding');
+    if (!role || !binding) throw new Error(`${OVERLAY} has no ClusterRole and ClusterRoleBinding`);
+    await created('/apis/rbac.authorization.k8s.io/v1/clusterroles', role);
+    await created(`/api/v1/namespaces/${SCRAPER_NAMESPACE}/serviceaccounts`, { metadata: { name: SCRAPER } });
+    // The overlay's binding, its subject pointed at this cluster's scraper (what the overlay's comment tells an operator to edit).
+    await created('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
+      ...binding,
+      metadata: { ...binding.metadata, name: `${binding.metadata.name}-e2e` },
+      subjects: [{ kind: 'ServiceAccount', name: SCRAPER, namespace: SCRAPER_NAMESPACE }],
+    });
+    return waitForServiceAccountToken(clusterInfo(), SCRAPER_NAMESPACE, SCRAPER);
+  })();
+  return token;
+}
