@@ -4,24 +4,9 @@ import { mutatePod } from './mutate-pod.js';
 import type { Pod } from './pod.js';
 import { podShapeProblem } from './pod-shape.js';
 import type { AdmissionRequest, AdmissionResponse } from './admission-review.js';
-import type { MutationWarning } from './warnings.js';
 import { NO_EXCLUDED_NAMESPACES, namespaceExclusion, type ExcludedNamespaces } from './excluded-namespaces.js';
 import { handleWorkloadReview, heldWorkloadKind } from './workload-review.js';
-
-export type ReviewOutcome = 'patched' | 'unchanged' | 'skipped';
-
-export interface ReviewResult {
-  response: AdmissionResponse;
-  outcome: ReviewOutcome;
-  /** Why the pod was skipped, for debug logs. */
-  skipReason?: string;
-  warnings: MutationWarning[];
-  added: { labels: number; fsb: number; hooks: number };
-}
-
-const NONE = { labels: 0, fsb: 0, hooks: 0 };
-/** kubectl prints every webhook's warnings together: say whose these are. */
-const WARNING_PREFIX = 'wutong-backup: ';
+import { NOTHING_ADDED, WARNING_PREFIX, type ReviewResult } from './review-result.js';
 
 function isPodRequest(request: AdmissionRequest): boolean {
   return (request.kind?.kind ?? 'Pod') === 'Pod' && (request.kind?.group ?? '') === '' && typeof request.object === 'object' && request.object !== null;
@@ -37,21 +22,21 @@ export function handleReview(request: AdmissionRequest, policy: CompiledPolicy, 
   const workload = heldWorkloadKind(request);
   if (workload !== undefined) return handleWorkloadReview(request, workload, policy, excluded, now);
   if (!isPodRequest(request)) {
-    return { response: { uid, allowed: true }, outcome: 'skipped', skipReason: 'not a pod', warnings: [], added: NONE };
+    return { response: { uid, allowed: true }, outcome: 'skipped', skipReason: 'not a pod', warnings: [], added: NOTHING_ADDED };
   }
   const shapeProblem = podShapeProblem(request.object);
   if (shapeProblem !== undefined) {
-    return { response: { uid, allowed: true }, outcome: 'skipped', skipReason: `malformed pod: ${shapeProblem}`, warnings: [], added: NONE };
+    return { response: { uid, allowed: true }, outcome: 'skipped', skipReason: `malformed pod: ${shapeProblem}`, warnings: [], added: NOTHING_ADDED };
   }
   const pod = request.object as Pod;
   const namespace = request.namespace ?? pod.metadata?.namespace ?? '';
   const exclusion = namespaceExclusion(namespace, excluded);
   if (exclusion !== undefined) {
-    return { response: { uid, allowed: true }, outcome: 'skipped', skipReason: exclusion, warnings: [], added: NONE };
+    return { response: { uid, allowed: true }, outcome: 'skipped', skipReason: exclusion, warnings: [], added: NOTHING_ADDED };
   }
   const mutation = mutatePod(pod, policy, namespace);
   if (!mutation.handled) {
-    return { response: { uid, allowed: true }, outcome: 'skipped', skipReason: mutation.skipReason, warnings: [], added: NONE };
+    return { response: { uid, allowed: true }, outcome: 'skipped', skipReason: mutation.skipReason, warnings: [], added: NOTHING_ADDED };
   }
   const response: AdmissionResponse = { uid, allowed: true };
   const ops = metadataPatch(pod.metadata, mutation.labels, mutation.annotations);

@@ -5,11 +5,8 @@ import type { CompiledPolicy } from '../policy/compiled-policy.js';
 import type { AdmissionRequest } from './admission-review.js';
 import { namespaceExclusion, type ExcludedNamespaces } from './excluded-namespaces.js';
 import { holdDecision } from './hold-decision.js';
-import type { ReviewResult } from './review-handler.js';
+import { NOTHING_ADDED, WARNING_PREFIX, type ReviewResult } from './review-result.js';
 import { workloadShapeProblem, type Workload, type WorkloadKind } from './workload.js';
-
-const NONE = { labels: 0, fsb: 0, hooks: 0 };
-const WARNING_PREFIX = 'wutong-backup: ';
 
 /** The workload kind of an apps/v1 UPDATE the hold looks at, else undefined. */
 export function heldWorkloadKind(request: AdmissionRequest): WorkloadKind | undefined {
@@ -20,7 +17,7 @@ export function heldWorkloadKind(request: AdmissionRequest): WorkloadKind | unde
 
 export function handleWorkloadReview(request: AdmissionRequest, kind: WorkloadKind, policy: CompiledPolicy, excluded: ExcludedNamespaces, now: Date): ReviewResult {
   const uid = request.uid;
-  const allowed = (skipReason: string): ReviewResult => ({ response: { uid, allowed: true }, outcome: 'skipped', skipReason, warnings: [], added: NONE });
+  const allowed = (skipReason: string): ReviewResult => ({ response: { uid, allowed: true }, outcome: 'skipped', skipReason, warnings: [], added: NOTHING_ADDED });
   const problem = workloadShapeProblem(request.object) ?? workloadShapeProblem(request.oldObject);
   if (problem !== undefined) return allowed(`malformed ${kind}: ${problem}`);
   const after = request.object as Workload;
@@ -39,5 +36,5 @@ export function handleWorkloadReview(request: AdmissionRequest, kind: WorkloadKi
   const told = `held rollout of ${kind} ${namespace}/${request.name ?? after.metadata?.name ?? ''} for Backup ${hold.backup} (${hold.reason}); it proceeds once the backup has completed`;
   response.warnings = [WARNING_PREFIX + (decision.fresh ? told : `${told}, as held since ${hold.heldAt}`)];
   response.auditAnnotations = { 'upgrade-hold': `${decision.fresh ? 'held' : 'kept'} for Backup ${hold.backup}: ${hold.reason}` };
-  return { response, outcome: decision.ops.length > 0 ? 'patched' : 'unchanged', warnings: [], added: NONE };
+  return { response, outcome: decision.ops.length > 0 ? 'patched' : 'unchanged', warnings: [], added: NOTHING_ADDED };
 }

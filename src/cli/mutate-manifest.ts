@@ -1,7 +1,8 @@
 import fastJsonPatch, { type Operation } from 'fast-json-patch';
 import { decodeReview } from '../admission/admission-review.js';
 import type { Pod } from '../admission/pod.js';
-import { handleReview, type ReviewResult } from '../admission/review-handler.js';
+import { handleReview } from '../admission/review-handler.js';
+import type { ReviewResult } from '../admission/review-result.js';
 import type { CompiledPolicy } from '../policy/compiled-policy.js';
 import { CliError } from './cli-error.js';
 import { podSubjectOf, type PodSubject } from './pod-template.js';

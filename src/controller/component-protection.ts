@@ -5,7 +5,7 @@ import type { ComponentKey } from '../components/component-key.js';
 // nor pods, so nothing says which containers it runs.
 import { matchRule, podMismatch } from '../admission/match-rule.js';
 import type { Container } from '../admission/pod.js';
-import type { VeleroCache } from '../api/use-cases/ports.js';
+import type { VeleroCache } from '../velero/velero-ports.js';
 import type { PolicyStore } from '../policy/policy-store.js';
 import type { CompiledPolicy, CompiledRule, RuleProtection } from '../policy/compiled-policy.js';
 import { scheduleSource } from '../velero/schedule-source.js';

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { VeleroCache, VeleroStore } from '../api/use-cases/ports.js';
+import type { VeleroCache, VeleroStore } from '../velero/velero-ports.js';
 import type { ComponentRegistry } from '../components/component-registry.js';
 import type { EventRecorder } from '../kube/event-recorder.js';
 import type { PolicyStore } from '../policy/policy-store.js';

@@ -21,7 +21,7 @@
 // is not paused: a stopped component's Schedule is paused on purpose.
 import type { ComponentKey } from '../components/component-key.js';
 import { volumeBytes } from '../api/records/volume-bytes.js';
-import type { VeleroCache } from '../api/use-cases/ports.js';
+import type { VeleroCache } from '../velero/velero-ports.js';
 import type { ComponentSnapshot, ComponentState } from '../components/component-registry.js';
 import { parseBackupCron } from '../velero/backup-cron.js';
 import { VELERO_LABEL } from '../velero/velero-labels.js';

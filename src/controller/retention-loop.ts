@@ -3,8 +3,8 @@
 // decides which). Level-based: every pass looks at what is there now, so a
 // pass run twice, or again after a crash, asks for nothing more.
 import type { Logger } from 'pino';
-import { defined } from '../api/use-cases/create-named.js';
-import { AlreadyExists } from '../api/use-cases/ports.js';
+import { defined } from '../defined.js';
+import { AlreadyExists } from '../velero/velero-ports.js';
 import { retentionDeleted } from '../observability/metrics.js';
 import { buildDeleteBackupRequest } from '../velero/delete-backup-request.js';
 import { backupComponent, restoreComponent, scheduleComponent } from '../velero/velero-scope.js';

@@ -6,8 +6,8 @@
 // is scoped to, which is the
 // sweep that removes Schedules a crash (or the region API) left behind.
 import type { Logger } from 'pino';
-import { defined } from '../api/use-cases/create-named.js';
-import { AlreadyExists } from '../api/use-cases/ports.js';
+import { defined } from '../defined.js';
+import { AlreadyExists } from '../velero/velero-ports.js';
 import type { ComponentSnapshot } from '../components/component-registry.js';
 import { VELERO_LABEL } from '../velero/velero-labels.js';
 import { scheduleComponent } from '../velero/velero-scope.js';

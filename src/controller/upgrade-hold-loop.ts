@@ -9,7 +9,7 @@
 // backup.
 import { identityOf, type ComponentKey } from '../components/component-key.js';
 import type { Logger } from 'pino';
-import { AlreadyExists } from '../api/use-cases/ports.js';
+import { AlreadyExists } from '../velero/velero-ports.js';
 import type { ComponentSnapshot, WorkloadSummary } from '../components/component-registry.js';
 import { PROTECTION_ANNOTATION } from '../components/protection-keys.js';
 import { activeHold, upgradeHoldValue, type UpgradeHold } from '../components/upgrade-hold.js';

@@ -7,8 +7,9 @@
 // is refused. A holder that does not run in time is deleted and nothing is
 // backed up; one left by a crash before its Backup is removed by the sweep.
 import type { Logger } from 'pino';
-import { AlreadyExists, type ComponentLock, type VeleroCache, type VeleroStore } from '../api/use-cases/ports.js';
-import { defined } from '../api/use-cases/create-named.js';
+import { AlreadyExists, type VeleroCache, type VeleroStore } from '../velero/velero-ports.js';
+import type { ComponentLock } from '../components/component-lock.js';
+import { defined } from '../defined.js';
 import type { EventRecorder } from '../kube/event-recorder.js';
 import { EVENT_REASON } from '../controller/event-reasons.js';
 import { formatDuration } from '../duration.js';

@@ -2,7 +2,7 @@ import { identityOf, type ComponentKey } from '../components/component-key.js';
 import { namespaceTag } from '../velero/object-names.js';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { ComponentLock } from '../api/use-cases/ports.js';
+import type { ComponentLock } from '../components/component-lock.js';
 import { unavailable } from '../api/api-error.js';
 import { unexpectedAnswer, type KubeHttp } from './kube-http.js';
 import { leaseCollectionPath, microTime, type LeaseJson } from './lease-json.js';

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { VeleroCache, VeleroChange, VeleroReadiness } from '../api/use-cases/ports.js';
+import type { VeleroCache, VeleroChange, VeleroReadiness } from '../velero/velero-ports.js';
 import { identityOf, type ComponentKey } from '../components/component-key.js';
 import { VELERO_LABEL, veleroLabelValue } from '../velero/velero-labels.js';
 import { backupComponent, restoreComponent, scheduleComponent } from '../velero/velero-scope.js';

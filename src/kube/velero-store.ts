@@ -1,4 +1,4 @@
-import { AlreadyExists, type VeleroStore } from '../api/use-cases/ports.js';
+import { AlreadyExists, type VeleroStore } from '../velero/velero-ports.js';
 import type { VeleroObject } from '../velero/velero-resources.js';
 import { VELERO_KINDS, veleroPath, type VeleroResource } from '../velero/velero-resources.js';
 import { unexpectedAnswer, type KubeHttp, type KubeResponse } from './kube-http.js';

@@ -1,17 +1,15 @@
 import { z } from 'zod';
-import { isGoDuration } from '../duration.js';
 import { BACKUP_CRON_RULE, isBackupCron } from '../velero/backup-cron.js';
 import { isKeep, KEEP_RULE } from '../velero/backup-keep.js';
 import { HOLD_LIMIT_RULE, holdLimitMs } from './hold-limit.js';
 import { BACKUP_TTL_RULE, parseBackupTtl } from '../velero/backup-ttl.js';
 import { HOOK_KINDS, type HookGroup, type HookSlot } from './hook-kinds.js';
 import { findProfile, PROFILE_NAMES } from './profiles/profile-registry.js';
+import { backupHookInRule, dnsLabel, restoreExecHookInRule, restoreInitHookInRule } from './hook-schema.js';
 
 // zod gives every rejection an exact path (rules[2].backup.pre.timeout), which
 // is what a platform engineer needs to fix a ConfigMap; hand-written checks
 // drift from the TypeScript types, a schema cannot.
-
-const duration = z.string().refine(isGoDuration, { message: 'expected a duration like 30s' });
 
 /** How long a protection step may hold a rollout or a deletion: long enough for a backup, never for days by a typo. */
 const holdLimit = z
@@ -25,77 +23,6 @@ const regex = z.string().superRefine((source, ctx) => {
     ctx.addIssue({ code: 'custom', message: `invalid regular expression: ${(err as Error).message}` });
   }
 });
-
-const dnsLabel = z
-  .string()
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { message: 'expected a lowercase DNS label (a-z, 0-9, -)' })
-  .max(63);
-
-const argv = z.array(z.string()).min(1, { message: 'expected at least one argument' });
-
-/** A hook runs either an argv (`command`) or a shell script (`shell`), never both. */
-const commandFields = {
-  command: argv.optional(),
-  shell: z.string().min(1).optional(),
-};
-
-function exactlyOneCommand<T extends { command?: string[] | undefined; shell?: string | undefined }>(
-  value: T,
-  ctx: z.RefinementCtx,
-): void {
-  if ((value.command === undefined) === (value.shell === undefined)) {
-    ctx.addIssue({ code: 'custom', message: 'set exactly one of command or shell', path: ['command'] });
-  }
-}
-
-/** In a rule a hook may give neither (it keeps its profile's script, checked per rule); both would be ambiguous. */
-function atMostOneCommand<T extends { command?: string[] | undefined; shell?: string | undefined }>(
-  value: T,
-  ctx: z.RefinementCtx,
-): void {
-  if (value.command !== undefined && value.shell !== undefined) {
-    ctx.addIssue({ code: 'custom', message: 'set exactly one of command or shell', path: ['command'] });
-  }
-}
-
-const onError = z.enum(['Continue', 'Fail']);
-
-const backupHookFields = z.strictObject({ ...commandFields, onError: onError.optional(), timeout: duration.optional() });
-const restoreExecHookFields = z.strictObject({
-  ...commandFields,
-  onError: onError.optional(),
-  execTimeout: duration.optional(),
-  waitTimeout: duration.optional(),
-});
-const restoreInitHookFields = z.strictObject({
-  ...commandFields,
-  /** Image of the init container; defaults to the matched container's image. */
-  image: z.string().min(1).optional(),
-  containerName: dnsLabel.optional(),
-});
-
-export const backupHookSchema = backupHookFields.superRefine(exactlyOneCommand);
-export const restoreExecHookSchema = restoreExecHookFields.superRefine(exactlyOneCommand);
-export const restoreInitHookSchema = restoreInitHookFields.superRefine(exactlyOneCommand);
-
-/**
- * A hook as a rule writes it. With a profile, its fields override the
- * profile's hook one by one (command or shell replaces the script), and
- * `false` removes the profile's hook; without a profile it must be complete,
- * which the rule checks. `false` becomes `{ disabled: true }` here so the
- * error paths of a bad hook stay those of an object, not of a union.
- */
-const DISABLED = { disabled: z.literal(true).optional() };
-const falseToDisabled = (value: unknown): unknown => (value === false ? { disabled: true } : value);
-const backupHookInRule = z.preprocess(falseToDisabled, backupHookFields.extend(DISABLED).superRefine(atMostOneCommand));
-const restoreExecHookInRule = z.preprocess(
-  falseToDisabled,
-  restoreExecHookFields.extend(DISABLED).superRefine(atMostOneCommand),
-);
-const restoreInitHookInRule = z.preprocess(
-  falseToDisabled,
-  restoreInitHookFields.extend(DISABLED).superRefine(atMostOneCommand),
-);
 
 const ruleMatchFields = z.strictObject({
   namespaces: z.array(z.string().min(1)).min(1).optional(),
@@ -257,8 +184,4 @@ export const hookPolicySchema = z
 
 export type HookPolicyDocument = z.output<typeof hookPolicySchema>;
 export type HookRule = z.output<typeof ruleSchema>;
-export type BackupHook = z.output<typeof backupHookSchema>;
 export type ProtectionDocument = z.output<typeof protectionSchema>;
-export type RestoreExecHook = z.output<typeof restoreExecHookSchema>;
-export type RestoreInitHook = z.output<typeof restoreInitHookSchema>;
-export type HookCommand = { command?: string[] | undefined; shell?: string | undefined };

@@ -1,5 +1,6 @@
 import type { CompiledRule, HookTemplate, RenderedValue } from './compiled-policy.js';
-import type { BackupHook, HookCommand, HookRule, RestoreExecHook, RestoreInitHook } from './hook-policy-schema.js';
+import type { HookRule } from './hook-policy-schema.js';
+import type { BackupHook, HookCommand, RestoreExecHook, RestoreInitHook } from './hook-schema.js';
 import { HOOK_PREFIX } from './hook-kinds.js';
 import { compileProtection } from './rule-protection.js';
 import { shellQuote } from './shell-quote.js';

@@ -1,6 +1,7 @@
 import { parseDocument } from 'yaml';
 import type { CompiledPolicy } from './compiled-policy.js';
-import { hookPolicySchema, type HookCommand, type HookPolicyDocument } from './hook-policy-schema.js';
+import { hookPolicySchema, type HookPolicyDocument } from './hook-policy-schema.js';
+import type { HookCommand } from './hook-schema.js';
 import { compileRule, unknownPlaceholders, unquotedDataDirInShell } from './hook-templates.js';
 import { formatPath, PolicyError, type PolicyIssue } from './policy-error.js';
 import { autoProfileRules, resolveProfiles } from './profiles/resolve-profiles.js';

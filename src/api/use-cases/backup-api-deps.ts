@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { AtRestDeps } from '../../holder/at-rest-backup.js';
-import type { ComponentLock, ComponentReader, VeleroCache, VeleroStore } from './ports.js';
+import type { VeleroCache, VeleroStore } from '../../velero/velero-ports.js';
+import type { ComponentLock } from '../../components/component-lock.js';
+import type { ComponentReader } from './ports.js';
 
 export interface BackupApiSettings {
   veleroNamespace: string;

@@ -11,8 +11,8 @@ import { viewSchedule, type ScheduleView } from '../../velero/velero-views.js';
 import { scheduleRecord, type BackupSchedule } from '../records/schedule-record.js';
 import type { BackupApiDeps } from './backup-api-deps.js';
 import { requireVelero } from './component-context.js';
-import { defined } from './create-named.js';
-import { AlreadyExists } from './ports.js';
+import { defined } from '../../defined.js';
+import { AlreadyExists } from '../../velero/velero-ports.js';
 
 // A schedule set here overrides the policy's for the component: the
 // controller never changes or deletes a Schedule of source api (it only

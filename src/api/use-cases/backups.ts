@@ -19,7 +19,8 @@ import { requireVelero } from './component-context.js';
 import { componentPath, downloadPath } from './component-path.js';
 import { GoJsonText, goJsonText } from '../go-json.js';
 import { earlierTry, idempotencyOf } from './idempotency.js';
-import { createNamed, defined } from './create-named.js';
+import { defined } from '../../defined.js';
+import { createNamed } from './create-named.js';
 
 export interface CreateBackupRequest {
   desc: string;

@@ -1,6 +1,6 @@
 import type { VeleroObject } from '../../velero/velero-resources.js';
 import type { BackupApiDeps } from './backup-api-deps.js';
-import { AlreadyExists } from './ports.js';
+import { AlreadyExists } from '../../velero/velero-ports.js';
 
 /**
  * Creates the object `build` makes, with a fresh random suffix if the name
@@ -14,8 +14,4 @@ export async function createNamed(deps: BackupApiDeps, build: (random: string) =
       if (!(err instanceof AlreadyExists) || attempt >= 3) throw err;
     }
   }
-}
-
-export function defined<T>(value: T | undefined): value is T {
-  return value !== undefined;
 }

@@ -12,7 +12,8 @@ import { restoreRecord, type RestoreRecord } from '../records/restore-record.js'
 import type { BackupApiDeps } from './backup-api-deps.js';
 import { newestFirst, ownBackup, page, type Created, type RecordPage } from './backups.js';
 import { requireVelero } from './component-context.js';
-import { createNamed, defined } from './create-named.js';
+import { defined } from '../../defined.js';
+import { createNamed } from './create-named.js';
 import { earlierTry, idempotencyOf } from './idempotency.js';
 
 export interface CreateRestoreRequest {

@@ -1,4 +1,4 @@
-import type { BackupHook, RestoreExecHook, RestoreInitHook } from '../hook-policy-schema.js';
+import type { BackupHook, RestoreExecHook, RestoreInitHook } from '../hook-schema.js';
 
 /**
  * A named, documented set of hooks that rules reference with `profile:`.

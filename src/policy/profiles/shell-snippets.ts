@@ -1,4 +1,4 @@
-import type { BackupHook } from '../hook-policy-schema.js';
+import type { BackupHook } from '../hook-schema.js';
 
 // Building blocks shared by the profiles' shell scripts. The scripts run
 // with /bin/sh (POSIX, dash or busybox), never bash: database images do not

@@ -1,6 +1,6 @@
 import { claimSummary, podRecord, workloadSummary } from '../components/summaries.js';
 import pino from 'pino';
-import type { VeleroCache, VeleroChange, VeleroStore } from '../../../src/api/use-cases/ports.js';
+import type { VeleroCache, VeleroChange, VeleroStore } from '../../../src/velero/velero-ports.js';
 import { ComponentRegistry } from '../../../src/components/component-registry.js';
 import { announcement, backupAnnouncementLoop } from '../../../src/controller/backup-announcement-loop.js';
 import type { ControllerDeps } from '../../../src/controller/controller-deps.js';

@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { AlreadyExists, type VeleroCache, type VeleroChange, type VeleroStore } from '../../../src/api/use-cases/ports.js';
+import { AlreadyExists, type VeleroCache, type VeleroChange, type VeleroStore } from '../../../src/velero/velero-ports.js';
 import { componentKey } from '../../../src/components/component-key.js';
 import { ComponentRegistry } from '../../../src/components/component-registry.js';
 import type { ControllerDeps } from '../../../src/controller/controller-deps.js';

@@ -1,6 +1,6 @@
 import { claimSummary, podRecord, workloadSummary } from '../components/summaries.js';
 import pino from 'pino';
-import { AlreadyExists, type VeleroCache, type VeleroChange, type VeleroStore } from '../../../src/api/use-cases/ports.js';
+import { AlreadyExists, type VeleroCache, type VeleroChange, type VeleroStore } from '../../../src/velero/velero-ports.js';
 import { ComponentRegistry, type ClaimSummary, type PodRecord, type WorkloadSummary } from '../../../src/components/component-registry.js';
 import type { ControllerDeps } from '../../../src/controller/controller-deps.js';
 import { scheduleLoop } from '../../../src/controller/schedule-loop.js';

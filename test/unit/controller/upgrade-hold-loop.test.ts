@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { AlreadyExists, type VeleroCache, type VeleroChange, type VeleroStore } from '../../../src/api/use-cases/ports.js';
+import { AlreadyExists, type VeleroCache, type VeleroChange, type VeleroStore } from '../../../src/velero/velero-ports.js';
 import { ComponentRegistry, type WorkloadSummary } from '../../../src/components/component-registry.js';
 import { readUpgradeHold, upgradeHoldValue, type UpgradeHold } from '../../../src/components/upgrade-hold.js';
 import { upgradeHoldLoop, type UpgradeHoldDeps } from '../../../src/controller/upgrade-hold-loop.js';

@@ -1,5 +1,6 @@
 import pino from 'pino';
-import { AlreadyExists, type ComponentLock, type VeleroCache, type VeleroStore } from '../../../src/api/use-cases/ports.js';
+import { AlreadyExists, type VeleroCache, type VeleroStore } from '../../../src/velero/velero-ports.js';
+import type { ComponentLock } from '../../../src/components/component-lock.js';
 import type { AtRestDeps } from '../../../src/holder/at-rest-backup.js';
 import type { HolderPods, LiveClaim } from '../../../src/holder/holder-ports.js';
 import { viewHolderPod } from '../../../src/holder/holder-view.js';
