@@ -127,7 +127,7 @@ beforeAll(async () => {
   await installCrds(cluster, veleroCrdDir('1.11.1'));
   for (const name of [NAMESPACE, VELERO]) await expectCreated('/api/v1/namespaces', { metadata: { name } });
   // A Wutong tenant env: components exist only there.
-  await expectCreated('/api/v1/namespaces', { metadata: { name: COMPONENT_NAMESPACE, labels: tenantNamespaceLabels('outage', COMPONENT_NAMESPACE) } });
+  await expectCreated('/api/v1/namespaces', { metadata: { name: COMPONENT_NAMESPACE, labels: tenantNamespaceLabels(TENANT, ENV) } });
   await expectCreated(`/api/v1/namespaces/${NAMESPACE}/configmaps`, { metadata: { name: 'wutong-backup-policy' }, data: { 'policy.yaml': policy('7m') } });
   // A stopped Wutong component: its PVC is all there is of it.
   await expectCreated(`/api/v1/namespaces/${COMPONENT_NAMESPACE}/persistentvolumeclaims`, {

@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
+import { scrapeMetrics } from './support/metrics-reader.js';
 import { readFileSync } from 'node:fs';
-import { request } from 'node:https';
 import { join } from 'node:path';
 import { AppsV1Api, type CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { kubeHttp } from '../../src/kube/kube-http.js';
@@ -37,15 +37,7 @@ async function statefulSetPods(): Promise<V1Pod[]> {
 }
 
 function metrics(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    request(`${replica.url}/metrics`, { ca: replicaCa }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve(body));
-    })
-      .on('error', reject)
-      .end();
-  });
+  return scrapeMetrics(replica.url, replicaCa);
 }
 
 async function patchedCounter(): Promise<number> {

@@ -4,12 +4,12 @@
 // policy Delete), the kubelet and Velero stand-ins, and Wutong's delete as
 // its worker does it (DeleteCollection of PVs and PVCs by label). What an
 // operator would see with kubectl, `wutong-backup status` and /metrics.
+import { scrapeMetrics } from './support/metrics-reader.js';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { jest } from '@jest/globals';
 import { Watch } from '@kubernetes/client-node';
 import { apiRequest } from './cluster/cluster.js';
-import { backupApiClient } from './support/backup-api-client.js';
 import { startBackupApiTestbed, VELERO_NAMESPACE, type BackupApiTestbed } from './support/backup-api-testbed.js';
 import { adminKubeConfig, clusterInfo } from './support/kube.js';
 import { SHIPPED, setShippedPolicy } from './support/shipped-install.js';
@@ -59,13 +59,8 @@ async function eventsOn(c: WutongComponent, reason: string): Promise<string[]> {
   return events.items.filter((e) => e.source?.component === 'wutong-backup').map((e) => `${e.type ?? ''} ${e.message ?? ''}`);
 }
 
-async function metrics(of: WebhookProcess): Promise<string> {
-  const client = backupApiClient(of.url, bed.caPem);
-  try {
-    return (await client.call('GET', '/metrics')).text;
-  } finally {
-    client.close();
-  }
+function metrics(of: WebhookProcess): Promise<string> {
+  return scrapeMetrics(of.url, bed.caPem);
 }
 
 /** Every version of a PV the API server shows from now until it is deleted: what happened to it, even after it is gone. */

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { request } from 'node:https';
+import { scrapeMetrics } from './metrics-reader.js';
 import { fileURLToPath } from 'node:url';
 import { AppsV1Api, type CoreV1Api } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
@@ -160,15 +160,7 @@ export async function startBackupApiTestbed(options: TestbedOptions): Promise<Ba
   }
 }
 
-/** The first replica's Prometheus exposition (GET /metrics over its TLS port). */
+/** The first replica's Prometheus exposition (GET /metrics over its TLS port, with the scraper's token as the monitoring overlay grants it). */
 export function replicaMetrics(bed: Pick<BackupApiTestbed, 'replicas' | 'caPem'>): Promise<string> {
-  return new Promise((resolve, reject) => {
-    request(`${bed.replicas[0]!.url}/metrics`, { ca: bed.caPem }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve(body));
-    })
-      .on('error', reject)
-      .end();
-  });
+  return scrapeMetrics(bed.replicas[0]!.url, bed.caPem);
 }

@@ -4,6 +4,7 @@
 // replicas check it with a TokenReview and a SubjectAccessReview, as they do
 // in a cluster.
 import { readFileSync } from 'node:fs';
+import { request } from 'node:https';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { apiRequest, waitForServiceAccountToken } from '../cluster/cluster.js';
@@ -42,4 +43,24 @@ export function metricsReaderToken(): Promise<string> {
     return waitForServiceAccountToken(clusterInfo(), SCRAPER_NAMESPACE, SCRAPER);
   })();
   return token;
+}
+
+/** GET /metrics on a replica's TLS port as the scraper does (its bearer token); any answer but 200 is an error naming it. */
+export async function scrapeMetrics(baseUrl: string, caPem: string, token?: string): Promise<string> {
+  const answer = await getMetrics(baseUrl, caPem, token ?? (await metricsReaderToken()));
+  if (answer.status !== 200) throw new Error(`GET ${baseUrl}/metrics: ${answer.status} ${answer.body.slice(0, 200)}`);
+  return answer.body;
+}
+
+/** GET /metrics with `token` (none: no Authorization header), whatever it answers. */
+export function getMetrics(baseUrl: string, caPem: string, token: string | undefined): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    request(`${baseUrl}/metrics`, { ca: caPem, headers: token === undefined ? {} : { authorization: `Bearer ${token}` } }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    })
+      .on('error', reject)
+      .end();
+  });
 }
