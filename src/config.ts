@@ -1,3 +1,4 @@
+import { rolesFromEnv, type Role } from './roles/role.js';
 import { tenantLabelsFromEnv, type TenantLabels } from './tenancy/tenant-labels.js';
 import { excludedNamespacesFrom, type ExcludedNamespaces } from './admission/excluded-namespaces.js';
 import { DEFAULT_CLIENT_CERT_PREFIX } from './api/auth/client-certificate.js';
@@ -55,6 +56,8 @@ export interface Config {
   holderStartTimeoutMs: number;
   /** HOLDER_MAX_AGE: no holder pod lives longer, whatever its backup or restore is doing. */
   holderMaxAgeMs: number;
+  /** ROLE: what this process does (roles/role.ts); all of them by default. */
+  roles: ReadonlySet<Role>;
   /** Which namespaces are tenant envs and which (TENANT_NAMESPACE_SELECTOR, TENANT_NAME_LABEL, TENANT_ENV_NAME_LABEL). */
   tenantLabels: TenantLabels;
 }
@@ -210,5 +213,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     holderStartTimeoutMs: durationFromEnv(env, 'HOLDER_START_TIMEOUT', DEFAULT_HOLDER_START_TIMEOUT_MS),
     holderMaxAgeMs: durationFromEnv(env, 'HOLDER_MAX_AGE', DEFAULT_HOLDER_MAX_AGE_MS),
     tenantLabels: tenantLabelsFromEnv(env),
+    roles: rolesFromEnv(env.ROLE),
   };
 }

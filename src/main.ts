@@ -37,17 +37,21 @@ async function main(config: Config, shutdown: Shutdown): Promise<void> {
   const log = logger;
 
   const cluster = await findCluster();
-  log.info({ cluster: cluster?.source ?? 'none (standalone)', namespace: cluster?.namespace }, 'starting');
+  const roles = config.roles;
+  log.info({ cluster: cluster?.source ?? 'none (standalone)', namespace: cluster?.namespace, roles: [...roles] }, 'starting');
 
+  // The policy: what the webhook injects and what the controller protects (the API reads none of it).
   const store = new PolicyStore(loadDefaultPolicy(0));
-  const stopWatching = await startPolicySource(
-    cluster && !config.policyFileExplicit
-      ? { kind: 'configmap', cluster, name: config.policyConfigMap }
-      : { kind: 'file', path: resolve(config.policyFile) },
-    store,
-    log,
-  );
-  shutdown.onStop(stopWatching);
+  if (roles.has('webhook') || roles.has('controller')) {
+    const stopWatching = await startPolicySource(
+      cluster && !config.policyFileExplicit
+        ? { kind: 'configmap', cluster, name: config.policyConfigMap }
+        : { kind: 'file', path: resolve(config.policyFile) },
+      store,
+      log,
+    );
+    shutdown.onStop(stopWatching);
+  }
 
   const tlsConfig = tlsConfigFromEnv(process.env, cluster);
   const tls = await createCertificateSource(tlsConfig, cluster, log);
@@ -61,24 +65,30 @@ async function main(config: Config, shutdown: Shutdown): Promise<void> {
   // /metrics needs a token allowed to GET it, in a cluster (METRICS_AUTH); standalone there is no API server to ask, and it stays open.
   const metricsAccess = cluster && config.metricsAuth ? (await import('./kube/create-metrics-access.js')).createMetricsAccess(cluster, config, log) : undefined;
   const server = await startHttpsServer(
-    webhookApp(store, log, { readiness, budget, excludedNamespaces: config.excludedNamespaces, bodyReadTimeoutMs: config.admissionBodyReadTimeoutMs, metricsAccess }),
+    // Every role serves its probes and /metrics here; only the webhook role answers admission reviews.
+    webhookApp(store, log, { readiness, budget, excludedNamespaces: config.excludedNamespaces, bodyReadTimeoutMs: config.admissionBodyReadTimeoutMs, metricsAccess, admission: roles.has('webhook') }),
     tls.current(),
     config.port,
     config.host,
   );
   shutdown.onStop(followCertificateSource(tls, (material) => server.setTls(material)));
   shutdown.serving(server);
-  log.info({ url: server.url, tls: tlsConfig.source, policy: store.current().source, metrics: metricsAccess ? 'bearer token allowed to get /metrics' : 'open' }, 'webhook serving');
+  log.info(
+    { url: server.url, tls: tlsConfig.source, policy: store.current().source, admission: roles.has('webhook'), metrics: metricsAccess ? 'bearer token allowed to get /metrics' : 'open' },
+    roles.has('webhook') ? 'webhook serving' : 'probes and metrics serving',
+  );
 
   let backend: ApiBackend | undefined;
-  if (cluster) {
-    const { createClusterRuntime } = await import('./kube/create-controller.js');
+  // The webhook role alone keeps nothing of the cluster: no component, tenant or Velero cache (its memory does not grow with the cluster).
+  if (cluster && (roles.has('api') || roles.has('controller'))) {
+    const { createClusterRuntime } = await import('./roles/cluster-runtime.js');
     const runtime = createClusterRuntime(cluster, config, store, log);
     backend = runtime.backend;
     runtime.start();
     shutdown.onSignal(() => runtime.stopController());
     shutdown.onStop(() => runtime.stop());
   }
+  if (!roles.has('api')) return;
   const clientCa = config.apiClientCaFile ? loadClientCa(config.apiClientCaFile) : undefined;
   const app = apiBodyReadDeadline(apiApp({ ...(backend ? { backend } : {}), log, version: PACKAGE_VERSION }), config.bodyReadTimeoutMs);
   const api = await startHttpsServer(app, tls.current(), config.apiPort, config.host, clientCa);

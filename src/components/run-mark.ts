@@ -64,8 +64,21 @@ export function lastRun(claims: readonly ClaimSummary[]): RunMark | undefined {
 }
 
 /**
+ * Whether a Backup started after the stop. Velero stamps startTimestamp in
+ * whole seconds (metav1.Time), the stop mark has milliseconds: a Backup
+ * stamped in the stop's own second may have started just before it, so it
+ * counts only from the next whole second. The controller's own backup for
+ * this stop (`forThisStop`, named by it) was made after the mark by
+ * construction and counts whatever its stamp, started or not.
+ */
+export function startedAfterStop(backup: Pick<BackupView, 'metadata' | 'status'>, stoppedAt: string, forThisStop?: string): boolean {
+  if (forThisStop !== undefined && backup.metadata.name === forThisStop) return true;
+  return Date.parse(backup.status.startTimestamp ?? '') >= Math.ceil(Date.parse(stoppedAt) / 1000) * 1000;
+}
+
+/**
  * The newest restorable Backup (Completed, with volume data) that Velero
- * started at or after the stop: it holds everything the last run wrote.
+ * started after the stop (startedAfterStop): it holds everything the last run wrote.
  * None while the component runs (it is still writing) or when its last run
  * is unknown. Velero's clock stamps startTimestamp and ours the stop: they
  * are both NTP-synchronised cluster clocks, and the stop is stamped after
@@ -76,14 +89,16 @@ export function coveringBackup(
   run: RunMark | undefined,
   backups: readonly BackupView[],
   volumesOf: (backupName: string) => readonly PodVolumeBackupView[],
+  forThisStop?: string,
 ): BackupView | undefined {
   if (run?.kind !== 'stopped') return undefined;
-  const stoppedAt = Date.parse(run.at);
   let newest: BackupView | undefined;
   let newestStart = -Infinity;
   for (const backup of backups) {
-    const start = Date.parse(backup.status.startTimestamp ?? '');
-    if (!(start >= stoppedAt) || start <= newestStart) continue;
+    if (!startedAfterStop(backup, run.at, forThisStop)) continue;
+    const parsed = Date.parse(backup.status.startTimestamp ?? '');
+    const start = Number.isFinite(parsed) ? parsed : 0;
+    if (newest !== undefined && start <= newestStart) continue;
     if (backup.metadata.deletionTimestamp !== undefined || !isRestorable(backup, volumesOf(backup.metadata.name))) continue;
     newest = backup;
     newestStart = start;

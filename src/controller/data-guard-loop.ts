@@ -5,6 +5,8 @@
 // then releases it. Each step is idempotent and ordered so that a crash at
 // any point is finished by the next pass: the PV patch first, then the
 // record, then the finalizer; nothing is held in memory. Keyed by service_id.
+import { stopBackupName } from '../velero/object-names.js';
+import type { PodVolumeBackupView } from '../velero/velero-views.js';
 import type { ComponentKey } from '../components/component-key.js';
 import type { Logger } from 'pino';
 import type { ClaimSummary, ComponentSnapshot } from '../components/component-registry.js';
@@ -104,7 +106,10 @@ export function dataGuardLoop(deps: DataGuardDeps): ControllerLoop {
     const current = currentProtection(deps, component);
     const run = lastRun(component.claims);
     const backups = deps.cache.backupsOf(key);
-    const ctx: GuardContext = { now: deps.now(), covering: coveringBackup(run, backups, (name) => deps.cache.podVolumeBackupsOf(name)), pending: pendingOrArriving(run, backups, (name) => deps.cache.podVolumeBackupsOf(name), deps.now()) };
+    // The controller's own backup on stop for this stop counts whatever second Velero stamped it with (run-mark.ts startedAfterStop).
+    const forThisStop = run?.kind === 'stopped' ? stopBackupName(component, new Date(run.at)) : undefined;
+    const volumesOf = (name: string): readonly PodVolumeBackupView[] => deps.cache.podVolumeBackupsOf(name);
+    const ctx: GuardContext = { now: deps.now(), covering: coveringBackup(run, backups, volumesOf, forThisStop), pending: pendingOrArriving(run, backups, volumesOf, deps.now(), forThisStop) };
     let wakeAt: number | undefined;
     for (const claim of component.claims) {
       const protection = claimProtection(deps.policy.current(), component, current, claim);

@@ -9,7 +9,7 @@
 // cache; the PV itself is read live before it is changed (retained-volume.ts).
 import type { ClaimSummary, ComponentSnapshot } from '../components/component-registry.js';
 import { DATA_GUARD_FINALIZER, PROTECTION_ANNOTATION } from '../components/protection-keys.js';
-import type { RunMark } from '../components/run-mark.js';
+import { startedAfterStop, type RunMark } from '../components/run-mark.js';
 import type { CompiledPolicy } from '../policy/compiled-policy.js';
 import { isUnfinishedBackup } from '../velero/backup-phases.js';
 import type { BackupView } from '../velero/velero-views.js';
@@ -55,12 +55,10 @@ export function deletionBound(claim: Pick<ClaimSummary, 'deletionTimestamp'>, pr
  * after the stop, or has not started yet (it will start after now). The
  * newest such Backup, or undefined.
  */
-export function pendingCover(run: RunMark | undefined, backups: readonly BackupView[]): BackupView | undefined {
+export function pendingCover(run: RunMark | undefined, backups: readonly BackupView[], forThisStop?: string): BackupView | undefined {
   if (run?.kind !== 'stopped') return undefined;
-  const stop = Date.parse(run.at);
-  const started = (b: BackupView): number => Date.parse(b.status.startTimestamp ?? '');
   return backups
-    .filter((b) => isUnfinishedBackup(b) && (b.status.startTimestamp === undefined || started(b) >= stop))
+    .filter((b) => isUnfinishedBackup(b) && (b.status.startTimestamp === undefined || startedAfterStop(b, run.at, forThisStop)))
     .sort((a, b) => (b.metadata.creationTimestamp < a.metadata.creationTimestamp ? -1 : 1))[0];
 }
 
@@ -84,14 +82,14 @@ export function pendingOrArriving(
   backups: readonly BackupView[],
   volumesOf: (backupName: string) => readonly unknown[],
   now: Date,
+  forThisStop?: string,
 ): BackupView | undefined {
-  const pending = pendingCover(run, backups);
+  const pending = pendingCover(run, backups, forThisStop);
   if (pending !== undefined || run?.kind !== 'stopped') return pending;
-  const stop = Date.parse(run.at);
   return backups.find(
     (b) =>
       b.status.phase === 'Completed' &&
-      Date.parse(b.status.startTimestamp ?? '') >= stop &&
+      startedAfterStop(b, run.at, forThisStop) &&
       now.getTime() - Date.parse(b.status.completionTimestamp ?? '') < VOLUME_RECORDS_GRACE_MS &&
       volumesOf(b.metadata.name).length === 0,
   );

@@ -28,9 +28,9 @@ export function stopBackupStep({ component, backupOnStop, backups, podVolumeBack
   const run = lastRun(component.claims);
   // Never seen running (installed after its stop, or a component that never ran): nothing is known to be new.
   if (run?.kind !== 'stopped') return { kind: 'none', why: 'no run is known to have ended' };
-  const covering = coveringBackup(run, backups, podVolumeBackupsOf);
-  if (covering) return { kind: 'none', why: `Backup ${covering.metadata.name} holds the last run's data` };
   const backup = stopBackupName(component, new Date(run.at));
+  const covering = coveringBackup(run, backups, podVolumeBackupsOf, backup);
+  if (covering) return { kind: 'none', why: `Backup ${covering.metadata.name} holds the last run's data` };
   // One try per stop: the Backup exists (any phase: a failed one is not retried) or its holder never ran and that was recorded.
   if (backups.some((b) => b.metadata.name === backup)) return { kind: 'none', why: `Backup ${backup} was taken for this stop` };
   if (component.claims.some((c) => c.annotations[PROTECTION_ANNOTATION.stopBackup] === backup)) return { kind: 'none', why: `Backup ${backup} was tried for this stop and could not start` };

@@ -121,7 +121,7 @@ export const queueDepth = new Gauge({
   registers: [registry],
 });
 
-/** Components in the registry by state; set by the cluster runtime (create-controller.ts). */
+/** Components in the registry by state; set by the cluster runtime (roles/cluster-runtime.ts). */
 let componentCounts: (() => Record<string, number>) | undefined;
 export function reportComponentCounts(counts: () => Record<string, number>): void {
   componentCounts = counts;

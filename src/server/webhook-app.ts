@@ -30,13 +30,15 @@ export interface WebhookAppOptions {
   bodyReadTimeoutMs?: number;
   /** Who may read /metrics (METRICS_AUTH, in a cluster); none: anyone. */
   metricsAccess?: MetricsAccess;
+  /** Whether admission reviews are answered (the webhook role); false: /mutate is no route here (default true). */
+  admission?: boolean;
 }
 
 export function webhookApp(store: PolicyStore, log: Logger, options: WebhookAppOptions = {}): WebhookListener {
   const routes = expressListener((app) => app.use(healthRouter(options.readiness ?? new Map(), options.metricsAccess)));
-  const admission = admissionListener(store, log, options.budget, options.excludedNamespaces, options.bodyReadTimeoutMs);
+  const admission = options.admission === false ? undefined : admissionListener(store, log, options.budget, options.excludedNamespaces, options.bodyReadTimeoutMs);
   return (req, res) => {
-    if (isMutate(req)) admission(req, res);
+    if (admission && isMutate(req)) admission(req, res);
     else routes(req, res);
   };
 }

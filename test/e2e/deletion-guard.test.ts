@@ -85,6 +85,8 @@ const stop = (c: WutongComponent): Promise<string> => stopComponent(bed, c);
 
 /** A Backup of the component as the controller's backup on stop makes one, which the Velero stand-in runs to Completed. */
 async function completedBackup(c: WutongComponent, name: string): Promise<void> {
+  // Velero stamps whole seconds: a backup started in the stop mark's own second proves nothing (run-mark.ts startedAfterStop).
+  await sleep(1_000);
   const res = await apiRequest(clusterInfo(), 'POST', `/apis/velero.io/v1/namespaces/${VELERO_NAMESPACE}/backups`, {
     apiVersion: 'velero.io/v1',
     kind: 'Backup',

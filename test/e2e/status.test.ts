@@ -83,7 +83,8 @@ const rowsOf = (stdout: string): string[][] =>
 beforeAll(async () => {
   releaseCrds = await acquireFileLock(VELERO_CRDS_LOCK, "Velero's CRDs");
   ({ core } = clients());
-  app = await createNamespace(core, 'status-app');
+  // The tenant env its components' routes name: the status table shows tenant/env from the namespace's labels.
+  app = await createNamespace(core, 'status-app', { tenant: { name: 'statustest', env: 'prod' } });
   velero = await createNamespace(core, 'status-velero');
   kubelet = await startKubeletStandIn(NODE);
   kubelet.runPods(app, 'run=yes');

@@ -1,4 +1,4 @@
-import { coveringBackup, isStopped, lastRun, nextRunMark, readRunMark, runMarkValue, type RunMark } from '../../../src/components/run-mark.js';
+import { coveringBackup, isStopped, startedAfterStop, lastRun, nextRunMark, readRunMark, runMarkValue, type RunMark } from '../../../src/components/run-mark.js';
 import type { BackupView, PodVolumeBackupView } from '../../../src/velero/velero-views.js';
 import { claimSummary } from './summaries.js';
 
@@ -85,6 +85,16 @@ describe('run marks', () => {
       expect(coveringBackup(stopped, [backup('failed', 'Failed', '2026-12-02T07:10:00Z')], volumesOf)).toBeUndefined();
       expect(coveringBackup(stopped, [backup('after-empty', 'Completed', '2026-12-02T07:10:00Z')], volumesOf)).toBeUndefined();
       expect(coveringBackup(stopped, [backup('going', 'Completed', '2026-12-02T07:10:00Z', true)], volumesOf)).toBeUndefined();
+    });
+
+    test('Velero stamps whole seconds: a backup stamped in the stop mark\'s own second may have started before it and covers nothing, unless it is the controller\'s own backup for this stop', () => {
+      const mark: RunMark = { kind: 'stopped', at: '2026-12-02T07:00:00.412Z' };
+      const sameSecond = backup('same-second', 'Completed', '2026-12-02T07:00:00Z');
+      expect(coveringBackup(mark, [sameSecond], volumesOf)).toBeUndefined();
+      expect(coveringBackup(mark, [sameSecond], volumesOf, 'same-second')?.metadata.name).toBe('same-second');
+      expect(coveringBackup(mark, [backup('next-second', 'Completed', '2026-12-02T07:00:01Z')], volumesOf)?.metadata.name).toBe('next-second');
+      expect(startedAfterStop(sameSecond, mark.at)).toBe(false);
+      expect(startedAfterStop(sameSecond, '2026-12-02T07:00:00.000Z')).toBe(true);
     });
 
     test('is none while the component runs or when its last run is unknown, whatever backups exist', () => {

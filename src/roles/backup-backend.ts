@@ -6,20 +6,20 @@ import { accessControl } from '../api/auth/access-control.js';
 import { apiAccessOptions } from '../api/auth/access-settings.js';
 import type { Config } from '../config.js';
 import { reportVeleroCacheSizes } from '../observability/metrics.js';
-import { kubeAuthReviews } from './auth-reviews.js';
-import { kubeComponentReader, registryComponentReader } from './component-reader.js';
-import type { KubeHttp } from './kube-http.js';
+import { kubeAuthReviews } from '../kube/auth-reviews.js';
+import { kubeComponentReader, registryComponentReader } from '../kube/component-reader.js';
+import type { KubeHttp } from '../kube/kube-http.js';
 import type { ComponentRegistry } from '../components/component-registry.js';
 import type { VeleroStore } from '../velero/velero-ports.js';
 import type { TenantLookup } from '../api/use-cases/ports.js';
-import type { ClusterAccess } from './kube-config.js';
-import { leaseLock } from './lease-lock.js';
-import { veleroCache, type RunningVeleroCache } from './velero-cache.js';
-import { kubeEventRecorder } from './event-recorder.js';
-import { holderImageSource } from './holder-image.js';
-import { kubeHolderPods } from './holder-pods.js';
+import type { ClusterAccess } from '../kube/kube-config.js';
+import { leaseLock } from '../kube/lease-lock.js';
+import { veleroCache, type RunningVeleroCache } from '../kube/velero-cache.js';
+import { kubeEventRecorder } from '../kube/event-recorder.js';
+import { holderImageSource } from '../kube/holder-image.js';
+import { kubeHolderPods } from '../kube/holder-pods.js';
 import type { AtRestDeps } from '../holder/at-rest-backup.js';
-import { kubeVeleroStore } from './velero-store.js';
+import { kubeVeleroStore } from '../kube/velero-store.js';
 
 // Calls made while a console request waits: short, so an API server in
 // trouble turns into a clear 503 within a few seconds, not a hung page.

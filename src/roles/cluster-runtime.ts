@@ -15,30 +15,30 @@ import { scheduleLoop } from '../controller/schedule-loop.js';
 import { upgradeHoldLoop } from '../controller/upgrade-hold-loop.js';
 import { reportComponentCoverage } from '../observability/component-metrics.js';
 import type { PolicyStore } from '../policy/policy-store.js';
-import { watchComponents } from './component-watch.js';
-import { namespaceReader } from './namespace-reader.js';
+import { watchComponents } from '../kube/component-watch.js';
+import { namespaceReader } from '../kube/namespace-reader.js';
 import { TenantDirectory } from '../tenancy/tenant-directory.js';
-import { watchTenantNamespaces } from './tenant-namespace-watch.js';
-import { createBackupBackend } from './create-backup-backend.js';
-import { claimPatcher } from './claim-patcher.js';
-import { kubeEventRecorder } from './event-recorder.js';
-import { kubeHttp, type KubeHttp } from './kube-http.js';
-import { electorIdentity, leaseElector } from './lease-elector.js';
-import type { ClusterAccess } from './kube-config.js';
-import { podMetadataPatcher } from './pod-metadata-patcher.js';
-import { webhookScopeReader } from './webhook-scope-reader.js';
-import { workloadPatcher } from './workload-patcher.js';
+import { watchTenantNamespaces } from '../kube/tenant-namespace-watch.js';
+import { createBackupBackend } from './backup-backend.js';
+import { claimPatcher } from '../kube/claim-patcher.js';
+import { kubeEventRecorder } from '../kube/event-recorder.js';
+import { kubeHttp, type KubeHttp } from '../kube/kube-http.js';
+import { electorIdentity, leaseElector } from '../kube/lease-elector.js';
+import type { ClusterAccess } from '../kube/kube-config.js';
+import { podMetadataPatcher } from '../kube/pod-metadata-patcher.js';
+import { webhookScopeReader } from '../kube/webhook-scope-reader.js';
+import { workloadPatcher } from '../kube/workload-patcher.js';
 import { webhookConfigurationNameFrom } from '../certificates/tls-config.js';
 import { dataGuardLoop } from '../controller/data-guard-loop.js';
 import { hasGuard } from '../controller/data-guard.js';
 import { reportGuardedClaims, reportRetainedVolumes } from '../observability/protection-metrics.js';
-import { retainedRecordStore, watchRetainedRecords } from './retained-records.js';
-import { volumeStore } from './volume-store.js';
+import { retainedRecordStore, watchRetainedRecords } from '../kube/retained-records.js';
+import { volumeStore } from '../kube/volume-store.js';
 import { holderSweepLoop } from '../controller/holder-sweep-loop.js';
 import { stopBackupLoop } from '../controller/stop-backup-loop.js';
 import { HolderIndex } from '../holder/holder-index.js';
 import type { AtRestDeps } from '../holder/at-rest-backup.js';
-import { watchHolders } from './holder-watch.js';
+import { watchHolders } from '../kube/holder-watch.js';
 
 // Writes the controller makes outside a console request: bounded like the API's.
 const REQUEST_TIMEOUT_MS = 5_000;
@@ -53,11 +53,15 @@ export interface ClusterRuntime {
 }
 
 /**
- * Everything that needs the cluster, wired once: the component watches and
- * Velero caches every replica keeps (the API answers from them), and the
- * controller loops only the elected replica runs.
+ * Everything the api and controller roles need of the cluster, wired once:
+ * the tenant, component and Velero watches both keep (the API answers from
+ * them, the controller decides on them), and, in a process of the
+ * controller role, the controller's own watches, loops and election (only
+ * the elected replica runs the loops). A process of the webhook role alone
+ * makes none of this: it keeps no cache of the cluster.
  */
 export function createClusterRuntime(cluster: ClusterAccess, config: Config, policy: PolicyStore, log: Logger): ClusterRuntime {
+  const runsController = config.roles.has('controller');
   const http = kubeHttp(cluster.kubeConfig);
   // Tenant envs from their namespaces' labels: what a route's tenant/env maps to, and where components can be at all.
   const tenants = new TenantDirectory(config.tenantLabels);
@@ -92,6 +96,31 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
   reportComponentCoverage({ components: () => registry.all(), backupsOf: (id) => componentBackups(cache, id), now: deps.now });
   // Data guard gauges on every replica: the registry has every PVC's finalizers, the records watch every record.
   reportGuardedClaims(() => registry.all().reduce((n, c) => n + c.claims.filter(hasGuard).length, 0));
+  const control = runsController ? controllerParts(deps, config, http, cluster, atRest, log) : undefined;
+  if (control) podListeners.push(control.podHook);
+  return {
+    backend,
+    start() {
+      cache.start();
+      void tenantWatch.start().then(() => log.info({ namespaces: tenants.namespaces().length }, 'tenant namespaces listed'));
+      void componentWatch.start().then(() => log.info({ components: registry.size }, 'components listed'));
+      control?.start();
+    },
+    stopController: async () => {
+      await control?.stop();
+    },
+    async stop() {
+      await control?.stop();
+      control?.stopWatches();
+      componentWatch.stop();
+      tenantWatch.stop();
+      cache.stop();
+    },
+  };
+}
+
+/** The controller role's own part: the retained-volume records and holder watches, every loop, and the election that runs them. */
+function controllerParts(deps: ControllerDeps, config: Config, http: KubeHttp, cluster: ClusterAccess, atRest: AtRestDeps, log: Logger) {
   const retainedRecords = watchRetainedRecords(http, cluster.namespace, log);
   reportRetainedVolumes(() => retainedRecords.count());
   // Holder pods, cluster-wide, watched on every replica so a new leader starts with the list; its sweep removes each once its backup or restore is done.
@@ -99,33 +128,25 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
   const holderWatch = watchHolders(http, holderIndex, log);
   // Every loop of the controller, in one list.
   const { loops, podHook } = controllerLoops(deps, config, http, { namespace: cluster.namespace, atRest, holderIndex });
-  podListeners.push(podHook);
   const elector = leaseElector(http, { namespace: cluster.namespace, identity: electorIdentity(), timing: config.leaderElection }, log.child({ component: 'leader-election' }));
   let controller: { stop(): void } | undefined;
-  const stopController = async (): Promise<void> => {
-    controller?.stop();
-    controller = undefined;
-    await elector.stop();
-  };
   return {
-    backend,
-    start() {
-      cache.start();
-      void tenantWatch.start().then(() => log.info({ namespaces: tenants.namespaces().length }, 'tenant namespaces listed'));
+    podHook,
+    start(): void {
       void retainedRecords.watch.start();
       void holderWatch.start();
-      void componentWatch.start().then(() => log.info({ components: registry.size }, 'components listed'));
       controller = runController(loops, elector, deps.log);
       elector.start();
     },
-    stopController,
-    async stop() {
-      await stopController();
-      componentWatch.stop();
-      tenantWatch.stop();
+    /** Stops the loops and releases the Lease; idempotent. */
+    async stop(): Promise<void> {
+      controller?.stop();
+      controller = undefined;
+      await elector.stop();
+    },
+    stopWatches(): void {
       retainedRecords.watch.stop();
       holderWatch.stop();
-      cache.stop();
     },
   };
 }
