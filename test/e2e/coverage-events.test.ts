@@ -1,4 +1,5 @@
 import { jest } from '@jest/globals';
+import { getMetrics } from './support/metrics-reader.js';
 import { apiRequest } from './cluster/cluster.js';
 import { replicaMetrics, startBackupApiTestbed, type BackupApiTestbed } from './support/backup-api-testbed.js';
 import { clusterInfo } from './support/kube.js';
@@ -64,7 +65,7 @@ test('a backup of a protected component is told on its StatefulSet, once per pha
   const [stored] = await bed.veleroObjects('backups', `wutong.io/service_id=${component.serviceId}`);
   expect(stored?.metadata.annotations?.['backup.wutong.io/announced-phase']).toBe('Completed');
 
-  const labels = `namespace="${component.namespace}",service_id="${component.serviceId}",service_alias="${component.alias}",tenant_name="acme",tenant_env_name="prod"`;
+  const labels = `namespace="${component.namespace}",service_id="${component.serviceId}",service_alias="${component.alias}",tenant_name="${component.tenant}",tenant_env_name="${component.env}"`;
   const text = await eventually(async () => {
     const body = await metrics();
     return body.includes(`wutong_backup_component_last_backup_status{${labels},status="Completed"} 1`) ? body : undefined;
@@ -72,6 +73,13 @@ test('a backup of a protected component is told on its StatefulSet, once per pha
   expect(text).toMatch(new RegExp(`^wutong_backup_component_last_success_timestamp_seconds\\{${labels.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\} \\d+`, 'm'));
   expect(text).toContain(`wutong_backup_component_paused{${labels}} 0`);
   expect(text).toMatch(/^wutong_backup_protected_components\{state="running"\} 1$/m);
+  // Who may read them: the scraper's token (the overlay's ClusterRole). Without one, or with a token not granted /metrics, nothing is named.
+  const anonymous = await getMetrics(bed.replicas[0]!.url, bed.caPem, undefined);
+  expect(anonymous.status).toBe(401);
+  expect(anonymous.body).not.toContain(component.serviceId);
+  const asConsole = await getMetrics(bed.replicas[0]!.url, bed.caPem, bed.consoleToken);
+  expect(asConsole.status).toBe(403);
+  expect(asConsole.body).not.toContain(component.serviceId);
 
   // Resyncs and restarts read the annotation: nothing is told twice.
   await bed.replicas[0]!.stop();

@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { request } from 'node:https';
+import { scrapeMetrics } from './support/metrics-reader.js';
 import type { CoreV1Api } from '@kubernetes/client-node';
 import { clients, createNamespace, deleteNamespace } from './support/kube.js';
 import { busyboxPod, echoPolicy, preBackupCommand } from './support/pods.js';
@@ -20,16 +20,8 @@ let webhookCa: string;
 
 
 
-async function metrics(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    request(`${webhook.url}/metrics`, { ca: webhookCa }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve(body));
-    })
-      .on('error', reject)
-      .end();
-  });
+function metrics(): Promise<string> {
+  return scrapeMetrics(webhook.url, webhookCa);
 }
 
 // The shipped manifests with their policy ConfigMap, one replica as the

@@ -142,7 +142,8 @@ export async function installShipped(target: ManifestTarget = 'base'): Promise<S
           Array.from({ length: count }, async () => {
             const replica = await startWebhookProcess({ ...env, KUBECONFIG: serviceAccountKubeconfig, ...overrides });
             replicas.push(replica);
-            stand.setBackends(replicas.map((r) => r.port));
+            // The webhook's Service selects the pods that answer admission reviews (the webhook role).
+            stand.setBackends(replicas.filter((r) => r.admission).map((r) => r.port));
             return replica;
           }),
         );

@@ -17,9 +17,12 @@ export interface WebhookProcess {
   /** https://127.0.0.1:<port> */
   url: string;
   port: number;
-  /** The backup API's https://127.0.0.1:<port> (API_PORT, 0 here: any free port). */
+  /** The backup API's https://127.0.0.1:<port> (API_PORT, 0 here: any free port); '' for a process without the api role. */
   apiUrl: string;
   apiPort: number;
+  /** Whether it answers admission reviews (the webhook role). */
+  admission: boolean;
+  pid: number;
   /** PEM of the CA that signed the serving certificate (TLS_DIR/ca.crt); empty in self mode, where the CA lives in a Secret. */
   caPem: string;
   tlsDir: string;
@@ -44,12 +47,12 @@ export async function startWebhookProcess(env: Record<string, string> = {}): Pro
   const home = mkdtempSync(join(tmpdir(), 'wb-e2e-home-'));
   const tlsDir = env.TLS_DIR ?? join(home, 'certs');
   const child: ChildProcess = spawn(process.execPath, [MAIN], {
-    // METRICS_AUTH off: the scenarios read /metrics directly, as a test's
-    // client with no ServiceAccount. AUTH_FAILURE_LIMIT off: every scenario
-    // calls from 127.0.0.1, and the input fuzz mixes hundreds of bad tokens
-    // with the console's, which the per-source limit would answer with 429s
-    // the scenarios do not expect. Both are tested in test/integration
-    // (metrics-auth, api/api-auth); a scenario may turn them back on.
+    // /metrics is authenticated as shipped: the scenarios scrape it with the
+    // monitoring overlay's reader token (support/metrics-reader.ts).
+    // AUTH_FAILURE_LIMIT off: every scenario calls from 127.0.0.1, and the
+    // input fuzz mixes hundreds of bad tokens with the console's, which the
+    // per-source limit would answer with 429s the scenarios do not expect
+    // (tested in test/integration/api/api-auth); a scenario may turn it on.
     env: {
       PATH: process.env.PATH ?? '',
       HOME: home,
@@ -59,7 +62,6 @@ export async function startWebhookProcess(env: Record<string, string> = {}): Pro
       TLS_DIR: tlsDir,
       LOG_LEVEL: 'debug',
       SHUTDOWN_DRAIN: '1s',
-      METRICS_AUTH: 'false',
       AUTH_FAILURE_LIMIT: '0',
       ...env,
     },
@@ -119,23 +121,27 @@ export async function startWebhookProcess(env: Record<string, string> = {}): Pro
   };
 
   let serving: Record<string, unknown>;
-  let apiServing: Record<string, unknown>;
+  let apiServing: Record<string, unknown> | undefined;
+  // ROLE (src/roles/role.ts): every role serves its probes and /metrics on PORT; only the api role listens on API_PORT.
+  const servesApi = env.ROLE === undefined || env.ROLE === 'all' || env.ROLE.split(',').map((r) => r.trim()).includes('api');
   try {
-    serving = await waitForLog((l) => l.msg === 'webhook serving');
-    apiServing = await waitForLog((l) => l.msg === 'backup API serving');
+    serving = await waitForLog((l) => l.msg === 'webhook serving' || l.msg === 'probes and metrics serving');
+    if (servesApi) apiServing = await waitForLog((l) => l.msg === 'backup API serving');
   } catch (err) {
     child.kill('SIGKILL');
     throw err;
   }
   const url = String(serving.url).replace('localhost', '127.0.0.1');
   const port = Number(new URL(url).port);
-  const apiUrl = String(apiServing.url).replace('localhost', '127.0.0.1');
+  const apiUrl = apiServing ? String(apiServing.url).replace('localhost', '127.0.0.1') : '';
   let stopped = false;
   return {
     url,
     port,
     apiUrl,
-    apiPort: Number(new URL(apiUrl).port),
+    apiPort: apiUrl ? Number(new URL(apiUrl).port) : 0,
+    admission: serving.admission !== false,
+    pid: child.pid ?? 0,
     caPem: existsSync(join(tlsDir, 'ca.crt')) ? readFileSync(join(tlsDir, 'ca.crt'), 'utf8') : '',
     tlsDir,
     logs,
