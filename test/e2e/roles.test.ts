@@ -41,18 +41,15 @@ beforeAll(async () => {
     suite: 'roles',
     serviceId: 'e01e5e01e5e01e5e01e5e01e5e01e5e0',
     alias: 'grroles',
-    replicaCount: 0,
+    replicaEnvs: [{ ROLE: 'webhook' }, { ROLE: 'api' }, { ROLE: 'controller' }],
     beforeReplicas: () => setShippedPolicy(POLICY),
   });
-  for (const role of ['webhook', 'api', 'controller'] as const) {
-    const [started] = await bed.install.startReplicas(1, { ROLE: role });
-    if (!started) throw new Error(`no ${role} process started`);
-    roles[role] = started;
-  }
+  const [webhook, api, controller] = bed.replicas;
+  if (!webhook || !api || !controller) throw new Error('a role process did not start');
+  Object.assign(roles, { webhook, api, controller });
 });
 
 afterAll(async () => {
-  for (const process of Object.values(roles)) await process?.stop();
   await bed?.stop();
 });
 

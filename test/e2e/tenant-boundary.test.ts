@@ -85,7 +85,8 @@ async function eventsIn(namespace: string): Promise<EventJson[]> {
 /** What of A a forgery could have changed: her Schedules, her PVC's guard and marks, her backups, restores, deletion requests, holders and Events. */
 async function aState(): Promise<Record<string, unknown>> {
   const claim = await claimOf(a);
-  const backups = await bed.veleroObjects('backups', `wutong.io/service_id=${SID}`);
+  // A's by scope: B's own backups carry the same service_id label (her forgery is her component).
+  const backups = (await bed.veleroObjects('backups', `wutong.io/service_id=${SID}`)).filter((b) => JSON.stringify(b.spec.includedNamespaces) === JSON.stringify([a.namespace]));
   const holders = await apiRequest(info, 'GET', `/api/v1/namespaces/${a.namespace}/pods?labelSelector=backup.wutong.io%2Fholder`);
   return {
     schedules: (await aSchedules()).map((s) => ({ name: s.metadata.name, spec: s.spec, labels: s.metadata.labels, annotations: s.metadata.annotations })),
@@ -99,7 +100,8 @@ async function aState(): Promise<Record<string, unknown>> {
 }
 
 beforeAll(async () => {
-  bed = await startBackupApiTestbed({ suite: 'tenancy', serviceId: 'b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0', alias: 'grtenbed', replicaCount: 1 });
+  // A's env named apart from her namespace, so an answer that echoes the route's env is not mistaken for one naming the namespace.
+  bed = await startBackupApiTestbed({ suite: 'tenancy', serviceId: 'b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0', alias: 'grtenbed', replicaCount: 1, env: 'alpha-prod' });
   await setShippedPolicy(POLICY);
   // Tenant A's protected component: running on its own PV, guarded, with its policy Schedule.
   a = (await runComponent(bed, { alias: ALIAS, serviceId: SID, made, ready: (claim: ClaimJson) => claim.metadata.finalizers?.includes(DATA_GUARD_FINALIZER) === true && claim.metadata.annotations?.[RAN_UNTIL] === 'running' })).c;
@@ -188,7 +190,11 @@ describe('B forges A in her own namespace', () => {
     for (const e of await eventsIn(bNamespace)) {
       for (const name of names) expect(`${e.reason}: ${e.message}`).not.toContain(name);
     }
-    // Her own Schedule, if the policy protects her forgery, backs up her namespace only.
+    // Whatever the controller made for her forgery (her Schedule, the backup her forged upgrade hold asked for) backs up her namespace only.
+    for (const b of await bed.veleroObjects('backups', `wutong.io/service_id=${SID}`)) expect([[a.namespace], [bNamespace]]).toContainEqual(b.spec.includedNamespaces);
+    for (const b of (await bed.veleroObjects('backups', `wutong.io/service_id=${SID}`)).filter((x) => x.metadata.labels?.['backup.wutong.io/trigger'])) {
+      expect(b.spec.includedNamespaces).toEqual([bNamespace]);
+    }
     for (const s of await bed.veleroObjects('schedules', `wutong.io/service_id=${SID}`)) {
       const scope = (s.spec.template as { includedNamespaces?: string[] }).includedNamespaces;
       expect([[a.namespace], [bNamespace]]).toContainEqual(scope);

@@ -5,7 +5,7 @@ import { AppsV1Api, type CoreV1Api } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { apiRequest, waitForServiceAccountToken } from '../cluster/cluster.js';
 import { backupApiClient, type ApiAnswer, type CallOptions } from './backup-api-client.js';
-import { adminKubeConfig, clients, clusterInfo, createNamespace, deleteNamespace, tenantEnvOf } from './kube.js';
+import { adminKubeConfig, clients, clusterInfo, createNamespace, deleteNamespace, E2E_TENANT, tenantEnvOf } from './kube.js';
 import { startKubeletStandIn, type KubeletStandIn } from './kubelet-stand-in.js';
 import { KUBERNETES_120, type ManifestTarget } from './kustomize.js';
 import { installShipped, type ShippedInstall } from './shipped-install.js';
@@ -57,6 +57,10 @@ export interface TestbedOptions {
   serviceId: string;
   alias: string;
   replicaCount?: number;
+  /** One replica per entry, each with that environment (ROLE per process, say); wins over replicaCount and replicaEnv. */
+  replicaEnvs?: ReadonlyArray<Record<string, string>>;
+  /** The tenant env's name (default: the namespace's name). */
+  env?: string;
   target?: ManifestTarget;
   replicaEnv?: Record<string, string>;
   /** Runs once the installation, stand-ins and component are up, before the API replicas start. */
@@ -113,7 +117,7 @@ export async function startBackupApiTestbed(options: TestbedOptions): Promise<Ba
   try {
     velero = await startVeleroStandIn(info, { namespace: VELERO_NAMESPACE, timeScale: 60, stepMs: 100 });
     await velero.setStorageLocation('default', 'Available');
-    namespace = await createNamespace(core, options.suite);
+    namespace = await createNamespace(core, options.suite, options.env ? { tenant: { name: E2E_TENANT, env: options.env } } : {});
     consoleNamespace = await createNamespace(core, `${options.suite}-console`, { tenant: false });
     kubelet = await startKubeletStandIn(`node-${options.suite}-${process.pid}`);
 
@@ -129,7 +133,8 @@ export async function startBackupApiTestbed(options: TestbedOptions): Promise<Ba
     if (binding.status !== 201) throw new Error(`binding the console: ${binding.status}`);
     const consoleToken = await waitForServiceAccountToken(info, consoleNamespace, 'wutong-console');
 
-    const { tenant, env } = tenantEnvOf(namespace);
+    const tenant = E2E_TENANT;
+    const env = options.env ?? tenantEnvOf(namespace).env;
     const component: WutongComponent = {
       serviceId: options.serviceId,
       alias: options.alias,
@@ -142,15 +147,18 @@ export async function startBackupApiTestbed(options: TestbedOptions): Promise<Ba
     await startWutongComponent(apps, core, component);
 
     await options.beforeReplicas?.(install);
-    const replicas = await install.startReplicas(options.replicaCount ?? 2, options.replicaEnv);
+    const replicas: WebhookProcess[] = [];
+    if (options.replicaEnvs) for (const env of options.replicaEnvs) replicas.push(...(await install.startReplicas(1, env)));
+    else replicas.push(...(await install.startReplicas(options.replicaCount ?? 2, options.replicaEnv)));
     started = replicas;
     const caPem = (await install.storedCa()).toString();
-    apiClients.push(...replicas.map((r) => backupApiClient(r.apiUrl, caPem)));
+    // The console's calls go to the processes that serve the API.
+    apiClients.push(...replicas.filter((r) => r.apiUrl !== '').map((r) => backupApiClient(r.apiUrl, caPem)));
     let turn = 0;
     const call = (method: string, path: string, callOptions: CallOptions = {}, replica?: number): Promise<ApiAnswer> =>
       apiClients[replica ?? turn++ % apiClients.length]!.call(method, path, { token: consoleToken, ...callOptions });
     // Every replica's caches have listed Velero's objects.
-    for (let i = 0; i < replicas.length; i++) {
+    for (let i = 0; i < apiClients.length; i++) {
       await eventually(async () => ((await call('GET', `${component.path}/backup/records`, {}, i)).status === 200 ? true : undefined), `replica ${i} ready`, 60_000);
     }
     return { install, replicas, velero, kubelet, core, apps, component, consoleNamespace, consoleToken, caPem, call, veleroObjects: listVeleroObjects, stop };

@@ -61,8 +61,9 @@ export async function stopWutongComponent(apps: AppsV1Api, core: CoreV1Api, c: W
   await apps.deleteNamespacedStatefulSet({ namespace: c.namespace, name: c.alias });
   const pods = await core.listNamespacedPod({ namespace: c.namespace, labelSelector: `service_id=${c.serviceId}` });
   for (const pod of pods.items) await core.deleteNamespacedPod({ namespace: c.namespace, name: pod.metadata?.name ?? '', gracePeriodSeconds: 0 });
+  // Its own pods: a holder pod the controller starts for the backup on stop the moment the component is down is not one of them.
   await eventually(async () => {
-    const left = await core.listNamespacedPod({ namespace: c.namespace, labelSelector: `service_id=${c.serviceId}` });
+    const left = await core.listNamespacedPod({ namespace: c.namespace, labelSelector: `service_id=${c.serviceId},!backup.wutong.io/holder` });
     return left.items.length === 0 ? true : undefined;
   }, `component ${c.alias} stopped`, 60_000);
 }
