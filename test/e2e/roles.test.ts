@@ -87,8 +87,15 @@ test('the api role answers the console from its caches and runs no controller lo
   expect((await getMetrics(controller.url, bed.caPem, undefined)).status).toBe(401);
 });
 
-test('memory: the webhook role against the same cluster holds less than the roles with caches (figures printed)', () => {
+test('what each role holds: the api and controller roles report their caches, the webhook role has none to report (resident memory printed)', async () => {
+  const held = async (p: WebhookProcess): Promise<number> => {
+    const text = await scrapeMetrics(p.url, bed.caPem);
+    return [...text.matchAll(/^wutong_backup_velero_cache_objects\{[^}]*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+  };
+  expect(await held(roles.webhook)).toBe(0);
+  await eventually(async () => ((await held(roles.api)) > 0 ? true : undefined), 'the api role caching Velero objects', 30_000, 250);
+  expect(await held(roles.controller)).toBeGreaterThan(0);
+  // The figures at this cluster's size; the webhook role's flat line against a large cluster is `npm run bench`'s to measure.
   const figures = Object.fromEntries(Object.entries(roles).map(([role, p]) => [role, Math.round(rssKiB(p.pid) / 1024)]));
   process.stderr.write(`[roles] VmRSS MiB: ${JSON.stringify(figures)}\n`);
-  expect(figures.webhook).toBeLessThan(figures.api!);
 });
