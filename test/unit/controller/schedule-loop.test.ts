@@ -191,16 +191,22 @@ describe('schedule loop', () => {
     t.unwatch();
   });
 
-  test('does not create a second Schedule next to a region-API one the cache has not seen yet', async () => {
+  /** A running A, and a region-API Schedule named after A's service_id, scoped to `namespace`, that the cache has not seen yet; every key reconciled once. */
+  async function regionApiScheduleScopedTo(namespace: string): Promise<ReturnType<typeof setup>> {
     const t = setup();
     t.velero.listed = true;
     t.state.componentsListed = true;
-    t.velero.put({ apiVersion: 'velero.io/v1', kind: 'Schedule', metadata: { name: SID, labels: { 'wutong.io/service_id': SID } }, spec: { schedule: '0 1 * * *', template: { includedNamespaces: ['acme-prod'] } } });
+    t.velero.put({ apiVersion: 'velero.io/v1', kind: 'Schedule', metadata: { name: SID, labels: { 'wutong.io/service_id': SID } }, spec: { schedule: '0 1 * * *', template: { includedNamespaces: [namespace] } } });
     t.velero.unseen.add(SID);
     runningComponent(t.registry);
     t.loop.queue.start();
     for (const key of t.loop.keys()) t.loop.queue.add(key);
     await t.loop.queue.idle();
+    return t;
+  }
+
+  test('does not create a second Schedule next to a region-API one the cache has not seen yet', async () => {
+    const t = await regionApiScheduleScopedTo('acme-prod');
     expect(t.velero.writes).toEqual([]);
     t.loop.queue.stop();
     t.unwatch();
@@ -271,15 +277,7 @@ describe('schedule loop', () => {
   });
 
   test('a region-API Schedule named after A\'s service_id but scoped to another namespace is not A\'s: A gets its own', async () => {
-    const t = setup();
-    t.velero.listed = true;
-    t.state.componentsListed = true;
-    t.velero.put({ apiVersion: 'velero.io/v1', kind: 'Schedule', metadata: { name: SID, labels: { 'wutong.io/service_id': SID } }, spec: { schedule: '0 1 * * *', template: { includedNamespaces: ['mallory-dev'] } } });
-    t.velero.unseen.add(SID);
-    runningComponent(t.registry);
-    t.loop.queue.start();
-    for (const key of t.loop.keys()) t.loop.queue.add(key);
-    await t.loop.queue.idle();
+    const t = await regionApiScheduleScopedTo('mallory-dev');
     expect(t.velero.writes).toEqual([`create ${OURS}`]);
     expect(t.velero.objects.get(SID)?.spec).toEqual({ schedule: '0 1 * * *', template: { includedNamespaces: ['mallory-dev'] } });
     t.loop.queue.stop();
