@@ -1,6 +1,6 @@
 import type { TenantEnv, TenantNamespaces } from '../tenancy/tenant-directory.js';
 import type { ComponentRef, WorkloadKind } from './component.js';
-import { componentKey, type ComponentKey } from './component-key.js';
+import { componentKey, identityOf, type ComponentKey } from './component-key.js';
 import type { ComponentObjects, LabelledObject, PodSummary } from './resolve-component.js';
 import { WUTONG_LABEL } from './wutong-labels.js';
 
@@ -82,8 +82,8 @@ function objectKey(kind: RegistryKind, namespace: string, name: string): string 
   return `${kind}/${namespace}/${name}`;
 }
 
-function aliasKey(namespace: string, labels: Readonly<Record<string, string>>): string {
-  return `${namespace}/${labels[WUTONG_LABEL.serviceAlias] ?? ''}`;
+function aliasKey(namespace: string, serviceAlias: string): string {
+  return `${namespace}/${serviceAlias}`;
 }
 
 function keyOfSummary(summary: Summary): ComponentKey | undefined {
@@ -154,10 +154,10 @@ export class ComponentRegistry {
   get(key: ComponentKey): ComponentSnapshot | undefined {
     const keys = this.#byComponent.get(key);
     if (!keys) return undefined;
-    const slash = key.indexOf('/');
-    const env = this.tenants.envOf(key.slice(0, slash));
+    const { namespace, serviceId } = identityOf(key);
+    const env = this.tenants.envOf(namespace);
     if (!env) return undefined;
-    return snapshotOf(key, key.slice(slash + 1), env, [...keys].map((k) => this.#objects.get(k)).filter((s): s is Summary => s !== undefined));
+    return snapshotOf(key, serviceId, env, [...keys].map((k) => this.#objects.get(k)).filter((s): s is Summary => s !== undefined));
   }
 
   all(): ComponentSnapshot[] {
@@ -171,7 +171,7 @@ export class ComponentRegistry {
 
   /** Every component in a tenant env namespace. */
   keys(): ComponentKey[] {
-    return [...this.#byComponent.keys()].filter((key) => this.tenants.isTenantNamespace(key.slice(0, key.indexOf('/'))));
+    return [...this.#byComponent.keys()].filter((key) => this.tenants.isTenantNamespace(identityOf(key).namespace));
   }
 
   get size(): number {
@@ -181,7 +181,7 @@ export class ComponentRegistry {
   /** What label-selected lists in `namespace` would return for this alias (resolve-component.ts decides); nothing outside a tenant env. */
   objectsIn(namespace: string, serviceAlias: string): ComponentObjects {
     if (!this.tenants.isTenantNamespace(namespace)) return { workloads: [], volumeClaims: [], pods: [] };
-    const keys = this.#byAlias.get(aliasKey(namespace, { [WUTONG_LABEL.serviceAlias]: serviceAlias })) ?? new Set<string>();
+    const keys = this.#byAlias.get(aliasKey(namespace, serviceAlias)) ?? new Set<string>();
     const objects = [...keys].map((k) => this.#objects.get(k)).filter((s): s is Summary => s !== undefined);
     const labelled = (s: Summary): LabelledObject => ({
       metadata: { name: s.name, namespace: s.namespace, labels: s.labels, ...(s.deletionTimestamp ? { deletionTimestamp: s.deletionTimestamp } : {}) },
@@ -202,13 +202,13 @@ export class ComponentRegistry {
   #index(key: string, summary: Summary): void {
     const component = keyOfSummary(summary);
     if (component) addTo(this.#byComponent, component, key);
-    addTo(this.#byAlias, aliasKey(summary.namespace, summary.labels), key);
+    addTo(this.#byAlias, aliasKey(summary.namespace, summary.labels[WUTONG_LABEL.serviceAlias] ?? ''), key);
   }
 
   #unindex(key: string, summary: Summary): void {
     const component = keyOfSummary(summary);
     if (component) removeFrom(this.#byComponent, component, key);
-    removeFrom(this.#byAlias, aliasKey(summary.namespace, summary.labels), key);
+    removeFrom(this.#byAlias, aliasKey(summary.namespace, summary.labels[WUTONG_LABEL.serviceAlias] ?? ''), key);
   }
 
   #notify(before: Summary | undefined, after: Summary | undefined): void {

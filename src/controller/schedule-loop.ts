@@ -5,11 +5,10 @@
 // resync looks at every component and at every component a cached Schedule
 // is scoped to, which is the
 // sweep that removes Schedules a crash (or the region API) left behind.
+import { liveSchedulesOf } from '../velero/live-component-objects.js';
 import type { Logger } from 'pino';
-import { defined } from '../defined.js';
 import { AlreadyExists } from '../velero/velero-ports.js';
 import type { ComponentSnapshot } from '../components/component-registry.js';
-import { VELERO_LABEL } from '../velero/velero-labels.js';
 import { scheduleComponent } from '../velero/velero-scope.js';
 import { identityOf, type ComponentKey } from '../components/component-key.js';
 import { viewSchedule, type ScheduleView } from '../velero/velero-views.js';
@@ -29,14 +28,6 @@ const SYNC_POLL_MS = 1_000;
 function decide(deps: ControllerDeps, component: ComponentSnapshot | undefined, schedules: readonly ScheduleView[]): ScheduleAction[] {
   const protection = componentProtection(deps.policy.current(), component, scheduleRule(schedules));
   return desiredSchedule(component, protection, schedules, deps.settings);
-}
-
-/** By label, then by scope: a Schedule labelled with this service_id that backs up another namespace is another component's. */
-async function liveSchedules(deps: ControllerDeps, key: ComponentKey): Promise<ScheduleView[]> {
-  return (await deps.store.list('schedules', `${VELERO_LABEL.serviceId}=${identityOf(key).serviceId}`))
-    .map(viewSchedule)
-    .filter(defined)
-    .filter((schedule) => scheduleComponent(schedule) === key);
 }
 
 async function perform(deps: ControllerDeps, action: ScheduleAction): Promise<void> {
@@ -75,7 +66,7 @@ async function reconcile(deps: ControllerDeps, log: Logger, key: ComponentKey, s
   }
   // A create or delete is not undone by the next pass: decide it on a live read, not the cache.
   if (actions.some((a) => a.kind === 'delete')) {
-    actions = decide(deps, deps.registry.get(key), await liveSchedules(deps, key));
+    actions = decide(deps, deps.registry.get(key), await liveSchedulesOf(deps.store, key));
   } else if (actions.some((a) => a.kind === 'create')) {
     // A live list reads every Schedule in Velero's namespace from etcd (the
     // label selector filters afterwards): before each of thousands of

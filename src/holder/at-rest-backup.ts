@@ -6,17 +6,17 @@
 // second request out while the lock is released: it meets the holder and
 // is refused. A holder that does not run in time is deleted and nothing is
 // backed up; one left by a crash before its Backup is removed by the sweep.
+import { liveBackupsOf } from '../velero/live-component-objects.js';
 import type { Logger } from 'pino';
 import { AlreadyExists, type VeleroCache, type VeleroStore } from '../velero/velero-ports.js';
 import type { ComponentLock } from '../components/component-lock.js';
-import { defined } from '../defined.js';
 import type { EventRecorder } from '../kube/event-recorder.js';
 import { EVENT_REASON } from '../controller/event-reasons.js';
 import { formatDuration } from '../duration.js';
 import { isUnfinishedBackup } from '../velero/backup-phases.js';
 import { componentKey } from '../components/component-key.js';
 import { backupComponent } from '../velero/velero-scope.js';
-import { DATA_STATE, VELERO_ANNOTATION, VELERO_LABEL } from '../velero/velero-labels.js';
+import { DATA_STATE, VELERO_ANNOTATION } from '../velero/velero-labels.js';
 import type { VeleroObject } from '../velero/velero-resources.js';
 import { viewBackup, type BackupView } from '../velero/velero-views.js';
 import { holderPod, holderPodName, HOLDER_MOUNT_ROOT } from './holder-pod.js';
@@ -80,10 +80,7 @@ export async function backUpAtRest(deps: AtRestDeps, request: AtRestRequest): Pr
   const component = componentKey(namespace, serviceId);
   const prepared = await deps.lock.withLock<Prepared>(component, async () => {
     // Live, not the cache: another replica's Backup of a moment ago must count; another namespace's never does.
-    const live = (await deps.store.list('backups', `${VELERO_LABEL.serviceId}=${serviceId}`))
-      .map(viewBackup)
-      .filter(defined)
-      .filter((b) => backupComponent(b) === component);
+    const live = await liveBackupsOf(deps.store, component);
     const earlier = request.earlier(live);
     if (earlier) return { kind: 'earlier', backup: earlier };
     const unfinished = live.find(isUnfinishedBackup);

@@ -1,9 +1,8 @@
 import { conflict, notFound } from '../api-error.js';
+import { liveSchedulesOf } from '../../velero/live-component-objects.js';
 import type { Component } from '../../components/component.js';
 import { DEFAULT_BACKUP_TTL, type BackupTtl } from '../../velero/backup-ttl.js';
 import { scheduleName } from '../../velero/object-names.js';
-import { scheduleComponent } from '../../velero/velero-scope.js';
-import { keyOf, type ComponentIdentity } from '../../components/component-key.js';
 import { buildSchedule, scheduleUpdatePatch } from '../../velero/schedule-object.js';
 import { componentSchedule, scheduleSource } from '../../velero/schedule-source.js';
 import { SCHEDULE_SOURCE, VELERO_ANNOTATION, VELERO_LABEL } from '../../velero/velero-labels.js';
@@ -11,7 +10,6 @@ import { viewSchedule, type ScheduleView } from '../../velero/velero-views.js';
 import { scheduleRecord, type BackupSchedule } from '../records/schedule-record.js';
 import type { BackupApiDeps } from './backup-api-deps.js';
 import { requireVelero } from './component-context.js';
-import { defined } from '../../defined.js';
 import { AlreadyExists } from '../../velero/velero-ports.js';
 
 // A schedule set here overrides the policy's for the component: the
@@ -27,20 +25,6 @@ export interface ScheduleRequest {
   operator: string;
   /** Completed backups retention keeps; absent: none set on create, unchanged on update. */
   keep?: number;
-}
-
-/**
- * The component's schedules, found by label rather than by name, so one made
- * by the region API (named <service_id>) is seen too, and then by scope: a
- * Schedule labelled with this service_id that backs up another namespace is
- * another component's (velero-scope.ts).
- */
-async function liveSchedules(deps: BackupApiDeps, component: ComponentIdentity): Promise<ScheduleView[]> {
-  const key = keyOf(component);
-  return (await deps.store.list('schedules', `${VELERO_LABEL.serviceId}=${component.serviceId}`))
-    .map(viewSchedule)
-    .filter(defined)
-    .filter((schedule) => scheduleComponent(schedule) === key);
 }
 
 export function getSchedule(deps: BackupApiDeps, component: Component): BackupSchedule | null {
@@ -86,7 +70,7 @@ export async function createSchedule(deps: BackupApiDeps, component: Component, 
   const exists = (existing: ScheduleView) =>
     conflict(`component ${component.ref.serviceAlias} already has a backup schedule (${existing.metadata.name}): change it with PUT`, 'schedule_exists');
   return deps.lock.withLock(component.key, async () => {
-    const existing = componentSchedule(await liveSchedules(deps, component));
+    const existing = componentSchedule(await liveSchedulesOf(deps.store, component.key));
     if (existing) {
       if (scheduleSource(existing) === SCHEDULE_SOURCE.api) throw exists(existing);
       return writeApiSchedule(deps, existing, request);
@@ -114,7 +98,7 @@ export async function createSchedule(deps: BackupApiDeps, component: Component, 
     } catch (err) {
       if (!(err instanceof AlreadyExists)) throw err;
       // The controller may have made the policy's just now: take that over too.
-      const raced = componentSchedule(await liveSchedules(deps, component));
+      const raced = componentSchedule(await liveSchedulesOf(deps.store, component.key));
       if (raced && scheduleSource(raced) === SCHEDULE_SOURCE.policy) return writeApiSchedule(deps, raced, request);
       throw conflict(`component ${component.ref.serviceAlias} already has a backup schedule: change it with PUT`, 'schedule_exists');
     }
@@ -124,7 +108,7 @@ export async function createSchedule(deps: BackupApiDeps, component: Component, 
 export async function updateSchedule(deps: BackupApiDeps, component: Component, request: ScheduleRequest): Promise<BackupSchedule> {
   requireVelero(deps);
   return deps.lock.withLock(component.key, async () => {
-    const existing = componentSchedule(await liveSchedules(deps, component));
+    const existing = componentSchedule(await liveSchedulesOf(deps.store, component.key));
     if (!existing) throw notFound(`component ${component.ref.serviceAlias} has no backup schedule: create one with POST`);
     return writeApiSchedule(deps, existing, request);
   });
@@ -134,7 +118,7 @@ export async function updateSchedule(deps: BackupApiDeps, component: Component, 
 export async function deleteSchedule(deps: BackupApiDeps, component: Component): Promise<void> {
   requireVelero(deps);
   await deps.lock.withLock(component.key, async () => {
-    for (const schedule of await liveSchedules(deps, component)) {
+    for (const schedule of await liveSchedulesOf(deps.store, component.key)) {
       await deps.store.remove('schedules', schedule.metadata.name);
       deps.cache.forget('schedules', schedule.metadata.name);
     }

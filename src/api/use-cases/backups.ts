@@ -1,4 +1,5 @@
 import { conflict, notFound, unavailable } from '../api-error.js';
+import { liveBackupsOf } from '../../velero/live-component-objects.js';
 import type { Component, ComponentRef } from '../../components/component.js';
 import { backupRoute } from '../../components/component-state.js';
 import { backUpAtRest } from '../../holder/at-rest-backup.js';
@@ -107,7 +108,7 @@ export async function createBackup(deps: BackupApiDeps, component: Component, re
     });
   if (route.kind === 'at-rest') return createAtRest(deps, component, build(deps.random()), idempotency);
   return deps.lock.withLock(component.key, async () => {
-    const existing = (await deps.store.list('backups', `${VELERO_LABEL.serviceId}=${component.serviceId}`)).map(viewBackup).filter(defined).filter((b) => backupComponent(b) === component.key);
+    const existing = await liveBackupsOf(deps.store, component.key);
     const earlier = earlierTry(existing, idempotency);
     if (earlier) return { value: recordOf(deps, component.ref, earlier), replayed: true };
     const unfinished = existing.find(isUnfinishedBackup);

@@ -1,18 +1,17 @@
 import { conflict, notFound } from '../api-error.js';
+import { liveRestoresOf } from '../../velero/live-component-objects.js';
 import type { Component } from '../../components/component.js';
 import { restoreBlocker } from '../../components/component-state.js';
 import { holderPodName } from '../../holder/holder-pod.js';
 import { isRestorable, isUnfinishedRestore } from '../../velero/backup-phases.js';
 import { restoreName } from '../../velero/object-names.js';
 import { buildRestore } from '../../velero/restore-object.js';
-import { VELERO_LABEL } from '../../velero/velero-labels.js';
-import { viewRestore, type BackupView, type RestoreView } from '../../velero/velero-views.js';
+import { viewRestore, type RestoreView } from '../../velero/velero-views.js';
 import { restoreComponent } from '../../velero/velero-scope.js';
 import { restoreRecord, type RestoreRecord } from '../records/restore-record.js';
 import type { BackupApiDeps } from './backup-api-deps.js';
 import { newestFirst, ownBackup, page, type Created, type RecordPage } from './backups.js';
 import { requireVelero } from './component-context.js';
-import { defined } from '../../defined.js';
 import { createNamed } from './create-named.js';
 import { earlierTry, idempotencyOf } from './idempotency.js';
 
@@ -40,11 +39,7 @@ export async function createRestore(deps: BackupApiDeps, component: Component, r
   const backup = await ownBackup(deps, component.key, request.backupId);
   const idempotency = idempotencyOf(request.idempotencyKey, 'POST restore', component.key, request.body);
   return deps.lock.withLock(component.key, async () => {
-    const backupOf = (name: string): BackupView | undefined => deps.cache.backup(name);
-    const existing = (await deps.store.list('restores', `${VELERO_LABEL.serviceId}=${component.serviceId}`))
-      .map(viewRestore)
-      .filter(defined)
-      .filter((r) => restoreComponent(r, backupOf) === component.key);
+    const existing = await liveRestoresOf(deps.store, component.key, (name) => deps.cache.backup(name));
     const earlier = earlierTry(existing, idempotency);
     if (earlier) return { value: recordOf(deps, earlier), replayed: true };
     const blocker = restoreBlocker(component);
