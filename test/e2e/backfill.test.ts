@@ -10,7 +10,7 @@ import { apiRequest } from './cluster/cluster.js';
 import { adminKubeConfig, clients, clusterInfo, createNamespace, deleteNamespace } from './support/kube.js';
 import { startKubeletStandIn, type KubeletStandIn } from './support/kubelet-stand-in.js';
 import { wutongMysqlPod } from './support/pods.js';
-import { installShipped, setShippedPolicy, SHIPPED, type ShippedInstall } from './support/shipped-install.js';
+import { installShipped, setShippedPolicy, shippedUser, type ShippedInstall } from './support/shipped-install.js';
 import { eventually } from './support/wait.js';
 import type { WebhookProcess } from './support/webhook-process.js';
 
@@ -20,7 +20,8 @@ const PODS = 6;
 const RATE = 2;
 const APP = 'orders-db';
 const PRE = 'pre.hook.backup.velero.io/';
-const USER = `system:serviceaccount:${SHIPPED.namespace}:${SHIPPED.serviceAccount}`;
+// The backfill is the controller's.
+const USER = shippedUser('controller');
 const SHIPPED_POLICY = readFileSync(join(PACKAGE_ROOT, 'manifests', 'base', 'policy.yaml'), 'utf8');
 
 let core: CoreV1Api;

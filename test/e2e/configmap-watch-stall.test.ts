@@ -32,9 +32,11 @@ beforeAll(async () => {
   await setShippedPolicy(echoPolicy(['/bin/echo', 'before']));
   const info = clusterInfo();
   proxy = await startTcpProxy(() => [Number(new URL(info.server).port)]);
-  const throughProxy = `${install.serviceAccountKubeconfig}.proxied`;
-  writeFileSync(throughProxy, readFileSync(install.serviceAccountKubeconfig, 'utf8').replace(info.server, `https://127.0.0.1:${proxy.port}`), { mode: 0o600 });
-  [webhook] = (await install.startReplicas(1, { KUBECONFIG: throughProxy })) as [WebhookProcess];
+  // The controller keeps the TLS Secret the webhook serves from; only the webhook's own connection goes through the proxy.
+  await install.startReplicas(1, { ROLE: 'controller' });
+  const throughProxy = `${install.kubeconfigs.webhook}.proxied`;
+  writeFileSync(throughProxy, readFileSync(install.kubeconfigs.webhook, 'utf8').replace(info.server, `https://127.0.0.1:${proxy.port}`), { mode: 0o600 });
+  [webhook] = (await install.startReplicas(1, { ROLE: 'webhook' }, { kubeconfigs: { webhook: throughProxy } })) as [WebhookProcess];
   await waitUntilMutating(core, namespace, busyboxPod('probe'), (p) => preBackupCommand(p) === '["/bin/echo","before"]');
 });
 

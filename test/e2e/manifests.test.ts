@@ -5,7 +5,7 @@ import { stringify } from 'yaml';
 import { installCrds, kubectl120Binary } from './cluster/cluster.js';
 import { clusterInfo } from './support/kube.js';
 import { findObject, KUBERNETES_120, KUSTOMIZERS, MANIFEST_TARGETS, objectKey, render, run, type KubeObject, type Kustomizer, type ManifestTarget } from './support/kustomize.js';
-import { installShipped, SHIPPED } from './support/shipped-install.js';
+import { installShipped, SHIPPED, SHIPPED_ROLES } from './support/shipped-install.js';
 
 jest.setTimeout(300_000);
 
@@ -48,7 +48,7 @@ describe.each(MANIFEST_TARGETS.map((t) => [t]))('%s', (target: ManifestTarget) =
     const install = await installShipped(target);
     try {
       const kinds = install.objects.map(objectKey);
-      expect(kinds).toEqual(expect.arrayContaining([`MutatingWebhookConfiguration//${SHIPPED.webhookConfiguration}`, `Deployment/${SHIPPED.namespace}/${SHIPPED.deployment}`]));
+      expect(kinds).toEqual(expect.arrayContaining([`MutatingWebhookConfiguration//${SHIPPED.webhookConfiguration}`, ...SHIPPED_ROLES.map((role) => `Deployment/${SHIPPED.namespace}/${SHIPPED.deployment(role)}`)]));
     } finally {
       await install.uninstall();
     }
@@ -57,7 +57,7 @@ describe.each(MANIFEST_TARGETS.map((t) => [t]))('%s', (target: ManifestTarget) =
 
 test('the validation the manifests pass does reject an unknown field, in a built-in kind and in the Certificate', async () => {
   const { objects } = await render('overlays/cert-manager');
-  const deployment = structuredClone(findObject(objects, 'Deployment', SHIPPED.deployment)) as KubeObject & { spec: Record<string, unknown> };
+  const deployment = structuredClone(findObject(objects, 'Deployment', SHIPPED.deployment('webhook'))) as KubeObject & { spec: Record<string, unknown> };
   deployment.spec.replica = 3; // misspelled
   const certificate = structuredClone(findObject(objects, 'Certificate', 'wutong-backup')) as KubeObject & { spec: Record<string, unknown> };
   certificate.spec.dnsName = ['x']; // misspelled
@@ -78,13 +78,18 @@ test('overlays/kubernetes-1.20 is the base with the PodDisruptionBudget served a
   }
 });
 
-test('the rendered Deployment is what the README promises', async () => {
+test.each(SHIPPED_ROLES)('the rendered %s Deployment is what the README promises: its own ServiceAccount and role, non-root, probes, a PodDisruptionBudget', async (role) => {
   const { objects } = await render('base');
-  const deployment = findObject(objects, 'Deployment', SHIPPED.deployment) as unknown as {
-    spec: { replicas: number; template: { spec: Record<string, unknown> & { containers: Record<string, unknown>[] } } };
+  const deployment = findObject(objects, 'Deployment', SHIPPED.deployment(role)) as unknown as {
+    spec: { replicas: number; selector: { matchLabels: Record<string, string> }; template: { spec: Record<string, unknown> & { containers: Record<string, unknown>[] } } };
   };
   const pod = deployment.spec.template.spec;
   const container = pod.containers[0]!;
+  expect(pod.containers).toHaveLength(1);
+  expect(container.name).toBe(role);
+  expect(container.env).toEqual(expect.arrayContaining([{ name: 'ROLE', value: role }]));
+  expect(pod.serviceAccountName).toBe(SHIPPED.serviceAccount(role));
+  expect(deployment.spec.selector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'wutong-backup', 'app.kubernetes.io/component': role });
   expect(deployment.spec.replicas).toBe(2);
   expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
   expect(container.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
@@ -93,9 +98,20 @@ test('the rendered Deployment is what the README promises', async () => {
   expect(pod.topologySpreadConstraints).toEqual([expect.objectContaining({ topologyKey: 'kubernetes.io/hostname' })]);
   expect(container).toHaveProperty('readinessProbe');
   expect(container).toHaveProperty('livenessProbe');
-  expect(findObject(objects, 'PodDisruptionBudget', SHIPPED.deployment)).toMatchObject({ apiVersion: 'policy/v1', spec: { minAvailable: 1 } });
+  expect(findObject(objects, 'PodDisruptionBudget', SHIPPED.deployment(role))).toMatchObject({ apiVersion: 'policy/v1', spec: { minAvailable: 1, selector: { matchLabels: deployment.spec.selector.matchLabels } } });
+});
+
+test('each Service selects only its role: the webhook Service the webhook pods, the API Service the api pods; metrics every pod', async () => {
+  const { objects } = await render('base');
+  const selector = (name: string): unknown => (findObject(objects, 'Service', name) as unknown as { spec: { selector: unknown } }).spec.selector;
+  expect(selector('wutong-backup')).toEqual({ 'app.kubernetes.io/name': 'wutong-backup', 'app.kubernetes.io/component': 'webhook' });
+  expect(selector('wutong-backup-api')).toEqual({ 'app.kubernetes.io/name': 'wutong-backup', 'app.kubernetes.io/component': 'api' });
+  expect(selector('wutong-backup-metrics')).toEqual({ 'app.kubernetes.io/name': 'wutong-backup' });
+});
+
+test('fail-closed: three webhook replicas, and only pod admission fails closed', async () => {
   const failClosed = (await render('overlays/fail-closed')).objects;
-  expect(findObject(failClosed, 'Deployment', SHIPPED.deployment)).toMatchObject({ spec: { replicas: 3 } });
+  expect(findObject(failClosed, 'Deployment', SHIPPED.deployment('webhook'))).toMatchObject({ spec: { replicas: 3 } });
   // Fail closes pod admission only: the upgrade hold's entry stays Ignore, so a webhook outage never blocks Wutong's upgrades.
   expect(findObject(failClosed, 'MutatingWebhookConfiguration', SHIPPED.webhookConfiguration)).toMatchObject({
     webhooks: [

@@ -5,15 +5,16 @@ import { apiRequest } from './cluster/cluster.js';
 import { startBackupApiTestbed, VELERO_NAMESPACE, type BackupApiTestbed } from './support/backup-api-testbed.js';
 import { clients, clusterInfo } from './support/kube.js';
 import { findObject } from './support/kustomize.js';
-import { SHIPPED, type ShippedInstall } from './support/shipped-install.js';
+import { SHIPPED, SHIPPED_ROLES, shippedUser, type ShippedInstall, type ShippedRole } from './support/shipped-install.js';
+import { scrapeMetrics } from './support/metrics-reader.js';
 import { eventually } from './support/wait.js';
 import type { WebhookProcess } from './support/webhook-process.js';
 import { claimNameOf, createWutongVolume, deleteWutongComponent, stopWutongComponent } from './support/wutong-component.js';
 
 jest.setTimeout(420_000);
 
-const USER = `system:serviceaccount:${SHIPPED.namespace}:${SHIPPED.serviceAccount}`;
 const GROUPS = ['system:serviceaccounts', `system:serviceaccounts:${SHIPPED.namespace}`, 'system:authenticated'];
+const roleOfUser = new Map(SHIPPED_ROLES.map((role) => [shippedUser(role), role]));
 
 /** One kind of request, as the authorizer sees it. */
 interface Call {
@@ -42,12 +43,13 @@ interface PolicyRule {
 
 const key = (c: Call): string => `${c.verb} ${c.group || 'core'}/${c.resource}${c.subresource ? `/${c.subresource}` : ''} ${c.namespace || '(cluster)'}/${c.name || '*'}`;
 
+/** Every request one of the roles' ServiceAccounts made, as the audit log has it. */
 function auditedRequests(): AuditEvent[] {
   return readFileSync(clusterInfo().auditLogPath, 'utf8')
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line) as AuditEvent)
-    .filter((e) => e.user.username === USER && (e.stage === 'ResponseComplete' || e.stage === 'ResponseStarted'));
+    .filter((e) => roleOfUser.has(e.user.username) && (e.stage === 'ResponseComplete' || e.stage === 'ResponseStarted'));
 }
 
 function callOf(e: AuditEvent): Call {
@@ -55,13 +57,13 @@ function callOf(e: AuditEvent): Call {
   return { verb: e.verb, group: o.apiGroup ?? '', resource: o.resource ?? '', subresource: o.subresource ?? '', namespace: o.namespace ?? '', name: o.name ?? '' };
 }
 
-/** Asks the API server's authorizer whether the ServiceAccount may make `call`. */
-async function allowed(call: Call): Promise<boolean> {
+/** Asks the API server's authorizer whether the role's ServiceAccount may make `call`. */
+async function allowed(role: ShippedRole, call: Call): Promise<boolean> {
   const res = await apiRequest(clusterInfo(), 'POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', {
     apiVersion: 'authorization.k8s.io/v1',
     kind: 'SubjectAccessReview',
     spec: {
-      user: USER,
+      user: shippedUser(role),
       groups: GROUPS,
       resourceAttributes: { verb: call.verb, group: call.group, resource: call.resource, subresource: call.subresource, namespace: call.namespace, name: call.name },
     },
@@ -79,7 +81,8 @@ function grantedBy(rule: PolicyRule, namespace: string, call: Call): boolean {
 
 let bed: BackupApiTestbed;
 let install: ShippedInstall;
-let calls: Map<string, { call: Call; codes: Set<number> }>;
+/** Per role, each kind of request its ServiceAccount made, with the status codes it got. */
+let calls: Record<ShippedRole, Map<string, { call: Call; codes: Set<number> }>>;
 
 const policyText = (timeout: string): string => `apiVersion: backup.wutong.io/v1alpha1
 kind: HookPolicy
@@ -141,7 +144,7 @@ async function exerciseBackupApi(): Promise<void> {
   });
   if (lease.status !== 201) throw new Error(`creating the stale Lease: ${lease.status} ${lease.body.slice(0, 200)}`);
   const backupId = ((await ok('POST', '/backup', { desc: 'rbac', operator: 'rbac' })) as Bean<{ backup_id: string }>).bean.backup_id;
-  await bed.replicas[0]!.waitForLog((l) => String(l.msg).startsWith('took over an expired component lock') && l.previousHolder === 'a-replica-that-died/0000', 10_000);
+  await bed.replicas.find((r) => r.apiUrl !== '')!.waitForLog((l) => String(l.msg).startsWith('took over an expired component lock') && l.previousHolder === 'a-replica-that-died/0000', 10_000);
   await eventually(async () => {
     const records = (await ok('GET', '/backup/records')) as { list: Array<{ backup_id: string; status: string }> };
     return records.list.some((r) => r.backup_id === backupId && r.status === 'Completed') ? true : undefined;
@@ -199,16 +202,27 @@ async function exerciseBackupApi(): Promise<void> {
 // Run the webhook's and the backup API's work against the API server, then
 // read what the ServiceAccount did from the API server's audit log.
 beforeAll(async () => {
-  bed = await startBackupApiTestbed({ suite: 'rbac', serviceId: 'c3d4e5f60718293a4b5c6d7e8f90a1b2', alias: 'gr0rbac', replicaCount: 1, target: 'base', beforeReplicas: exerciseWebhook });
+  bed = await startBackupApiTestbed({
+    suite: 'rbac',
+    serviceId: 'c3d4e5f60718293a4b5c6d7e8f90a1b2',
+    alias: 'gr0rbac',
+    replicaEnvs: SHIPPED_ROLES.map((role) => ({ ROLE: role })),
+    target: 'base',
+    beforeReplicas: exerciseWebhook,
+  });
   install = bed.install;
   await exerciseBackupApi();
+  // Prometheus's scrape of each role: TokenReview and SubjectAccessReview by that role's ServiceAccount.
+  for (const replica of bed.replicas) await scrapeMetrics(replica.url, bed.caPem);
   for (const replica of bed.replicas) await replica.stop();
-  calls = new Map();
+  calls = { webhook: new Map(), api: new Map(), controller: new Map() };
   for (const e of auditedRequests()) {
+    const role = roleOfUser.get(e.user.username);
+    if (!role) continue;
     const call = callOf(e);
-    const entry = calls.get(key(call)) ?? { call, codes: new Set<number>() };
+    const entry = calls[role].get(key(call)) ?? { call, codes: new Set<number>() };
     entry.codes.add(e.responseStatus?.code ?? 0);
-    calls.set(key(call), entry);
+    calls[role].set(key(call), entry);
   }
 });
 afterAll(async () => {
@@ -216,35 +230,51 @@ afterAll(async () => {
   await apiRequest(clusterInfo(), 'DELETE', `/api/v1/persistentvolumes/pv-rbac-${process.pid}`);
 });
 
-test('no request the ServiceAccount made during the e2e run was refused, and the authorizer allows each kind of them', async () => {
-  expect(calls.size).toBeGreaterThan(0);
-  const refused = [...calls.values()].filter((c) => c.codes.has(403)).map((c) => key(c.call));
+test.each(SHIPPED_ROLES)('no request the %s ServiceAccount made during the e2e run was refused, and the authorizer allows each kind of them', async (role) => {
+  expect(calls[role].size).toBeGreaterThan(0);
+  const refused = [...calls[role].values()].filter((c) => c.codes.has(403)).map((c) => key(c.call));
   expect(refused).toEqual([]);
   const denied: string[] = [];
-  for (const { call } of calls.values()) if (!(await allowed(call))) denied.push(key(call));
+  for (const { call } of calls[role].values()) if (!(await allowed(role, call))) denied.push(key(call));
   expect(denied).toEqual([]);
 });
 
-test('the policy watch is authorized by name: list and watch carry the ConfigMap name from fieldSelector metadata.name', () => {
-  const configMapCalls = [...calls.values()].map((c) => c.call).filter((c) => c.resource === 'configmaps');
-  expect(configMapCalls.every((c) => c.namespace === SHIPPED.namespace)).toBe(true);
-  const policyCalls = configMapCalls.filter((c) => c.name === SHIPPED.policyConfigMap);
+test.each(['webhook', 'controller'] as const)('the %s role\'s policy watch is authorized by name: list and watch carry the ConfigMap name from fieldSelector metadata.name', (role) => {
+  const policyCalls = [...calls[role].values()].map((c) => c.call).filter((c) => c.resource === 'configmaps' && c.name === SHIPPED.policyConfigMap);
+  expect(policyCalls.every((c) => c.namespace === SHIPPED.namespace)).toBe(true);
   expect(new Set(policyCalls.map((c) => c.verb))).toEqual(new Set(['list', 'watch']));
-  // The rest is the data guard's records: listed and watched by label, created once; never read by name, changed or deleted.
-  const recordCalls = configMapCalls.filter((c) => c.name !== SHIPPED.policyConfigMap);
-  expect(new Set(recordCalls.map((c) => c.verb))).toEqual(new Set(['list', 'watch', 'create']));
-  expect(recordCalls.filter((c) => c.verb !== 'create').every((c) => c.name === '')).toBe(true);
 });
 
-test('every permission rbac.yaml grants is used by a request the webhook or the backup API made (nothing granted in vain)', () => {
+test('the webhook role reads its policy and its TLS Secret, writes PolicyRejected Events, checks /metrics callers, and makes no other call', () => {
+  const made = new Set([...calls.webhook.values()].map(({ call }) => `${call.verb} ${call.resource} ${call.name}`.trim()));
+  const expected = [`list configmaps ${SHIPPED.policyConfigMap}`, `watch configmaps ${SHIPPED.policyConfigMap}`, `get secrets ${SHIPPED.tlsSecret}`, 'create events'];
+  const mayAlso = ['create tokenreviews', 'create subjectaccessreviews'];
+  expect([...made].filter((m) => !expected.includes(m) && !mayAlso.includes(m))).toEqual([]);
+  expect(expected.filter((e) => !made.has(e))).toEqual([]);
+});
+
+interface Binding {
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  roleRef: { kind: string; name: string };
+  subjects: { kind: string; name: string; namespace?: string }[];
+}
+
+test('every permission rbac.yaml grants a role is used by a request that role made (nothing granted in vain, to any role)', () => {
   const unused: string[] = [];
-  for (const [kind, name] of [['Role', 'wutong-backup'], ['ClusterRole', 'wutong-backup-webhook'], ['ClusterRole', 'wutong-backup-api'], ['ClusterRole', 'wutong-backup-controller'], ['Role', 'wutong-backup-velero']] as const) {
-    const role = findObject(install.objects, kind, name) as unknown as { metadata: { namespace?: string }; rules: PolicyRule[] };
-    for (const rule of role.rules) {
-      for (const verb of rule.verbs) {
-        const single = { ...rule, verbs: [verb] };
-        if (![...calls.values()].some(({ call }) => grantedBy(single, role.metadata.namespace ?? '', call))) {
-          unused.push(`${kind} ${name}: ${verb} ${rule.resources.join(',')} ${rule.resourceNames?.join(',') ?? '*'}`);
+  const bindings = install.objects.filter((o) => o.kind === 'RoleBinding' || o.kind === 'ClusterRoleBinding') as unknown as Binding[];
+  expect(bindings.length).toBeGreaterThan(0);
+  for (const binding of bindings) {
+    const granted = findObject(install.objects, binding.roleRef.kind, binding.roleRef.name) as unknown as { metadata: { namespace?: string }; rules: PolicyRule[] };
+    for (const subject of binding.subjects) {
+      const role = SHIPPED_ROLES.find((r) => SHIPPED.serviceAccount(r) === subject.name);
+      if (!role) throw new Error(`${binding.kind} ${binding.metadata.name} binds ${subject.name}, which is no role's ServiceAccount`);
+      for (const rule of granted.rules) {
+        for (const verb of rule.verbs) {
+          const single = { ...rule, verbs: [verb] };
+          if (![...calls[role].values()].some(({ call }) => grantedBy(single, binding.metadata.namespace ?? '', call))) {
+            unused.push(`${role}: ${binding.roleRef.kind} ${binding.roleRef.name}: ${verb} ${rule.resources.join(',')} ${rule.resourceNames?.join(',') ?? '*'}`);
+          }
         }
       }
     }
@@ -252,7 +282,44 @@ test('every permission rbac.yaml grants is used by a request the webhook or the 
   expect(unused).toEqual([]);
 });
 
-test.each<[string, Call]>([
+// What the network-facing roles must never be able to do (issue I): a compromised webhook or API pod reads no tenant's volume, changes no
+// tenant object, no trust, and (the webhook) no Velero object, whose hooks Velero runs as cluster-admin in any namespace.
+const tenantWrites: Array<[string, Call]> = [
+  ['create pods', { verb: 'create', group: '', resource: 'pods', subresource: '', namespace: 'default', name: '' }],
+  ['delete pods', { verb: 'delete', group: '', resource: 'pods', subresource: '', namespace: 'default', name: 'any' }],
+  ['patch pods', { verb: 'patch', group: '', resource: 'pods', subresource: '', namespace: 'default', name: 'any' }],
+  ['exec into pods', { verb: 'create', group: '', resource: 'pods', subresource: 'exec', namespace: 'default', name: 'any' }],
+  ['patch PersistentVolumes', { verb: 'patch', group: '', resource: 'persistentvolumes', subresource: '', namespace: '', name: 'any' }],
+  ['patch PVCs', { verb: 'patch', group: '', resource: 'persistentvolumeclaims', subresource: '', namespace: 'default', name: 'any' }],
+  ['patch StatefulSets', { verb: 'patch', group: 'apps', resource: 'statefulsets', subresource: '', namespace: 'default', name: 'any' }],
+  ['patch Deployments', { verb: 'patch', group: 'apps', resource: 'deployments', subresource: '', namespace: 'default', name: 'any' }],
+  ['patch the MutatingWebhookConfiguration (caBundle)', { verb: 'patch', group: 'admissionregistration.k8s.io', resource: 'mutatingwebhookconfigurations', subresource: '', namespace: '', name: SHIPPED.webhookConfiguration }],
+  ['patch its TLS Secret', { verb: 'patch', group: '', resource: 'secrets', subresource: '', namespace: SHIPPED.namespace, name: SHIPPED.tlsSecret }],
+  ['create Secrets in its namespace', { verb: 'create', group: '', resource: 'secrets', subresource: '', namespace: SHIPPED.namespace, name: '' }],
+  ['get another Secret in its namespace', { verb: 'get', group: '', resource: 'secrets', subresource: '', namespace: SHIPPED.namespace, name: 'wutong-backup-webhook-token-x' }],
+  ['create Events in a tenant namespace', { verb: 'create', group: '', resource: 'events', subresource: '', namespace: 'default', name: '' }],
+];
+const veleroWrites: Array<[string, Call]> = ['backups', 'restores', 'schedules', 'deletebackuprequests', 'downloadrequests'].map((resource) => [
+  `create ${resource}`,
+  { verb: 'create', group: 'velero.io', resource, subresource: '', namespace: VELERO_NAMESPACE, name: '' },
+]);
+const componentReads: Array<[string, Call]> = [
+  ['list pods', { verb: 'list', group: '', resource: 'pods', subresource: '', namespace: '', name: '' }],
+  ['list PVCs', { verb: 'list', group: '', resource: 'persistentvolumeclaims', subresource: '', namespace: '', name: '' }],
+  ['list Backups', { verb: 'list', group: 'velero.io', resource: 'backups', subresource: '', namespace: VELERO_NAMESPACE, name: '' }],
+  ['create Leases', { verb: 'create', group: 'coordination.k8s.io', resource: 'leases', subresource: '', namespace: SHIPPED.namespace, name: '' }],
+];
+
+test.each([...tenantWrites, ...veleroWrites, ...componentReads])('the webhook role may not %s', async (_what, call) => {
+  expect(await allowed('webhook', call)).toBe(false);
+});
+
+test.each(tenantWrites)('the api role may not %s', async (_what, call) => {
+  expect(await allowed('api', call)).toBe(false);
+});
+
+// Neighbours no role may reach, although each works next to them.
+const neighbours: Array<[string, Call]> = [
   ['list Secrets cluster-wide', { verb: 'list', group: '', resource: 'secrets', subresource: '', namespace: '', name: '' }],
   ['list Secrets in its namespace', { verb: 'list', group: '', resource: 'secrets', subresource: '', namespace: SHIPPED.namespace, name: '' }],
   ['get another Secret in its namespace', { verb: 'get', group: '', resource: 'secrets', subresource: '', namespace: SHIPPED.namespace, name: 'wutong-backup-token-x' }],
@@ -307,6 +374,8 @@ test.each<[string, Call]>([
   ['update Leases in other namespaces', { verb: 'update', group: 'coordination.k8s.io', resource: 'leases', subresource: '', namespace: 'kube-system', name: 'kube-controller-manager' }],
   ['create its own access to components (componentbackups)', { verb: 'create', group: 'backup.wutong.io', resource: 'componentbackups', subresource: '', namespace: 'default', name: '' }],
   ['impersonate users', { verb: 'impersonate', group: '', resource: 'users', subresource: '', namespace: '', name: 'admin' }],
-])('the ServiceAccount may not %s', async (_what, call) => {
-  expect(await allowed(call)).toBe(false);
+];
+
+test.each(neighbours.flatMap(([what, call]) => SHIPPED_ROLES.map((role): [ShippedRole, string, Call] => [role, what, call])))('the %s ServiceAccount may not %s', async (role, _what, call) => {
+  expect(await allowed(role, call)).toBe(false);
 });

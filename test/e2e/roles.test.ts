@@ -1,10 +1,10 @@
 // One binary, a role per process: the shipped installation run as three
-// processes (ROLE=webhook, ROLE=api, ROLE=controller) under its
-// ServiceAccount, against the real API server. Each does its own part and
-// nothing else: the webhook admits pods and keeps no cache of the cluster,
-// the API answers from its caches and runs no loop, the controller runs the
-// loops and serves no API. What a platform team sees when it scales the
-// roles apart; the Deployments per role are the next step (README "Roles").
+// processes (ROLE=webhook, ROLE=api, ROLE=controller), each with its
+// Deployment's environment and under its own ServiceAccount, against the real
+// API server. Each does its own part and nothing else: the webhook admits
+// pods and keeps no cache of the cluster, the API answers from its caches and
+// runs no loop, the controller runs the loops and serves no API (README
+// "Roles"; what each may call is test/e2e/rbac.test.ts's).
 import { readFileSync } from 'node:fs';
 import { jest } from '@jest/globals';
 import { backupApiClient } from './support/backup-api-client.js';

@@ -148,7 +148,8 @@ export async function startBackupApiTestbed(options: TestbedOptions): Promise<Ba
 
     await options.beforeReplicas?.(install);
     const replicas: WebhookProcess[] = [];
-    if (options.replicaEnvs) for (const env of options.replicaEnvs) replicas.push(...(await install.startReplicas(1, env)));
+    // Together: a webhook or api process serves only once the controller has written the TLS Secret.
+    if (options.replicaEnvs) replicas.push(...(await Promise.all(options.replicaEnvs.map((env) => install.startReplicas(1, env)))).flat());
     else replicas.push(...(await install.startReplicas(options.replicaCount ?? 2, options.replicaEnv)));
     started = replicas;
     const caPem = (await install.storedCa()).toString();

@@ -12,8 +12,20 @@ interface Rule {
 }
 interface RoleDoc {
   kind: string;
-  metadata?: { namespace?: string };
+  metadata?: { name?: string; namespace?: string };
   rules?: Rule[];
+  roleRef?: { kind: string; name: string };
+  subjects?: { name: string }[];
+}
+
+const ROLE_ORDER = ['webhook', 'api', 'controller'];
+
+/** The project's roles a Role or ClusterRole is bound to, from the ServiceAccounts (wutong-backup-<role>) its bindings name. */
+function rolesBoundTo(docs: readonly RoleDoc[], d: RoleDoc): string {
+  const roles = docs
+    .filter((b) => (b.kind === 'RoleBinding' || b.kind === 'ClusterRoleBinding') && b.roleRef?.kind === d.kind && b.roleRef.name === d.metadata?.name)
+    .flatMap((b) => (b.subjects ?? []).map((s) => s.name.replace(/^wutong-backup-/, '')));
+  return [...new Set(roles)].sort((a, b) => ROLE_ORDER.indexOf(a) - ROLE_ORDER.indexOf(b)).join(',');
 }
 
 /** The README's scope column: the project's own namespace, Velero's, or cluster-wide. */
@@ -22,7 +34,7 @@ function scope(d: RoleDoc): string {
   return d.metadata?.namespace === 'velero' ? 'velero namespace' : 'namespace';
 }
 
-/** One permission row: "namespace|configmaps|wutong-backup-policy|list,watch". */
+/** One permission row: "webhook,controller|namespace|configmaps|wutong-backup-policy|list,watch". */
 function rowsFromRbac(): string[] {
   const docs = parseAllDocuments(readFileSync(`${ROOT}manifests/base/rbac.yaml`, 'utf8')).map((d) => d.toJS() as RoleDoc);
   return docs
@@ -31,7 +43,7 @@ function rowsFromRbac(): string[] {
       (d.rules ?? []).flatMap((r) =>
         r.apiGroups.flatMap((group) =>
           r.resources.map((resource) =>
-            [scope(d), group ? `${resource}.${group}` : resource, (r.resourceNames ?? ['any']).join(','), [...r.verbs].sort().join(',')].join('|'),
+            [rolesBoundTo(docs, d), scope(d), group ? `${resource}.${group}` : resource, (r.resourceNames ?? ['any']).join(','), [...r.verbs].sort().join(',')].join('|'),
           ),
         ),
       ),
@@ -41,17 +53,17 @@ function rowsFromRbac(): string[] {
 
 function rowsFromReadme(): string[] {
   const lines = readFileSync(`${ROOT}README.md`, 'utf8').split('\n').map((l) => l.trim());
-  const header = lines.findIndex((l) => l === '| scope | resource | names | verbs | for |');
+  const header = lines.findIndex((l) => l === '| roles | scope | resource | names | verbs | for |');
   if (header < 0) throw new Error('README.md has no RBAC permission table');
   const rows: string[] = [];
   for (const line of lines.slice(header + 2)) {
     if (!line.startsWith('|')) break;
-    const [scope, resource, names, verbs] = line.split('|').slice(1, 5).map((c) => c.trim().replace(/`/g, ''));
-    rows.push([scope, resource, names?.split(',').map((n) => n.trim()).join(','), verbs?.split(',').map((v) => v.trim()).sort().join(',')].join('|'));
+    const [roles, scope, resource, names, verbs] = line.split('|').slice(1, 6).map((c) => c.trim().replace(/`/g, ''));
+    rows.push([roles?.split(',').map((r) => r.trim()).join(','), scope, resource, names?.split(',').map((n) => n.trim()).join(','), verbs?.split(',').map((v) => v.trim()).sort().join(',')].join('|'));
   }
   return rows.sort();
 }
 
-test('the README’s permission table is exactly what manifests/base/rbac.yaml grants', () => {
+test('the README’s permission table is exactly what manifests/base/rbac.yaml grants, to which roles', () => {
   expect(rowsFromReadme()).toEqual(rowsFromRbac());
 });
