@@ -44,7 +44,10 @@ const MAX_WRITE_ATTEMPTS = 5;
 
 /**
  * Self-signed serving certificates kept in a kubernetes.io/tls Secret, the
- * single source of truth shared by all replicas: whoever finds it missing,
+ * single source of truth shared by all replicas. This is the keeper, run only
+ * by processes of the controller role (createCertificateSource); the webhook
+ * and api roles read the Secret (SecretCertificateReader) and so rely on the
+ * ordering below. Among keepers, whoever finds it missing,
  * broken or due for renewal writes a new one with optimistic concurrency
  * (repairChange, rotationChange), the others adopt what the winner wrote.
  * caBundle only ever receives CAs committed in the Secret (CaBundlePublisher),
