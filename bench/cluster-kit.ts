@@ -111,7 +111,7 @@ export function get(url: string, ca: string, headers: Record<string, string> = {
  * development certificates in `work` (ca.crt there), on two free ports,
  * logging warnings only.
  */
-export async function startBenchServer(kubeconfigPath: string, work: string, namespace: string): Promise<{ child: ChildProcess; port: number; apiPort: number }> {
+export async function startBenchServer(kubeconfigPath: string, work: string, namespace: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; port: number; apiPort: number }> {
   generateDevelopmentTls(work);
   const [port, apiPort] = [await freePort(), await freePort()];
   const child = spawn(process.execPath, [join(process.cwd(), 'dist', 'src', 'main.js')], {
@@ -129,6 +129,7 @@ export async function startBenchServer(kubeconfigPath: string, work: string, nam
       SHUTDOWN_DRAIN: '0',
       // The bench reads /metrics without a token.
       METRICS_AUTH: 'false',
+      ...env,
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

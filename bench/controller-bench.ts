@@ -6,6 +6,10 @@
  * component its Schedule, and the time from a component stopping (Wutong's
  * way: workload and pods deleted, PVCs kept) to its Schedule being paused.
  *
+ * The server runs the controller role (ROLE=controller); the webhook role is
+ * started before and after the cluster is filled, to show its memory does not
+ * follow the cluster's size.
+ *
  * The cluster: COMPONENTS Wutong components (a StatefulSet, a PVC and a pod
  * marked Running, as the kubelet would) spread over NAMESPACES tenant
  * namespaces, and BACKUPS Completed Backups spread over them. The server runs
@@ -110,6 +114,68 @@ function metric(metrics: string, name: string, labels: string): number {
   return match ? Number(match[1]) : Number.NaN;
 }
 
+const REVIEWS = Number(process.env.BENCH_WEBHOOK_REVIEWS ?? 5_000);
+
+/** A Wutong mysql pod's admission review, which the bench policy mutates (hooks, labels). */
+function podReview(i: number): Record<string, unknown> {
+  return {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: `bench-${i}`,
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      operation: 'CREATE',
+      namespace: 'tenant-0-prod',
+      object: {
+        metadata: { name: `gr${i}-0`, labels: labelsOf({ serviceId: hex(16), namespace: 'tenant-0-prod', alias: `gr${i}` }) },
+        spec: {
+          containers: [{ name: 'mysql', image: 'mysql:8.0', volumeMounts: [{ name: 'data', mountPath: '/var/lib/mysql' }] }],
+          volumes: [{ name: 'data', persistentVolumeClaim: { claimName: `data-gr${i}-0` } }],
+        },
+      },
+    },
+  };
+}
+
+interface WebhookFootprint {
+  pid: number;
+  /** RSS once serving, before any review. */
+  idleMiB: number;
+  /** RSS right after REVIEWS reviews (48 at a time, keep-alive). */
+  loadedMiB: number;
+  peakMiB: number;
+}
+
+/**
+ * The webhook role (ROLE=webhook) started against the cluster as it is now,
+ * then REVIEWS pod reviews: issue I's claim is that its memory does not grow
+ * with the cluster, because it lists nothing of it.
+ */
+async function webhookRoleFootprint(kubeconfigPath: string, work: string): Promise<WebhookFootprint & { stop: () => void }> {
+  mkdirSync(work, { recursive: true });
+  const { child, port } = await startBenchServer(kubeconfigPath, work, WEBHOOK_NAMESPACE, { ROLE: 'webhook' });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('the webhook role did not start');
+  const ca = (): string => readFileSync(join(work, 'ca.crt'), 'utf8');
+  for (let i = 0; (await get(`https://127.0.0.1:${port}/readyz`, ca())).status !== 200; i++) {
+    if (child.exitCode !== null || i > 600) throw new Error('the webhook role never became ready');
+    await sleep(100);
+  }
+  await sleep(2_000);
+  const idleMiB = memoryMiB(pid).rss;
+  const post = apiClient(`https://127.0.0.1:${port}`, ca(), 'unused');
+  let patched = 0;
+  await pool(REVIEWS, LOAD_CONCURRENCY, async (i) => {
+    const reply = await post('POST', '/mutate', podReview(i));
+    if (reply.status !== 200) throw new Error(`review ${i}: ${reply.status} ${reply.body.slice(0, 200)}`);
+    if (reply.body.includes('"patch"')) patched++;
+  });
+  if (patched !== REVIEWS) throw new Error(`only ${patched} of ${REVIEWS} reviews were mutated: the policy did not apply`);
+  const { rss: loadedMiB, hwm: peakMiB } = memoryMiB(pid);
+  return { pid, idleMiB, loadedMiB, peakMiB, stop: () => child.kill('SIGTERM') };
+}
+
 const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 
 async function main(): Promise<void> {
@@ -138,6 +204,11 @@ async function main(): Promise<void> {
     });
     await created(call, `/api/v1/namespaces/${WEBHOOK_NAMESPACE}/configmaps`, { metadata: { name: 'wutong-backup-policy' }, data: { 'policy.yaml': POLICY } });
 
+    // The webhook role in the empty cluster (nothing but the policy), as the baseline of the same run.
+    const webhookEmpty = await webhookRoleFootprint(cluster.kubeconfigPath, join(work, 'webhook-empty'));
+    webhookEmpty.stop();
+    log(`webhook role, empty cluster: RSS ${webhookEmpty.idleMiB.toFixed(0)} MiB idle, ${webhookEmpty.loadedMiB.toFixed(0)} MiB after ${REVIEWS} reviews`);
+
     const components: Component[] = Array.from({ length: COMPONENTS }, (_, i) => ({
       serviceId: hex(16),
       namespace: tenantNamespaces[i % NAMESPACES] as string,
@@ -155,7 +226,12 @@ async function main(): Promise<void> {
     });
     log(`${BACKUPS} Backups in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 
-    const { child, port } = await startBenchServer(cluster.kubeconfigPath, work, WEBHOOK_NAMESPACE);
+    const webhookFull = await webhookRoleFootprint(cluster.kubeconfigPath, join(work, 'webhook-full'));
+    webhookFull.stop();
+    log(`webhook role, ${COMPONENTS} components and ${BACKUPS} Backups: RSS ${webhookFull.idleMiB.toFixed(0)} MiB idle, ${webhookFull.loadedMiB.toFixed(0)} MiB after ${REVIEWS} reviews`);
+
+    // The controller role, as its Deployment runs it (the API role's records are bench/records-bench.ts's).
+    const { child, port } = await startBenchServer(cluster.kubeconfigPath, work, WEBHOOK_NAMESPACE, { ROLE: 'controller' });
     if (child.pid === undefined) throw new Error('the server did not start');
     const pid = child.pid;
     serverPid = pid;
@@ -218,6 +294,11 @@ async function main(): Promise<void> {
       schedulesSeconds: Number(schedulesSeconds.toFixed(2)),
       stopToPausedMs: { p50: Math.round(percentile(latencies, 50)), p90: Math.round(percentile(latencies, 90)), max: Math.round(latencies.at(-1) ?? Number.NaN), samples: latencies.length },
       loadAverage: { start: loadAtStart, end: loadAtEnd },
+      webhookRole: {
+        reviews: REVIEWS,
+        empty: { idleMiB: Math.round(webhookEmpty.idleMiB), loadedMiB: Math.round(webhookEmpty.loadedMiB), peakMiB: Math.round(webhookEmpty.peakMiB) },
+        full: { idleMiB: Math.round(webhookFull.idleMiB), loadedMiB: Math.round(webhookFull.loadedMiB), peakMiB: Math.round(webhookFull.peakMiB) },
+      },
     };
     const markdown = [
       `# Controller benchmark (${new Date().toISOString()})`,
@@ -231,6 +312,13 @@ async function main(): Promise<void> {
       `| peak RSS (VmHWM) | ${summary.peakRssMiB} MiB |`,
       `| start to a Schedule for every component | ${summary.schedulesSeconds} s |`,
       `| component stopped → Schedule paused, p50 / p90 / max of ${latencies.length} | ${summary.stopToPausedMs.p50} / ${summary.stopToPausedMs.p90} / ${summary.stopToPausedMs.max} ms |`,
+      '',
+      `The webhook role (ROLE=webhook) started in the same cluster twice: empty (before the components and Backups were made) and full; RSS once ready, and after ${REVIEWS} pod reviews (48 at a time):`,
+      '',
+      '| webhook role | idle | after reviews | peak (VmHWM) |',
+      '|---|---:|---:|---:|',
+      `| empty cluster | ${summary.webhookRole.empty.idleMiB} MiB | ${summary.webhookRole.empty.loadedMiB} MiB | ${summary.webhookRole.empty.peakMiB} MiB |`,
+      `| ${COMPONENTS} components, ${BACKUPS} Backups | ${summary.webhookRole.full.idleMiB} MiB | ${summary.webhookRole.full.loadedMiB} MiB | ${summary.webhookRole.full.peakMiB} MiB |`,
       '',
     ].join('\n');
     process.stdout.write(`${markdown}\n${JSON.stringify(summary)}\n`);

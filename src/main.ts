@@ -54,8 +54,10 @@ async function main(config: Config, shutdown: Shutdown): Promise<void> {
   }
 
   const tlsConfig = tlsConfigFromEnv(process.env, cluster);
-  const tls = await createCertificateSource(tlsConfig, cluster, log);
+  // TLS_SOURCE=self: the controller role keeps the Secret and caBundle, the webhook and api roles only read the Secret.
+  const tls = await createCertificateSource(tlsConfig, cluster, roles, log);
   shutdown.onStop(() => tls.stop());
+  // A reader waits here until the controller has created the Secret; nothing listens meanwhile, so the probes fail.
   await tls.start();
   const readiness = new Map([
     ['tls', () => tls.healthy()],

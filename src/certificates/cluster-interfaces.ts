@@ -29,11 +29,19 @@ export class TlsSecretConflictError extends Error {
   }
 }
 
-export interface TlsSecretStore {
+/**
+ * Read access to the Secret: all the webhook and api roles get (they serve
+ * what the controller role keeps; see SecretCertificateReader).
+ */
+export interface TlsSecretReader {
   /** "namespace/name", for logs. */
   readonly description: string;
   /** The Secret, or undefined when it does not exist. */
   get(): Promise<StoredTlsSecret | undefined>;
+}
+
+/** Read and write access: the keeper's (SecretCertificateSource, controller role). */
+export interface TlsSecretStore extends TlsSecretReader {
   /** Creates the Secret; TlsSecretConflictError when it already exists. */
   create(data: TlsSecretData): Promise<StoredTlsSecret>;
   /** Replaces the data if the Secret is still at resourceVersion; TlsSecretConflictError otherwise. */

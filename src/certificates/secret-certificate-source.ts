@@ -12,7 +12,7 @@ import { nextStepAt } from './rotation-plan.js';
 import type { SecretChange } from './secret-change.js';
 import type { TlsMaterial } from './tls-files.js';
 import { caBundlePem, inspectSecretData, secretDataOf, type TlsState } from './tls-state.js';
-import { UpkeepLoop } from './upkeep-loop.js';
+import { DEFAULT_OPERATION_DEADLINE_MS, MAX_START_RETRY_DELAY_MS, UpkeepLoop } from './upkeep-loop.js';
 
 export interface SecretCertificateSourceOptions {
   /** Every name the serving certificate must cover (Service DNS names, IPs). */
@@ -41,12 +41,13 @@ export interface SecretCertificateSourceOptions {
 }
 
 const MAX_WRITE_ATTEMPTS = 5;
-const MAX_RETRY_DELAY_MS = 30_000;
-const DEFAULT_OPERATION_DEADLINE_MS = 120_000;
 
 /**
  * Self-signed serving certificates kept in a kubernetes.io/tls Secret, the
- * single source of truth shared by all replicas: whoever finds it missing,
+ * single source of truth shared by all replicas. This is the keeper, run only
+ * by processes of the controller role (createCertificateSource); the webhook
+ * and api roles read the Secret (SecretCertificateReader) and so rely on the
+ * ordering below. Among keepers, whoever finds it missing,
  * broken or due for renewal writes a new one with optimistic concurrency
  * (repairChange, rotationChange), the others adopt what the winner wrote.
  * caBundle only ever receives CAs committed in the Secret (CaBundlePublisher),
@@ -81,10 +82,12 @@ export class SecretCertificateSource implements CertificateSource {
     this.bundle = new CaBundlePublisher(webhook, caNamePrefix, this.clock, this.log);
     this.upkeep = new UpkeepLoop(
       {
-        check: () => this.check(),
         reload: () => this.reload(),
-        nextCheckInMs: () => this.nextCheckInMs(),
-        checkFailed: () => (this.retryPending = true),
+        checks: {
+          check: () => this.check(),
+          nextCheckInMs: () => this.nextCheckInMs(),
+          checkFailed: () => (this.retryPending = true),
+        },
       },
       { reloadIntervalMs: options.reloadIntervalMs, operationDeadlineMs: options.operationDeadlineMs ?? DEFAULT_OPERATION_DEADLINE_MS },
       this.log,
@@ -107,7 +110,7 @@ export class SecretCertificateSource implements CertificateSource {
         }
         this.log.error({ err: message(err), retryInMs: delay }, 'cannot load or create the TLS Secret; retrying');
         await sleep(delay);
-        delay = Math.min(delay * 2, MAX_RETRY_DELAY_MS);
+        delay = Math.min(delay * 2, MAX_START_RETRY_DELAY_MS);
       }
     }
     if (!this.stopped) this.upkeep.start();

@@ -10,6 +10,9 @@ export interface SecretChange {
    * The webhook configuration must already trust the committed CAs before
    * this is written: replicas will serve a certificate from a CA that the
    * bundle may not hold yet (the switch to the new CA during a rotation).
+   * Readers (SecretCertificateReader, the webhook and api roles) serve any
+   * usable pair they read and never see caBundle, so this ordering is all
+   * that keeps them trusted through a rotation.
    * Every other change is published after it is committed, never before:
    * a CA that loses the race for the Secret must never reach caBundle.
    */

@@ -1,7 +1,7 @@
 import { durationFromEnv } from '../duration.js';
 import { DEFAULT_CA_VALIDITY_MS, DEFAULT_CERT_VALIDITY_MS, HOUR_MS, LOCAL_HOSTS, serviceHosts } from './issue-certificates.js';
 
-/** Secret-backed self-signed certificates, bootstrapped and rotated by the webhook itself. */
+/** Secret-backed self-signed certificates, bootstrapped and rotated by the controller role, read by the others. */
 export interface SelfTlsConfig {
   source: 'self';
   namespace: string;
@@ -66,6 +66,9 @@ export const TLS_DEFAULTS = {
  *   TLS_CHECK_INTERVAL   renewal/rotation check period (default 12h).
  *   TLS_RELOAD_INTERVAL  how often the Secret or files are re-read (default 10s).
  *   TLS_CA_OVERLAP       how long old and new CA are both trusted during a CA rotation (default 24h).
+ * In self mode only the controller role keeps the Secret and caBundle, so
+ * CA_VALIDITY, CERT_VALIDITY, TLS_CHECK_INTERVAL and TLS_CA_OVERLAP matter
+ * there only; the webhook and api roles read the Secret and need the names.
  */
 export function tlsConfigFromEnv(env: NodeJS.ProcessEnv, cluster: ClusterPlacement | undefined): TlsConfig {
   const requested = (env.TLS_SOURCE ?? '').trim();

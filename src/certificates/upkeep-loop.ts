@@ -2,10 +2,15 @@ import type { Logger } from 'pino';
 import { errorMessage } from '../error-message.js';
 
 export interface UpkeepTasks {
+  /** Re-reads the Secret (and, for the keeper, checks instead when something needs it). */
+  reload(): Promise<void>;
+  /** The keeper's checks; a reader (SecretCertificateReader) has none and only reloads. */
+  checks?: CheckTasks;
+}
+
+export interface CheckTasks {
   /** Repairs, renews or rotates if due. */
   check(): Promise<void>;
-  /** Re-reads the Secret (and checks instead when something needs it). */
-  reload(): Promise<void>;
   /** How long until the next check should run. */
   nextCheckInMs(): number;
   /** A check failed: the next reload should check again. */
@@ -26,9 +31,14 @@ export interface UpkeepTiming {
 // setTimeout fires at once for delays beyond a signed 32-bit int.
 const MAX_TIMER_MS = 2_147_483_647;
 
+/** See UpkeepTiming.operationDeadlineMs. */
+export const DEFAULT_OPERATION_DEADLINE_MS = 120_000;
+/** Longest pause between two attempts to load the first pair at start (the retries double up to it). */
+export const MAX_START_RETRY_DELAY_MS = 30_000;
+
 /**
- * Runs the certificate source's upkeep: a reload every reloadIntervalMs and
- * a check when the next step is due, one at a time (checks and reloads read
+ * Runs a certificate source's upkeep: a reload every reloadIntervalMs and,
+ * for the keeper, a check when the next step is due, one at a time (checks and reloads read
  * then write the same Secret), each bounded by operationDeadlineMs. Both
  * timers are re-armed whatever an operation does, so no failure or hang can
  * end the loop.
@@ -96,17 +106,18 @@ export class UpkeepLoop {
   }
 
   private scheduleCheck(): void {
-    if (this.stopped) return;
+    const checks = this.tasks.checks;
+    if (this.stopped || !checks) return;
     clearTimeout(this.checkTimer);
     this.checkTimer = setTimeout(() => {
       if (this.stopped) return;
-      this.serial(() => this.tasks.check())
+      this.serial(() => checks.check())
         .catch((err: unknown) => {
-          this.tasks.checkFailed();
+          checks.checkFailed();
           this.log.warn({ err: errorMessage(err) }, 'TLS check failed; retrying at the next reload');
         })
         .finally(() => this.scheduleCheck());
-    }, Math.min(Math.max(0, this.tasks.nextCheckInMs()), MAX_TIMER_MS));
+    }, Math.min(Math.max(0, checks.nextCheckInMs()), MAX_TIMER_MS));
     this.checkTimer.unref();
   }
 }

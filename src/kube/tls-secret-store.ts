@@ -1,15 +1,17 @@
 import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import { DEFAULT_REQUEST_TIMEOUT_MS, makeApiClient } from './api-client.js';
-import { TlsSecretConflictError, type StoredTlsSecret, type TlsSecretData, type TlsSecretStore } from '../certificates/cluster-interfaces.js';
+import { TlsSecretConflictError, type StoredTlsSecret, type TlsSecretData, type TlsSecretReader, type TlsSecretStore } from '../certificates/cluster-interfaces.js';
 import { apiErrorMessage, apiStatus } from './api-error.js';
 
 const LABELS = { 'app.kubernetes.io/name': 'wutong-backup', 'app.kubernetes.io/component': 'webhook-tls' };
 
-/** The webhook's kubernetes.io/tls Secret, read and written through CoreV1Api. */
-export function kubeTlsSecretStore(kubeConfig: KubeConfig, namespace: string, name: string, requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): TlsSecretStore {
+/**
+ * The webhook's kubernetes.io/tls Secret, read only: what the webhook and api
+ * roles are given, so their processes hold no function that could write it.
+ */
+export function kubeTlsSecretReader(kubeConfig: KubeConfig, namespace: string, name: string, requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): TlsSecretReader {
   const api = makeApiClient(kubeConfig, CoreV1Api, requestTimeoutMs);
   const description = `${namespace}/${name}`;
-  const failure = (action: string, err: unknown): Error => new Error(`${action} Secret ${description} failed: ${apiErrorMessage(err)}`);
   return {
     description,
     async get() {
@@ -17,9 +19,21 @@ export function kubeTlsSecretStore(kubeConfig: KubeConfig, namespace: string, na
         return stored(await api.readNamespacedSecret({ name, namespace }));
       } catch (err) {
         if (apiStatus(err) === 404) return undefined;
-        throw failure('reading', err);
+        throw new Error(`reading Secret ${description} failed: ${apiErrorMessage(err)}`);
       }
     },
+  };
+}
+
+/** The webhook's kubernetes.io/tls Secret, read and written through CoreV1Api (the controller role keeps it). */
+export function kubeTlsSecretStore(kubeConfig: KubeConfig, namespace: string, name: string, requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): TlsSecretStore {
+  const api = makeApiClient(kubeConfig, CoreV1Api, requestTimeoutMs);
+  const reader = kubeTlsSecretReader(kubeConfig, namespace, name, requestTimeoutMs);
+  const { description } = reader;
+  const failure = (action: string, err: unknown): Error => new Error(`${action} Secret ${description} failed: ${apiErrorMessage(err)}`);
+  return {
+    description,
+    get: () => reader.get(),
     async create(data) {
       const body: V1Secret = {
         apiVersion: 'v1',

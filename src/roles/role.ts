@@ -22,3 +22,15 @@ export function rolesFromEnv(value: string | undefined): ReadonlySet<Role> {
   }
   return roles;
 }
+
+/**
+ * Whether this process keeps the TLS Secret of TLS_SOURCE=self and the
+ * webhook configuration's caBundle (creates, renews, rotates, repairs,
+ * publishes): only the controller role does, `all` included. The webhook and
+ * api roles face the network, so they only read the Secret: a compromised
+ * one cannot change what the API server trusts (cert-manager keeps its CA
+ * injector apart from its webhook for the same reason).
+ */
+export function keepsTlsSecret(roles: ReadonlySet<Role>): boolean {
+  return roles.has('controller');
+}

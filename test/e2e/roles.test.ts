@@ -41,10 +41,11 @@ beforeAll(async () => {
     suite: 'roles',
     serviceId: 'e01e5e01e5e01e5e01e5e01e5e01e5e0',
     alias: 'grroles',
-    replicaEnvs: [{ ROLE: 'webhook' }, { ROLE: 'api' }, { ROLE: 'controller' }],
+    // The controller first: it keeps the TLS Secret, which the webhook and api roles only read and wait for.
+    replicaEnvs: [{ ROLE: 'controller' }, { ROLE: 'webhook' }, { ROLE: 'api' }],
     beforeReplicas: () => setShippedPolicy(POLICY),
   });
-  const [webhook, api, controller] = bed.replicas;
+  const [controller, webhook, api] = bed.replicas;
   if (!webhook || !api || !controller) throw new Error('a role process did not start');
   Object.assign(roles, { webhook, api, controller });
 });
@@ -68,6 +69,11 @@ test('the webhook role admits pods and keeps no cache of the cluster: no compone
   expect(metrics).not.toMatch(/^wutong_backup_velero_cache_objects\{/m);
   expect(metrics).not.toMatch(/^wutong_backup_components\{/m);
   expect(webhook.logs.some((l) => l.msg === 'components listed' || l.msg === 'tenant namespaces listed' || String(l.msg).startsWith('leading'))).toBe(false);
+  // TLS: the webhook and api roles only read the Secret the controller keeps; neither writes it or caBundle.
+  for (const reader of [webhook, roles.api]) {
+    expect(reader.logs.some((l) => l.msg === 'caBundle updated' || String(l.msg).startsWith('created the TLS Secret'))).toBe(false);
+    expect(reader.logs.some((l) => l.msg === 'serving certificate loaded')).toBe(true);
+  }
 });
 
 test('the api role answers the console from its caches and runs no controller loop; the controller role leads and keeps the Schedule', async () => {

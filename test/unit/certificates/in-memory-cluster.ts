@@ -25,6 +25,8 @@ export class InMemoryTlsSecretStore implements TlsSecretStore {
   hanging = false;
   /** Every content the Secret held, in order (what was ever committed). */
   history: TlsSecretData[] = [];
+  /** Runs after each committed create or update, before the writer hears back: what others see in between. */
+  afterWrite: (() => Promise<void>) | undefined;
 
   async get(): Promise<StoredTlsSecret | undefined> {
     await yieldToOthers();
@@ -42,7 +44,9 @@ export class InMemoryTlsSecretStore implements TlsSecretStore {
       this.conflicts++;
       throw new TlsSecretConflictError('already exists');
     }
-    return this.write(data);
+    const written = this.write(data);
+    await this.afterWrite?.();
+    return written;
   }
 
   async update(data: TlsSecretData, resourceVersion: string): Promise<StoredTlsSecret> {
@@ -51,13 +55,20 @@ export class InMemoryTlsSecretStore implements TlsSecretStore {
       this.conflicts++;
       throw new TlsSecretConflictError('stale resourceVersion');
     }
-    return this.write(data);
+    const written = this.write(data);
+    await this.afterWrite?.();
+    return written;
   }
 
   /** What a user or another tool put into the Secret. */
   put(data: TlsSecretData): void {
     this.secret = { data: { ...data }, resourceVersion: String(++this.version) };
     this.history.push({ ...data });
+  }
+
+  /** What someone deleting the Secret by hand does. */
+  delete(): void {
+    this.secret = undefined;
   }
 
   /** The data as stored right now (undefined if absent). */
