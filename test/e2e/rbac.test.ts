@@ -125,7 +125,9 @@ type Bean<T> = { bean: T };
  * get restores), a take-over of an expired Lease (update leases), a download
  * (downloadrequests), a schedule's life (schedules), a backup of the stopped
  * component through a holder pod (create and delete pods), a restore of it
- * and its deletion, a backup's deletion (deletebackuprequests).
+ * and its deletion, a backup's deletion (deletebackuprequests), the
+ * at-rest request record that backup went through (configmaps: create and
+ * get by the API; patch and delete by the controller).
  */
 async function exerciseBackupApi(): Promise<void> {
   const { component, call } = bed;
@@ -172,6 +174,8 @@ async function exerciseBackupApi(): Promise<void> {
     return records.list.some((r) => r.backup_id === atRestId && r.status === 'Completed') ? true : undefined;
   }, `backup ${atRestId} Completed`, 90_000);
   await eventually(async () => ((await bed.core.listNamespacedPod({ namespace: component.namespace, labelSelector: 'backup.wutong.io/holder' })).items.length === 0 ? true : undefined), 'the holder pod removed', 60_000, 250);
+  // The API handed that backup to the controller through a request record, which the controller deletes once it has been kept (delete configmaps).
+  await eventually(async () => ((await bed.core.listNamespacedConfigMap({ namespace: SHIPPED.namespace, labelSelector: 'backup.wutong.io/at-rest-request' })).items.length === 0 ? true : undefined), 'the at-rest request record removed', 30_000, 250);
   const restoreId = ((await ok('POST', '/restore', { backup_id: backupId })) as Bean<{ restore_id: string }>).bean.restore_id;
   await eventually(async () => {
     const records = (await ok('GET', '/restore/records')) as { list: Array<{ restore_id: string; status: string }> };
@@ -199,7 +203,8 @@ async function exerciseBackupApi(): Promise<void> {
 // Run the webhook's and the backup API's work against the API server, then
 // read what the ServiceAccount did from the API server's audit log.
 beforeAll(async () => {
-  bed = await startBackupApiTestbed({ suite: 'rbac', serviceId: 'c3d4e5f60718293a4b5c6d7e8f90a1b2', alias: 'gr0rbac', replicaCount: 1, target: 'base', beforeReplicas: exerciseWebhook });
+  // Answered at-rest backup requests kept 2 s, so the controller's delete of one happens during the run.
+  bed = await startBackupApiTestbed({ suite: 'rbac', serviceId: 'c3d4e5f60718293a4b5c6d7e8f90a1b2', alias: 'gr0rbac', replicaCount: 1, target: 'base', beforeReplicas: exerciseWebhook, replicaEnv: { AT_REST_REQUEST_KEEP: '2s' } });
   install = bed.install;
   await exerciseBackupApi();
   for (const replica of bed.replicas) await replica.stop();
@@ -230,10 +235,11 @@ test('the policy watch is authorized by name: list and watch carry the ConfigMap
   expect(configMapCalls.every((c) => c.namespace === SHIPPED.namespace)).toBe(true);
   const policyCalls = configMapCalls.filter((c) => c.name === SHIPPED.policyConfigMap);
   expect(new Set(policyCalls.map((c) => c.verb))).toEqual(new Set(['list', 'watch']));
-  // The rest is the data guard's records: listed and watched by label, created once; never read by name, changed or deleted.
+  // The rest is the project's records: listed and watched by label, created; read by name, answered (patch) and deleted are only the at-rest backup requests.
   const recordCalls = configMapCalls.filter((c) => c.name !== SHIPPED.policyConfigMap);
-  expect(new Set(recordCalls.map((c) => c.verb))).toEqual(new Set(['list', 'watch', 'create']));
-  expect(recordCalls.filter((c) => c.verb !== 'create').every((c) => c.name === '')).toBe(true);
+  expect(new Set(recordCalls.map((c) => c.verb))).toEqual(new Set(['list', 'watch', 'create', 'get', 'patch', 'delete']));
+  expect(recordCalls.filter((c) => c.verb === 'list' || c.verb === 'watch').every((c) => c.name === '')).toBe(true);
+  expect(recordCalls.filter((c) => c.verb === 'get' || c.verb === 'patch' || c.verb === 'delete').every((c) => c.name.startsWith('at-rest-'))).toBe(true);
 });
 
 test('every permission rbac.yaml grants is used by a request the webhook or the backup API made (nothing granted in vain)', () => {
@@ -260,10 +266,8 @@ test.each<[string, Call]>([
   ['delete its own Secret', { verb: 'delete', group: '', resource: 'secrets', subresource: '', namespace: SHIPPED.namespace, name: SHIPPED.tlsSecret }],
   ['patch another MutatingWebhookConfiguration', { verb: 'patch', group: 'admissionregistration.k8s.io', resource: 'mutatingwebhookconfigurations', subresource: '', namespace: '', name: 'someone-else' }],
   ['list MutatingWebhookConfigurations', { verb: 'list', group: 'admissionregistration.k8s.io', resource: 'mutatingwebhookconfigurations', subresource: '', namespace: '', name: '' }],
-  ['get another ConfigMap in its namespace', { verb: 'get', group: '', resource: 'configmaps', subresource: '', namespace: SHIPPED.namespace, name: 'kube-root-ca.crt' }],
-  // Records of retained volumes are created once and listed by label; an operator, not the project, deletes one.
+  // The project's records are created, read by name (at-rest requests), merge-patched with a resourceVersion and deleted (at-rest requests): never updated.
   ['update a ConfigMap in its namespace', { verb: 'update', group: '', resource: 'configmaps', subresource: '', namespace: SHIPPED.namespace, name: 'retained-pv-1' }],
-  ['delete a ConfigMap in its namespace', { verb: 'delete', group: '', resource: 'configmaps', subresource: '', namespace: SHIPPED.namespace, name: 'retained-pv-1' }],
   ['create ConfigMaps elsewhere', { verb: 'create', group: '', resource: 'configmaps', subresource: '', namespace: 'default', name: '' }],
   // The data guard keeps PVs (get, patch); it never deletes or lists them, nor deletes or updates PVCs.
   ['delete a PersistentVolume', { verb: 'delete', group: '', resource: 'persistentvolumes', subresource: '', namespace: '', name: 'any' }],
