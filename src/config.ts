@@ -56,6 +56,8 @@ export interface Config {
   holderStartTimeoutMs: number;
   /** HOLDER_MAX_AGE: no holder pod lives longer, whatever its backup or restore is doing. */
   holderMaxAgeMs: number;
+  /** AT_REST_REQUEST_KEEP: how long the controller keeps an answered at-rest backup request record before deleting it. */
+  atRestRequestKeepMs: number;
   /** ROLE: what this process does (roles/role.ts); all of them by default. */
   roles: ReadonlySet<Role>;
   /** Which namespaces are tenant envs and which (TENANT_NAMESPACE_SELECTOR, TENANT_NAME_LABEL, TENANT_ENV_NAME_LABEL). */
@@ -84,6 +86,10 @@ const DEFAULT_HOLDER_START_TIMEOUT_MS = 60_000;
 // a slow backup of a large volume is never cut short; below a day, so a
 // holder that lost its purpose does not hold a volume overnight.
 const DEFAULT_HOLDER_MAX_AGE_MS = 6 * 3_600_000;
+// Far longer than any API request waits on its record (HOLDER_START_TIMEOUT
+// and 30 s), so a waiting request always finds its answer; short enough that
+// a busy cluster's namespace does not fill with answered records.
+const DEFAULT_AT_REST_REQUEST_KEEP_MS = 10 * 60_000;
 
 // A console that mistypes its token retries a handful of times; a script
 // guessing tokens, or one leaking a revoked one in a loop, makes thousands of
@@ -212,6 +218,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     holderImage: env.HOLDER_IMAGE?.trim() || undefined,
     holderStartTimeoutMs: durationFromEnv(env, 'HOLDER_START_TIMEOUT', DEFAULT_HOLDER_START_TIMEOUT_MS),
     holderMaxAgeMs: durationFromEnv(env, 'HOLDER_MAX_AGE', DEFAULT_HOLDER_MAX_AGE_MS),
+    atRestRequestKeepMs: durationFromEnv(env, 'AT_REST_REQUEST_KEEP', DEFAULT_AT_REST_REQUEST_KEEP_MS),
     tenantLabels: tenantLabelsFromEnv(env),
     roles: rolesFromEnv(env.ROLE),
   };

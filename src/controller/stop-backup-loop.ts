@@ -1,7 +1,7 @@
 // Backup on stop, the loop: carries out stopBackupStep (stop-backup.ts) for
 // every stopped component, through backUpAtRest, the use case the API's
-// POST …/backup of a stopped component runs too (one lock, one holder per
-// component, so the two never race). All state is in the cluster: the
+// POST …/backup of a stopped component runs too, through the request loop
+// (one lock, one holder per component, so the two never race). All state is in the cluster: the
 // Backup's name is the stop's, and a holder that never ran is recorded on
 // the first PVC, so a restart or a new leader neither takes a second backup
 // for a stop nor retries a failed one forever. A leader killed after the

@@ -2,8 +2,8 @@
 // component that Wutong stopped after a run, whose data no restorable backup
 // taken since the stop holds, gets one backup of its data at rest, named by
 // that stop. Pure: the loop (stop-backup-loop.ts) carries it out through a
-// holder pod, the same way the API's POST …/backup does for a stopped
-// component.
+// holder pod, the same way the API's POST …/backup of a stopped component
+// (handed to the controller through a request record) is done.
 import type { ComponentSnapshot } from '../components/component-registry.js';
 import { PROTECTION_ANNOTATION } from '../components/protection-keys.js';
 import { coveringBackup, isStopped, lastRun } from '../components/run-mark.js';

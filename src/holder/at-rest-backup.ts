@@ -1,5 +1,7 @@
-// "Back up data at rest": the backup of a stopped component, shared by the
-// API's POST …/backup and the controller's backup on stop. Under the
+// "Back up data at rest": the backup of a stopped component, run by the
+// controller alone, for its backup on stop and for the API's POST …/backup,
+// which hands its request over through a record (at-rest-request.ts) because
+// the API may create no pod. Under the
 // component's lock: no unfinished backup and no holder → create the holder
 // (it names the Backup to come), then, outside the lock, wait (bounded) until
 // it runs and create that Backup. The holder's fixed name is what keeps a

@@ -1,4 +1,4 @@
-import type { HolderPods, LiveClaim } from '../holder/holder-ports.js';
+import type { HolderPodReader, HolderPods, LiveClaim } from '../holder/holder-ports.js';
 import { viewHolderPod } from '../holder/holder-view.js';
 import { isObject } from '../is-object.js';
 import { WUTONG_CREATOR, WUTONG_LABEL } from '../components/wutong-labels.js';
@@ -6,9 +6,22 @@ import { unexpectedAnswer, type KubeHttp } from './kube-http.js';
 
 const podsPath = (namespace: string): string => `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`;
 
+/** A holder pod by name: a GET, the one pod right the api role has. */
+export function kubeHolderPodReader(http: KubeHttp, timeoutMs: number): HolderPodReader {
+  return {
+    async get(namespace, name) {
+      const response = await http.send('GET', `${podsPath(namespace)}/${encodeURIComponent(name)}`, undefined, timeoutMs);
+      if (response.status === 404) return undefined;
+      if (response.status !== 200) throw unexpectedAnswer(response, `get pod ${namespace}/${name}`);
+      return viewHolderPod(response.body);
+    },
+  };
+}
+
 /** Holder pods and the PVCs they mount, over KubeHttp; every call bounded by timeoutMs. */
 export function kubeHolderPods(http: KubeHttp, timeoutMs: number): HolderPods {
   return {
+    ...kubeHolderPodReader(http, timeoutMs),
     async claimsOf(namespace, serviceId) {
       const selector = `${WUTONG_LABEL.creator}=${WUTONG_CREATOR},${WUTONG_LABEL.serviceId}=${serviceId}`;
       const answer = (await http.getJson(`/api/v1/namespaces/${encodeURIComponent(namespace)}/persistentvolumeclaims`, { labelSelector: selector }, timeoutMs)) as { items?: unknown[] };
@@ -18,12 +31,6 @@ export function kubeHolderPods(http: KubeHttp, timeoutMs: number): HolderPods {
         if (typeof meta.name !== 'string' || typeof meta.uid !== 'string') return [];
         return [{ name: meta.name, uid: meta.uid, labels, ...(typeof meta.deletionTimestamp === 'string' ? { deletionTimestamp: meta.deletionTimestamp } : {}) }];
       });
-    },
-    async get(namespace, name) {
-      const response = await http.send('GET', `${podsPath(namespace)}/${encodeURIComponent(name)}`, undefined, timeoutMs);
-      if (response.status === 404) return undefined;
-      if (response.status !== 200) throw unexpectedAnswer(response, `get pod ${namespace}/${name}`);
-      return viewHolderPod(response.body);
     },
     async create(pod) {
       const meta = (pod.metadata ?? {}) as { namespace?: string; name?: string };

@@ -17,7 +17,8 @@ import { leaseLock } from '../kube/lease-lock.js';
 import { veleroCache, type RunningVeleroCache } from '../kube/velero-cache.js';
 import { kubeEventRecorder } from '../kube/event-recorder.js';
 import { holderImageSource } from '../kube/holder-image.js';
-import { kubeHolderPods } from '../kube/holder-pods.js';
+import { kubeHolderPodReader, kubeHolderPods } from '../kube/holder-pods.js';
+import { atRestRequestStore } from '../kube/at-rest-requests.js';
 import type { AtRestDeps } from '../holder/at-rest-backup.js';
 import { kubeVeleroStore } from '../kube/velero-store.js';
 
@@ -25,8 +26,10 @@ import { kubeVeleroStore } from '../kube/velero-store.js';
 // trouble turns into a clear 503 within a few seconds, not a hung page.
 const REQUEST_TIMEOUT_MS = 5_000;
 const DOWNLOAD_POLL_MS = 250;
-// How often a waiting backup of a stopped component looks whether its holder pod runs yet.
+// How often the controller's backup of a stopped component looks whether its holder pod runs yet.
 const HOLDER_POLL_MS = 500;
+// How often the API, waiting for the controller to back up a stopped component, reads the request record.
+const AT_REST_POLL_MS = 250;
 
 /** The backup API's use cases wired to the cluster: caches, live store, lock, reviews. */
 export interface BackupBackendParts {
@@ -41,39 +44,44 @@ export function createBackupBackend(
   config: Config,
   parts: BackupBackendParts,
   log: Logger,
-): { backend: ApiBackend; cache: RunningVeleroCache; store: VeleroStore; atRest: AtRestDeps } {
+): { backend: ApiBackend; cache: RunningVeleroCache; store: VeleroStore; atRest: AtRestDeps | undefined } {
   const { http } = parts;
   const cache = veleroCache(http, { namespace: config.veleroNamespace, storageLocation: config.storageLocation }, log);
   reportVeleroCacheSizes(() => cache.sizes());
   const store = kubeVeleroStore(http, config.veleroNamespace, REQUEST_TIMEOUT_MS);
   const lock = leaseLock(http, { namespace: cluster.namespace, holder: process.env.POD_NAME || hostname(), requestTimeoutMs: REQUEST_TIMEOUT_MS }, log);
-  // Shared by the API's POST …/backup of a stopped component and the controller's backup on stop: one lock, one holder per component.
-  const atRest: AtRestDeps = {
-    holders: kubeHolderPods(http, REQUEST_TIMEOUT_MS),
-    store,
-    cache,
-    lock,
-    events: kubeEventRecorder(cluster.kubeConfig, log, REQUEST_TIMEOUT_MS),
-    holderImage: holderImageSource(
-      http,
-      { configured: config.holderImage, namespace: cluster.namespace, podName: process.env.POD_NAME, container: 'webhook', timeoutMs: REQUEST_TIMEOUT_MS },
-      log,
-    ),
-    settings: { holderStartTimeoutMs: config.holderStartTimeoutMs, holderPollMs: HOLDER_POLL_MS },
-    log: log.child({ component: 'holder' }),
-  };
+  // The controller's alone (the api role makes no pod): its backups on stop and the API's requests it takes (at-rest-request-loop.ts) share one lock, one holder per component.
+  const atRest: AtRestDeps | undefined = config.roles.has('controller')
+    ? {
+        holders: kubeHolderPods(http, REQUEST_TIMEOUT_MS),
+        store,
+        cache,
+        lock,
+        events: kubeEventRecorder(cluster.kubeConfig, log, REQUEST_TIMEOUT_MS),
+        holderImage: holderImageSource(
+          http,
+          { configured: config.holderImage, namespace: cluster.namespace, podName: process.env.POD_NAME, container: 'controller', timeoutMs: REQUEST_TIMEOUT_MS },
+          log,
+        ),
+        settings: { holderStartTimeoutMs: config.holderStartTimeoutMs, holderPollMs: HOLDER_POLL_MS },
+        log: log.child({ component: 'holder' }),
+      }
+    : undefined;
   const backend: ApiBackend = {
     deps: {
       components: registryComponentReader(parts.registry, parts.componentsSynced, kubeComponentReader(http, REQUEST_TIMEOUT_MS)),
       cache,
       store,
       lock,
-      atRest,
+      atRestRequests: atRestRequestStore(http, cluster.namespace, REQUEST_TIMEOUT_MS),
+      holderPods: kubeHolderPodReader(http, REQUEST_TIMEOUT_MS),
       settings: {
         veleroNamespace: config.veleroNamespace,
         storageLocation: config.storageLocation,
         downloadTimeoutMs: config.downloadTimeoutMs,
         downloadPollMs: DOWNLOAD_POLL_MS,
+        holderStartTimeoutMs: config.holderStartTimeoutMs,
+        atRestPollMs: AT_REST_POLL_MS,
       },
       now: () => new Date(),
       random: () => randomBytes(2).toString('hex'),

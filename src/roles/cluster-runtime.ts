@@ -39,6 +39,9 @@ import { stopBackupLoop } from '../controller/stop-backup-loop.js';
 import { HolderIndex } from '../holder/holder-index.js';
 import type { AtRestDeps } from '../holder/at-rest-backup.js';
 import { watchHolders } from '../kube/holder-watch.js';
+import { AtRestRequestIndex } from '../holder/at-rest-request-index.js';
+import { atRestRequestWriter, watchAtRestRequests } from '../kube/at-rest-requests.js';
+import { atRestRequestLoop } from '../controller/at-rest-request-loop.js';
 
 // Writes the controller makes outside a console request: bounded like the API's.
 const REQUEST_TIMEOUT_MS = 5_000;
@@ -96,7 +99,8 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
   reportComponentCoverage({ components: () => registry.all(), backupsOf: (id) => componentBackups(cache, id), now: deps.now });
   // Data guard gauges on every replica: the registry has every PVC's finalizers, the records watch every record.
   reportGuardedClaims(() => registry.all().reduce((n, c) => n + c.claims.filter(hasGuard).length, 0));
-  const control = runsController ? controllerParts(deps, config, http, cluster, atRest, log) : undefined;
+  // atRest is made exactly when this process runs the controller role.
+  const control = runsController && atRest ? controllerParts(deps, config, http, cluster, { atRest, tenants }, log) : undefined;
   if (control) podListeners.push(control.podHook);
   return {
     backend,
@@ -119,15 +123,18 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
   };
 }
 
-/** The controller role's own part: the retained-volume records and holder watches, every loop, and the election that runs them. */
-function controllerParts(deps: ControllerDeps, config: Config, http: KubeHttp, cluster: ClusterAccess, atRest: AtRestDeps, log: Logger) {
+/** The controller role's own part: the retained-volume record, holder and at-rest request watches, every loop, and the election that runs them. */
+function controllerParts(deps: ControllerDeps, config: Config, http: KubeHttp, cluster: ClusterAccess, own: { atRest: AtRestDeps; tenants: TenantDirectory }, log: Logger) {
   const retainedRecords = watchRetainedRecords(http, cluster.namespace, log);
   reportRetainedVolumes(() => retainedRecords.count());
   // Holder pods, cluster-wide, watched on every replica so a new leader starts with the list; its sweep removes each once its backup or restore is done.
   const holderIndex = new HolderIndex();
   const holderWatch = watchHolders(http, holderIndex, log);
+  // The API's requests to back up stopped components, watched on every replica so a new leader starts with the list.
+  const requestIndex = new AtRestRequestIndex();
+  const requestWatch = watchAtRestRequests(http, cluster.namespace, requestIndex, log);
   // Every loop of the controller, in one list.
-  const { loops, podHook } = controllerLoops(deps, config, http, { namespace: cluster.namespace, atRest, holderIndex });
+  const { loops, podHook } = controllerLoops(deps, config, http, { namespace: cluster.namespace, atRest: own.atRest, holderIndex, requestIndex, tenants: own.tenants });
   const elector = leaseElector(http, { namespace: cluster.namespace, identity: electorIdentity(), timing: config.leaderElection }, log.child({ component: 'leader-election' }));
   let controller: { stop(): void } | undefined;
   return {
@@ -135,6 +142,7 @@ function controllerParts(deps: ControllerDeps, config: Config, http: KubeHttp, c
     start(): void {
       void retainedRecords.watch.start();
       void holderWatch.start();
+      void requestWatch.start();
       controller = runController(loops, elector, deps.log);
       elector.start();
     },
@@ -147,6 +155,7 @@ function controllerParts(deps: ControllerDeps, config: Config, http: KubeHttp, c
     stopWatches(): void {
       retainedRecords.watch.stop();
       holderWatch.stop();
+      requestWatch.stop();
     },
   };
 }
@@ -155,10 +164,12 @@ function controllerParts(deps: ControllerDeps, config: Config, http: KubeHttp, c
 const PAGE_TIMEOUT_MS = 15_000;
 
 interface LoopParts {
-  /** The controller's own namespace, where the retained-volume records live. */
+  /** The controller's own namespace, where the retained-volume records and the at-rest backup requests live. */
   namespace: string;
   atRest: AtRestDeps;
   holderIndex: HolderIndex;
+  requestIndex: AtRestRequestIndex;
+  tenants: TenantDirectory;
 }
 
 function controllerLoops(deps: ControllerDeps, config: Config, http: KubeHttp, parts: LoopParts): { loops: ControllerLoop[]; podHook: (raw: unknown) => void } {
@@ -188,6 +199,10 @@ function controllerLoops(deps: ControllerDeps, config: Config, http: KubeHttp, p
         resyncMs: config.controllerResyncMs,
       }),
       stopBackupLoop({ ...deps, atRest: parts.atRest, claims }, config.controllerResyncMs),
+      atRestRequestLoop(
+        { ...deps, atRest: parts.atRest, requests: atRestRequestWriter(http, parts.namespace, REQUEST_TIMEOUT_MS), index: parts.requestIndex, tenants: parts.tenants, keepMs: config.atRestRequestKeepMs },
+        config.controllerResyncMs,
+      ),
       holderSweepLoop(deps, parts.holderIndex, parts.atRest.holders, { holderStartTimeoutMs: config.holderStartTimeoutMs, holderMaxAgeMs: config.holderMaxAgeMs, resyncMs: config.controllerResyncMs }),
     ],
     podHook: (raw) => backfill.onPod(raw),

@@ -128,7 +128,9 @@ type Bean<T> = { bean: T };
  * get restores), a take-over of an expired Lease (update leases), a download
  * (downloadrequests), a schedule's life (schedules), a backup of the stopped
  * component through a holder pod (create and delete pods), a restore of it
- * and its deletion, a backup's deletion (deletebackuprequests).
+ * and its deletion, a backup's deletion (deletebackuprequests), the
+ * at-rest request record that backup went through (configmaps: create and
+ * get by the API; patch and delete by the controller).
  */
 async function exerciseBackupApi(): Promise<void> {
   const { component, call } = bed;
@@ -175,6 +177,8 @@ async function exerciseBackupApi(): Promise<void> {
     return records.list.some((r) => r.backup_id === atRestId && r.status === 'Completed') ? true : undefined;
   }, `backup ${atRestId} Completed`, 90_000);
   await eventually(async () => ((await bed.core.listNamespacedPod({ namespace: component.namespace, labelSelector: 'backup.wutong.io/holder' })).items.length === 0 ? true : undefined), 'the holder pod removed', 60_000, 250);
+  // The API handed that backup to the controller through a request record, which the controller deletes once it has been kept (delete configmaps).
+  await eventually(async () => ((await bed.core.listNamespacedConfigMap({ namespace: SHIPPED.namespace, labelSelector: 'backup.wutong.io/at-rest-request' })).items.length === 0 ? true : undefined), 'the at-rest request record removed', 30_000, 250);
   const restoreId = ((await ok('POST', '/restore', { backup_id: backupId })) as Bean<{ restore_id: string }>).bean.restore_id;
   await eventually(async () => {
     const records = (await ok('GET', '/restore/records')) as { list: Array<{ restore_id: string; status: string }> };
@@ -202,11 +206,12 @@ async function exerciseBackupApi(): Promise<void> {
 // Run the webhook's and the backup API's work against the API server, then
 // read what the ServiceAccount did from the API server's audit log.
 beforeAll(async () => {
+  // Answered at-rest backup requests kept 2 s, so the controller's delete of one happens during the run.
   bed = await startBackupApiTestbed({
     suite: 'rbac',
     serviceId: 'c3d4e5f60718293a4b5c6d7e8f90a1b2',
     alias: 'gr0rbac',
-    replicaEnvs: SHIPPED_ROLES.map((role) => ({ ROLE: role })),
+    replicaEnvs: SHIPPED_ROLES.map((role) => ({ ROLE: role, ...(role === 'controller' ? { AT_REST_REQUEST_KEEP: '2s' } : {}) })),
     target: 'base',
     beforeReplicas: exerciseWebhook,
   });
@@ -243,6 +248,18 @@ test.each(['webhook', 'controller'] as const)('the %s role\'s policy watch is au
   const policyCalls = [...calls[role].values()].map((c) => c.call).filter((c) => c.resource === 'configmaps' && c.name === SHIPPED.policyConfigMap);
   expect(policyCalls.every((c) => c.namespace === SHIPPED.namespace)).toBe(true);
   expect(new Set(policyCalls.map((c) => c.verb))).toEqual(new Set(['list', 'watch']));
+});
+
+test('the project\'s records: the api role creates at-rest backup requests and reads them by name; the controller lists and watches records by label, answers (patch) and deletes only at-rest requests', () => {
+  const records = (role: ShippedRole): Call[] => [...calls[role].values()].map((c) => c.call).filter((c) => c.resource === 'configmaps' && c.name !== SHIPPED.policyConfigMap);
+  expect(records('api').every((c) => c.namespace === SHIPPED.namespace)).toBe(true);
+  expect(new Set(records('api').map((c) => c.verb))).toEqual(new Set(['create', 'get']));
+  expect(records('api').filter((c) => c.verb === 'get').every((c) => c.name.startsWith('at-rest-'))).toBe(true);
+  const controller = records('controller');
+  expect(controller.every((c) => c.namespace === SHIPPED.namespace)).toBe(true);
+  expect(new Set(controller.map((c) => c.verb))).toEqual(new Set(['list', 'watch', 'create', 'patch', 'delete']));
+  expect(controller.filter((c) => c.verb === 'list' || c.verb === 'watch').every((c) => c.name === '')).toBe(true);
+  expect(controller.filter((c) => c.verb === 'patch' || c.verb === 'delete').every((c) => c.name.startsWith('at-rest-'))).toBe(true);
 });
 
 test('the webhook role reads its policy and its TLS Secret, writes PolicyRejected Events, checks /metrics callers, and makes no other call', () => {
@@ -308,6 +325,8 @@ const componentReads: Array<[string, Call]> = [
   ['list PVCs', { verb: 'list', group: '', resource: 'persistentvolumeclaims', subresource: '', namespace: '', name: '' }],
   ['list Backups', { verb: 'list', group: 'velero.io', resource: 'backups', subresource: '', namespace: VELERO_NAMESPACE, name: '' }],
   ['create Leases', { verb: 'create', group: 'coordination.k8s.io', resource: 'leases', subresource: '', namespace: SHIPPED.namespace, name: '' }],
+  ['read the project\'s records (ConfigMaps by name)', { verb: 'get', group: '', resource: 'configmaps', subresource: '', namespace: SHIPPED.namespace, name: 'at-rest-x' }],
+  ['create ConfigMaps in its namespace', { verb: 'create', group: '', resource: 'configmaps', subresource: '', namespace: SHIPPED.namespace, name: '' }],
 ];
 
 test.each([...tenantWrites, ...veleroWrites, ...componentReads])('the webhook role may not %s', async (_what, call) => {
@@ -327,10 +346,8 @@ const neighbours: Array<[string, Call]> = [
   ['delete its own Secret', { verb: 'delete', group: '', resource: 'secrets', subresource: '', namespace: SHIPPED.namespace, name: SHIPPED.tlsSecret }],
   ['patch another MutatingWebhookConfiguration', { verb: 'patch', group: 'admissionregistration.k8s.io', resource: 'mutatingwebhookconfigurations', subresource: '', namespace: '', name: 'someone-else' }],
   ['list MutatingWebhookConfigurations', { verb: 'list', group: 'admissionregistration.k8s.io', resource: 'mutatingwebhookconfigurations', subresource: '', namespace: '', name: '' }],
-  ['get another ConfigMap in its namespace', { verb: 'get', group: '', resource: 'configmaps', subresource: '', namespace: SHIPPED.namespace, name: 'kube-root-ca.crt' }],
-  // Records of retained volumes are created once and listed by label; an operator, not the project, deletes one.
+  // The project's records are created, read by name (at-rest requests), merge-patched with a resourceVersion and deleted (at-rest requests): never updated.
   ['update a ConfigMap in its namespace', { verb: 'update', group: '', resource: 'configmaps', subresource: '', namespace: SHIPPED.namespace, name: 'retained-pv-1' }],
-  ['delete a ConfigMap in its namespace', { verb: 'delete', group: '', resource: 'configmaps', subresource: '', namespace: SHIPPED.namespace, name: 'retained-pv-1' }],
   ['create ConfigMaps elsewhere', { verb: 'create', group: '', resource: 'configmaps', subresource: '', namespace: 'default', name: '' }],
   // The data guard keeps PVs (get, patch); it never deletes or lists them, nor deletes or updates PVCs.
   ['delete a PersistentVolume', { verb: 'delete', group: '', resource: 'persistentvolumes', subresource: '', namespace: '', name: 'any' }],

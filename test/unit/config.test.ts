@@ -13,15 +13,16 @@ describe('BACKFILL_RATE', () => {
 });
 
 describe('holder pod settings', () => {
-  test('default to this pod\'s own image, a 60 s start timeout and a 6 h maximum age', () => {
-    expect(configFromEnv({})).toMatchObject({ holderImage: undefined, holderStartTimeoutMs: 60_000, holderMaxAgeMs: 6 * 3_600_000 });
+  test('default to this pod\'s own image, a 60 s start timeout and a 6 h maximum age; answered at-rest requests kept 10 min', () => {
+    expect(configFromEnv({})).toMatchObject({ holderImage: undefined, holderStartTimeoutMs: 60_000, holderMaxAgeMs: 6 * 3_600_000, atRestRequestKeepMs: 600_000 });
     expect(configFromEnv({ HOLDER_IMAGE: '   ' }).holderImage).toBeUndefined();
   });
   test('are read as set', () => {
-    expect(configFromEnv({ HOLDER_IMAGE: ' registry.example/wutong-backup:0.2.0 ', HOLDER_START_TIMEOUT: '2m', HOLDER_MAX_AGE: '12h' })).toMatchObject({
+    expect(configFromEnv({ HOLDER_IMAGE: ' registry.example/wutong-backup:0.2.0 ', HOLDER_START_TIMEOUT: '2m', HOLDER_MAX_AGE: '12h', AT_REST_REQUEST_KEEP: '2s' })).toMatchObject({
       holderImage: 'registry.example/wutong-backup:0.2.0',
       holderStartTimeoutMs: 120_000,
       holderMaxAgeMs: 12 * 3_600_000,
+      atRestRequestKeepMs: 2_000,
     });
   });
   test.each([

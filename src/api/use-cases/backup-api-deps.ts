@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import type { AtRestDeps } from '../../holder/at-rest-backup.js';
+import type { AtRestRequestStore } from '../../holder/at-rest-request-ports.js';
+import type { HolderPodReader } from '../../holder/holder-ports.js';
 import type { VeleroCache, VeleroStore } from '../../velero/velero-ports.js';
 import type { ComponentLock } from '../../components/component-lock.js';
 import type { ComponentReader } from './ports.js';
@@ -10,6 +11,10 @@ export interface BackupApiSettings {
   /** How long GET …/download waits for Velero to write the pre-signed URL. */
   downloadTimeoutMs: number;
   downloadPollMs: number;
+  /** HOLDER_START_TIMEOUT: part of how long a backup of a stopped component waits for the controller's outcome. */
+  holderStartTimeoutMs: number;
+  /** How often that wait reads the request record. */
+  atRestPollMs: number;
 }
 
 /** Everything the use cases run on: ports to the cluster, settings, and the sources of time and names (injectable for tests). */
@@ -18,11 +23,14 @@ export interface BackupApiDeps {
   cache: VeleroCache;
   store: VeleroStore;
   lock: ComponentLock;
-  /** Backups of stopped components through a holder pod (the same store, cache and lock). */
-  atRest: AtRestDeps;
+  /** Backups of stopped components: requests handed to the controller, which makes the holder pod (the API makes no pod). */
+  atRestRequests: AtRestRequestStore;
+  /** Whether a holder pod is up (a restore waits for it to go). */
+  holderPods: HolderPodReader;
   settings: BackupApiSettings;
   now: () => Date;
   /** Four hex characters for object names. */
   random: () => string;
   log: Logger;
+  sleep?: (ms: number) => Promise<void>;
 }

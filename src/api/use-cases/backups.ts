@@ -1,8 +1,7 @@
-import { conflict, notFound, unavailable } from '../api-error.js';
+import { conflict, notFound } from '../api-error.js';
 import { liveBackupsOf } from '../../velero/live-component-objects.js';
 import type { Component, ComponentRef } from '../../components/component.js';
 import { backupRoute } from '../../components/component-state.js';
-import { backUpAtRest } from '../../holder/at-rest-backup.js';
 import type { VeleroObject } from '../../velero/velero-resources.js';
 import type { Idempotency } from './idempotency.js';
 import { buildBackup } from '../../velero/backup-object.js';
@@ -22,6 +21,9 @@ import { GoJsonText, goJsonText } from '../go-json.js';
 import { earlierTry, idempotencyOf } from './idempotency.js';
 import { defined } from '../../defined.js';
 import { createNamed } from './create-named.js';
+import { atRestAnswer } from './at-rest-answer.js';
+import { handOffAtRest } from './at-rest-handoff.js';
+import { unfinishedBackup } from './unfinished-backup.js';
 
 export interface CreateBackupRequest {
   desc: string;
@@ -89,7 +91,7 @@ export async function createBackup(deps: BackupApiDeps, component: Component, re
     const replay = earlierTry(cached, idempotency);
     if (replay) return { value: recordOf(deps, component.ref, replay), replayed: true };
     const visiblyUnfinished = cached.find(isUnfinishedBackup);
-    if (visiblyUnfinished) throw unfinishedBackup(component, visiblyUnfinished);
+    if (visiblyUnfinished) throw unfinishedBackup(component.ref.serviceAlias, visiblyUnfinished);
     return undefined;
   };
   const early = fromCache();
@@ -112,7 +114,7 @@ export async function createBackup(deps: BackupApiDeps, component: Component, re
     const earlier = earlierTry(existing, idempotency);
     if (earlier) return { value: recordOf(deps, component.ref, earlier), replayed: true };
     const unfinished = existing.find(isUnfinishedBackup);
-    if (unfinished) throw unfinishedBackup(component, unfinished);
+    if (unfinished) throw unfinishedBackup(component.ref.serviceAlias, unfinished);
     const created = await createNamed(deps, build);
     deps.cache.remember('backups', created);
     const view = viewBackup(created);
@@ -121,38 +123,17 @@ export async function createBackup(deps: BackupApiDeps, component: Component, re
   }, fromCache);
 }
 
-/** A stopped component: the holder pod runs, then the Backup is created; each way it can go answered as the console needs to hear it. */
+/**
+ * A stopped component: handed to the controller through a request record
+ * (the API makes no pod), which makes the holder pod and, once it runs, the
+ * Backup; each way it can go answered as the console needs to hear it.
+ */
 async function createAtRest(deps: BackupApiDeps, component: Component, backup: VeleroObject, idempotency: Idempotency | undefined): Promise<Created<BackupRecord>> {
-  const outcome = await backUpAtRest(deps.atRest, {
-    serviceId: component.serviceId,
-    namespace: component.namespace,
-    backup,
-    earlier: (live) => earlierTry(live, idempotency),
-  });
-  const name = component.ref.serviceAlias;
-  switch (outcome.kind) {
-    case 'started':
-      return { value: recordOf(deps, component.ref, outcome.backup), replayed: false };
-    case 'earlier':
-      return { value: recordOf(deps, component.ref, outcome.backup), replayed: true };
-    case 'unfinished':
-      throw unfinishedBackup(component, outcome.backup);
-    case 'holder-busy':
-      throw conflict(`component ${name} is stopped and its volumes are held by holder pod ${component.namespace}/${outcome.holder} for ${outcome.serving}: wait for it to finish`, 'backup_in_progress');
-    case 'no-claims':
-      throw conflict(`component ${name} has no persistent volume claims: there is no data to back up`, 'no_volumes');
-    case 'claims-deleting':
-      throw conflict(`component ${name} is being deleted (PVC ${outcome.claim} has a deletionTimestamp): no pod can mount its data any more`, 'component_deleting');
-    case 'not-running':
-      throw unavailable(
-        `component ${name} is stopped, so its data is copied through holder pod ${component.namespace}/${outcome.holder}, but ${outcome.why}; it was removed and no backup was taken: check HOLDER_IMAGE and whether a node can attach the component's volumes, then retry`,
-        'holder_not_running',
-      );
-  }
-}
-
-function unfinishedBackup(component: Component, backup: BackupView): Error {
-  return conflict(`component ${component.ref.serviceAlias} already has an unfinished backup ${backup.metadata.name} (${backup.status.phase || 'New'}): wait for it to finish`, 'backup_in_progress');
+  const handed = await handOffAtRest(deps, component, backup, idempotency);
+  const answer = atRestAnswer(handed.outcome, { serviceAlias: component.ref.serviceAlias, namespace: component.namespace, ...handed });
+  if (answer.kind === 'error') throw answer.error;
+  deps.cache.remember('backups', answer.backup);
+  return { value: recordOf(deps, component.ref, answer.backup), replayed: answer.replayed };
 }
 
 export interface RecordPage<T> {

@@ -51,7 +51,7 @@ export async function createRestore(deps: BackupApiDeps, component: Component, r
     // last restore's, not yet swept) has the name Velero would restore the
     // backup's holder under: Velero would skip that pod as existing and write
     // no volume data. Wait until it is gone.
-    const holder = await deps.atRest.holders.get(component.namespace, holderPodName(component.serviceId));
+    const holder = await deps.holderPods.get(component.namespace, holderPodName(component.serviceId));
     if (holder) {
       throw conflict(
         `component ${component.ref.serviceAlias} has holder pod ${component.namespace}/${holder.name} (for ${holder.restoreName ? `restore ${holder.restoreName}` : `backup ${holder.backupName}`}) still up: wait for it to go, then restore`,
