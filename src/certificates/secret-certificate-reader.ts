@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import { ServedPair, type CertificateSource } from './certificate-source.js';
 import type { TlsSecretReader } from './cluster-interfaces.js';
 import { errorMessage as message } from '../error-message.js';
-import { fingerprint, isExpired } from './inspect-certificates.js';
+import { isExpired } from './inspect-certificates.js';
+import { serveTlsState } from './serve-tls-state.js';
 import type { TlsMaterial } from './tls-files.js';
 import { caBundlePem, inspectSecretData, type TlsState } from './tls-state.js';
 import { DEFAULT_OPERATION_DEADLINE_MS, MAX_START_RETRY_DELAY_MS, UpkeepLoop } from './upkeep-loop.js';
@@ -157,13 +158,7 @@ export class SecretCertificateReader implements CertificateSource {
 
   private adopt(state: TlsState): void {
     this.state = state;
-    const material: TlsMaterial = { cert: state.serving.cert.pem, key: state.serving.key, ca: caBundlePem(state) };
-    if (!this.pair.replace(material)) return;
-    this.log.info(
-      { fingerprint: fingerprint(state.serving.cert), notAfter: state.serving.cert.notAfter.toISOString(), issuer: state.serving.cert.x509.issuer },
-      'serving certificate loaded',
-    );
-    this.pair.notify(material);
+    serveTlsState(this.pair, state, this.log);
   }
 
   // Not unref'd: while waiting for the Secret, this timer is what keeps the process alive. stop() ends it early.

@@ -5,7 +5,8 @@ import { CertificateIssuer } from './certificate-issuer.js';
 import { ServedPair, type CertificateSource } from './certificate-source.js';
 import { TlsSecretConflictError, type TlsSecretStore, type WebhookCaBundle } from './cluster-interfaces.js';
 import { errorMessage as message } from '../error-message.js';
-import { fingerprint, isExpired } from './inspect-certificates.js';
+import { isExpired } from './inspect-certificates.js';
+import { serveTlsState } from './serve-tls-state.js';
 import { repairChange } from './repair-change.js';
 import { rotationChange } from './rotation-change.js';
 import { nextStepAt } from './rotation-plan.js';
@@ -205,13 +206,7 @@ export class SecretCertificateSource implements CertificateSource {
 
   private adopt(state: TlsState): void {
     this.state = state;
-    const material: TlsMaterial = { cert: state.serving.cert.pem, key: state.serving.key, ca: caBundlePem(state) };
-    if (!this.pair.replace(material)) return;
-    this.log.info(
-      { fingerprint: fingerprint(state.serving.cert), notAfter: state.serving.cert.notAfter.toISOString(), issuer: state.serving.cert.x509.issuer },
-      'serving certificate loaded',
-    );
-    this.pair.notify(material);
+    serveTlsState(this.pair, state, this.log);
   }
 }
 

@@ -1,11 +1,11 @@
 import { jest } from '@jest/globals';
-import { namespaceTag } from '../../src/velero/object-names.js';
+import { namespaceTag, scheduleName } from '../../src/velero/object-names.js';
 import { readFileSync } from 'node:fs';
 import { apiRequest } from './cluster/cluster.js';
 import { startBackupApiTestbed, VELERO_NAMESPACE, type BackupApiTestbed } from './support/backup-api-testbed.js';
 import { clients, clusterInfo } from './support/kube.js';
 import { findObject } from './support/kustomize.js';
-import { SHIPPED, SHIPPED_ROLES, shippedUser, type ShippedInstall, type ShippedRole } from './support/shipped-install.js';
+import { setShippedPolicy, SHIPPED, SHIPPED_ROLES, shippedUser, type ShippedInstall, type ShippedRole } from './support/shipped-install.js';
 import { scrapeMetrics } from './support/metrics-reader.js';
 import { eventually } from './support/wait.js';
 import type { WebhookProcess } from './support/webhook-process.js';
@@ -113,13 +113,16 @@ async function exerciseWebhook(installed: ShippedInstall): Promise<void> {
   // An Event is written asynchronously after the rejection.
   await eventually(() => Promise.resolve(auditedRequests().some((e) => e.objectRef?.resource === 'events') ? true : undefined), 'the Event about the rejected policy', 20_000, 250);
   await replica.stop();
-  // The controller's work too: the testbed's component protected, so its Schedule is made (get, create, Events in the component's namespace) and paused on the stop below.
-  await setPolicy(`${policyText('1m')}  - name: db\n    profile: mysql\n    protection: { schedule: '@daily', backupBeforeUpgrade: true }\n`);
+  // Valid again; the component is protected later, once the API has made and removed its own Schedule (exerciseBackupApi).
+  await setPolicy(policyText('1m'));
   // The API replica starts from a fresh CA (default validity), so the 90 s CA above cannot rotate under its clients.
   await apiRequest(clusterInfo(), 'DELETE', `/api/v1/namespaces/${SHIPPED.namespace}/secrets/${SHIPPED.tlsSecret}`);
 }
 
 type Bean<T> = { bean: T };
+
+/** The component's rule with protection (a Schedule, the backup before upgrade) and `extra` protection fields. */
+const protectedPolicy = (extra: string): string => `${policyText('1m')}  - name: db\n    profile: mysql\n    protection: { schedule: '@daily', backupBeforeUpgrade: true${extra} }\n`;
 
 /**
  * Every backup API route once, as the console, in an order that makes each
@@ -159,6 +162,10 @@ async function exerciseBackupApi(): Promise<void> {
   await ok('GET', '/backup/schedule');
   await ok('PUT', '/backup/schedule', { cron: '@weekly' });
   await ok('DELETE', '/backup/schedule');
+  // The controller's work: the component protected, so its Schedule is made (get the region API's first, create, Events in the component's
+  // namespace), the upgrade below held and released, and the Schedule paused on the stop.
+  await setShippedPolicy(protectedPolicy(''));
+  await eventually(async () => ((await bed.veleroObjects('schedules')).some((o) => o.metadata.name === scheduleName(component)) ? true : undefined), 'the policy Schedule', 60_000, 250);
   // An upgrade of the protected StatefulSet: held by the webhook, backed up, and released by the controller (patch statefulsets).
   const statefulSet = `/apis/apps/v1/namespaces/${component.namespace}/statefulsets/${component.alias}`;
   const current = (await apiRequest(clusterInfo(), 'GET', statefulSet)).json as { spec: { template: { spec: { containers: { image: string }[] } } } };
@@ -190,6 +197,14 @@ async function exerciseBackupApi(): Promise<void> {
   for (const pod of running.items) await bed.core.deleteNamespacedPod({ namespace: component.namespace, name: pod.metadata?.name ?? '', gracePeriodSeconds: 0 });
   await eventually(async () => ((await bed.core.listNamespacedPod({ namespace: component.namespace, labelSelector: `service_id=${component.serviceId}` })).items.length === 0 ? true : undefined), 'the restored pod gone', 60_000, 250);
   await ok('DELETE', `/backup/${backupId}`, undefined, 202);
+  // Retention: keep 1 leaves the at-rest backup and prunes the upgrade's through a DeleteBackupRequest of the controller's own.
+  await setShippedPolicy(protectedPolicy(', keep: 1'));
+  await eventually(
+    () => Promise.resolve(auditedRequests().some((e) => e.user.username === shippedUser('controller') && e.verb === 'create' && e.objectRef?.resource === 'deletebackuprequests') ? true : undefined),
+    'retention\'s DeleteBackupRequest',
+    60_000,
+    250,
+  );
   // The download's DownloadRequest is deleted after the answer, without waiting.
   await eventually(() => Promise.resolve(auditedRequests().some((e) => e.verb === 'delete' && e.objectRef?.resource === 'downloadrequests') ? true : undefined), 'the DownloadRequest deleted', 20_000, 250);
   // Last (the component is gone afterwards), the data guard: the stopped component's PVC bound to a Wutong-style PV, then Wutong's delete with no
