@@ -5,7 +5,7 @@ import { errorMessage as message } from '../error-message.js';
 import { isExpired } from './inspect-certificates.js';
 import { serveTlsState } from './serve-tls-state.js';
 import type { TlsMaterial } from './tls-files.js';
-import { caBundlePem, inspectSecretData, type TlsState } from './tls-state.js';
+import { inspectSecretData, type TlsState } from './tls-state.js';
 import { DEFAULT_OPERATION_DEADLINE_MS, MAX_START_RETRY_DELAY_MS, UpkeepLoop } from './upkeep-loop.js';
 
 export interface SecretCertificateReaderOptions {

@@ -12,7 +12,7 @@ import { rotationChange } from './rotation-change.js';
 import { nextStepAt } from './rotation-plan.js';
 import type { SecretChange } from './secret-change.js';
 import type { TlsMaterial } from './tls-files.js';
-import { caBundlePem, inspectSecretData, secretDataOf, type TlsState } from './tls-state.js';
+import { inspectSecretData, secretDataOf, type TlsState } from './tls-state.js';
 import { DEFAULT_OPERATION_DEADLINE_MS, MAX_START_RETRY_DELAY_MS, UpkeepLoop } from './upkeep-loop.js';
 
 export interface SecretCertificateSourceOptions {

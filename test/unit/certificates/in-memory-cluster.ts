@@ -114,3 +114,14 @@ export class TestClock {
     this.current = new Date(this.current.getTime() + ms);
   }
 }
+
+/** A TLS Secret store, a webhook configuration's caBundle and a clock, as one test's cluster. */
+export interface InMemoryCluster {
+  store: InMemoryTlsSecretStore;
+  webhook: InMemoryWebhookCaBundle;
+  clock: TestClock;
+}
+
+export function inMemoryCluster(): InMemoryCluster {
+  return { store: new InMemoryTlsSecretStore(), webhook: new InMemoryWebhookCaBundle(), clock: new TestClock(new Date('2030-01-01T00:00:00Z')) };
+}

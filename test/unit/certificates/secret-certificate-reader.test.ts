@@ -6,7 +6,7 @@ import { issueCa, issueServingCertificate, serviceHosts } from '../../../src/cer
 import { SecretCertificateReader, type SecretCertificateReaderOptions } from '../../../src/certificates/secret-certificate-reader.js';
 import { SecretCertificateSource, type SecretCertificateSourceOptions } from '../../../src/certificates/secret-certificate-source.js';
 import type { TlsMaterial } from '../../../src/certificates/tls-files.js';
-import { InMemoryTlsSecretStore, InMemoryWebhookCaBundle, TestClock } from './in-memory-cluster.js';
+import { inMemoryCluster as cluster, type InMemoryCluster as Cluster, type InMemoryTlsSecretStore } from './in-memory-cluster.js';
 import { certificatesIn, trustedBy } from './pem.js';
 
 // RSA key generation is slow on a loaded CI machine; each test issues several keys.
@@ -16,15 +16,6 @@ const DAY = 86_400_000;
 const HOSTS = serviceHosts('wutong-backup', 'test-ns');
 const silent = pino({ level: 'silent' });
 
-interface Cluster {
-  store: InMemoryTlsSecretStore;
-  webhook: InMemoryWebhookCaBundle;
-  clock: TestClock;
-}
-
-function cluster(): Cluster {
-  return { store: new InMemoryTlsSecretStore(), webhook: new InMemoryWebhookCaBundle(), clock: new TestClock(new Date('2030-01-01T00:00:00Z')) };
-}
 
 /**
  * The store as the reader sees it, with a tripwire: touching anything but

@@ -7,7 +7,7 @@ import { SecretCertificateSource, type SecretCertificateSourceOptions } from '..
 import type { TlsMaterial } from '../../../src/certificates/tls-files.js';
 import { inspectSecretData } from '../../../src/certificates/tls-state.js';
 import { certificateRegenerations } from '../../../src/observability/metrics.js';
-import { InMemoryTlsSecretStore, InMemoryWebhookCaBundle, TestClock } from './in-memory-cluster.js';
+import { inMemoryCluster as cluster, type InMemoryCluster as Cluster } from './in-memory-cluster.js';
 import { certificatesIn, trustedBy } from './pem.js';
 
 // RSA key generation is slow on a loaded CI machine; each test issues several keys.
@@ -17,15 +17,6 @@ const DAY = 86_400_000;
 const HOSTS = serviceHosts('wutong-backup', 'test-ns');
 const log = pino({ level: 'silent' });
 
-interface Cluster {
-  store: InMemoryTlsSecretStore;
-  webhook: InMemoryWebhookCaBundle;
-  clock: TestClock;
-}
-
-function cluster(): Cluster {
-  return { store: new InMemoryTlsSecretStore(), webhook: new InMemoryWebhookCaBundle(), clock: new TestClock(new Date('2030-01-01T00:00:00Z')) };
-}
 
 const started: SecretCertificateSource[] = [];
 afterEach(() => started.splice(0).forEach((s) => s.stop()));

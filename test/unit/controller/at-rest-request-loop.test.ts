@@ -1,14 +1,9 @@
-import pino from 'pino';
 import { atRestRequestLoop, type AtRestRequestDeps } from '../../../src/controller/at-rest-request-loop.js';
-import { ComponentRegistry } from '../../../src/components/component-registry.js';
-import type { ControllerDeps } from '../../../src/controller/controller-deps.js';
 import { atRestRequestName, atRestRequestObject, handoffTimes, type AtRestHandoff } from '../../../src/holder/at-rest-request.js';
-import type { PolicyStore } from '../../../src/policy/policy-store.js';
 import { buildBackup } from '../../../src/velero/backup-object.js';
 import { DEFAULT_BACKUP_TTL } from '../../../src/velero/backup-ttl.js';
-import { tenantDirectory } from '../tenancy/tenant-fixtures.js';
-import { FakeRequestRecords } from '../holder/at-rest-request-fakes.js';
-import { atRestDeps, FakeCluster, FakeVelero, NS, SID } from '../holder/holder-fakes.js';
+import { atRestRequestLoopDeps, FakeRequestRecords } from '../holder/at-rest-request-fakes.js';
+import { FakeCluster, FakeVelero, NS, SID } from '../holder/holder-fakes.js';
 
 const REQUESTED = new Date('2026-12-02T08:00:00.000Z');
 const HOLDER = `wutong-backup-holder-${SID}`;
@@ -18,19 +13,7 @@ function harness() {
   const velero = new FakeVelero();
   const records = new FakeRequestRecords();
   const clock = { now: new Date(REQUESTED.getTime() + 1_000) };
-  const tenants = tenantDirectory({ [NS]: ['acme', 'prod'] });
-  const controller: ControllerDeps = {
-    registry: new ComponentRegistry(tenants),
-    componentsSynced: () => true,
-    cache: { ...velero.cache, synced: () => true },
-    store: velero.store,
-    policy: {} as PolicyStore,
-    events: { record: () => Promise.resolve() },
-    settings: { veleroNamespace: 'velero', storageLocation: 'default' },
-    now: () => clock.now,
-    log: pino({ level: 'silent' }),
-  };
-  const deps: AtRestRequestDeps = { ...controller, atRest: atRestDeps(cluster, velero), requests: records, index: records.index, tenants, keepMs: 600_000 };
+  const deps: AtRestRequestDeps = atRestRequestLoopDeps(records, cluster, velero, () => clock.now);
   const loop = atRestRequestLoop(deps, 300_000);
   const unwatch = loop.watch();
   loop.queue.start();

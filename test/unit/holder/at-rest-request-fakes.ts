@@ -1,3 +1,9 @@
+import pino from 'pino';
+import { ComponentRegistry } from '../../../src/components/component-registry.js';
+import type { AtRestRequestDeps } from '../../../src/controller/at-rest-request-loop.js';
+import type { PolicyStore } from '../../../src/policy/policy-store.js';
+import { tenantDirectory } from '../tenancy/tenant-fixtures.js';
+import { atRestDeps, NS, type FakeCluster, type FakeVelero } from './holder-fakes.js';
 import { readAtRestRequest } from '../../../src/holder/at-rest-request.js';
 import { AtRestRequestIndex } from '../../../src/holder/at-rest-request-index.js';
 import type { AtRestRequestStore, AtRestRequestWriter, DecisionWrite } from '../../../src/holder/at-rest-request-ports.js';
@@ -68,4 +74,25 @@ export class FakeRequestRecords implements AtRestRequestStore, AtRestRequestWrit
     const record = readAtRestRequest(structuredClone(raw));
     if (this.watching && record) this.index.upsert(record);
   }
+}
+
+/** The controller's side of a hand-off in one test: its loop's deps over the fakes, with the tenant env acme/prod at NS, records kept 10 minutes. */
+export function atRestRequestLoopDeps(records: FakeRequestRecords, cluster: FakeCluster, velero: FakeVelero, now: () => Date): AtRestRequestDeps {
+  const tenants = tenantDirectory({ [NS]: ['acme', 'prod'] });
+  return {
+    registry: new ComponentRegistry(tenants),
+    componentsSynced: () => true,
+    cache: { ...velero.cache, synced: () => true },
+    store: velero.store,
+    policy: {} as PolicyStore,
+    events: { record: () => Promise.resolve() },
+    settings: { veleroNamespace: 'velero', storageLocation: 'default' },
+    now,
+    log: pino({ level: 'silent' }),
+    atRest: atRestDeps(cluster, velero),
+    requests: records,
+    index: records.index,
+    tenants,
+    keepMs: 600_000,
+  };
 }

@@ -1,4 +1,3 @@
-import pino from 'pino';
 import { ApiError } from '../../../../src/api/api-error.js';
 import { atRestAnswer, type AtRestAnswerContext } from '../../../../src/api/use-cases/at-rest-answer.js';
 import { handOffAtRest } from '../../../../src/api/use-cases/at-rest-handoff.js';
@@ -6,16 +5,13 @@ import type { BackupApiDeps } from '../../../../src/api/use-cases/backup-api-dep
 import { idempotencyOf } from '../../../../src/api/use-cases/idempotency.js';
 import { componentKey } from '../../../../src/components/component-key.js';
 import type { Component } from '../../../../src/components/component.js';
-import { ComponentRegistry } from '../../../../src/components/component-registry.js';
 import { atRestRequestLoop } from '../../../../src/controller/at-rest-request-loop.js';
 import { atRestRequestObject, decisionPatch, handoffTimes, type HandoffOutcome } from '../../../../src/holder/at-rest-request.js';
-import type { PolicyStore } from '../../../../src/policy/policy-store.js';
 import { buildBackup } from '../../../../src/velero/backup-object.js';
 import { DEFAULT_BACKUP_TTL } from '../../../../src/velero/backup-ttl.js';
 import { viewBackup, type BackupView } from '../../../../src/velero/velero-views.js';
-import { FakeRequestRecords } from '../../holder/at-rest-request-fakes.js';
-import { atRestDeps, FakeCluster, FakeVelero, NS, SID } from '../../holder/holder-fakes.js';
-import { tenantDirectory } from '../../tenancy/tenant-fixtures.js';
+import { atRestRequestLoopDeps, FakeRequestRecords } from '../../holder/at-rest-request-fakes.js';
+import { FakeCluster, FakeVelero, NS, SID } from '../../holder/holder-fakes.js';
 
 const START = new Date('2026-12-02T08:00:00.000Z');
 const ALIAS = 'gr0a1b2c';
@@ -96,24 +92,7 @@ describe('the API waits on its request record', () => {
     const records = new FakeRequestRecords();
     const cluster = new FakeCluster();
     const velero = new FakeVelero();
-    const tenants = tenantDirectory({ [NS]: ['acme', 'prod'] });
-    const loop = atRestRequestLoop(
-      {
-        registry: new ComponentRegistry(tenants),
-        componentsSynced: () => true,
-        cache: { ...velero.cache, synced: () => true },
-        store: velero.store,
-        policy: {} as PolicyStore,
-        events: { record: () => Promise.resolve() },
-        settings: { veleroNamespace: 'velero', storageLocation: 'default' },
-        now: () => START,
-        log: pino({ level: 'silent' }),
-        atRest: atRestDeps(cluster, velero),
-        requests: records,
-        index: records.index,
-        tenants,
-        keepMs: 600_000,
-      },
+    const loop = atRestRequestLoop(atRestRequestLoopDeps(records, cluster, velero, () => START),
       300_000,
     );
     const unwatch = loop.watch();
