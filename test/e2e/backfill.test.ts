@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { scrapeMetrics } from './support/metrics-reader.js';
+import { scrapeReplica } from './support/metrics-reader.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppsV1Api, type CoreV1Api, type V1Pod } from '@kubernetes/client-node';
@@ -38,7 +38,7 @@ async function statefulSetPods(): Promise<V1Pod[]> {
 }
 
 function metrics(): Promise<string> {
-  return scrapeMetrics(replica.url, replicaCa);
+  return scrapeReplica(replica, replicaCa);
 }
 
 async function patchedCounter(): Promise<number> {

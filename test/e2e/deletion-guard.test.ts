@@ -4,7 +4,7 @@
 // policy Delete), the kubelet and Velero stand-ins, and Wutong's delete as
 // its worker does it (DeleteCollection of PVs and PVCs by label). What an
 // operator would see with kubectl, `wutong-backup status` and /metrics.
-import { scrapeMetrics } from './support/metrics-reader.js';
+import { scrapeReplica } from './support/metrics-reader.js';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { jest } from '@jest/globals';
@@ -60,7 +60,7 @@ async function eventsOn(c: WutongComponent, reason: string): Promise<string[]> {
 }
 
 function metrics(of: WebhookProcess): Promise<string> {
-  return scrapeMetrics(of.url, bed.caPem);
+  return scrapeReplica(of, bed.caPem);
 }
 
 /** Every version of a PV the API server shows from now until it is deleted: what happened to it, even after it is gone. */

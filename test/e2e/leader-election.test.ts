@@ -44,14 +44,22 @@ const replicas: Replica[] = [];
 const overlaps: string[] = [];
 let sampler: NodeJS.Timeout | undefined;
 
-/** The shipped Role's rules (manifests/base/rbac.yaml), to run the electors with exactly those permissions. */
+/**
+ * The rules of every Role manifests/base/rbac.yaml grants the controller's
+ * ServiceAccount in the project's namespace (Leases, the TLS Secret, the
+ * policy, its records), to run the electors and the built controller with
+ * exactly those permissions here.
+ */
 function shippedRoleRules(): unknown[] {
-  const text = readFileSync(new URL('../../manifests/base/rbac.yaml', import.meta.url), 'utf8');
-  const role = parseAllDocuments(text)
-    .map((doc) => doc.toJS() as { kind?: string; metadata?: { name?: string }; rules?: unknown[] })
-    .find((doc) => doc.kind === 'Role' && doc.metadata?.name === 'wutong-backup');
-  if (!role?.rules) throw new Error('manifests/base/rbac.yaml has no Role wutong-backup');
-  return role.rules;
+  const docs = parseAllDocuments(readFileSync(new URL('../../manifests/base/rbac.yaml', import.meta.url), 'utf8')).map(
+    (doc) => doc.toJS() as { kind?: string; metadata?: { name?: string; namespace?: string }; rules?: unknown[]; roleRef?: { kind: string; name: string }; subjects?: { name: string }[] },
+  );
+  const bound = new Set(
+    docs.filter((d) => d.kind === 'RoleBinding' && d.metadata?.namespace === 'wutong-backup' && d.subjects?.some((s) => s.name === 'wutong-backup-controller')).map((d) => d.roleRef?.name),
+  );
+  const rules = docs.filter((d) => d.kind === 'Role' && bound.has(d.metadata?.name)).flatMap((d) => d.rules ?? []);
+  if (!bound.has('wutong-backup-leases') || rules.length === 0) throw new Error('manifests/base/rbac.yaml grants the controller no Lease rules in its namespace');
+  return rules;
 }
 
 async function create(path: string, body: object): Promise<void> {
@@ -195,9 +203,9 @@ describe('the built process, two and three replicas', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  /** A replica as the Deployment runs it, under the shipped Role (its cluster-wide watches are refused here, which the election does not need). */
+  /** A controller replica as its Deployment runs it, under the shipped Roles of its namespace (its cluster-wide watches are refused here, which the election does not need). */
   const startProcess = async (podName: string): Promise<WebhookProcess> => {
-    const replica = await startWebhookProcess({ KUBECONFIG: join(dir, 'kubeconfig'), POD_NAMESPACE: namespace, POD_NAME: podName, SHUTDOWN_DRAIN: '10s' });
+    const replica = await startWebhookProcess({ ROLE: 'controller', KUBECONFIG: join(dir, 'kubeconfig'), POD_NAMESPACE: namespace, POD_NAME: podName, SHUTDOWN_DRAIN: '10s' });
     processes.push(replica);
     return replica;
   };

@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { scrapeMetrics } from './support/metrics-reader.js';
+import { scrapeReplica } from './support/metrics-reader.js';
 import type { CoreV1Api } from '@kubernetes/client-node';
 import { clients, createNamespace, deleteNamespace } from './support/kube.js';
 import { busyboxPod, echoPolicy, preBackupCommand } from './support/pods.js';
@@ -21,7 +21,7 @@ let webhookCa: string;
 
 
 function metrics(): Promise<string> {
-  return scrapeMetrics(webhook.url, webhookCa);
+  return scrapeReplica(webhook, webhookCa);
 }
 
 // The shipped manifests with their policy ConfigMap, one replica as the

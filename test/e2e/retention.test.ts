@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { scrapeMetrics } from './support/metrics-reader.js';
+import { scrapeReplica } from './support/metrics-reader.js';
 import type { CoreV1Api } from '@kubernetes/client-node';
 import { apiRequest } from './cluster/cluster.js';
 import { startBackupApiTestbed, VELERO_NAMESPACE as VELERO, type BackupApiTestbed, type VeleroObjectJson } from './support/backup-api-testbed.js';
@@ -143,7 +143,7 @@ test('keep=3 over 6 completed backups: exactly 3 DeleteBackupRequests, for the 3
   const events = await core.listNamespacedEvent({ namespace: component.namespace, fieldSelector: `involvedObject.name=${component.alias},reason=RetentionPruned` });
   expect(events.items.map((e) => e.message)).toEqual([`deleted 3 of 6 completed backups (keep 3): ${six.slice(0, 3).join(', ')}`]);
   expect(events.items[0]?.involvedObject.kind).toBe('StatefulSet');
-  expect(await scrapeMetrics(testbed.replicas[0]!.url, testbed.caPem)).toMatch(/^wutong_backup_retention_deleted_total 3$/m);
+  expect(await scrapeReplica(testbed.replicas[0]!, testbed.caPem)).toMatch(/^wutong_backup_retention_deleted_total 3$/m);
 
   velero.holdDeletions(false);
   await eventually(async () => ((await backupsLeft()).join() === six.slice(3).join() ? true : undefined), 'the 3 oldest backups deleted by Velero', 60_000);

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { scrapeMetrics } from './metrics-reader.js';
+import { scrapeReplica } from './metrics-reader.js';
 import { fileURLToPath } from 'node:url';
 import { AppsV1Api, type CoreV1Api } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
@@ -169,7 +169,7 @@ export async function startBackupApiTestbed(options: TestbedOptions): Promise<Ba
   }
 }
 
-/** The first replica's Prometheus exposition (GET /metrics over its TLS port, with the scraper's token as the monitoring overlay grants it). */
+/** The first replica's Prometheus exposition (GET /metrics of each of its processes over their TLS port, with the scraper's token as the monitoring overlay grants it). */
 export function replicaMetrics(bed: Pick<BackupApiTestbed, 'replicas' | 'caPem'>): Promise<string> {
-  return scrapeMetrics(bed.replicas[0]!.url, bed.caPem);
+  return scrapeReplica(bed.replicas[0]!, bed.caPem);
 }

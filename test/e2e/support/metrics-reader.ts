@@ -64,3 +64,32 @@ export function getMetrics(baseUrl: string, caPem: string, token: string | undef
       .end();
   });
 }
+
+/**
+ * What one replica of the installation reports: each of its processes'
+ * /metrics (one per role, see role-group.ts), merged into one exposition as
+ * `max without (pod)` would in Prometheus, so the scenarios read a role's
+ * counter without knowing which role keeps it: every series once, with the
+ * value of the first process where it is not zero (a counter only one role
+ * moves is 0 in the others; the gauges both api and controller keep agree).
+ */
+export async function scrapeReplica(replica: { metricsUrls: readonly string[] }, caPem: string, token?: string): Promise<string> {
+  const texts: string[] = [];
+  for (const url of replica.metricsUrls) texts.push(await scrapeMetrics(url, caPem, token));
+  return mergeExpositions(texts);
+}
+
+function mergeExpositions(texts: readonly string[]): string {
+  const lines = new Map<string, string>();
+  for (const text of texts) {
+    for (const line of text.split('\n')) {
+      if (line.trim() === '') continue;
+      // "# HELP name …" and "# TYPE name …" once each; a sample by its series (everything before the value).
+      const key = line.startsWith('#') ? line.split(' ').slice(0, 3).join(' ') : line.slice(0, line.lastIndexOf(' '));
+      const seen = lines.get(key);
+      const zero = (l: string): boolean => Number(l.slice(l.lastIndexOf(' ') + 1)) === 0;
+      if (seen === undefined || (!line.startsWith('#') && zero(seen) && !zero(line))) lines.set(key, line);
+    }
+  }
+  return `${[...lines.values()].join('\n')}\n`;
+}

@@ -21,6 +21,7 @@ export async function roleGroup(starts: ReadonlyArray<() => Promise<WebhookProce
   if (!first) throw new Error('a role group needs at least one process');
   return {
     url: first.url,
+    metricsUrls: parts.map((p) => p.url),
     port: first.port,
     apiUrl: api?.apiUrl ?? '',
     apiPort: api?.apiPort ?? 0,

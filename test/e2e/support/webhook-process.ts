@@ -16,6 +16,8 @@ process.once('exit', () => {
 export interface WebhookProcess {
   /** https://127.0.0.1:<port> */
   url: string;
+  /** Where each of its processes serves /metrics: its url, or one per role for a role group (scrapeReplica reads them all). */
+  metricsUrls: readonly string[];
   port: number;
   /** The backup API's https://127.0.0.1:<port> (API_PORT, 0 here: any free port); '' for a process without the api role. */
   apiUrl: string;
@@ -137,6 +139,7 @@ export async function startWebhookProcess(env: Record<string, string> = {}): Pro
   let stopped = false;
   return {
     url,
+    metricsUrls: [url],
     port,
     apiUrl,
     apiPort: apiUrl ? Number(new URL(apiUrl).port) : 0,
