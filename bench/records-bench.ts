@@ -7,7 +7,8 @@
  * one PodVolumeBackup list per Backup). Both are driven from Go
  * (bench/go-records). Figures come with the load average they ran under.
  *
- * The server runs with the test cluster's admin kubeconfig (system:masters),
+ * The server runs the api role (ROLE=api, as its Deployment does) with the
+ * test cluster's admin kubeconfig (system:masters),
  * not the shipped RBAC: the benchmark measures serving, the e2e suite checks
  * permissions. Its TokenReview and SubjectAccessReview answers are cached
  * between requests (api/auth/access-control.ts), as they are in production.
@@ -270,7 +271,7 @@ async function main(): Promise<void> {
     const load = await loadVelero(call);
     log(`loaded ${load.objects} objects in ${load.seconds.toFixed(1)} s`);
 
-    const { child, port, apiPort } = await startBenchServer(cluster.kubeconfigPath, work, WEBHOOK_NAMESPACE);
+    const { child, port, apiPort } = await startBenchServer(cluster.kubeconfigPath, work, WEBHOOK_NAMESPACE, { ROLE: 'api' });
     serverPid = child.pid;
     const serverStarted = performance.now();
     const ca = readFileSync(join(work, 'ca.crt'), 'utf8');
