@@ -5,7 +5,7 @@
 // it started after that stop: everything before it may have been written
 // since any earlier backup. Two consumers: the backup on stop (there is no
 // covering backup yet: take one) and the deletion guard (is there one?).
-import { isRestorable } from '../velero/backup-phases.js';
+import { copiedClaim, isRestorable } from '../velero/backup-phases.js';
 import type { BackupView, PodVolumeBackupView } from '../velero/velero-views.js';
 import type { ClaimSummary, ComponentState } from './component-registry.js';
 import { PROTECTION_ANNOTATION } from './protection-keys.js';
@@ -78,17 +78,19 @@ export function startedAfterStop(backup: Pick<BackupView, 'metadata' | 'status'>
 
 /**
  * The newest restorable Backup (Completed, with volume data) that Velero
- * started after the stop (startedAfterStop): it holds everything the last run wrote.
- * None while the component runs (it is still writing) or when its last run
- * is unknown. Velero's clock stamps startTimestamp and ours the stop: they
- * are both NTP-synchronised cluster clocks, and the stop is stamped after
- * the pods were gone, so a skew smaller than that delay cannot make an
- * older backup look covering.
+ * started after the stop (startedAfterStop) and that copied every one of
+ * `claimUids` (a Completed PodVolumeBackup of each, copiedClaim): it holds
+ * everything the last run wrote to those claims. None while the component
+ * runs (it is still writing) or when its last run is unknown. Velero's clock
+ * stamps startTimestamp and ours the stop: they are both NTP-synchronised
+ * cluster clocks, and the stop is stamped after the pods were gone, so a skew
+ * smaller than that delay cannot make an older backup look covering.
  */
 export function coveringBackup(
   run: RunMark | undefined,
   backups: readonly BackupView[],
   volumesOf: (backupName: string) => readonly PodVolumeBackupView[],
+  claimUids: readonly string[],
   forThisStop?: string,
 ): BackupView | undefined {
   if (run?.kind !== 'stopped') return undefined;
@@ -99,7 +101,8 @@ export function coveringBackup(
     const parsed = Date.parse(backup.status.startTimestamp ?? '');
     const start = Number.isFinite(parsed) ? parsed : 0;
     if (newest !== undefined && start <= newestStart) continue;
-    if (backup.metadata.deletionTimestamp !== undefined || !isRestorable(backup, volumesOf(backup.metadata.name))) continue;
+    const volumes = volumesOf(backup.metadata.name);
+    if (backup.metadata.deletionTimestamp !== undefined || !isRestorable(backup, volumes) || !claimUids.every((uid) => copiedClaim(volumes, uid))) continue;
     newest = backup;
     newestStart = start;
   }

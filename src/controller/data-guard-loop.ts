@@ -109,11 +109,16 @@ export function dataGuardLoop(deps: DataGuardDeps): ControllerLoop {
     // The controller's own backup on stop for this stop counts whatever second Velero stamped it with (run-mark.ts startedAfterStop).
     const forThisStop = run?.kind === 'stopped' ? stopBackupName(component, new Date(run.at)) : undefined;
     const volumesOf = (name: string): readonly PodVolumeBackupView[] => deps.cache.podVolumeBackupsOf(name);
-    const ctx: GuardContext = { now: deps.now(), covering: coveringBackup(run, backups, volumesOf, forThisStop), pending: pendingOrArriving(run, backups, volumesOf, deps.now(), forThisStop) };
+    // Per claim: a backup covers a PVC only if it copied that PVC (Velero skips some volumes and still says Completed).
+    const contextOf = (claim: ClaimSummary): GuardContext => ({
+      now: deps.now(),
+      covering: coveringBackup(run, backups, volumesOf, [claim.uid], forThisStop),
+      pending: pendingOrArriving(run, backups, volumesOf, claim.uid, deps.now(), forThisStop),
+    });
     let wakeAt: number | undefined;
     for (const claim of component.claims) {
       const protection = claimProtection(deps.policy.current(), component, current, claim);
-      const decision = decideClaim(claim, protection, ctx);
+      const decision = decideClaim(claim, protection, contextOf(claim));
       if (!decision) continue;
       signal.throwIfAborted();
       const at = `${claim.namespace}/${claim.name}`;

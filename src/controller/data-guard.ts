@@ -3,7 +3,8 @@
 // (DeleteCollection of its PVCs and PVs by label) cannot remove a PVC, and
 // with it the PV's data under a Delete reclaim policy, before the controller
 // has looked. A deleting PVC is released at once when a Completed backup
-// covers the component's last run; kept waiting (never past the bound) while
+// copied it (a Completed PodVolumeBackup of this claim) after the component's
+// last run; kept waiting (never past the bound) while
 // a backup that could still cover it runs; otherwise its PV is kept (Retain,
 // recorded) and then released. Decided from the registry and the Velero
 // cache; the PV itself is read live before it is changed (retained-volume.ts).
@@ -11,8 +12,8 @@ import type { ClaimSummary, ComponentSnapshot } from '../components/component-re
 import { DATA_GUARD_FINALIZER, PROTECTION_ANNOTATION } from '../components/protection-keys.js';
 import { startedAfterStop, type RunMark } from '../components/run-mark.js';
 import type { CompiledPolicy } from '../policy/compiled-policy.js';
-import { isUnfinishedBackup } from '../velero/backup-phases.js';
-import type { BackupView } from '../velero/velero-views.js';
+import { copiedClaim, isUnfinishedBackup } from '../velero/backup-phases.js';
+import type { BackupView, PodVolumeBackupView } from '../velero/velero-views.js';
 import { componentProtection, type ComponentProtection } from './component-protection.js';
 
 /** What a deletion is judged by: the rule's name (kept on the PVC) and its bound. */
@@ -20,7 +21,7 @@ export type GuardProtection = Pick<ComponentProtection, 'rule' | 'deletionHoldLi
 
 export interface GuardContext {
   now: Date;
-  /** coveringBackup(lastRun(claims), backups): a Completed backup holding everything the last run wrote. */
+  /** coveringBackup(lastRun(claims), backups, …, [this claim]): a Completed backup holding everything the last run wrote to this claim. */
   covering: BackupView | undefined;
   /** An unfinished backup that would be covering once Completed (pendingCover). */
   pending: BackupView | undefined;
@@ -74,13 +75,15 @@ export const VOLUME_RECORDS_GRACE_MS = 10_000;
 
 /**
  * pendingCover, or else a Backup that Completed after the stop less than
- * VOLUME_RECORDS_GRACE_MS ago and whose volume records have not arrived yet:
- * it may be covering in a moment.
+ * VOLUME_RECORDS_GRACE_MS ago and whose volume record for this claim has not
+ * arrived yet: it may be covering in a moment. (A backup that skipped the
+ * claim never brings one: the grace then only delays keeping its volume.)
  */
 export function pendingOrArriving(
   run: RunMark | undefined,
   backups: readonly BackupView[],
-  volumesOf: (backupName: string) => readonly unknown[],
+  volumesOf: (backupName: string) => readonly PodVolumeBackupView[],
+  claimUid: string,
   now: Date,
   forThisStop?: string,
 ): BackupView | undefined {
@@ -91,7 +94,7 @@ export function pendingOrArriving(
       b.status.phase === 'Completed' &&
       startedAfterStop(b, run.at, forThisStop) &&
       now.getTime() - Date.parse(b.status.completionTimestamp ?? '') < VOLUME_RECORDS_GRACE_MS &&
-      volumesOf(b.metadata.name).length === 0,
+      !copiedClaim(volumesOf(b.metadata.name), claimUid),
   );
 }
 

@@ -29,8 +29,9 @@ export function stopBackupStep({ component, backupOnStop, backups, podVolumeBack
   // Never seen running (installed after its stop, or a component that never ran): nothing is known to be new.
   if (run?.kind !== 'stopped') return { kind: 'none', why: 'no run is known to have ended' };
   const backup = stopBackupName(component, new Date(run.at));
-  const covering = coveringBackup(run, backups, podVolumeBackupsOf, backup);
-  if (covering) return { kind: 'none', why: `Backup ${covering.metadata.name} holds the last run's data` };
+  // Covering only if it copied every claim: a backup that skipped one (Velero only warns) leaves that claim's last run uncopied.
+  const covering = coveringBackup(run, backups, podVolumeBackupsOf, component.claims.map((c) => c.uid), backup);
+  if (covering) return { kind: 'none', why: `Backup ${covering.metadata.name} holds the last run's data of every claim` };
   // One try per stop: the Backup exists (any phase: a failed one is not retried) or its holder never ran and that was recorded.
   if (backups.some((b) => b.metadata.name === backup)) return { kind: 'none', why: `Backup ${backup} was taken for this stop` };
   if (component.claims.some((c) => c.annotations[PROTECTION_ANNOTATION.stopBackup] === backup)) return { kind: 'none', why: `Backup ${backup} was tried for this stop and could not start` };

@@ -4,6 +4,7 @@
 // ReadyToStart), and an unknown phase must block a second backup rather than
 // let two run on the same volumes. A phase of '' is a Backup Velero has not
 // picked up yet.
+import { VELERO_LABEL } from './velero-labels.js';
 import type { BackupView, PodVolumeBackupView, RestoreView } from './velero-views.js';
 
 /** Velero's terminal Backup phases, plus Deleting: a Backup on its way out is not running and must not block a new one. */
@@ -27,4 +28,16 @@ export function isUnfinishedRestore(r: RestoreView): boolean {
  */
 export function isRestorable(backup: BackupView, volumes: readonly PodVolumeBackupView[]): boolean {
   return backup.status.phase === 'Completed' && volumes.length > 0;
+}
+
+/**
+ * Whether a backup holds a claim's data: a Completed PodVolumeBackup of it
+ * (label velero.io/pvc-uid). Velero only warns and skips a volume it cannot
+ * copy (a PVC on a hostPath PV, a volume no running pod mounts; v1.11.1
+ * pkg/podvolume/backupper.go L135-143, L207-224) and still marks the Backup
+ * Completed, so "Completed with some volume data" says nothing about this
+ * claim.
+ */
+export function copiedClaim(volumes: readonly PodVolumeBackupView[], claimUid: string): boolean {
+  return claimUid !== '' && volumes.some((v) => v.metadata.labels[VELERO_LABEL.pvcUid] === claimUid && v.status.phase === 'Completed');
 }

@@ -11,6 +11,8 @@ export const VELERO_LABEL = {
   backupName: 'velero.io/backup-name',
   backupUid: 'velero.io/backup-uid',
   restoreName: 'velero.io/restore-name',
+  /** On a PodVolumeBackup: the uid of the PVC whose volume it copied (Velero v1.11.1 pkg/podvolume/backupper.go newPodVolumeBackup). */
+  pvcUid: 'velero.io/pvc-uid',
   /** ours: first 40 hex chars of sha256(Idempotency-Key header + "\n" + route + "\n" + service_id) */
   idempotencyKey: 'backup.wutong.io/idempotency-key',
   /** ours, on Schedules: 'policy' (the controller made it from a rule's protection) or 'api' (someone set it; the policy never changes it). */

@@ -19,13 +19,16 @@ function backup(name: string, phase: string, startTimestamp?: string, deleting =
     status: { phase, ...(startTimestamp ? { startTimestamp } : {}) },
   };
 }
-const pvb = (name: string): PodVolumeBackupView => ({
-  metadata: { name, namespace: 'velero', uid: 'u', resourceVersion: '1', creationTimestamp: '', labels: {}, annotations: {} },
+/** The claims of the component the tests judge, by uid. */
+const CLAIMS = ['claim-a', 'claim-b'];
+const pvb = (name: string, claimUid: string, phase = 'Completed'): PodVolumeBackupView => ({
+  metadata: { name, namespace: 'velero', uid: 'u', resourceVersion: '1', creationTimestamp: '', labels: { 'velero.io/pvc-uid': claimUid }, annotations: {} },
   spec: { volume: 'manual1', pod: { name: 'p', namespace: 'acme-prod' } },
-  status: { phase: 'Completed' },
+  status: { phase },
 });
-/** Every Backup has volume data except those named "*-empty". */
-const volumesOf = (name: string): PodVolumeBackupView[] => (name.endsWith('-empty') ? [] : [pvb(`${name}-v`)]);
+/** Every Backup copied both claims, except those named "*-empty" (no volume data) and "*-partial" (claim-b skipped, as Velero skips a hostPath PV's). */
+const volumesOf = (name: string): PodVolumeBackupView[] =>
+  name.endsWith('-empty') ? [] : name.endsWith('-partial') ? [pvb(`${name}-a`, 'claim-a')] : CLAIMS.map((uid) => pvb(`${name}-${uid}`, uid));
 
 describe('run marks', () => {
   test('are read back as written; anything else proves nothing', () => {
@@ -75,32 +78,45 @@ describe('run marks', () => {
         backup('later-failed', 'PartiallyFailed', '2026-12-02T07:40:00Z'),
         backup('later-running', 'InProgress', '2026-12-02T07:50:00Z'),
       ];
-      expect(coveringBackup(stopped, backups, volumesOf)?.metadata.name).toBe('after');
-      expect(coveringBackup(stopped, backups.slice(0, 2), volumesOf)?.metadata.name).toBe('at');
+      expect(coveringBackup(stopped, backups, volumesOf, CLAIMS)?.metadata.name).toBe('after');
+      expect(coveringBackup(stopped, backups.slice(0, 2), volumesOf, CLAIMS)?.metadata.name).toBe('at');
     });
 
     test('is none when only older, unfinished, failed, empty or deleting backups exist', () => {
-      expect(coveringBackup(stopped, [backup('before', 'Completed', '2026-12-02T06:00:00Z')], volumesOf)).toBeUndefined();
-      expect(coveringBackup(stopped, [backup('new', 'New'), backup('running', 'InProgress', '2026-12-02T07:10:00Z')], volumesOf)).toBeUndefined();
-      expect(coveringBackup(stopped, [backup('failed', 'Failed', '2026-12-02T07:10:00Z')], volumesOf)).toBeUndefined();
-      expect(coveringBackup(stopped, [backup('after-empty', 'Completed', '2026-12-02T07:10:00Z')], volumesOf)).toBeUndefined();
-      expect(coveringBackup(stopped, [backup('going', 'Completed', '2026-12-02T07:10:00Z', true)], volumesOf)).toBeUndefined();
+      expect(coveringBackup(stopped, [backup('before', 'Completed', '2026-12-02T06:00:00Z')], volumesOf, CLAIMS)).toBeUndefined();
+      expect(coveringBackup(stopped, [backup('new', 'New'), backup('running', 'InProgress', '2026-12-02T07:10:00Z')], volumesOf, CLAIMS)).toBeUndefined();
+      expect(coveringBackup(stopped, [backup('failed', 'Failed', '2026-12-02T07:10:00Z')], volumesOf, CLAIMS)).toBeUndefined();
+      expect(coveringBackup(stopped, [backup('after-empty', 'Completed', '2026-12-02T07:10:00Z')], volumesOf, CLAIMS)).toBeUndefined();
+      expect(coveringBackup(stopped, [backup('going', 'Completed', '2026-12-02T07:10:00Z', true)], volumesOf, CLAIMS)).toBeUndefined();
     });
 
     test('Velero stamps whole seconds: a backup stamped in the stop mark\'s own second may have started before it and covers nothing, unless it is the controller\'s own backup for this stop', () => {
       const mark: RunMark = { kind: 'stopped', at: '2026-12-02T07:00:00.412Z' };
       const sameSecond = backup('same-second', 'Completed', '2026-12-02T07:00:00Z');
-      expect(coveringBackup(mark, [sameSecond], volumesOf)).toBeUndefined();
-      expect(coveringBackup(mark, [sameSecond], volumesOf, 'same-second')?.metadata.name).toBe('same-second');
-      expect(coveringBackup(mark, [backup('next-second', 'Completed', '2026-12-02T07:00:01Z')], volumesOf)?.metadata.name).toBe('next-second');
+      expect(coveringBackup(mark, [sameSecond], volumesOf, CLAIMS)).toBeUndefined();
+      expect(coveringBackup(mark, [sameSecond], volumesOf, CLAIMS, 'same-second')?.metadata.name).toBe('same-second');
+      expect(coveringBackup(mark, [backup('next-second', 'Completed', '2026-12-02T07:00:01Z')], volumesOf, CLAIMS)?.metadata.name).toBe('next-second');
       expect(startedAfterStop(sameSecond, mark.at)).toBe(false);
       expect(startedAfterStop(sameSecond, '2026-12-02T07:00:00.000Z')).toBe(true);
     });
 
+    test('copied every claim asked about: a Completed backup that skipped one (Velero only warns) covers the claims it copied and not the one it skipped', () => {
+      const partial = backup('after-partial', 'Completed', '2026-12-02T07:30:00Z');
+      expect(coveringBackup(stopped, [partial], volumesOf, ['claim-a'])?.metadata.name).toBe('after-partial');
+      expect(coveringBackup(stopped, [partial], volumesOf, ['claim-b'])).toBeUndefined();
+      expect(coveringBackup(stopped, [partial], volumesOf, CLAIMS)).toBeUndefined();
+      // An older backup that copied both still covers claim-b when the newest skipped it.
+      const older = backup('older', 'Completed', '2026-12-02T07:10:00Z');
+      expect(coveringBackup(stopped, [older, partial], volumesOf, ['claim-b'])?.metadata.name).toBe('older');
+      // A failed volume copy is no copy.
+      const failedCopy = (name: string): PodVolumeBackupView[] => [pvb(`${name}-a`, 'claim-a'), pvb(`${name}-b`, 'claim-b', 'Failed')];
+      expect(coveringBackup(stopped, [backup('after', 'Completed', '2026-12-02T07:30:00Z')], failedCopy, ['claim-b'])).toBeUndefined();
+    });
+
     test('is none while the component runs or when its last run is unknown, whatever backups exist', () => {
       const backups = [backup('after', 'Completed', '2026-12-02T07:30:00Z')];
-      expect(coveringBackup({ kind: 'running' }, backups, volumesOf)).toBeUndefined();
-      expect(coveringBackup(undefined, backups, volumesOf)).toBeUndefined();
+      expect(coveringBackup({ kind: 'running' }, backups, volumesOf, CLAIMS)).toBeUndefined();
+      expect(coveringBackup(undefined, backups, volumesOf, CLAIMS)).toBeUndefined();
     });
   });
 });

@@ -2,9 +2,9 @@ import { workloadSummary } from '../components/summaries.js';
 import { componentKey } from '../../../src/components/component-key.js';
 import type { ClaimSummary, ComponentSnapshot } from '../../../src/components/component-registry.js';
 import { DATA_GUARD_FINALIZER, PROTECTION_ANNOTATION } from '../../../src/components/protection-keys.js';
-import { claimProtection, decideClaim, finalizersWith, pendingCover, type GuardContext, type GuardProtection } from '../../../src/controller/data-guard.js';
+import { claimProtection, decideClaim, finalizersWith, pendingCover, pendingOrArriving, VOLUME_RECORDS_GRACE_MS, type GuardContext, type GuardProtection } from '../../../src/controller/data-guard.js';
 import { loadPolicy } from '../../../src/policy/load-policy.js';
-import type { BackupView } from '../../../src/velero/velero-views.js';
+import type { BackupView, PodVolumeBackupView } from '../../../src/velero/velero-views.js';
 
 const SID = 'a'.repeat(32);
 const PROTECTED: GuardProtection = { rule: 'orders-db', deletionHoldLimitMs: 300_000 };
@@ -148,5 +148,25 @@ ${protection}
   test('a running component is judged afresh: a PVC\'s old rule does not keep it protected', () => {
     const workload = workloadSummary({ namespace: 'shop', name: 'gr3a9f', uid: 'w', labels: {} });
     expect(claimProtection(WITH, component({ workload, state: 'running' }), undefined, claim())).toBeUndefined();
+  });
+});
+
+describe('a Completed backup whose volume records have not arrived (pendingOrArriving), per claim', () => {
+  const run = { kind: 'stopped', at: STOP } as const;
+  const completed: BackupView = { ...backup('after', 'Completed', '2026-12-02T08:00:05Z'), status: { phase: 'Completed', startTimestamp: '2026-12-02T08:00:05Z', completionTimestamp: '2026-12-02T08:01:00Z' } };
+  const copy = (claimUid: string): PodVolumeBackupView => ({
+    metadata: { name: `v-${claimUid}`, namespace: 'velero', uid: `v-${claimUid}`, resourceVersion: '1', creationTimestamp: '', labels: { 'velero.io/pvc-uid': claimUid }, annotations: {} },
+    spec: { volume: 'data', pod: { name: 'p', namespace: 'ns' } },
+    status: { phase: 'Completed' },
+  });
+  const soon = at('2026-12-02T08:01:00Z', 5_000);
+
+  test('waits for the record of this claim: another claim\'s record does not end the wait', () => {
+    expect(pendingOrArriving(run, [completed], () => [copy('other')], 'this', soon)?.metadata.name).toBe('after');
+    expect(pendingOrArriving(run, [completed], () => [copy('this')], 'this', soon)).toBeUndefined();
+  });
+
+  test('a backup that skipped the claim never brings its record: the wait ends with the grace, then the claim is judged uncovered', () => {
+    expect(pendingOrArriving(run, [completed], () => [copy('other')], 'this', at('2026-12-02T08:01:00Z', VOLUME_RECORDS_GRACE_MS + 1))).toBeUndefined();
   });
 });

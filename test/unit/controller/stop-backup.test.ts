@@ -33,13 +33,13 @@ function backup(name: string, phase: string, startTimestamp: string): BackupView
     status: { phase, startTimestamp },
   };
 }
-const volumes: PodVolumeBackupView[] = [
-  {
-    metadata: { name: 'v', namespace: 'velero', uid: 'v', resourceVersion: '1', creationTimestamp: '', labels: {}, annotations: {} },
-    spec: { volume: 'data', pod: { name: 'p', namespace: 'acme-prod' } },
-    status: { phase: 'Completed' },
-  },
-];
+/** A Completed PodVolumeBackup of the claim with this uid (Velero labels it velero.io/pvc-uid). */
+const copyOf = (claimUid: string): PodVolumeBackupView => ({
+  metadata: { name: `v-${claimUid}`, namespace: 'velero', uid: `v-${claimUid}`, resourceVersion: '1', creationTimestamp: '', labels: { 'velero.io/pvc-uid': claimUid }, annotations: {} },
+  spec: { volume: 'data', pod: { name: 'p', namespace: 'acme-prod' } },
+  status: { phase: 'Completed' },
+});
+const volumes: PodVolumeBackupView[] = [copyOf('u-data-0')];
 const base: StopBackupInput = { component: stopped, backupOnStop: true, backups: [], podVolumeBackupsOf: () => volumes };
 
 test('stopped after a run no backup holds: one backup, named by the stop (to the second)', () => {
@@ -68,11 +68,18 @@ test('nothing once a PVC is being deleted (no pod may mount it) or when there is
 
 test('covered by any restorable backup Velero started at or after the stop (the console\'s, a schedule\'s); one from before the stop does not count', () => {
   const after = backup(`${SID}-backup-x`, 'Completed', '2026-12-02T08:00:01Z');
-  expect(stopBackupStep({ ...base, backups: [after] })).toEqual({ kind: 'none', why: `Backup ${SID}-backup-x holds the last run's data` });
+  expect(stopBackupStep({ ...base, backups: [after] })).toEqual({ kind: 'none', why: `Backup ${SID}-backup-x holds the last run's data of every claim` });
   const before = backup(`${SID}-schedule-y`, 'Completed', '2026-12-02T07:59:59Z');
   expect(stopBackupStep({ ...base, backups: [before] }).kind).toBe('back-up');
   // Completed without volume data holds nothing.
   expect(stopBackupStep({ ...base, backups: [after], podVolumeBackupsOf: () => [] }).kind).toBe('back-up');
+});
+
+test('a backup that copied only some claims (Velero skipped one, and still says Completed) does not hold the last run: the stop is backed up', () => {
+  const two = { ...stopped, claims: [claim('data-0', stoppedAt(STOP)), claim('logs-0', stoppedAt(STOP))] };
+  const after = backup(`${SID}-backup-x`, 'Completed', '2026-12-02T08:00:01Z');
+  expect(stopBackupStep({ ...base, component: two, backups: [after], podVolumeBackupsOf: () => [copyOf('u-data-0')] })).toMatchObject({ kind: 'back-up' });
+  expect(stopBackupStep({ ...base, component: two, backups: [after], podVolumeBackupsOf: () => [copyOf('u-data-0'), copyOf('u-logs-0')] }).kind).toBe('none');
 });
 
 test('one try per stop: its Backup in any phase, or a recorded holder that never ran, ends it', () => {
