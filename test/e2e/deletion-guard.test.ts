@@ -97,10 +97,13 @@ async function completedBackup(c: WutongComponent, name: string): Promise<void> 
   await eventually(async () => ((await bed.veleroObjects('backups', `wutong.io/service_id=${c.serviceId}`)).some((b) => b.metadata.name === name && b.status?.phase === 'Completed') ? true : undefined), `Backup ${name} Completed`, 60_000, 250);
   // The volume's copy, as Velero's node agent records it for the holder pod that mounted the PVC (a holder is
   // not run here: its running pod would count as the component running). A Completed Backup without one holds no data.
+  // Labelled with the claim's uid as Velero labels it (v1.11.1 pkg/podvolume/backupper.go newPodVolumeBackup): coverage is per claim.
+  const claim = await claimOf(c);
+  if (!claim) throw new Error(`${c.alias}: no PVC to record a volume copy of`);
   const pvb = await apiRequest(clusterInfo(), 'POST', `/apis/velero.io/v1/namespaces/${VELERO_NAMESPACE}/podvolumebackups`, {
     apiVersion: 'velero.io/v1',
     kind: 'PodVolumeBackup',
-    metadata: { name: `${name}-manual1001`, labels: { 'velero.io/backup-name': name } },
+    metadata: { name: `${name}-manual1001`, labels: { 'velero.io/backup-name': name, 'velero.io/pvc-uid': claim.metadata.uid } },
     spec: { node: 'holder', pod: { kind: 'Pod', namespace: c.namespace, name: `${c.alias}-holder` }, volume: 'manual1001', backupStorageLocation: 'default', repoIdentifier: 'velero/default' },
     status: { phase: 'Completed', progress: { totalBytes: 1_000_000, bytesDone: 1_000_000 } },
   });

@@ -10,7 +10,7 @@ import { eventually } from './wait.js';
 import { claimNameOf, createWutongVolume, startWutongComponent, stopWutongComponent, type WutongComponent } from './wutong-component.js';
 
 export interface ClaimJson {
-  metadata: { name: string; deletionTimestamp?: string; finalizers?: string[]; annotations?: Record<string, string> };
+  metadata: { name: string; uid: string; deletionTimestamp?: string; finalizers?: string[]; annotations?: Record<string, string> };
   status?: { phase?: string };
 }
 
