@@ -58,6 +58,8 @@ export interface Config {
   holderMaxAgeMs: number;
   /** AT_REST_REQUEST_KEEP: how long the controller keeps an answered at-rest backup request record before deleting it. */
   atRestRequestKeepMs: number;
+  /** RESTORE_REQUEST_KEEP: how long a finished restore's request record stays (its stage and message in records; a restore that failed before Velero's Restore existed has nothing else). */
+  restoreRequestKeepMs: number;
   /** ROLE: what this process does (roles/role.ts); all of them by default. */
   roles: ReadonlySet<Role>;
   /** Which namespaces are tenant envs and which (TENANT_NAMESPACE_SELECTOR, TENANT_NAME_LABEL, TENANT_ENV_NAME_LABEL). */
@@ -90,6 +92,7 @@ const DEFAULT_HOLDER_MAX_AGE_MS = 6 * 3_600_000;
 // and 30 s), so a waiting request always finds its answer; short enough that
 // a busy cluster's namespace does not fill with answered records.
 const DEFAULT_AT_REST_REQUEST_KEEP_MS = 10 * 60_000;
+const DEFAULT_RESTORE_REQUEST_KEEP_MS = 7 * 24 * 3_600_000;
 
 // A console that mistypes its token retries a handful of times; a script
 // guessing tokens, or one leaking a revoked one in a loop, makes thousands of
@@ -219,6 +222,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     holderStartTimeoutMs: durationFromEnv(env, 'HOLDER_START_TIMEOUT', DEFAULT_HOLDER_START_TIMEOUT_MS),
     holderMaxAgeMs: durationFromEnv(env, 'HOLDER_MAX_AGE', DEFAULT_HOLDER_MAX_AGE_MS),
     atRestRequestKeepMs: durationFromEnv(env, 'AT_REST_REQUEST_KEEP', DEFAULT_AT_REST_REQUEST_KEEP_MS),
+    restoreRequestKeepMs: durationFromEnv(env, 'RESTORE_REQUEST_KEEP', DEFAULT_RESTORE_REQUEST_KEEP_MS),
     tenantLabels: tenantLabelsFromEnv(env),
     roles: rolesFromEnv(env.ROLE),
   };

@@ -206,7 +206,7 @@ export const COMPONENT_ROUTES: readonly ComponentRoute[] = [
   route({
     method: 'post',
     path: '/restore',
-    summary: 'Restore the stopped component from one of its backups',
+    summary: 'Replace the stopped component\'s data with one of its backups (its current data is backed up first)',
     access: { verb: 'create', resource: 'componentrestores' },
     params: componentParams,
     body: createRestoreBody,
@@ -215,7 +215,16 @@ export const COMPONENT_ROUTES: readonly ComponentRoute[] = [
     responses: { 200: 'the new restore record', 409: 'the component runs, the backup is not restorable, or a restore is unfinished', 422: 'Idempotency-Key reused with another body' },
     serviceIdOf: (body) => body.service_id,
     handle: async ({ deps, component, body, rawBody, idempotencyKey }, res) => {
-      sendCreated(res, await createRestore(deps, component, { backupId: body.backup_id, operator: body.operator ?? '', ...(idempotencyKey ? { idempotencyKey } : {}), body: rawBody }));
+      sendCreated(
+        res,
+        await createRestore(deps, component, {
+          backupId: body.backup_id,
+          operator: body.operator ?? '',
+          ...(body.safety_backup !== undefined ? { safetyBackup: body.safety_backup } : {}),
+          ...(idempotencyKey ? { idempotencyKey } : {}),
+          body: rawBody,
+        }),
+      );
     },
   }),
   recordsRoute('/restore/records', 'componentrestores', 'The component\'s restores, newest first', listRestoreRecords),

@@ -55,7 +55,12 @@ export const scheduleBody = z
   .strict()
   .describe('the component\'s backup schedule');
 export const createRestoreBody = z
-  .object({ backup_id: objectName.describe('one of this component\'s backups'), operator: operator.optional(), service_id: serviceId.optional() })
+  .object({
+    backup_id: objectName.describe('one of this component\'s backups'),
+    operator: operator.optional(),
+    service_id: serviceId.optional(),
+    safety_backup: z.boolean({ message: 'must be true or false' }).optional().describe('back up the data the restore replaces first (default true)'),
+  })
   .strict()
   .describe('a restore of a stopped component from one of its backups');
 export const recordsQuery = z

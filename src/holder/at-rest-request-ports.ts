@@ -11,7 +11,9 @@ export interface AtRestRequestStore {
   get(name: string): Promise<unknown>;
 }
 
-export type DecisionWrite = { kind: 'written'; record: unknown } | { kind: 'conflict' } | { kind: 'gone' };
+import type { RecordWrite } from '../request-record-ports.js';
+
+export type DecisionWrite = RecordWrite;
 
 export interface AtRestRequestWriter {
   /** A merge patch guarded by the resourceVersion it carries: 'conflict' when the record changed meanwhile. */

@@ -19,6 +19,12 @@ export interface ClaimPatcher {
    * annotation cannot undo anyone else's write).
    */
   patch(namespace: string, name: string, patch: ClaimMetadataPatch, resourceVersion: string | undefined): Promise<'patched' | 'gone'>;
+  /**
+   * Deletes the PVC if it is still the one with this uid (a restore that
+   * replaces deletes the claims whose data it restores, so Velero recreates
+   * them); false when it was already gone or replaced.
+   */
+  remove(namespace: string, name: string, uid: string): Promise<boolean>;
 }
 
 const claimPath = (namespace: string, name: string): string =>
@@ -32,6 +38,13 @@ export function claimPatcher(http: KubeHttp, requestTimeoutMs: number): ClaimPat
       if (response.status === 200) return 'patched';
       if (response.status === 404) return 'gone';
       throw unexpectedAnswer(response, `patch PersistentVolumeClaim ${namespace}/${name}`);
+    },
+    async remove(namespace, name, uid) {
+      const body = { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid } };
+      const response = await http.send('DELETE', claimPath(namespace, name), body, requestTimeoutMs);
+      if (response.status === 200 || response.status === 202) return true;
+      if (response.status === 404 || response.status === 409) return false;
+      throw unexpectedAnswer(response, `delete PersistentVolumeClaim ${namespace}/${name}`);
     },
   };
 }

@@ -6,7 +6,7 @@ import { unexpectedAnswer, type KubeHttp } from './kube-http.js';
 
 const podsPath = (namespace: string): string => `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`;
 
-/** A holder pod by name: a GET, the one pod right the api role has. */
+/** A holder pod by name: a GET. */
 export function kubeHolderPodReader(http: KubeHttp, timeoutMs: number): HolderPodReader {
   return {
     async get(namespace, name) {

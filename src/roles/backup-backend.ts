@@ -17,8 +17,10 @@ import { leaseLock } from '../kube/lease-lock.js';
 import { veleroCache, type RunningVeleroCache } from '../kube/velero-cache.js';
 import { kubeEventRecorder } from '../kube/event-recorder.js';
 import { holderImageSource } from '../kube/holder-image.js';
-import { kubeHolderPodReader, kubeHolderPods } from '../kube/holder-pods.js';
+import { kubeHolderPods } from '../kube/holder-pods.js';
 import { atRestRequestStore } from '../kube/at-rest-requests.js';
+import { restoreRequestStore } from '../kube/restore-requests.js';
+import type { RestoreRequestIndex } from '../restore/restore-request-index.js';
 import type { AtRestDeps } from '../holder/at-rest-backup.js';
 import { kubeVeleroStore } from '../kube/velero-store.js';
 
@@ -37,6 +39,8 @@ export interface BackupBackendParts {
   registry: ComponentRegistry;
   componentsSynced: () => boolean;
   tenants: TenantLookup;
+  /** Restore request records, from the watch the cluster runtime keeps. */
+  restoreIndex: RestoreRequestIndex;
 }
 
 export function createBackupBackend(
@@ -74,7 +78,8 @@ export function createBackupBackend(
       store,
       lock,
       atRestRequests: atRestRequestStore(http, cluster.namespace, REQUEST_TIMEOUT_MS),
-      holderPods: kubeHolderPodReader(http, REQUEST_TIMEOUT_MS),
+      restoreRequests: restoreRequestStore(http, cluster.namespace, REQUEST_TIMEOUT_MS),
+      restoreIndex: parts.restoreIndex,
       settings: {
         veleroNamespace: config.veleroNamespace,
         storageLocation: config.storageLocation,

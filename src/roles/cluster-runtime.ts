@@ -42,6 +42,9 @@ import { watchHolders } from '../kube/holder-watch.js';
 import { AtRestRequestIndex } from '../holder/at-rest-request-index.js';
 import { atRestRequestWriter, watchAtRestRequests } from '../kube/at-rest-requests.js';
 import { atRestRequestLoop } from '../controller/at-rest-request-loop.js';
+import { RestoreRequestIndex } from '../restore/restore-request-index.js';
+import { restoreRequestWriter, watchRestoreRequests } from '../kube/restore-requests.js';
+import { restoreRequestLoop } from '../controller/restore-request-loop.js';
 
 // Writes the controller makes outside a console request: bounded like the API's.
 const REQUEST_TIMEOUT_MS = 5_000;
@@ -83,7 +86,15 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
     return counts;
   });
   const componentsSynced = (): boolean => componentWatch.synced() && tenantWatch.synced();
-  const { backend, cache, store, atRest } = createBackupBackend(cluster, config, { http, registry, componentsSynced, tenants: { namespaceOf: (env) => tenants.namespaceOf(env), synced: () => tenantWatch.synced() } }, log);
+  // Restores that replace: the API shows their progress from these records, the controller carries them out.
+  const restoreIndex = new RestoreRequestIndex();
+  const restoreWatch = watchRestoreRequests(http, cluster.namespace, restoreIndex, log);
+  const { backend, cache, store, atRest } = createBackupBackend(
+    cluster,
+    config,
+    { http, registry, componentsSynced, tenants: { namespaceOf: (env) => tenants.namespaceOf(env), synced: () => tenantWatch.synced() }, restoreIndex },
+    log,
+  );
   const deps: ControllerDeps = {
     registry,
     componentsSynced,
@@ -100,12 +111,13 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
   // Data guard gauges on every replica: the registry has every PVC's finalizers, the records watch every record.
   reportGuardedClaims(() => registry.all().reduce((n, c) => n + c.claims.filter(hasGuard).length, 0));
   // atRest is made exactly when this process runs the controller role.
-  const control = runsController && atRest ? controllerParts(deps, config, http, cluster, { atRest, tenants }, log) : undefined;
+  const control = runsController && atRest ? controllerParts(deps, config, http, cluster, { atRest, tenants, restoreIndex }, log) : undefined;
   if (control) podListeners.push(control.podHook);
   return {
     backend,
     start() {
       cache.start();
+      void restoreWatch.start();
       void tenantWatch.start().then(() => log.info({ namespaces: tenants.namespaces().length }, 'tenant namespaces listed'));
       void componentWatch.start().then(() => log.info({ components: registry.size }, 'components listed'));
       control?.start();
@@ -117,6 +129,7 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
       await control?.stop();
       control?.stopWatches();
       componentWatch.stop();
+      restoreWatch.stop();
       tenantWatch.stop();
       cache.stop();
     },
@@ -124,7 +137,7 @@ export function createClusterRuntime(cluster: ClusterAccess, config: Config, pol
 }
 
 /** The controller role's own part: the retained-volume record, holder and at-rest request watches, every loop, and the election that runs them. */
-function controllerParts(deps: ControllerDeps, config: Config, http: KubeHttp, cluster: ClusterAccess, own: { atRest: AtRestDeps; tenants: TenantDirectory }, log: Logger) {
+function controllerParts(deps: ControllerDeps, config: Config, http: KubeHttp, cluster: ClusterAccess, own: { atRest: AtRestDeps; tenants: TenantDirectory; restoreIndex: RestoreRequestIndex }, log: Logger) {
   const retainedRecords = watchRetainedRecords(http, cluster.namespace, log);
   reportRetainedVolumes(() => retainedRecords.count());
   // Holder pods, cluster-wide, watched on every replica so a new leader starts with the list; its sweep removes each once its backup or restore is done.
@@ -134,7 +147,7 @@ function controllerParts(deps: ControllerDeps, config: Config, http: KubeHttp, c
   const requestIndex = new AtRestRequestIndex();
   const requestWatch = watchAtRestRequests(http, cluster.namespace, requestIndex, log);
   // Every loop of the controller, in one list.
-  const { loops, podHook } = controllerLoops(deps, config, http, { namespace: cluster.namespace, atRest: own.atRest, holderIndex, requestIndex, tenants: own.tenants });
+  const { loops, podHook } = controllerLoops(deps, config, http, { namespace: cluster.namespace, atRest: own.atRest, holderIndex, requestIndex, restoreIndex: own.restoreIndex, tenants: own.tenants });
   const elector = leaseElector(http, { namespace: cluster.namespace, identity: electorIdentity(), timing: config.leaderElection }, log.child({ component: 'leader-election' }));
   let controller: { stop(): void } | undefined;
   return {
@@ -169,6 +182,7 @@ interface LoopParts {
   atRest: AtRestDeps;
   holderIndex: HolderIndex;
   requestIndex: AtRestRequestIndex;
+  restoreIndex: RestoreRequestIndex;
   tenants: TenantDirectory;
 }
 
@@ -201,6 +215,19 @@ function controllerLoops(deps: ControllerDeps, config: Config, http: KubeHttp, p
       stopBackupLoop({ ...deps, atRest: parts.atRest, claims }, config.controllerResyncMs),
       atRestRequestLoop(
         { ...deps, atRest: parts.atRest, requests: atRestRequestWriter(http, parts.namespace, REQUEST_TIMEOUT_MS), index: parts.requestIndex, tenants: parts.tenants, keepMs: config.atRestRequestKeepMs },
+        config.controllerResyncMs,
+      ),
+      restoreRequestLoop(
+        {
+          ...deps,
+          atRest: parts.atRest,
+          requests: restoreRequestWriter(http, parts.namespace, REQUEST_TIMEOUT_MS),
+          index: parts.restoreIndex,
+          holders: parts.holderIndex,
+          claims,
+          tenants: parts.tenants,
+          keepMs: config.restoreRequestKeepMs,
+        },
         config.controllerResyncMs,
       ),
       holderSweepLoop(deps, parts.holderIndex, parts.atRest.holders, { holderStartTimeoutMs: config.holderStartTimeoutMs, holderMaxAgeMs: config.holderMaxAgeMs, resyncMs: config.controllerResyncMs }),

@@ -47,6 +47,12 @@ export function restoreName(serviceId: string, now: Date, random: string): strin
   return checked(`${serviceId}-restore-${stamp(now)}-${random}`, 'Restore');
 }
 
+/** `<service_id>-safety-<yyyyMMddHHmmss>-<random>`: the backup a restore takes of the data it replaces (59 characters). */
+export function safetyBackupName(serviceId: string, now: Date, random: string): string {
+  checkRandom(random);
+  return checked(`${serviceId}-safety-${stamp(now)}-${random}`, 'Backup');
+}
+
 /**
  * 6 hex of sha256(namespace): what tells apart the deterministic names of two
  * components with the same service_id in two namespaces (component-key.ts).

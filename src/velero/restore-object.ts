@@ -1,7 +1,17 @@
-// A Restore of one of a component's Backups, as the region API makes it: the
-// Backup's Wutong labels (so records find it by service_id) and the same
-// excluded resources, scoped to the component's namespace.
+// A Restore of one of a component's Backups: the Backup's Wutong labels (so
+// records find it by service_id, as the region API's do), scoped to the
+// component's namespace and its service_id, and limited to what carries its
+// data. Velero restores the PVCs (recreated: the controller deleted them
+// first, src/restore/), the PVs (a PV whose data is in a PodVolumeBackup is
+// not restored but re-provisioned, v1.11.1 pkg/restore/restore.go
+// L1145-1151, which is why they are included: otherwise the PVC would keep
+// the old volumeName and never bind) and the pods (Velero writes volume data
+// only through pods it creates itself, L1525-1538). Not the StatefulSet,
+// Deployment, Services, ConfigMaps or Secrets: those would start the
+// component outside Wutong, which rebuilds them all from its database when
+// the user starts it.
 import type { ComponentIdentity } from '../components/component-key.js';
+import { HOLDER_COMMAND } from '../holder/holder-pod.js';
 import { VELERO_ANNOTATION, VELERO_LABEL, WUTONG_PREFIX } from './velero-labels.js';
 import { VELERO_API_VERSION, VELERO_KINDS, type VeleroObject } from './velero-resources.js';
 import type { BackupView } from './velero-views.js';
@@ -15,7 +25,26 @@ export interface RestoreInput {
   operator: string;
   idempotencyKey?: string;
   requestDigest?: string;
+  /** The image of the restore hold init container (the holder's, src/kube/holder-image.ts). */
+  holdImage: string;
+  /**
+   * The pod volumes Velero writes (the Backup's PodVolumeBackups' volume
+   * names) when every backed-up pod has the same ones (one workload's
+   * replicas, or the one holder pod): the hold container mounts them to
+   * clear Velero's done-file directory. Undefined otherwise: it holds only.
+   */
+  restoredVolumes?: readonly string[];
+  /** The backup of the data this restore replaces, if one was taken. */
+  safetyBackupName?: string;
 }
+
+/** What Velero restores of a component: its data and the pods it writes the data through. */
+export const RESTORE_INCLUDED_RESOURCES: readonly string[] = Object.freeze(['persistentvolumeclaims', 'persistentvolumes', 'pods']);
+
+/** The init container the Restore adds to every pod it creates, after Velero's restore-wait. */
+export const RESTORE_HOLD_CONTAINER = 'wutong-backup-restore-hold';
+/** Where Velero's restore-wait mounts each restored volume (v1.11.1 pkg/restore/pod_volume_restore_action.go); the hold container uses the same paths. */
+export const VELERO_RESTORE_MOUNT_ROOT = '/restores';
 
 /**
  * The region API's list: cluster-scoped and transient objects that a restore
@@ -46,10 +75,68 @@ export function buildRestore(input: RestoreInput): VeleroObject {
   if (input.idempotencyKey !== undefined) labels[VELERO_LABEL.idempotencyKey] = input.idempotencyKey;
   const annotations: Record<string, string> = { [VELERO_ANNOTATION.creator]: input.operator };
   if (input.requestDigest !== undefined) annotations[VELERO_ANNOTATION.requestDigest] = input.requestDigest;
+  if (input.safetyBackupName !== undefined) annotations[VELERO_ANNOTATION.safetyBackup] = input.safetyBackupName;
   return {
     apiVersion: VELERO_API_VERSION,
     kind: VELERO_KINDS.restores,
     metadata: { name: input.name, namespace: input.veleroNamespace, labels, annotations },
-    spec: { backupName: input.backup.metadata.name, includedNamespaces: [input.component.namespace], excludedResources: [...RESTORE_EXCLUDED_RESOURCES] },
+    spec: {
+      backupName: input.backup.metadata.name,
+      includedNamespaces: [input.component.namespace],
+      includedResources: [...RESTORE_INCLUDED_RESOURCES],
+      excludedResources: [...RESTORE_EXCLUDED_RESOURCES],
+      labelSelector: { matchLabels: { service_id: input.component.serviceId } },
+      hooks: { resources: [{ name: RESTORE_HOLD_CONTAINER, includedNamespaces: [input.component.namespace], includedResources: ['pods'], postHooks: [{ init: { initContainers: [holdContainer(input)] } }] }] },
+    },
   };
+}
+
+/**
+ * The restore hold: an init container Velero places right after its own
+ * restore-wait (v1.11.1 internal/hook/item_hook_handler.go L124-131, L179),
+ * so it starts once the data is written and never ends: the pod's own
+ * containers (a database that would start on, and write to, the restored
+ * files) never run. The controller deletes the pod when the Restore is
+ * done, leaving the component stopped on exactly the backup's files. It
+ * first removes Velero's `.velero` directory (the done files the node agent
+ * writes into every restored volume, pod_volume_restore_controller.go),
+ * which is not the backup's data; for that one removal it runs as root with
+ * only CAP_DAC_OVERRIDE (the volume's root directory belongs to the
+ * application's user), no privilege escalation, a read-only root.
+ */
+function holdContainer(input: RestoreInput): Record<string, unknown> {
+  const volumes = input.restoredVolumes ?? [];
+  const mounts = volumes.map((volume) => ({ name: volume, mountPath: `${VELERO_RESTORE_MOUNT_ROOT}/${volume}` }));
+  return {
+    name: RESTORE_HOLD_CONTAINER,
+    image: input.holdImage,
+    imagePullPolicy: 'IfNotPresent',
+    command: [...HOLDER_COMMAND, ...(mounts.length > 0 ? ['--clear-velero-markers', ...mounts.map((m) => m.mountPath)] : [])],
+    resources: { requests: { cpu: '10m', memory: '48Mi' }, limits: { cpu: '100m', memory: '64Mi' } },
+    securityContext: {
+      runAsUser: 0,
+      runAsNonRoot: false,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'], add: mounts.length > 0 ? ['DAC_OVERRIDE'] : [] },
+    },
+    ...(mounts.length > 0 ? { volumeMounts: mounts } : {}),
+  };
+}
+
+/**
+ * The volume names the hold container can mount: those of the Backup's
+ * PodVolumeBackups when every backed-up pod has the same set, else none (a
+ * mount of a volume some pod lacks would make that pod invalid).
+ */
+export function commonRestoredVolumes(volumes: ReadonlyArray<{ spec: { volume: string; pod: { name: string } } }>): string[] | undefined {
+  const byPod = new Map<string, Set<string>>();
+  for (const v of volumes) {
+    let set = byPod.get(v.spec.pod.name);
+    if (!set) byPod.set(v.spec.pod.name, (set = new Set()));
+    if (v.spec.volume !== '') set.add(v.spec.volume);
+  }
+  const sets = [...byPod.values()].map((set) => [...set].sort().join(','));
+  if (sets.length === 0 || sets.some((s) => s !== sets[0]) || sets[0] === '') return undefined;
+  return (sets[0] ?? '').split(',');
 }

@@ -35,6 +35,12 @@ export const VELERO_ANNOTATION = {
   keep: 'backup.wutong.io/keep',
   /** ours, on Backups taken through a holder pod: what state the data was in (DATA_STATE) */
   dataState: 'backup.wutong.io/data-state',
+  /** ours, on Restores the controller made: its verdict on the data ({"phase","message"} JSON, src/restore/restore-verdict.ts), which records show instead of Velero's phase */
+  restoreVerdict: 'backup.wutong.io/verdict',
+  /** ours, on a safety backup: the restore whose replaced data it holds */
+  safetyFor: 'backup.wutong.io/safety-for',
+  /** ours, on a Restore: its safety backup (the data it replaced) */
+  safetyBackup: 'backup.wutong.io/safety-backup',
 } as const;
 
 /** Values of VELERO_LABEL.trigger: a backup before a held upgrade, or of a protected component's data at rest after it stopped. */

@@ -54,8 +54,10 @@ export interface ScheduleView {
 
 export interface PodVolumeBackupView {
   metadata: ViewMeta;
-  spec: { volume: string; pod: { name: string; namespace: string } };
-  status: { phase?: string; progress?: { totalBytes?: number; bytesDone?: number } };
+  /** claimName: Velero's annotation velero.io/pvc-name, the PVC whose volume it copied (a restore matches claims by name: a recreated PVC has a new uid). */
+  spec: { volume: string; pod: { name: string; namespace: string }; claimName?: string };
+  /** message: why it failed, as Velero wrote it. */
+  status: { phase?: string; message?: string; progress?: { totalBytes?: number; bytesDone?: number } };
 }
 
 export type PodVolumeRestoreView = PodVolumeBackupView;
@@ -123,6 +125,9 @@ function metaOf(raw: unknown): { metadata: ViewMeta; object: Json } | undefined 
   return { metadata, object: raw };
 }
 
+/** Velero's annotation on a PodVolumeBackup naming the PVC it copied (pkg/podvolume/backupper.go newPodVolumeBackup). */
+const PVC_NAME_ANNOTATION = 'velero.io/pvc-name';
+
 function podVolumeView(raw: unknown): PodVolumeBackupView | undefined {
   const base = metaOf(raw);
   if (base === undefined) return undefined;
@@ -132,10 +137,11 @@ function podVolumeView(raw: unknown): PodVolumeBackupView | undefined {
   const progress = isObject(status.progress)
     ? defined({ totalBytes: numberAt(status.progress.totalBytes), bytesDone: numberAt(status.progress.bytesDone) })
     : undefined;
+  const claimName = stringAt(objectAt(objectAt(base.object.metadata).annotations)[PVC_NAME_ANNOTATION]);
   return {
     metadata: base.metadata,
-    spec: { volume: stringAt(spec.volume) ?? '', pod: { name: stringAt(pod.name) ?? '', namespace: stringAt(pod.namespace) ?? '' } },
-    status: defined({ phase: stringAt(status.phase), progress }),
+    spec: defined({ volume: stringAt(spec.volume) ?? '', pod: { name: stringAt(pod.name) ?? '', namespace: stringAt(pod.namespace) ?? '' }, claimName }),
+    status: defined({ phase: stringAt(status.phase), message: stringAt(status.message), progress }),
   };
 }
 

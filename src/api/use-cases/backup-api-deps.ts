@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { AtRestRequestStore } from '../../holder/at-rest-request-ports.js';
-import type { HolderPodReader } from '../../holder/holder-ports.js';
+import type { RequestRecordStore, RequestRecordWriter } from '../../request-record-ports.js';
+import type { RestoreRequestIndex } from '../../restore/restore-request-index.js';
 import type { VeleroCache, VeleroStore } from '../../velero/velero-ports.js';
 import type { ComponentLock } from '../../components/component-lock.js';
 import type { ComponentReader } from './ports.js';
@@ -25,8 +26,10 @@ export interface BackupApiDeps {
   lock: ComponentLock;
   /** Backups of stopped components: requests handed to the controller, which makes the holder pod (the API makes no pod). */
   atRestRequests: AtRestRequestStore;
-  /** Whether a holder pod is up (a restore waits for it to go). */
-  holderPods: HolderPodReader;
+  /** Restores that replace: the API writes the request records the controller carries out (src/restore/), and removes finished ones on DELETE. */
+  restoreRequests: RequestRecordStore & Pick<RequestRecordWriter, 'remove'>;
+  /** Every restore request record, from the watch: what restore records show while a restore is under way. */
+  restoreIndex: Pick<RestoreRequestIndex, 'of'>;
   settings: BackupApiSettings;
   now: () => Date;
   /** Four hex characters for object names. */

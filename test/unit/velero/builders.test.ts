@@ -2,7 +2,7 @@ import { buildBackup } from '../../../src/velero/backup-object.js';
 import { parseBackupTtl } from '../../../src/velero/backup-ttl.js';
 import { buildDeleteBackupRequest } from '../../../src/velero/delete-backup-request.js';
 import { buildDownloadRequest } from '../../../src/velero/download-request.js';
-import { buildRestore, RESTORE_EXCLUDED_RESOURCES } from '../../../src/velero/restore-object.js';
+import { buildRestore, commonRestoredVolumes, RESTORE_EXCLUDED_RESOURCES } from '../../../src/velero/restore-object.js';
 import { buildSchedule, scheduleUpdatePatch } from '../../../src/velero/schedule-object.js';
 import { viewBackup } from '../../../src/velero/velero-views.js';
 
@@ -109,29 +109,75 @@ const storedBackup = viewBackup({
   spec: {},
 })!;
 
-test("Restore: backupName, the Backup's wutong.io/* labels only, scoped to the component's namespace, the region API's excluded resources, the creator", () => {
-  expect(buildRestore({ name: `${SID}-restore-20240602000000-beef`, veleroNamespace: 'velero', component: { namespace: 'acme-prod', serviceId: SID }, backup: storedBackup, operator: 'dave' })).toEqual({
+test("Restore: backupName, the Backup's wutong.io/* labels only, scoped to the component's namespace and service_id, only its data (PVCs, PVs, pods), the region API's excluded resources, the creator, the hold init container after restore-wait", () => {
+  expect(buildRestore({ name: `${SID}-restore-20240602000000-beef`, veleroNamespace: 'velero', component: { namespace: 'acme-prod', serviceId: SID }, backup: storedBackup, operator: 'dave', holdImage: 'wutong-backup:1', restoredVolumes: ['data', 'logs'], safetyBackupName: 'safe' })).toEqual({
     apiVersion: 'velero.io/v1',
     kind: 'Restore',
     metadata: {
       name: `${SID}-restore-20240602000000-beef`,
       namespace: 'velero',
       labels: { 'wutong.io/service_id': SID, 'wutong.io/backup-ttl': '30d' },
-      annotations: { 'wutong.io/creator': 'dave' },
+      annotations: { 'wutong.io/creator': 'dave', 'backup.wutong.io/safety-backup': 'safe' },
     },
     spec: {
       backupName: `${SID}-backup-20240601003000-a1b2`,
       includedNamespaces: ['acme-prod'],
+      includedResources: ['persistentvolumeclaims', 'persistentvolumes', 'pods'],
       excludedResources: [
         'nodes', 'events', 'endpoints', 'events.events.k8s.io', 'backups.velero.io', 'restores.velero.io',
         'resticrepositories.velero.io', 'csinodes.storage.k8s.io', 'volumeattachments.storage.k8s.io', 'backuprepositories.velero.io',
       ],
+      labelSelector: { matchLabels: { service_id: SID } },
+      hooks: {
+        resources: [
+          {
+            name: 'wutong-backup-restore-hold',
+            includedNamespaces: ['acme-prod'],
+            includedResources: ['pods'],
+            postHooks: [
+              {
+                init: {
+                  initContainers: [
+                    {
+                      name: 'wutong-backup-restore-hold',
+                      image: 'wutong-backup:1',
+                      imagePullPolicy: 'IfNotPresent',
+                      command: ['/nodejs/bin/node', '/app/dist/src/cli/main.js', 'hold', '--clear-velero-markers', '/restores/data', '/restores/logs'],
+                      resources: { requests: { cpu: '10m', memory: '48Mi' }, limits: { cpu: '100m', memory: '64Mi' } },
+                      securityContext: { runAsUser: 0, runAsNonRoot: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'], add: ['DAC_OVERRIDE'] } },
+                      volumeMounts: [
+                        { name: 'data', mountPath: '/restores/data' },
+                        { name: 'logs', mountPath: '/restores/logs' },
+                      ],
+                    },
+                  ],
+                },
+              },
+            ],
+          },
+        ],
+      },
     },
   });
 });
 
+test('Restore: without a volume set common to every backed-up pod, the hold container only holds (no mount a pod could lack, no capability)', () => {
+  const r = buildRestore({ name: 'r', veleroNamespace: 'velero', component: { namespace: 'acme-prod', serviceId: SID }, backup: storedBackup, operator: 'dave', holdImage: 'img' });
+  const hold = ((r.spec.hooks as { resources: { postHooks: { init: { initContainers: Record<string, unknown>[] } }[] }[] }).resources[0]?.postHooks[0]?.init.initContainers[0]) ?? {};
+  expect(hold.command).toEqual(['/nodejs/bin/node', '/app/dist/src/cli/main.js', 'hold']);
+  expect(hold.volumeMounts).toBeUndefined();
+  expect((hold.securityContext as { capabilities: unknown }).capabilities).toEqual({ drop: ['ALL'], add: [] });
+});
+
+test('commonRestoredVolumes: the volume names when every backed-up pod has the same set, else none', () => {
+  const v = (pod: string, volume: string) => ({ spec: { pod: { name: pod }, volume } });
+  expect(commonRestoredVolumes([v('db-0', 'data'), v('db-0', 'logs'), v('db-1', 'logs'), v('db-1', 'data')])).toEqual(['data', 'logs']);
+  expect(commonRestoredVolumes([v('db-0', 'data'), v('holder', 'manual1')])).toBeUndefined();
+  expect(commonRestoredVolumes([])).toBeUndefined();
+});
+
 test("Restore: its own idempotency key and digest, not the Backup's; the exported list cannot be changed through an object", () => {
-  const r = buildRestore({ name: 'r', veleroNamespace: 'velero', component: { namespace: 'acme-prod', serviceId: SID }, backup: storedBackup, operator: 'dave', idempotencyKey: 'e'.repeat(40), requestDigest: 'f'.repeat(64) });
+  const r = buildRestore({ name: 'r', veleroNamespace: 'velero', component: { namespace: 'acme-prod', serviceId: SID }, backup: storedBackup, operator: 'dave', holdImage: 'img', idempotencyKey: 'e'.repeat(40), requestDigest: 'f'.repeat(64) });
   expect(r.metadata.labels).toEqual({ 'wutong.io/service_id': SID, 'wutong.io/backup-ttl': '30d', 'backup.wutong.io/idempotency-key': 'e'.repeat(40) });
   expect(r.metadata.annotations).toEqual({ 'wutong.io/creator': 'dave', 'backup.wutong.io/request-digest': 'f'.repeat(64) });
   (r.spec.excludedResources as string[]).push('pods');
@@ -141,7 +187,7 @@ test("Restore: its own idempotency key and digest, not the Backup's; the exporte
 
 test('Restore: its service_id label and scope are the component\'s, whatever the Backup\'s labels say', () => {
   const forged = { ...storedBackup, metadata: { ...storedBackup.metadata, labels: { ...storedBackup.metadata.labels, 'wutong.io/service_id': 'f'.repeat(32) } } };
-  const r = buildRestore({ name: 'r', veleroNamespace: 'velero', component: { namespace: 'acme-prod', serviceId: SID }, backup: forged, operator: 'dave' });
+  const r = buildRestore({ name: 'r', veleroNamespace: 'velero', component: { namespace: 'acme-prod', serviceId: SID }, backup: forged, operator: 'dave', holdImage: 'img' });
   expect(r.metadata.labels?.['wutong.io/service_id']).toBe(SID);
   expect(r.spec.includedNamespaces).toEqual(['acme-prod']);
 });
