@@ -81,7 +81,7 @@ test('a restore record is the region API\'s RestoreRecord JSON, byte for byte', 
   expect(json).toBe(
     `{"restore_id":"${SID}-restore-20240602000000-beef","backup_id":"${SID}-schedule-20240601020000","service_id":"${SID}",` +
       '"created_at":"2024-06-02 00:00:00","completed_at":"-","size":"3 B","progress_rate":"33.33%","completed_items":4,"total_items":10,' +
-      '"status":"InProgress","failure_reason":"","operator":"dave"}',
+      '"status":"InProgress","failure_reason":"","operator":"dave","stage":"","message":"","safety_backup_id":""}',
   );
 });
 
