@@ -12,7 +12,7 @@ export type RestoreVerdict = { phase: 'Completed'; message: string } | { phase: 
 
 /** A volume as records name it: the PVC when Velero recorded it, else pod/volume. */
 const volumeName = (v: PodVolumeBackupView): string => v.spec.claimName ?? `${v.spec.pod.name}/${v.spec.volume}`;
-const volumeKey = (v: PodVolumeBackupView | PodVolumeRestoreView): string => `${v.spec.pod.name}\u0000${v.spec.volume}`;
+const volumeKey = (v: PodVolumeRestoreView): string => `${v.spec.pod.name}\u0000${v.spec.volume}`;
 
 export function restoreVerdict(restore: RestoreView, backupVolumes: readonly PodVolumeBackupView[], restoreVolumes: readonly PodVolumeRestoreView[]): RestoreVerdict {
   const phase = restore.status.phase ?? '';

@@ -1,5 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { Readable } from 'node:stream';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { runHoldCommand } from '../../../src/cli/hold-command.js';
 import { cli } from './run-cli-in-process.js';
 
@@ -35,9 +38,6 @@ test('hold refuses arguments as a usage error (exit 2) and documents itself', as
 });
 
 test("the restore hold removes Velero's .velero done-file directory from each volume (and nothing else), then holds", async () => {
-  const { mkdtempSync, mkdirSync, writeFileSync, readdirSync, rmSync } = await import('node:fs');
-  const { join } = await import('node:path');
-  const { tmpdir } = await import('node:os');
   const root = mkdtempSync(join(tmpdir(), 'hold-'));
   const [a, b] = [join(root, 'a'), join(root, 'b')];
   mkdirSync(join(a, '.velero'), { recursive: true });
