@@ -58,10 +58,13 @@ function world(deps: RestoreRequestDeps, record: RestoreRequestRecord, request: 
   const restore = deps.cache.restore(request.restoreName);
   const ownRestore = restore && restoreComponent(restore, (name) => deps.cache.backup(name)) === key ? restore : undefined;
   const holders = deps.holders.keysOf(key).map((k) => deps.holders.get(k)).filter((h) => h !== undefined);
+  // Those on their way out are done with: the kubelet finishes them.
   const restoredPods: PodRef[] = [
     ...(component?.pods ?? []).filter((p) => p.labels[VELERO_LABEL.restoreName] === restoreLabel),
     ...holders.filter((h) => h.restoreName === restoreLabel),
-  ].map((p) => ({ name: p.name, uid: p.uid }));
+  ]
+    .filter((p) => p.deletionTimestamp === undefined)
+    .map((p) => ({ name: p.name, uid: p.uid }));
   const otherHolder = holders.find((h) => h.restoreName !== restoreLabel);
   const safetyName = request.safetyBackup?.metadata.name;
   return {

@@ -71,6 +71,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  if (process.env.DUMP_RESTORE_LOGS) for (const r of testbed.replicas) process.stderr.write(r.logs.filter((l) => JSON.stringify(l).includes('restore')).map((l) => JSON.stringify(l)).join('\n') + '\n');
   await testbed?.stop();
 });
 

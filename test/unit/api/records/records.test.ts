@@ -98,3 +98,36 @@ test('a schedule record is the region API\'s BackupSchedule JSON, byte for byte'
     `{"schedule_id":"${SID}-schedule","service_id":"${SID}","desc":"nightly","ttl":"720h","cron":"0 2 * * *","creator":"bob","last_modifier":"carol"}`,
   );
 });
+
+describe('restores that replace (src/restore/): the record follows the controller, not Velero\'s phase', () => {
+  const requestRecord = (stage?: 'SavingCurrentData' | 'Completed' | 'Failed', message = 'm') => ({
+    name: 'restore-x',
+    uid: 'u',
+    resourceVersion: '1',
+    creationTimestamp: '2026-12-07T10:00:00Z',
+    request: {
+      restoreName: `${SID}-restore-20261207100000-beef`,
+      component: { namespace: 'tenant-a', serviceId: SID, serviceAlias: 'gr0123' },
+      backupName: `${SID}-backup-20261206100000-a1b2`,
+      operator: 'erin',
+      safetyBackup: { apiVersion: 'velero.io/v1' as const, kind: 'Backup', metadata: { name: `${SID}-safety-20261207100000-beef`, namespace: 'velero' }, spec: {} },
+      requestedAt: '2026-12-07T10:00:00.000Z',
+    },
+    ...(stage ? { progress: { stage, message, since: '2026-12-07T10:07:00.000Z' } } : {}),
+  });
+
+  test('before Velero has a Restore: New, then InProgress while the current data is saved, with the stage and safety backup named', () => {
+    expect(restoreRecord(undefined, [], requestRecord())).toMatchObject({ restore_id: `${SID}-restore-20261207100000-beef`, status: 'New', stage: 'New', created_at: '2026-12-07 10:00:00', operator: 'erin', safety_backup_id: `${SID}-safety-20261207100000-beef` });
+    expect(restoreRecord(undefined, [], requestRecord('SavingCurrentData', 'backing up'))).toMatchObject({ status: 'InProgress', stage: 'SavingCurrentData', message: 'backing up', completed_at: '-' });
+  });
+
+  test('Velero says Completed but the verdict says Failed: the record says Failed, with the reason; after the request record is gone the Restore\'s verdict annotation says the same', () => {
+    const veleroCompleted = viewRestore({
+      metadata: { name: `${SID}-restore-20261207100000-beef`, labels: { 'wutong.io/service_id': SID }, annotations: { 'backup.wutong.io/verdict': JSON.stringify({ phase: 'Failed', message: 'Velero wrote 0 of 1 volume' }), 'backup.wutong.io/safety-backup': 'safe' } },
+      spec: { backupName: 'b' },
+      status: { phase: 'Completed', completionTimestamp: '2026-12-07T10:06:00Z' },
+    })!;
+    expect(restoreRecord(veleroCompleted, [], requestRecord('Failed', 'Velero wrote 0 of 1 volume'))).toMatchObject({ status: 'Failed', failure_reason: 'Velero wrote 0 of 1 volume', completed_at: '2026-12-07 10:07:00' });
+    expect(restoreRecord(veleroCompleted, [])).toMatchObject({ status: 'Failed', stage: 'Failed', failure_reason: 'Velero wrote 0 of 1 volume', safety_backup_id: 'safe', completed_at: '2026-12-07 10:06:00' });
+  });
+});
