@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { componentKey, type ComponentKey } from '../components/component-key.js';
 import { backUpAtRest, type AtRestDeps } from '../holder/at-rest-backup.js';
 import type { HolderIndex } from '../holder/holder-index.js';
+import { atRestRequestRefusal } from '../holder/at-rest-request-check.js';
 import type { ClaimPatcher } from '../kube/claim-patcher.js';
 import type { RequestRecordWriter } from '../request-record-ports.js';
 import { progressPatch, readRestoreRequest, type RestoreProgress, type RestoreRequest, type RestoreRequestRecord } from '../restore/restore-request.js';
@@ -111,6 +112,12 @@ async function run(deps: RestoreRequestDeps, log: Logger, record: RestoreRequest
     case 'back-up-current-data': {
       const safety = request.safetyBackup;
       if (!safety) return;
+      // The same check as for the API's at-rest requests: the controller creates the holder pod, so it runs only a Backup of exactly this component, with no commands.
+      const refusal = atRestRequestRefusal(
+        { component: { namespace, serviceId }, backup: safety },
+        { isTenantNamespace: (ns) => deps.tenants.isTenantNamespace(ns), veleroNamespace: deps.settings.veleroNamespace },
+      );
+      if (refusal) return finish(deps, log, record, request, { phase: 'Failed', message: `the safety backup was refused (${refusal}): nothing was replaced` });
       const outcome = await backUpAtRest(deps.atRest, { serviceId, namespace, backup: safety, earlier: (live) => live.find((b) => b.metadata.name === safety.metadata.name) });
       log.info({ outcome: outcome.kind, safetyBackup: safety.metadata.name }, 'safety backup');
       if (outcome.kind === 'not-running') return finish(deps, log, record, request, { phase: 'Failed', message: `the safety backup's holder pod ${outcome.holder} did not run (${outcome.why}): nothing was replaced` });

@@ -16,7 +16,7 @@ export interface AtRestRequestCheckContext {
 }
 
 /** Why the request must not be run, or undefined when it may. */
-export function atRestRequestRefusal(handoff: AtRestHandoff, context: AtRestRequestCheckContext): string | undefined {
+export function atRestRequestRefusal(handoff: Pick<AtRestHandoff, 'component' | 'backup'>, context: AtRestRequestCheckContext): string | undefined {
   const { namespace, serviceId } = handoff.component;
   const { backup } = handoff;
   if (!context.isTenantNamespace(namespace)) return `namespace ${namespace} is not a tenant env`;
