@@ -46,7 +46,7 @@ export function parseHookCommand(value: string): string[] {
   if (value.startsWith('[')) {
     try {
       const parsed: unknown = JSON.parse(value);
-      if (Array.isArray(parsed) && parsed.every((p) => typeof p === 'string')) return parsed as string[];
+      if (Array.isArray(parsed) && parsed.every((p) => typeof p === 'string')) return parsed;
     } catch {
       // not JSON: the whole value is the command
     }

@@ -193,7 +193,7 @@ export async function resticRestore(
   const done = { totalBytes: snapshotSize, bytesDone: snapshotSize };
   // Velero reports 100% whatever the outcome, then returns the command's error.
   request.onProgress?.(done);
-  if (run.code !== 0) throw new Error(`error running restore err=exit status ${run.code ?? 'signal'}: stderr: ${run.stderr.trim()}`);
+  if (run.code !== 0) throw new Error(`exit status ${run.code ?? 'signal'}: stderr: ${run.stderr.trim()}`);
   return done;
 }
 

@@ -648,7 +648,7 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
           const pre = backupHookFromAnnotations(pod.metadata.annotations, 'pre', hookWarnings);
           hookWarnings.forEach(warn);
           if (pre) {
-            const outcome = await runBackupHook(node, pod as Parameters<typeof runBackupHook>[1], pre, 'pre');
+            const outcome = await runBackupHook(node, pod, pre, 'pre');
             logTo(name, ...outcome.log.map((l) => `${l} pod=${podId}`));
             if (outcome.error !== undefined) errors.push(`pre hook of pod ${podId}: ${outcome.error}`);
             if (outcome.failsItem) {
@@ -739,7 +739,7 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
         // item_backupper.go L260-263: the post hook, after the copy in v1.11.1; on-error Fail fails the item.
         const post = backupHookFromAnnotations(pod.metadata.annotations, 'post');
         if (post) {
-          const outcome = await runBackupHook(node, pod as Parameters<typeof runBackupHook>[1], post, 'post');
+          const outcome = await runBackupHook(node, pod, post, 'post');
           logTo(name, ...outcome.log.map((l) => `${l} pod=${podId}`));
           if (outcome.error !== undefined) errors.push(`post hook of pod ${podId}: ${outcome.error}`);
           if (outcome.failsItem) {
@@ -855,6 +855,203 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
     return created;
   };
 
+  // ---- Data mode restores (pkg/restore/restore.go, pkg/podvolume/restorer.go) ----
+  /**
+   * Restores the kept objects in Velero's order (velero-restore-items.ts), a PodVolumeRestore per volume
+   * with a snapshot of each pod this restore created (restore.go L1525-1538, restorer.go
+   * RestorePodVolumes / newPodVolumeRestore), then waits for them as the podVolumeWaitGroup does.
+   */
+  const restoreWithData = async (restore: Restore, backupName: string, items: readonly StoredItem[], finish: (status: Record<string, unknown>) => Promise<void>): Promise<void> => {
+    const { name, uid } = restore.metadata;
+    const spec = restore.spec ?? {};
+    const warnings: string[] = [];
+    const errors: string[] = [];
+    const warn = (message: string): void => {
+      warnings.push(message);
+      logTo(name, `level=warning msg="${message}"`);
+    };
+    const fail = (message: string): void => {
+      errors.push(message);
+      logTo(name, `level=error msg="${message}"`);
+    };
+    const backup = await getVelero<Backup>('backups', backupName);
+    const storageLocation = backup?.spec?.storageLocation ?? '';
+    // ctx.podVolumeBackups: the backup's PVBs; those without a snapshot (failed, empty volumes) restore nothing.
+    const volumes = await list<PodVolumeBackup>(path('podvolumebackups'), `${LABEL.backupName}=${veleroLabelValue(backupName)}`);
+    const targetNamespace = (namespace: string): string => spec.namespaceMapping?.[namespace] ?? namespace;
+    const taken = restoreOrder(items.filter((i) => restoreTakes(spec, i)));
+    const totalItems = taken.length;
+    let itemsRestored = 0;
+    await patch('restores', name, { status: { progress: { totalItems, itemsRestored } } }, [404]);
+    const restoresVolumes = restoreTakes({ includedResources: spec.includedResources, excludedResources: spec.excludedResources }, { resource: 'persistentvolumeclaims', group: '', manifest: { metadata: { name: '' } } })
+      && restoreTakes({ includedResources: spec.includedResources, excludedResources: spec.excludedResources }, { resource: 'persistentvolumes', group: '', manifest: { metadata: { name: '' } } });
+    const pvsToProvision = new Set<string>();
+    const readyNamespaces = new Set<string>();
+    const labels = { backupName: veleroLabelValue(backupName), restoreName: veleroLabelValue(name) };
+    const pvrs: string[] = [];
+    /** EnsureNamespaceExistsAndIsReady: from the backed-up Namespace when there is one. */
+    const ensureNamespace = async (target: string, source: string): Promise<void> => {
+      if (readyNamespaces.has(target)) return;
+      const kept = items.find((i) => i.resource === 'namespaces' && i.manifest.metadata.name === source);
+      const manifest = kept ? resetForRestore(kept.manifest, labels) : { apiVersion: 'v1', kind: 'Namespace', metadata: { name: target } };
+      manifest.metadata.name = target;
+      delete manifest.spec;
+      const res = await call('POST', '/api/v1/namespaces', manifest);
+      if (res.status !== 201 && res.status !== 409) fail(`error ensuring namespace ${target}: HTTP ${res.status} ${res.body.slice(0, 200)}`);
+      readyNamespaces.add(target);
+    };
+    const restorePodVolumes = async (created: Pod, sourceNamespace: string, podVolumes: readonly PodVolumeBackup[]): Promise<void> => {
+      for (const pvb of podVolumes) {
+        const volume = pvb.spec?.volume ?? '';
+        const claimName = created.spec?.volumes?.find((v) => v.name === volume)?.persistentVolumeClaim?.claimName;
+        let pvcUid: string | undefined;
+        if (claimName !== undefined) {
+          const pvc = await get(`/api/v1/namespaces/${created.metadata.namespace ?? ''}/persistentvolumeclaims/${encodeURIComponent(claimName)}`);
+          if (!pvc) {
+            fail(`error getting persistent volume claim for volume: persistentvolumeclaims "${claimName}" not found`);
+            continue;
+          }
+          pvcUid = pvc.metadata.uid;
+        }
+        const res = await call('POST', path('podvolumerestores'), {
+          apiVersion: 'velero.io/v1',
+          kind: 'PodVolumeRestore',
+          metadata: {
+            generateName: `${name}-`,
+            namespace: ns,
+            ownerReferences: [{ apiVersion: 'velero.io/v1', kind: 'Restore', name, uid, controller: true }],
+            labels: { [LABEL.restoreName]: veleroLabelValue(name), [LABEL.restoreUid]: uid, [LABEL.podUid]: created.metadata.uid, ...(pvcUid ? { [LABEL.pvcUid]: pvcUid } : {}) },
+          },
+          spec: {
+            pod: { kind: 'Pod', namespace: created.metadata.namespace, name: created.metadata.name, uid: created.metadata.uid },
+            volume,
+            snapshotID: pvb.status?.snapshotID ?? '',
+            backupStorageLocation: storageLocation,
+            repoIdentifier: veleroRepoIdentifier({ bucket: 'velero-stand-in', region: 'stand-in' }, sourceNamespace),
+            uploaderType: pvb.spec?.uploaderType ?? 'restic',
+            sourceNamespace,
+          },
+        });
+        if (res.status === 201) pvrs.push((res.json as Obj).metadata.name);
+        else fail(`error creating PodVolumeRestore for volume ${volume}: HTTP ${res.status} ${res.body.slice(0, 200)}`);
+      }
+    };
+
+    for (const item of taken) {
+      const sourceNamespace = item.manifest.metadata.namespace;
+      const namespace = sourceNamespace === undefined ? undefined : targetNamespace(sourceNamespace);
+      const manifest = resetForRestore(item.manifest, labels);
+      const kind = manifest.kind ?? item.resource;
+      const itemName = manifest.metadata.name;
+      const resourceId = `${qualified(item)} ${namespace ? `${namespace}/` : ''}${itemName}`;
+      itemsRestored++;
+      let pod: { volumes: PodVolumeBackup[] } | undefined;
+      if (item.resource === 'namespaces') {
+        await ensureNamespace(targetNamespace(itemName), itemName);
+        continue;
+      }
+      if (item.resource === 'persistentvolumes') {
+        const claimRef = manifest.spec?.claimRef as { namespace?: string; name?: string } | undefined;
+        // restore.go L1150-1164: a PV whose claim's data is in a PodVolumeBackup, or whose reclaim policy is
+        // Delete, is provisioned anew instead of restored.
+        const hasPodVolumeBackup = claimRef !== undefined && volumes.some((v) => v.spec?.pod.namespace === claimRef.namespace && v.metadata.annotations?.[ANNOTATION.pvcName] === claimRef.name);
+        if (hasPodVolumeBackup || manifest.spec?.persistentVolumeReclaimPolicy === 'Delete') {
+          pvsToProvision.add(itemName);
+          logTo(name, `level=info msg="Dynamically re-provisioning persistent volume ${itemName}"`);
+          continue;
+        }
+        resetVolumeBindingInfo(manifest);
+        if (claimRef?.namespace !== undefined) claimRef.namespace = targetNamespace(claimRef.namespace);
+      } else if (namespace !== undefined && sourceNamespace !== undefined) {
+        await ensureNamespace(namespace, sourceNamespace);
+        manifest.metadata.namespace = namespace;
+      }
+      if (item.resource === 'persistentvolumeclaims') {
+        const volumeName = manifest.spec?.volumeName;
+        if (typeof volumeName === 'string' && volumeName !== '') {
+          resetVolumeBindingInfo(manifest);
+          // restore.go L1303-1307: reset for dynamic provisioning.
+          if (pvsToProvision.has(volumeName)) delete manifest.spec?.volumeName;
+        }
+      }
+      if (item.resource === 'services') serviceForRestore(manifest, spec.preserveNodePorts === true);
+      if (item.resource === 'secrets' && manifest.type === 'kubernetes.io/service-account-token') {
+        // secret_action.go: the token controller makes a service account's token secret again.
+        const account = manifest.metadata.annotations?.['kubernetes.io/service-account.name'];
+        if (account !== undefined && itemName.startsWith(`${account}-token-`)) continue;
+      }
+      let body: ItemManifest = manifest;
+      if (item.resource === 'pods') {
+        // podvolume.GetVolumeBackupsForPod: the pod's PVBs with a snapshot, not of a projected/downwardAPI volume.
+        const podVolumes = (manifest.spec?.volumes as PodVolume[] | undefined) ?? [];
+        const withSnapshot = volumes.filter((v) => v.spec?.pod.name === itemName && v.spec.pod.namespace === sourceNamespace && (v.status?.snapshotID ?? '') !== ''
+          && !podVolumes.some((pv) => pv.name === v.spec?.volume && (pv.projected !== undefined || pv.downwardAPI !== undefined)));
+        pod = { volumes: withSnapshot };
+        body = podForRestore(manifest, withSnapshot.map((v) => v.spec?.volume ?? ''), { uid, hooks: spec.hooks, namespaceMapping: spec.namespaceMapping, sourceNamespace: sourceNamespace ?? '', initHooks: true });
+      }
+      const res = await call('POST', collectionPath(item.resource, item.group, manifest.metadata.namespace), body);
+      if (res.status === 409) {
+        warn(`could not restore, ${kind} "${itemName}" already exists. Warning: the in-cluster version is different than the backed-up version.`);
+      } else if (res.status !== 201) {
+        fail(`error restoring ${resourceId}: HTTP ${res.status} ${res.body.slice(0, 300)}`);
+      } else if (pod && restoresVolumes && pod.volumes.length > 0) {
+        await restorePodVolumes(res.json as Pod, sourceNamespace ?? '', pod.volumes);
+      }
+      await patch('restores', name, { status: { progress: { totalItems, itemsRestored } } }, [404]);
+    }
+
+    // podVolumeWaitGroup: the restore ends when every PodVolumeRestore has.
+    for (;;) {
+      const current = await list<PodVolumeRestore>(path('podvolumerestores'), `${LABEL.restoreUid}=${uid}`);
+      const mine = current.filter((p) => pvrs.includes(p.metadata.name));
+      if (mine.length === pvrs.length && mine.every((p) => p.status?.phase === 'Completed' || p.status?.phase === 'Failed')) {
+        for (const p of mine) if (p.status?.phase === 'Failed') fail(`pod volume restore failed: ${p.status.message ?? ''}`);
+        break;
+      }
+      await step(POLL_MS);
+    }
+    await finish({ phase: errors.length > 0 ? 'PartiallyFailed' : 'Completed', warnings: warnings.length, errors: errors.length, progress: { totalItems, itemsRestored } });
+  };
+
+  /** pod_volume_restore_controller.go isInitContainerRunning: restore-wait, wherever it is, Running. */
+  const isInitContainerRunning = (pod: Pod): boolean => {
+    const i = (pod.spec?.initContainers ?? []).findIndex((c) => c.name === 'restore-wait');
+    return i >= 0 && (pod.status?.initContainerStatuses?.length ?? 0) > i && pod.status?.initContainerStatuses?.[i]?.state?.running !== undefined && pod.status.initContainerStatuses[i]?.state?.running !== null;
+  };
+
+  /** The node agent's PVR controller for one PVR whose pod runs on a data node (processRestore). */
+  const runPodVolumeRestore = async (pvr: PodVolumeRestore, pod: Pod, node: NodeRuntime): Promise<void> => {
+    const pvrName = pvr.metadata.name;
+    const spec = pvr.spec;
+    if (!spec) return;
+    const started = await patch('podvolumerestores', pvrName, { status: { phase: 'InProgress', startTimestamp: kubeTime() } }, [404]);
+    if (started.status === 404) return;
+    const failed = async (message: string): Promise<void> => {
+      await patch('podvolumerestores', pvrName, { status: { phase: 'Failed', message, completionTimestamp: kubeTime() } }, [404]);
+    };
+    const volumeDir = node.volumeDir(pod.metadata.uid, spec.volume);
+    if (!volumeDir) return failed(`error identifying path of volume: expected one matching path: /host_pods/${pod.metadata.uid}/volumes/*/${spec.volume}, got 0`);
+    let progressPatch: Promise<unknown> = Promise.resolve();
+    const onProgress = (progress: UploaderProgress): void => {
+      progressPatch = progressPatch.then(() => patch('podvolumerestores', pvrName, { status: { progress } }, [404])).catch(() => undefined);
+    };
+    try {
+      await resticRestore(resticStore, { repoDir: resticRepositoryDir(resticStore, spec.backupStorageLocation, spec.sourceNamespace), snapshotId: spec.snapshotID, volumeDir, onProgress });
+    } catch (err) {
+      await progressPatch;
+      const e = (err as Error).message;
+      return failed(`error running restore err=${e}: ${e}`);
+    }
+    await progressPatch;
+    const restoreUid = pvr.metadata.ownerReferences?.find((o) => o.controller === true)?.uid ?? '';
+    try {
+      await writeRestoreDoneFile(volumeDir, restoreUid);
+    } catch (err) {
+      return failed(`error writing done file: ${(err as Error).message}`);
+    }
+    await patch('podvolumerestores', pvrName, { status: { phase: 'Completed', completionTimestamp: kubeTime() } }, [404]);
+  };
+
   const runRestore = async (restore: Restore): Promise<void> => {
     const { name, uid } = restore.metadata;
     const spec = restore.spec ?? {};
@@ -898,6 +1095,11 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
       await step();
       const why = location?.status?.phase === 'Unavailable' ? `BackupStorageLocation "${location.metadata.name}" is Unavailable` : `backup ${backupName} is ${backupPhase || 'New'} and has no contents in object storage`;
       await finish({ phase: 'Failed', failureReason: `error downloading backup: stand-in: ${why}` });
+      return;
+    }
+    const storedBackup = objectStore.get(backupName);
+    if (dataNodes && storedBackup) {
+      await restoreWithData(restore, backupName, storedBackup.items, finish);
       return;
     }
     const totalItems = backup.status?.progress?.totalItems ?? 0;
@@ -1168,6 +1370,21 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
     },
     async () => {
       for (const dr of await list<DownloadRequest>(path('downloadrequests'))) await reconcileDownload(dr);
+    },
+    async () => {
+      // The node agents' PodVolumeRestore controllers (data mode): a new PVR whose pod is on a data node
+      // and runs restore-wait (shouldProcess); a pod elsewhere is another node's business.
+      if (!dataNodes || workers.podVolumeRestores) return;
+      for (const pvr of await list<PodVolumeRestore>(path('podvolumerestores'))) {
+        if (pvr.status?.phase && pvr.status.phase !== 'New') continue;
+        const target = pvr.spec?.pod;
+        if (!target) continue;
+        const pod = await get<Pod>(`/api/v1/namespaces/${target.namespace}/pods/${encodeURIComponent(target.name)}`);
+        const node = pod ? dataNodes.get(pod.spec?.nodeName ?? '') : undefined;
+        if (!pod || !node || !isInitContainerRunning(pod)) continue;
+        serial('podVolumeRestores', () => runPodVolumeRestore(pvr, pod, node));
+        return;
+      }
     },
     async () => {
       const periodic = Date.now() - lastScheduleSync >= SCHEDULE_SYNC_PERIOD_MS / timeScale;
