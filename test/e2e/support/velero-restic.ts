@@ -89,7 +89,7 @@ export async function runRestic(store: ResticStore, args: readonly string[], cwd
       stderr += chunk.toString('utf8');
     });
     child.on('error', (err: NodeJS.ErrnoException) => {
-      reject(err.code === 'ENOENT' ? new ResticMissing('restic is not installed (Debian package `restic`; test/e2e/cluster/install-restic.sh installs it)') : err);
+      reject(err.code === 'ENOENT' ? new ResticMissing('restic is not installed (Debian package `restic`; test/e2e/cluster/provision.sh installs it)') : err);
     });
     child.on('close', (code) => {
       if (pending && onStdoutLine) onStdoutLine(pending);
