@@ -542,9 +542,9 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
         status: {
           phase: 'Completed',
           path: volumeDir,
-          snapshotID: result.snapshotId,
           completionTimestamp: kubeTime(),
-          ...(result.empty ? { message: 'volume was empty so no snapshot was taken' } : {}),
+          // Go's omitempty: an empty volume's PVB has no snapshotID at all.
+          ...(result.empty ? { message: 'volume was empty so no snapshot was taken' } : { snapshotID: result.snapshotId }),
         },
       }, [404]);
       return { phase: 'Completed' };
