@@ -97,6 +97,8 @@ import {
  * - pod_volume_restore_controller.go: a PVR is processed when its pod runs
  *   on a data node with restore-wait Running (isInitContainerRunning): restic
  *   restore into the volume, then .velero/<restore uid>.
+ * A Restore of a backup the stand-in did not take itself (one a test seeded)
+ * has no kept objects and follows the objects-only way.
  *
  * Left out: object storage (repositories are local directories; objects-only
  * mode copies nothing and reports the configured volumeBytes), backup hooks
