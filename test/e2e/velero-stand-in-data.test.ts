@@ -38,6 +38,8 @@ let node: DataNode;
 let standIn: VeleroStandIn;
 let storageClass: string;
 let releaseCrds: (() => void) | undefined;
+let mapped: string | undefined;
+let repositoryRoot: string;
 
 const send = (method: string, path: string, body?: unknown): Promise<ApiResponse> => apiRequest(clusterInfo(), method, path, body);
 const veleroPath = (resource: string, name?: string): string => `/apis/velero.io/v1/namespaces/${velero}/${resource}${name ? `/${name}` : ''}`;
@@ -145,13 +147,15 @@ beforeAll(async () => {
   storageClass = await node.storageClass('Delete');
   // Restored pods come back unscheduled: the data node's kubelet takes them (as a scheduler would).
   node.kubelet.runPods(app, 'run=yes');
-  standIn = await startVeleroStandIn(clusterInfo(), { namespace: velero, stepMs: 20, nodes: [node.runtime] });
+  repositoryRoot = join(node.root, 'velero-repositories');
+  standIn = await startVeleroStandIn(clusterInfo(), { namespace: velero, stepMs: 20, nodes: [node.runtime], repositoryRoot });
   await standIn.setStorageLocation('default', 'Available');
 });
 
 afterAll(async () => {
   await standIn?.stop();
   await deleteNamespace(core, app);
+  if (mapped) await deleteNamespace(core, mapped);
   await node?.stop({ keepRoot: process.env.KEEP_DATA_NODE === '1' });
   await deleteNamespace(core, velero);
   releaseCrds?.();
@@ -268,12 +272,89 @@ test('a claim on a hostPath PV is skipped with a warning and the backup is still
   const hostPv = await node.createHostPathPv(`hp-${process.pid}`, { claim: { namespace: app, name: 'hp-logs' } });
   await core.createNamespacedPersistentVolumeClaim({ namespace: app, body: { metadata: { name: 'hp-logs', labels }, spec: { accessModes: ['ReadWriteOnce'], storageClassName: '', volumeName: hostPv.name, resources: { requests: { storage: '1Gi' } } } } });
   await claim('hp-data', labels);
-  await podOnNode('hp-0', labels, ['hp-data', 'hp-logs']);
+  // An emptyDir no container mounts (backupper.go L218-224): skipped with a warning.
+  await podOnNode('hp-0', labels, ['hp-data', 'hp-logs'], {}, { volumes: [{ name: 'hp-data', persistentVolumeClaim: { claimName: 'hp-data' } }, { name: 'hp-logs', persistentVolumeClaim: { claimName: 'hp-logs' } }, { name: 'scratch', emptyDir: {} }] });
+  // A pod that is not Running (its claim does not exist): each of its volumes is skipped with a warning (L135-143).
+  await core.createNamespacedPod({ namespace: app, body: { metadata: { name: 'hp-1', labels }, spec: { nodeName: NODE, containers: [holder('app', [{ name: 'gone', mountPath: '/gone' }])], volumes: [{ name: 'gone', persistentVolumeClaim: { claimName: 'no-such-claim' } }] } } });
   const done = await backup('hp-b', { app: 'hp' });
-  expect(done.status).toMatchObject({ phase: 'Completed', errors: 0, warnings: 1 });
+  expect(done.status).toMatchObject({ phase: 'Completed', errors: 0, warnings: 3 });
   const pvbs = await listVelero('podvolumebackups', 'velero.io/backup-name=hp-b');
   expect(pvbs.map((p) => p.spec?.volume)).toEqual(['hp-data']);
-  expect(standIn.log('hp-b').some((l) => l.includes('Volume hp-logs in pod') && l.includes('is a hostPath volume which is not supported for pod volume backup, skipping'))).toBe(true);
+  const log = standIn.log('hp-b');
+  expect(log.some((l) => l.includes('Volume hp-logs in pod') && l.includes('is a hostPath volume which is not supported for pod volume backup, skipping'))).toBe(true);
+  expect(log.some((l) => l.includes('Volume scratch is declared in pod') && l.includes('but not mounted by any container, skipping'))).toBe(true);
+  expect(log.some((l) => l.includes('backup for volume gone is skipped: pod is not in the expected status'))).toBe(true);
+});
+
+test('the post hook runs after the copy in v1.11.1 (BackupPodVolumes waits; item_backupper.go L249-263), and a hook past its timeout fails with "timed out after"', async () => {
+  const labels = { run: 'yes', app: 'post' };
+  await claim('post', labels);
+  const pod = await podOnNode('post-0', labels, ['post'], {
+    'post.hook.backup.velero.io/container': 'app',
+    'post.hook.backup.velero.io/command': '["/bin/sh","-c","echo after > /post/post-hook-output"]',
+    'pre.hook.backup.velero.io/container': 'app',
+    'pre.hook.backup.velero.io/command': '["/bin/sh","-c","sleep 5"]',
+    'pre.hook.backup.velero.io/timeout': '1s',
+  });
+  const dir = volumeDirOf(pod, 'post');
+  chmodSync(dir, 0o777);
+  writeFileSync(join(dir, 'a.txt'), 'data\n');
+  const done = await backup('post-b', { app: 'post' });
+  // The pre hook timed out (an error; no on-error: the backup goes on), the volume was copied, then the post hook ran.
+  expect(done.status).toMatchObject({ phase: 'PartiallyFailed', errors: 1 });
+  expect(standIn.log('post-b').some((l) => l.includes('timed out after 1s'))).toBe(true);
+  expect(readFileSync(join(dir, 'post-hook-output'), 'utf8')).toBe('after\n');
+  await deletePod('post-0');
+  await send('DELETE', `/api/v1/namespaces/${app}/persistentvolumeclaims/post`);
+  await gone(`/api/v1/namespaces/${app}/persistentvolumeclaims/post`);
+  expect((await restore('post-r', 'post-b')).status?.phase).toBe('Completed');
+  // The snapshot was taken before the post hook wrote its file.
+  expect(tree(volumeDirOf(await whenRunning('post-0'), 'post'))).toEqual({ 'a.txt': Buffer.from('data\n').toString('base64') });
+});
+
+test('namespaceMapping and resource filters: the claim and pod come back in the mapped namespace with data from the source namespace\'s repository; excluded resources stay out', async () => {
+  const labels = { run: 'yes', app: 'map' };
+  await claim('map', labels);
+  await core.createNamespacedConfigMap({ namespace: app, body: { metadata: { name: 'map-config', labels }, data: { k: 'v' } } });
+  const pod = await podOnNode('map-0', labels, ['map']);
+  writeFiles(volumeDirOf(pod, 'map'));
+  const atBackup = tree(volumeDirOf(pod, 'map'));
+  expect((await backup('map-b', { app: 'map' })).status?.phase).toBe('Completed');
+  const target = `${app}-mapped`;
+  mapped = target;
+  node.kubelet.runPods(target, 'run=yes');
+  const done = await restore('map-r', 'map-b', { namespaceMapping: { [app]: target }, excludedResources: ['configmaps'] });
+  expect(done.status).toMatchObject({ phase: 'Completed', errors: 0 });
+  // Namespace (restored under its mapped name), PV (provisioned anew, not created), PVC, pod: the ConfigMap is excluded.
+  expect(done.status?.progress).toEqual({ totalItems: 4, itemsRestored: 4 });
+  expect((await send('GET', `/api/v1/namespaces/${target}/configmaps/map-config`)).status).toBe(404);
+  const restoredPod = await eventually(async () => {
+    const p = await core.readNamespacedPod({ namespace: target, name: 'map-0' });
+    return p.status?.phase === 'Running' ? p : undefined;
+  }, 'the mapped pod to run', 90_000, 250);
+  const [pvr] = await listVelero('podvolumerestores', 'velero.io/restore-name=map-r');
+  expect(pvr?.spec).toMatchObject({ pod: { namespace: target, name: 'map-0' }, sourceNamespace: app, repoIdentifier: `s3:s3-stand-in.amazonaws.com/velero-stand-in/restic/${app}` });
+  expect(tree(volumeDirOf(restoredPod, 'map'))).toEqual(atBackup);
+});
+
+test('a PodVolumeRestore that fails makes the Restore PartiallyFailed with "pod volume restore failed" (restorer.go, restore_controller.go)', async () => {
+  const labels = { run: 'yes', app: 'lost' };
+  await claim('lost', labels);
+  const pod = await podOnNode('lost-0', labels, ['lost']);
+  writeFiles(volumeDirOf(pod, 'lost'));
+  expect((await backup('lost-b', { app: 'lost' })).status?.phase).toBe('Completed');
+  const [pvb] = await listVelero('podvolumebackups', 'velero.io/backup-name=lost-b');
+  await deletePod('lost-0');
+  await send('DELETE', `/api/v1/namespaces/${app}/persistentvolumeclaims/lost`);
+  await gone(`/api/v1/namespaces/${app}/persistentvolumeclaims/lost`);
+  // The snapshot is gone from the repository (as if pruned): restic cannot find it.
+  execFileSync('restic', ['forget', `--repo=${join(repositoryRoot, 'repositories', 'default', 'restic', app)}`, pvb?.status?.snapshotID ?? '', '--no-cache'], { env: { ...process.env, RESTIC_PASSWORD: 'static-passw0rd' } });
+  const done = await restore('lost-r', 'lost-b');
+  expect(done.status).toMatchObject({ phase: 'PartiallyFailed', errors: 1 });
+  const [pvr] = await listVelero('podvolumerestores', 'velero.io/restore-name=lost-r');
+  expect(pvr?.status?.phase).toBe('Failed');
+  expect(pvr?.status?.message).toMatch(/^error running restore err=/);
+  expect(standIn.log('lost-r').some((l) => l.includes('pod volume restore failed: error running restore err='))).toBe(true);
 });
 
 test('a pre hook that fails with on-error Fail skips the pod and its volumes: PartiallyFailed; with no on-error the volumes are copied (item_hook_handler.go L230, L312-315; item_backupper.go L181-184)', async () => {
