@@ -268,7 +268,7 @@ export function imageProgram(container: ContainerShape, context: ImageContext): 
       kind: 'velero-restore-helper',
       script: `exec /velero-restore-helper/node /velero-restore-helper/main.cjs ${argvLine(argv.slice(1))}`,
       imageEnv: { PATH: IMAGE_PATH },
-      tmpfs: [],
+      tmpfs: ['/restores'],
       binds: [
         { source: process.execPath, target: '/velero-restore-helper/node', file: true },
         { source: join(context.nodeBinDir, 'velero-restore-helper.cjs'), target: '/velero-restore-helper/main.cjs', file: true },
