@@ -26,11 +26,13 @@ binary_ok() {
   [ -x "$BIN" ] && [ -x "$KCM_BIN" ] && VERSION_OUT=$("$BIN" --version 2>/dev/null) && "$KCM_BIN" --version >/dev/null 2>&1
 }
 kubectl_ok() { [ -x "$KUBECTL_BIN" ] && "$KUBECTL_BIN" version --client >/dev/null 2>&1; }
-is_ready() { binary_ok && kubectl_ok && command -v etcd >/dev/null 2>&1; }
+# Debian's restic (0.14 on bookworm) is the Velero stand-in's uploader (Velero 1.11's "restic" uploader).
+restic_ok() { command -v restic >/dev/null 2>&1 && restic version >/dev/null 2>&1; }
+is_ready() { binary_ok && kubectl_ok && restic_ok && command -v etcd >/dev/null 2>&1; }
 
 # ---- warm path -------------------------------------------------------------
 if is_ready; then
-  log "ready: $BIN ($VERSION_OUT), etcd at $(command -v etcd)"
+  log "ready: $BIN ($VERSION_OUT), etcd at $(command -v etcd), $(restic version | cut -d' ' -f1-2)"
   exit 0
 fi
 
@@ -77,7 +79,7 @@ SRC
   SRC_LIST_NEW=1
 fi
 
-PKGS=(golang-go rsync jq etcd-server golang-github-modern-go-reflect2-dev openssl)
+PKGS=(golang-go rsync jq etcd-server golang-github-modern-go-reflect2-dev openssl restic)
 MISSING=()
 for p in "${PKGS[@]}"; do
   if ! dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed'; then
@@ -165,5 +167,5 @@ if [ "$NEED_BUILD" -eq 1 ]; then
   trap - EXIT
 fi
 
-is_ready || die "provisioning finished but $BIN, $KCM_BIN, $KUBECTL_BIN or etcd is not usable"
+is_ready || die "provisioning finished but $BIN, $KCM_BIN, $KUBECTL_BIN, etcd or restic is not usable"
 log "ready: $BIN ($VERSION_OUT), etcd at $(command -v etcd)"

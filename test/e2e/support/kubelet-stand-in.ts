@@ -1,3 +1,4 @@
+import type { V1Pod } from '@kubernetes/client-node';
 import { apiRequest, type ApiResponse } from '../cluster/cluster.js';
 import { clusterInfo } from './kube.js';
 
@@ -9,6 +10,15 @@ import { clusterInfo } from './kube.js';
  * (DELETE with gracePeriodSeconds 0) once its grace period has passed. It
  * never touches pods it was not told to run. It polls rather than watches:
  * a test helper that never misses an event is worth more than its latency.
+ *
+ * Without options it pretends: no process runs, every pod is reported
+ * Running and Ready at once. Given a PodHost (the data-bearing node,
+ * data-node.ts), the host runs the pods for real and says what their status
+ * is; the loop reports it, completes deletions once the host has stopped
+ * the containers, and tells the host of pods gone from the API
+ * (force-deleted) so it kills them at once, as the kubelet's pod workers do
+ * for a pod the API no longer has (kubernetes v1.20 pkg/kubelet/kubelet.go
+ * HandlePodRemoves).
  */
 export interface KubeletStandIn {
   nodeName: string;
@@ -23,6 +33,27 @@ export interface PodJson {
   status?: { phase?: string; conditions?: { type: string; status: string }[] };
 }
 
+/** What runs the pods of a node that runs them for real (data-pod-host.ts). */
+export interface PodHost {
+  /** Brings a live pod bound to this node one step on; returns its status as the kubelet reports it. */
+  sync(pod: V1Pod): Promise<Record<string, unknown>>;
+  /** The pod has a deletionTimestamp: stops its containers; resolves once they have stopped (by the end of the grace period). */
+  terminate(pod: V1Pod): Promise<void>;
+  /** The pod's deletion completed: cleans up after it. */
+  deleted(uid: string): Promise<void>;
+  /** Pods of this node the API no longer has (force-deleted): killed at once. */
+  forgetAllBut(uids: ReadonlySet<string>): Promise<void>;
+  /** The node goes away: every process is killed. */
+  killAll(): Promise<void>;
+}
+
+export interface KubeletStandInOptions {
+  /** Runs the pods for real (the data-bearing node); without it, pods are only reported Running. */
+  host?: PodHost;
+  /** Labels for the Node beyond kubernetes.io/hostname and kubernetes.io/os. */
+  labels?: Record<string, string>;
+}
+
 const POLL_MS = 250;
 
 function ok(res: ApiResponse, what: string, also: number[] = []): ApiResponse {
@@ -30,13 +61,14 @@ function ok(res: ApiResponse, what: string, also: number[] = []): ApiResponse {
   return res;
 }
 
-export async function startKubeletStandIn(nodeName: string): Promise<KubeletStandIn> {
+export async function startKubeletStandIn(nodeName: string, options: KubeletStandInOptions = {}): Promise<KubeletStandIn> {
+  const host = options.host;
   const info = clusterInfo();
   const now = (): string => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   ok(await apiRequest(info, 'POST', '/api/v1/nodes', {
     apiVersion: 'v1',
     kind: 'Node',
-    metadata: { name: nodeName, labels: { 'kubernetes.io/hostname': nodeName, 'kubernetes.io/os': 'linux' } },
+    metadata: { name: nodeName, labels: { ...options.labels, 'kubernetes.io/hostname': nodeName, 'kubernetes.io/os': 'linux' } },
   }), `registering Node ${nodeName}`, [409]);
   const readyCondition = (): Record<string, string> => ({ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet stand-in', lastHeartbeatTime: now(), lastTransitionTime: now() });
   ok(await apiRequest(info, 'PATCH', `/api/v1/nodes/${nodeName}/status`, {
@@ -57,6 +89,7 @@ export async function startKubeletStandIn(nodeName: string): Promise<KubeletStan
         apiVersion: 'v1', kind: 'Binding', metadata: { name, namespace }, target: { apiVersion: 'v1', kind: 'Node', name: nodeName },
       }), `binding ${namespace}/${name}`, [409]);
     }
+    if (host) return; // the host reports its status on the next tick
     const t = now();
     const conditions = ['PodScheduled', 'Initialized', 'ContainersReady', 'Ready'].map((type) => ({ type, status: 'True', lastTransitionTime: t }));
     ok(await apiRequest(info, 'PATCH', `${base}/status`, {
@@ -85,11 +118,50 @@ export async function startKubeletStandIn(nodeName: string): Promise<KubeletStan
     }, wait));
   };
 
+  const reported = new Map<string, string>();
+  const hostDeleting = new Set<string>();
+  const finishHostDeletion = (runner: PodHost, pod: V1Pod): void => {
+    const { name, namespace, uid } = pod.metadata ?? {};
+    if (!name || !namespace || !uid || hostDeleting.has(uid)) return;
+    hostDeleting.add(uid);
+    void runner.terminate(pod)
+      .then(() => apiRequest(info, 'DELETE', `/api/v1/namespaces/${namespace}/pods/${name}`, {
+        apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: { uid },
+      }))
+      .then((res) => {
+        if (res.status === 200 || res.status === 404 || res.status === 409) return runner.deleted(uid);
+        hostDeleting.delete(uid);
+        return undefined;
+      })
+      .catch(() => hostDeleting.delete(uid));
+  };
+  const syncHost = async (runner: PodHost, pods: V1Pod[]): Promise<void> => {
+    await runner.forgetAllBut(new Set(pods.map((p) => p.metadata?.uid ?? '')));
+    for (const pod of pods) {
+      const { name, namespace, uid } = pod.metadata ?? {};
+      if (!name || !namespace || !uid) continue;
+      if (pod.metadata?.deletionTimestamp) {
+        finishHostDeletion(runner, pod);
+        continue;
+      }
+      const status = JSON.stringify(await runner.sync(pod));
+      if (reported.get(uid) === status) continue;
+      const res = await apiRequest(info, 'PATCH', `/api/v1/namespaces/${namespace}/pods/${name}/status`, `{"status":${status}}`, 'application/merge-patch+json');
+      if (res.status === 200) reported.set(uid, status);
+    }
+  };
+
   const tick = async (): Promise<void> => {
     const mine = await apiRequest(info, 'GET', `/api/v1/pods?fieldSelector=${encodeURIComponent(`spec.nodeName=${nodeName}`)}`);
-    for (const pod of (mine.json as { items?: PodJson[] } | undefined)?.items ?? []) {
-      if (pod.metadata?.deletionTimestamp) finishDeletion(pod);
-      else if (pod.status?.phase !== 'Running') await run(pod);
+    const items = (mine.json as { items?: PodJson[] } | undefined)?.items ?? [];
+    if (host) {
+      // A failed list is not an empty node: forgetAllBut would kill every pod.
+      if (mine.status === 200) await syncHost(host, items as unknown as V1Pod[]);
+    } else {
+      for (const pod of items) {
+        if (pod.metadata?.deletionTimestamp) finishDeletion(pod);
+        else if (pod.status?.phase !== 'Running') await run(pod);
+      }
     }
     for (const { namespace, labelSelector } of told) {
       const res = await apiRequest(info, 'GET', `/api/v1/namespaces/${namespace}/pods?labelSelector=${encodeURIComponent(labelSelector)}`);
@@ -120,6 +192,7 @@ export async function startKubeletStandIn(nodeName: string): Promise<KubeletStan
       stopped = true;
       await loop;
       for (const timer of deleting.values()) clearTimeout(timer);
+      await host?.killAll();
       await apiRequest(info, 'DELETE', `/api/v1/nodes/${nodeName}`).catch(() => undefined);
     },
   };

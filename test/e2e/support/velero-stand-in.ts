@@ -1,10 +1,19 @@
 import { createHmac, createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { apiRequest, type ApiResponse } from '../cluster/cluster.js';
 import { formatGoDuration, parseGoDuration } from './go-duration.js';
 import { clusterInfo } from './kube.js';
+import type { NodeRuntime } from './node-runtime.js';
 import { parseStandardCron } from './robfig-cron.js';
+import { backupHookFromAnnotations, runBackupHook, type RestoreHooksSpec } from './velero-hooks.js';
+import { resticBackup, resticRepositoryDir, resticRestore, veleroRepoIdentifier, writeRestoreDoneFile, type ResticStore, type UploaderProgress } from './velero-restic.js';
+import {
+  BACKED_UP_RESOURCES, collectionPath, podForRestore, qualified, resetForRestore, resetVolumeBindingInfo, restoreOrder, restoreTakes, serviceForRestore,
+  type ItemManifest, type RestoreFilter, type StoredItem,
+} from './velero-restore-items.js';
 
 /**
  * VELERO STAND-IN: plays Velero v1.11.1's server and node agent against the
@@ -67,12 +76,37 @@ import { parseStandardCron } from './robfig-cron.js';
  *   its PodVolumeBackups. So a Backup object deleted directly comes back, as
  *   with Velero; only a DeleteBackupRequest removes it from the store.
  *
- * Left out: object storage and repositories (nothing is copied; sizes are
- * the configured volumeBytes), hooks, snapshots and CSI, plugins, resource
- * filtering beyond namespaces and labels (totalItems counts the selected
+ * DATA MODE (options.nodes given; the pods those NodeRuntimes run carry real
+ * data, pods elsewhere stay objects-only):
+ * - pkg/backup/item_backupper.go backupItem L181-263, one pod at a time: the
+ *   pre hook (velero-hooks.ts; a failed on-error Fail hook drops the pod and
+ *   its volumes from the backup), the pod's PodVolumeBackups, which
+ *   BackupPodVolumes waits for in v1.11 (the node agent copies each with
+ *   Debian's restic, velero-restic.ts: repository per location and volume
+ *   namespace, parent snapshot per claim, empty volumes without a snapshot),
+ *   then the post hook — in v1.11.1 after the copy (the post hook running
+ *   before the copy, velero#8159, came with the asynchronous FSB of 1.12+).
+ *   Every error and warning Velero logs is counted in status.errors/warnings.
+ * - backupper.go L207-224: a volume on a hostPath PV is skipped with a warning.
+ * - the backup keeps the manifests of everything it selected
+ *   (velero-restore-items.ts BACKED_UP_RESOURCES); a Restore restores them as
+ *   pkg/restore/restore.go does (velero-restore-items.ts), creates a
+ *   PodVolumeRestore for each volume with a snapshot of each pod it created
+ *   (L1525-1538), and ends only when they have (podVolumeWaitGroup):
+ *   PartiallyFailed with "pod volume restore failed: …" when one failed.
+ * - pod_volume_restore_controller.go: a PVR is processed when its pod runs
+ *   on a data node with restore-wait Running (isInitContainerRunning): restic
+ *   restore into the volume, then .velero/<restore uid>.
+ * A Restore of a backup the stand-in did not take itself (one a test seeded)
+ * has no kept objects and follows the objects-only way.
+ *
+ * Left out: object storage (repositories are local directories; objects-only
+ * mode copies nothing and reports the configured volumeBytes), backup hooks
+ * from spec.hooks and on pods not on a data node, snapshots and CSI, plugins, resource
+ * filtering beyond namespaces and labels in objects-only mode (totalItems counts the selected
  * pods, PVCs, Services, ConfigMaps, Secrets, workloads, bound PVs and included
- * namespaces), restoring the objects themselves (PodVolumeRestores name the
- * backed-up pods), the node-agent presence check, garbage collection of
+ * namespaces), restoring objects other than pods in objects-only mode
+ * (PodVolumeRestores name the backed-up pods), the node-agent presence check, garbage collection of
  * expired backups, and the sync's deletion of Completed Backups missing from
  * the store (tests seed Backups directly; Velero would delete those). Every v1.11.1 Velero CRD is
  * without a status subresource, so status is written with merge patches of the
@@ -89,6 +123,13 @@ export interface VeleroStandInOptions {
   volumeBytes?: number;
   /** Base of the download URLs written to DownloadRequest status. */
   downloadBaseUrl?: string;
+  /**
+   * Data mode: the nodes whose pods carry real data (their volumes are copied with restic, their
+   * hooks run); a Restore then restores every kept object, not only pods. Undefined: objects-only.
+   */
+  nodes?: readonly NodeRuntime[];
+  /** Where the restic repositories live (default: a new directory under the OS temp dir). */
+  repositoryRoot?: string;
 }
 
 export type BackupFailure = 'Failed' | 'PartiallyFailed' | 'FailedValidation';
@@ -108,6 +149,8 @@ export interface VeleroStandIn {
   holdBackups(hold: boolean): void;
   /** Leave DeleteBackupRequests unprocessed (no phase, Backup untouched) until released, as a busy Velero would. */
   holdDeletions(hold: boolean): void;
+  /** What Velero would write to the backup's or restore's log (data mode: hooks, skips, errors). */
+  log(name: string): readonly string[];
   stop(): Promise<void>;
 }
 
@@ -171,6 +214,7 @@ interface Meta {
   deletionTimestamp?: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
+  ownerReferences?: { uid: string; controller?: boolean }[];
 }
 /** Velero objects as JSON: only what the stand-in reads is typed. */
 interface Obj<Spec = unknown, Status = unknown> {
@@ -189,15 +233,23 @@ interface BackupSpec {
   defaultVolumesToFsBackup?: boolean;
   defaultVolumesToRestic?: boolean;
   csiSnapshotTimeout?: string;
+  includedResources?: string[];
+  excludedResources?: string[];
 }
 interface BackupStatus { phase?: string; progress?: { totalItems?: number; itemsBackedUp?: number } }
 type Backup = Obj<BackupSpec, BackupStatus>;
 interface PodVolume { name: string; persistentVolumeClaim?: { claimName: string }; [kind: string]: unknown }
-type Pod = Obj<{ nodeName?: string; volumes?: PodVolume[]; containers?: { volumeMounts?: { name: string }[] }[] }, { phase?: string }>;
+type Pod = Obj<
+  { nodeName?: string; volumes?: PodVolume[]; containers?: { name: string; volumeMounts?: { name: string }[] }[]; initContainers?: { name: string }[] },
+  { phase?: string; initContainerStatuses?: { name: string; state?: { running?: unknown } }[] }
+>;
 interface PodVolumeBackupSpec { pod: { namespace: string; name: string; uid?: string }; volume: string; uploaderType?: string; repoIdentifier?: string; backupStorageLocation?: string }
-interface PodVolumeBackupStatus { phase?: string; snapshotID?: string; progress?: { totalBytes?: number } }
+interface PodVolumeBackupStatus { phase?: string; snapshotID?: string; startTimestamp?: string; message?: string; progress?: { totalBytes?: number } }
 type PodVolumeBackup = Obj<PodVolumeBackupSpec, PodVolumeBackupStatus>;
-type Restore = Obj<{ backupName?: string; scheduleName?: string; namespaceMapping?: Record<string, string> }, { phase?: string }>;
+type Restore = Obj<{ backupName?: string; scheduleName?: string; namespaceMapping?: Record<string, string>; hooks?: RestoreHooksSpec; preserveNodePorts?: boolean } & RestoreFilter, { phase?: string }>;
+interface PodVolumeRestoreSpec { pod: { namespace: string; name: string; uid?: string }; volume: string; snapshotID: string; backupStorageLocation: string; repoIdentifier: string; sourceNamespace: string }
+type PodVolumeRestore = Obj<PodVolumeRestoreSpec, { phase?: string; message?: string }>;
+type PersistentVolume = Obj<{ hostPath?: unknown }>;
 type DeleteBackupRequest = Obj<{ backupName?: string }, { phase?: string }>;
 type DownloadRequest = Obj<{ target?: { kind?: string; name?: string } }, { phase?: string; expiration?: string }>;
 type Schedule = Obj<{ schedule?: string; paused?: boolean; useOwnerReferencesInBackup?: boolean; template?: { metadata?: { labels?: Record<string, string> } } & Record<string, unknown> }, { phase?: string; lastBackup?: string }>;
@@ -264,6 +316,15 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
   /** The schedules' clock: starts at the real time and runs timeScale times faster. */
   const virtual = (realMs: number): number => startedAt + (realMs - startedAt) * timeScale;
 
+  /** Data mode: the nodes whose pods carry data, by name; undefined in objects-only mode. */
+  const dataNodes = options.nodes ? new Map(options.nodes.map((n) => [n.nodeName, n])) : undefined;
+  const resticStore: ResticStore = { root: options.repositoryRoot ?? (dataNodes ? mkdtempSync(join(tmpdir(), 'velero-stand-in-')) : '') };
+  /** Velero's backup and restore logs, by backup or restore name. */
+  const logs = new Map<string, string[]>();
+  const logTo = (name: string, ...lines: string[]): void => {
+    logs.set(name, [...(logs.get(name) ?? []), ...lines]);
+  };
+
   let stopped = false;
   let hold = false;
   let holdDeletions = false;
@@ -271,7 +332,12 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
   const locations = new Map<string, 'Available' | 'Unavailable'>();
   /** Velero's backupTracker: backups the backup controller is running (DeleteBackupRequests refuse them). */
   const running = new Set<string>();
-  const workers = { backups: undefined as Promise<void> | undefined, restores: undefined as Promise<void> | undefined, deletions: undefined as Promise<void> | undefined };
+  const workers = {
+    backups: undefined as Promise<void> | undefined,
+    restores: undefined as Promise<void> | undefined,
+    deletions: undefined as Promise<void> | undefined,
+    podVolumeRestores: undefined as Promise<void> | undefined,
+  };
   let lastError: unknown;
   const downloadRetries = new Map<string, { failures: number; notBefore: number }>();
   const scheduleSeen = new Map<string, number>();
@@ -279,9 +345,11 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
   let lastScheduleSync = 0;
   let lastBackupSync = Date.now();
   /** The object store: what Velero uploaded for each backup (its metadata and PodVolumeBackups), by backup name. */
-  const objectStore = new Map<string, { backup: Backup; volumes: PodVolumeBackup[]; pods: Pod[] }>();
+  const objectStore = new Map<string, { backup: Backup; volumes: PodVolumeBackup[]; pods: Pod[]; items: StoredItem[] }>();
   /** The pod manifests a running backup selected (its "resource tarball"), until the upload stores them. */
   const backedUpPods = new Map<string, Pod[]>();
+  /** Data mode: every manifest a running backup selected, until the upload stores them. */
+  const backedUpItems = new Map<string, StoredItem[]>();
 
   const path = (resource: string, name?: string): string => `${VELERO_API}/namespaces/${ns}/${resource}${name === undefined ? '' : `/${encodeURIComponent(name)}`}`;
 
@@ -385,9 +453,108 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
   const upload = async (name: string): Promise<void> => {
     const backup = await getVelero<Backup>('backups', name);
     if (backup) {
-      objectStore.set(name, { backup, volumes: await list<PodVolumeBackup>(path('podvolumebackups'), `${LABEL.backupName}=${veleroLabelValue(name)}`), pods: backedUpPods.get(name) ?? [] });
+      objectStore.set(name, {
+        backup,
+        volumes: await list<PodVolumeBackup>(path('podvolumebackups'), `${LABEL.backupName}=${veleroLabelValue(name)}`),
+        pods: backedUpPods.get(name) ?? [],
+        items: backedUpItems.get(name) ?? [],
+      });
     }
     backedUpPods.delete(name);
+    backedUpItems.delete(name);
+  };
+
+  /**
+   * Data mode: the manifests the backup selects (item_collector.go): the namespaced kinds the stand-in
+   * keeps in the backup's namespaces with its label selectors and resource filters, the Namespaces
+   * named, and each selected claim's PV (pkg/backup/backup_pv_action.go adds it as an additional item).
+   */
+  const collectItems = async (spec: BackupSpec): Promise<StoredItem[]> => {
+    const items: StoredItem[] = [];
+    const takes = (resource: string, group: string): boolean => {
+      const q = qualified({ resource, group });
+      const excluded = spec.excludedResources ?? [];
+      const included = spec.includedResources ?? [];
+      if (excluded.includes(resource) || excluded.includes(q)) return false;
+      return included.length === 0 || included.includes('*') || included.includes(resource) || included.includes(q);
+    };
+    for (const r of BACKED_UP_RESOURCES) {
+      if (!r.namespaced || !takes(r.resource, r.group)) continue;
+      for (const manifest of await selected<Obj>(spec, collectionPath(r.resource, r.group))) {
+        items.push({ resource: r.resource, group: r.group, manifest: { apiVersion: r.group ? `${r.group}/${r.version}` : r.version, kind: r.kind, ...structuredClone(manifest) } as ItemManifest });
+      }
+    }
+    if (takes('persistentvolumes', '')) {
+      for (const claim of items.filter((i) => i.resource === 'persistentvolumeclaims')) {
+        const volumeName = claim.manifest.spec?.volumeName;
+        if (typeof volumeName !== 'string' || volumeName === '') continue;
+        const pv = await get<Obj>(`/api/v1/persistentvolumes/${encodeURIComponent(volumeName)}`);
+        if (pv) items.push({ resource: 'persistentvolumes', group: '', manifest: { apiVersion: 'v1', kind: 'PersistentVolume', ...structuredClone(pv) } as ItemManifest });
+      }
+    }
+    if (takes('namespaces', '')) {
+      for (const namespace of selectedNamespaces(spec) ?? []) {
+        const found = await get<Obj>(`/api/v1/namespaces/${encodeURIComponent(namespace)}`);
+        if (found) items.push({ resource: 'namespaces', group: '', manifest: { apiVersion: 'v1', kind: 'Namespace', ...structuredClone(found) } as ItemManifest });
+      }
+    }
+    return items;
+  };
+
+  /**
+   * The node agent's pod_volume_backup_controller.go Reconcile for one PVB on a data node: InProgress,
+   * the pod's volume directory (GetVolumeDirectory + SinglePathMatch), the parent snapshot (the newest
+   * Completed PVB of the same claim, uploader and location: getParentSnapshot), restic backup, then
+   * Completed with path and snapshotID (message for an empty volume) or Failed with Velero's message.
+   */
+  const runPodVolumeBackup = async (pvbName: string, node: NodeRuntime): Promise<{ phase: string; message?: string }> => {
+    const pvb = await getVelero<PodVolumeBackup & { spec: PodVolumeBackupSpec & { tags?: Record<string, string> } }>('podvolumebackups', pvbName);
+    if (!pvb?.spec) return { phase: 'Failed', message: `PodVolumeBackup ${pvbName} is gone` };
+    const spec = pvb.spec;
+    const startTimestamp = kubeTime();
+    await patch('podvolumebackups', pvbName, { status: { phase: 'InProgress', startTimestamp } }, [404]);
+    const failed = async (message: string): Promise<{ phase: string; message: string }> => {
+      await patch('podvolumebackups', pvbName, { status: { phase: 'Failed', message, completionTimestamp: kubeTime() } }, [404]);
+      return { phase: 'Failed', message };
+    };
+    const volumeDir = node.volumeDir(spec.pod.uid ?? '', spec.volume);
+    if (!volumeDir) return failed(`identifying unique volume path on host: expected one matching path: /host_pods/${spec.pod.uid ?? ''}/volumes/*/${spec.volume}, got 0`);
+    let parentSnapshotId: string | undefined;
+    const pvcUid = pvb.metadata.labels?.[LABEL.pvcUid];
+    if (pvcUid) {
+      const parents = (await list<PodVolumeBackup>(path('podvolumebackups'), `${LABEL.pvcUid}=${pvcUid}`))
+        .filter((p) => p.status?.phase === 'Completed' && p.spec?.uploaderType === spec.uploaderType && p.spec?.backupStorageLocation === spec.backupStorageLocation)
+        .sort((a, b) => (b.status?.startTimestamp ?? '').localeCompare(a.status?.startTimestamp ?? ''));
+      parentSnapshotId = parents[0]?.status?.snapshotID || undefined;
+    }
+    let progressPatch: Promise<unknown> = Promise.resolve();
+    const onProgress = (progress: UploaderProgress): void => {
+      progressPatch = progressPatch.then(() => patch('podvolumebackups', pvbName, { status: { progress } }, [404])).catch(() => undefined);
+    };
+    try {
+      const result = await resticBackup(resticStore, {
+        repoDir: resticRepositoryDir(resticStore, spec.backupStorageLocation ?? '', spec.pod.namespace),
+        volumeDir,
+        tags: spec.tags ?? {},
+        ...(parentSnapshotId ? { parentSnapshotId } : {}),
+        onProgress,
+      });
+      await progressPatch;
+      await patch('podvolumebackups', pvbName, {
+        status: {
+          phase: 'Completed',
+          path: volumeDir,
+          completionTimestamp: kubeTime(),
+          // Go's omitempty: an empty volume's PVB has no snapshotID at all.
+          ...(result.empty ? { message: 'volume was empty so no snapshot was taken' } : { snapshotID: result.snapshotId }),
+        },
+      }, [404]);
+      return { phase: 'Completed' };
+    } catch (err) {
+      await progressPatch;
+      const e = (err as Error).message;
+      return failed(`running backup, stderr=${e}: ${e}`);
+    }
   };
 
   const runBackup = async (backup: Backup): Promise<void> => {
@@ -450,6 +617,7 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
       // pkg/backup/item_collector.go: every selected pod's manifest goes into the backup, running or not.
       backedUpPods.set(name, structuredClone(pods));
       const pvcs = await selected<Obj<{ volumeName?: string }>>(spec, '/api/v1/persistentvolumeclaims');
+      if (dataNodes) backedUpItems.set(name, await collectItems(spec));
       let others = 0;
       for (const collection of COUNTED_PATHS) others += (await selected(spec, collection)).length;
       const namespaces = selectedNamespaces(spec)?.length ?? 0;
@@ -457,28 +625,87 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
       await patch('backups', name, { status: { progress: { totalItems, itemsBackedUp: 0 } } }, [404]);
 
       const errors: string[] = [];
+      /** Velero counts every warning its backup log gets (logging.LogHook). */
+      const warnings: string[] = [];
+      const warn = (message: string): void => {
+        warnings.push(message);
+        logTo(name, `level=warning msg="${message}"`);
+      };
+      const fail = (message: string): void => {
+        errors.push(message);
+        logTo(name, `level=error msg="${message}"`);
+      };
       const pvbs: string[] = [];
       const takenClaims = new Set<string>();
+      // The stand-in's locations are "aws" ones with bucket velero-stand-in, region stand-in (keepLocation).
+      const repoLocation = { bucket: 'velero-stand-in', region: 'stand-in' };
       for (const pod of pods.sort(byAge)) {
         const podNs = pod.metadata.namespace ?? '';
-        // kube.IsPodRunning: scheduled, Running, not terminating; else Velero only warns.
-        if (!pod.spec?.nodeName || pod.status?.phase !== 'Running' || pod.metadata.deletionTimestamp) continue;
+        const podId = `${podNs}/${pod.metadata.name}`;
+        const node = dataNodes?.get(pod.spec?.nodeName ?? '');
+        // item_backupper.go L181-184: the pre hook first; on-error Fail ends this pod's backup there (its
+        // manifest and volumes are not in the backup) with the error logged twice (hook, item).
+        if (node) {
+          const hookWarnings: string[] = [];
+          const pre = backupHookFromAnnotations(pod.metadata.annotations, 'pre', hookWarnings);
+          hookWarnings.forEach(warn);
+          if (pre) {
+            const outcome = await runBackupHook(node, pod, pre, 'pre');
+            logTo(name, ...outcome.log.map((l) => `${l} pod=${podId}`));
+            if (outcome.error !== undefined) errors.push(`pre hook of pod ${podId}: ${outcome.error}`);
+            if (outcome.failsItem) {
+              fail(`Error backing up item: pod ${podId}: ${outcome.error ?? ''}`);
+              backedUpPods.set(name, (backedUpPods.get(name) ?? []).filter((p) => p.metadata.uid !== pod.metadata.uid));
+              backedUpItems.set(name, (backedUpItems.get(name) ?? []).filter((i) => i.manifest.metadata.uid !== pod.metadata.uid));
+              continue;
+            }
+          }
+        }
+        const volumesToBackup = volumesVeleroBacksUp(pod, fsBackup);
+        // backupper.go L135-143 kube.IsPodRunning: scheduled, Running, not terminating; else a warning per volume.
+        if (!pod.spec?.nodeName || pod.status?.phase !== 'Running' || pod.metadata.deletionTimestamp) {
+          for (const volumeName of volumesToBackup) warn(`backup for volume ${volumeName} is skipped: pod is not in the expected status, name=${pod.metadata.name}, namespace=${podNs}, phase=${pod.status?.phase ?? ''}: pod is not running`);
+          continue;
+        }
         const mounted = new Set((pod.spec.containers ?? []).flatMap((c) => (c.volumeMounts ?? []).map((m) => m.name)));
-        for (const volumeName of volumesVeleroBacksUp(pod, fsBackup)) {
+        const podPvbs: string[] = [];
+        for (const volumeName of volumesToBackup) {
           const volume = pod.spec.volumes?.find((v) => v.name === volumeName);
-          if (!volume) continue;
+          if (!volume) {
+            warn(`No volume named ${volumeName} found in pod ${podId}, skipping`);
+            continue;
+          }
           const claimName = volume.persistentVolumeClaim?.claimName;
+          // item_backupper.go L196-207: a claim another pod's PVB has taken is not backed up twice.
           if (claimName !== undefined && takenClaims.has(`${podNs}/${claimName}`)) continue;
-          let pvc: Obj | undefined;
+          let pvc: Obj<{ volumeName?: string }> | undefined;
           if (claimName !== undefined) {
             pvc = await get(`/api/v1/namespaces/${podNs}/persistentvolumeclaims/${encodeURIComponent(claimName)}`);
             if (!pvc) {
-              errors.push(`error getting persistent volume claim for volume: persistentvolumeclaims "${claimName}" not found`);
+              fail(`error getting persistent volume claim for volume: persistentvolumeclaims "${claimName}" not found`);
               continue;
             }
-            takenClaims.add(`${podNs}/${claimName}`);
           }
-          if (!mounted.has(volumeName)) continue;
+          // backupper.go L207-216 isHostPathVolume: a hostPath volume, or (data mode) a claim on a hostPath PV.
+          // Objects-only mode keeps backing up claims on hostPath PVs: its tests' PVs are hostPath directories.
+          let hostPath = volume.hostPath !== undefined && volume.hostPath !== null;
+          if (!hostPath && dataNodes && pvc?.spec?.volumeName) {
+            const pv = await get<PersistentVolume>(`/api/v1/persistentvolumes/${encodeURIComponent(pvc.spec.volumeName)}`);
+            if (!pv) {
+              fail(`error checking if volume is a hostPath volume: persistentvolumes "${pvc.spec.volumeName}" not found`);
+              continue;
+            }
+            hostPath = pv.spec?.hostPath !== undefined && pv.spec.hostPath !== null;
+          }
+          if (hostPath) {
+            warn(`Volume ${volumeName} in pod ${podId} is a hostPath volume which is not supported for pod volume backup, skipping`);
+            continue;
+          }
+          // backupper.go L218-224: volumes no container mounts have no directory.
+          if (!mounted.has(volumeName)) {
+            warn(`Volume ${volumeName} is declared in pod ${podId} but not mounted by any container, skipping`);
+            continue;
+          }
           const created = ok(await call('POST', path('podvolumebackups'), {
             apiVersion: 'velero.io/v1',
             kind: 'PodVolumeBackup',
@@ -495,14 +722,35 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
               volume: volumeName,
               tags: { backup: name, 'backup-uid': uid, pod: pod.metadata.name, 'pod-uid': pod.metadata.uid, ns: podNs, volume: volumeName, ...(pvc ? { 'pvc-uid': pvc.metadata.uid } : {}) },
               backupStorageLocation: storageLocation,
-              repoIdentifier: `s3:${downloadBaseUrl.replace(/^https?:\/\//, '')}/restic/${podNs}`,
+              repoIdentifier: dataNodes ? veleroRepoIdentifier(repoLocation, podNs) : `s3:${downloadBaseUrl.replace(/^https?:\/\//, '')}/restic/${podNs}`,
               uploaderType: 'restic',
             },
-          }), `creating a PodVolumeBackup for ${podNs}/${pod.metadata.name} volume ${volumeName}`);
-          pvbs.push((created.json as Obj).metadata.name);
+          }), `creating a PodVolumeBackup for ${podId} volume ${volumeName}`);
+          if (claimName !== undefined) takenClaims.add(`${podNs}/${claimName}`);
+          podPvbs.push((created.json as Obj).metadata.name);
+        }
+        if (!node) {
+          pvbs.push(...podPvbs);
+          continue;
+        }
+        // BackupPodVolumes waits for this pod's PVBs (the node agent runs one at a time).
+        for (const pvbName of podPvbs) {
+          const result = await runPodVolumeBackup(pvbName, node);
+          if (result.phase === 'Failed') fail(`pod volume backup failed: ${result.message ?? ''}`);
+        }
+        // item_backupper.go L260-263: the post hook, after the copy in v1.11.1; on-error Fail fails the item.
+        const post = backupHookFromAnnotations(pod.metadata.annotations, 'post');
+        if (post) {
+          const outcome = await runBackupHook(node, pod, post, 'post');
+          logTo(name, ...outcome.log.map((l) => `${l} pod=${podId}`));
+          if (outcome.error !== undefined) errors.push(`post hook of pod ${podId}: ${outcome.error}`);
+          if (outcome.failsItem) {
+            fail(`Error backing up item: pod ${podId}: ${outcome.error ?? ''}`);
+            backedUpPods.set(name, (backedUpPods.get(name) ?? []).filter((p) => p.metadata.uid !== pod.metadata.uid));
+            backedUpItems.set(name, (backedUpItems.get(name) ?? []).filter((i) => i.manifest.metadata.uid !== pod.metadata.uid));
+          }
         }
       }
-
       // The node agent's part: every PVB of this backup runs at once.
       await step();
       for (const pvb of pvbs) {
@@ -538,13 +786,14 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
         return;
       }
       const partial = errors.length > 0;
-      await finish({ phase: partial ? 'FinalizingPartiallyFailed' : 'Finalizing', errors: errors.length, warnings: 0, progress: { totalItems, itemsBackedUp: totalItems } });
+      await finish({ phase: partial ? 'FinalizingPartiallyFailed' : 'Finalizing', errors: errors.length, warnings: warnings.length, progress: { totalItems, itemsBackedUp: totalItems } });
       await step();
       await finish({ phase: partial ? 'PartiallyFailed' : 'Completed', completionTimestamp: kubeTime() });
       await upload(name);
     } finally {
       running.delete(name);
       backedUpPods.delete(name);
+      backedUpItems.delete(name);
     }
   };
 
@@ -608,6 +857,203 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
     return created;
   };
 
+  // ---- Data mode restores (pkg/restore/restore.go, pkg/podvolume/restorer.go) ----
+  /**
+   * Restores the kept objects in Velero's order (velero-restore-items.ts), a PodVolumeRestore per volume
+   * with a snapshot of each pod this restore created (restore.go L1525-1538, restorer.go
+   * RestorePodVolumes / newPodVolumeRestore), then waits for them as the podVolumeWaitGroup does.
+   */
+  const restoreWithData = async (restore: Restore, backupName: string, items: readonly StoredItem[], finish: (status: Record<string, unknown>) => Promise<void>): Promise<void> => {
+    const { name, uid } = restore.metadata;
+    const spec = restore.spec ?? {};
+    const warnings: string[] = [];
+    const errors: string[] = [];
+    const warn = (message: string): void => {
+      warnings.push(message);
+      logTo(name, `level=warning msg="${message}"`);
+    };
+    const fail = (message: string): void => {
+      errors.push(message);
+      logTo(name, `level=error msg="${message}"`);
+    };
+    const backup = await getVelero<Backup>('backups', backupName);
+    const storageLocation = backup?.spec?.storageLocation ?? '';
+    // ctx.podVolumeBackups: the backup's PVBs; those without a snapshot (failed, empty volumes) restore nothing.
+    const volumes = await list<PodVolumeBackup>(path('podvolumebackups'), `${LABEL.backupName}=${veleroLabelValue(backupName)}`);
+    const targetNamespace = (namespace: string): string => spec.namespaceMapping?.[namespace] ?? namespace;
+    const taken = restoreOrder(items.filter((i) => restoreTakes(spec, i)));
+    const totalItems = taken.length;
+    let itemsRestored = 0;
+    await patch('restores', name, { status: { progress: { totalItems, itemsRestored } } }, [404]);
+    const restoresVolumes = restoreTakes({ includedResources: spec.includedResources, excludedResources: spec.excludedResources }, { resource: 'persistentvolumeclaims', group: '', manifest: { metadata: { name: '' } } })
+      && restoreTakes({ includedResources: spec.includedResources, excludedResources: spec.excludedResources }, { resource: 'persistentvolumes', group: '', manifest: { metadata: { name: '' } } });
+    const pvsToProvision = new Set<string>();
+    const readyNamespaces = new Set<string>();
+    const labels = { backupName: veleroLabelValue(backupName), restoreName: veleroLabelValue(name) };
+    const pvrs: string[] = [];
+    /** EnsureNamespaceExistsAndIsReady: from the backed-up Namespace when there is one. */
+    const ensureNamespace = async (target: string, source: string): Promise<void> => {
+      if (readyNamespaces.has(target)) return;
+      const kept = items.find((i) => i.resource === 'namespaces' && i.manifest.metadata.name === source);
+      const manifest = kept ? resetForRestore(kept.manifest, labels) : { apiVersion: 'v1', kind: 'Namespace', metadata: { name: target } };
+      manifest.metadata.name = target;
+      delete manifest.spec;
+      const res = await call('POST', '/api/v1/namespaces', manifest);
+      if (res.status !== 201 && res.status !== 409) fail(`error ensuring namespace ${target}: HTTP ${res.status} ${res.body.slice(0, 200)}`);
+      readyNamespaces.add(target);
+    };
+    const restorePodVolumes = async (created: Pod, sourceNamespace: string, podVolumes: readonly PodVolumeBackup[]): Promise<void> => {
+      for (const pvb of podVolumes) {
+        const volume = pvb.spec?.volume ?? '';
+        const claimName = created.spec?.volumes?.find((v) => v.name === volume)?.persistentVolumeClaim?.claimName;
+        let pvcUid: string | undefined;
+        if (claimName !== undefined) {
+          const pvc = await get(`/api/v1/namespaces/${created.metadata.namespace ?? ''}/persistentvolumeclaims/${encodeURIComponent(claimName)}`);
+          if (!pvc) {
+            fail(`error getting persistent volume claim for volume: persistentvolumeclaims "${claimName}" not found`);
+            continue;
+          }
+          pvcUid = pvc.metadata.uid;
+        }
+        const res = await call('POST', path('podvolumerestores'), {
+          apiVersion: 'velero.io/v1',
+          kind: 'PodVolumeRestore',
+          metadata: {
+            generateName: `${name}-`,
+            namespace: ns,
+            ownerReferences: [{ apiVersion: 'velero.io/v1', kind: 'Restore', name, uid, controller: true }],
+            labels: { [LABEL.restoreName]: veleroLabelValue(name), [LABEL.restoreUid]: uid, [LABEL.podUid]: created.metadata.uid, ...(pvcUid ? { [LABEL.pvcUid]: pvcUid } : {}) },
+          },
+          spec: {
+            pod: { kind: 'Pod', namespace: created.metadata.namespace, name: created.metadata.name, uid: created.metadata.uid },
+            volume,
+            snapshotID: pvb.status?.snapshotID ?? '',
+            backupStorageLocation: storageLocation,
+            repoIdentifier: veleroRepoIdentifier({ bucket: 'velero-stand-in', region: 'stand-in' }, sourceNamespace),
+            uploaderType: pvb.spec?.uploaderType ?? 'restic',
+            sourceNamespace,
+          },
+        });
+        if (res.status === 201) pvrs.push((res.json as Obj).metadata.name);
+        else fail(`error creating PodVolumeRestore for volume ${volume}: HTTP ${res.status} ${res.body.slice(0, 200)}`);
+      }
+    };
+
+    for (const item of taken) {
+      const sourceNamespace = item.manifest.metadata.namespace;
+      const namespace = sourceNamespace === undefined ? undefined : targetNamespace(sourceNamespace);
+      const manifest = resetForRestore(item.manifest, labels);
+      const kind = manifest.kind ?? item.resource;
+      const itemName = manifest.metadata.name;
+      const resourceId = `${qualified(item)} ${namespace ? `${namespace}/` : ''}${itemName}`;
+      itemsRestored++;
+      let pod: { volumes: PodVolumeBackup[] } | undefined;
+      if (item.resource === 'namespaces') {
+        await ensureNamespace(targetNamespace(itemName), itemName);
+        continue;
+      }
+      if (item.resource === 'persistentvolumes') {
+        const claimRef = manifest.spec?.claimRef as { namespace?: string; name?: string } | undefined;
+        // restore.go L1150-1164: a PV whose claim's data is in a PodVolumeBackup, or whose reclaim policy is
+        // Delete, is provisioned anew instead of restored.
+        const hasPodVolumeBackup = claimRef !== undefined && volumes.some((v) => v.spec?.pod.namespace === claimRef.namespace && v.metadata.annotations?.[ANNOTATION.pvcName] === claimRef.name);
+        if (hasPodVolumeBackup || manifest.spec?.persistentVolumeReclaimPolicy === 'Delete') {
+          pvsToProvision.add(itemName);
+          logTo(name, `level=info msg="Dynamically re-provisioning persistent volume ${itemName}"`);
+          continue;
+        }
+        resetVolumeBindingInfo(manifest);
+        if (claimRef?.namespace !== undefined) claimRef.namespace = targetNamespace(claimRef.namespace);
+      } else if (namespace !== undefined && sourceNamespace !== undefined) {
+        await ensureNamespace(namespace, sourceNamespace);
+        manifest.metadata.namespace = namespace;
+      }
+      if (item.resource === 'persistentvolumeclaims') {
+        const volumeName = manifest.spec?.volumeName;
+        if (typeof volumeName === 'string' && volumeName !== '') {
+          resetVolumeBindingInfo(manifest);
+          // restore.go L1303-1307: reset for dynamic provisioning.
+          if (pvsToProvision.has(volumeName)) delete manifest.spec?.volumeName;
+        }
+      }
+      if (item.resource === 'services') serviceForRestore(manifest, spec.preserveNodePorts === true);
+      if (item.resource === 'secrets' && manifest.type === 'kubernetes.io/service-account-token') {
+        // secret_action.go: the token controller makes a service account's token secret again.
+        const account = manifest.metadata.annotations?.['kubernetes.io/service-account.name'];
+        if (account !== undefined && itemName.startsWith(`${account}-token-`)) continue;
+      }
+      let body: ItemManifest = manifest;
+      if (item.resource === 'pods') {
+        // podvolume.GetVolumeBackupsForPod: the pod's PVBs with a snapshot, not of a projected/downwardAPI volume.
+        const podVolumes = (manifest.spec?.volumes as PodVolume[] | undefined) ?? [];
+        const withSnapshot = volumes.filter((v) => v.spec?.pod.name === itemName && v.spec.pod.namespace === sourceNamespace && (v.status?.snapshotID ?? '') !== ''
+          && !podVolumes.some((pv) => pv.name === v.spec?.volume && (pv.projected !== undefined || pv.downwardAPI !== undefined)));
+        pod = { volumes: withSnapshot };
+        body = podForRestore(manifest, withSnapshot.map((v) => v.spec?.volume ?? ''), { uid, hooks: spec.hooks, namespaceMapping: spec.namespaceMapping, sourceNamespace: sourceNamespace ?? '', initHooks: true });
+      }
+      const res = await call('POST', collectionPath(item.resource, item.group, manifest.metadata.namespace), body);
+      if (res.status === 409) {
+        warn(`could not restore, ${kind} "${itemName}" already exists. Warning: the in-cluster version is different than the backed-up version.`);
+      } else if (res.status !== 201) {
+        fail(`error restoring ${resourceId}: HTTP ${res.status} ${res.body.slice(0, 300)}`);
+      } else if (pod && restoresVolumes && pod.volumes.length > 0) {
+        await restorePodVolumes(res.json as Pod, sourceNamespace ?? '', pod.volumes);
+      }
+      await patch('restores', name, { status: { progress: { totalItems, itemsRestored } } }, [404]);
+    }
+
+    // podVolumeWaitGroup: the restore ends when every PodVolumeRestore has.
+    for (;;) {
+      const current = await list<PodVolumeRestore>(path('podvolumerestores'), `${LABEL.restoreUid}=${uid}`);
+      const mine = current.filter((p) => pvrs.includes(p.metadata.name));
+      if (mine.length === pvrs.length && mine.every((p) => p.status?.phase === 'Completed' || p.status?.phase === 'Failed')) {
+        for (const p of mine) if (p.status?.phase === 'Failed') fail(`pod volume restore failed: ${p.status.message ?? ''}`);
+        break;
+      }
+      await step(POLL_MS);
+    }
+    await finish({ phase: errors.length > 0 ? 'PartiallyFailed' : 'Completed', warnings: warnings.length, errors: errors.length, progress: { totalItems, itemsRestored } });
+  };
+
+  /** pod_volume_restore_controller.go isInitContainerRunning: restore-wait, wherever it is, Running. */
+  const isInitContainerRunning = (pod: Pod): boolean => {
+    const i = (pod.spec?.initContainers ?? []).findIndex((c) => c.name === 'restore-wait');
+    return i >= 0 && (pod.status?.initContainerStatuses?.length ?? 0) > i && pod.status?.initContainerStatuses?.[i]?.state?.running !== undefined && pod.status.initContainerStatuses[i]?.state?.running !== null;
+  };
+
+  /** The node agent's PVR controller for one PVR whose pod runs on a data node (processRestore). */
+  const runPodVolumeRestore = async (pvr: PodVolumeRestore, pod: Pod, node: NodeRuntime): Promise<void> => {
+    const pvrName = pvr.metadata.name;
+    const spec = pvr.spec;
+    if (!spec) return;
+    const started = await patch('podvolumerestores', pvrName, { status: { phase: 'InProgress', startTimestamp: kubeTime() } }, [404]);
+    if (started.status === 404) return;
+    const failed = async (message: string): Promise<void> => {
+      await patch('podvolumerestores', pvrName, { status: { phase: 'Failed', message, completionTimestamp: kubeTime() } }, [404]);
+    };
+    const volumeDir = node.volumeDir(pod.metadata.uid, spec.volume);
+    if (!volumeDir) return failed(`error identifying path of volume: expected one matching path: /host_pods/${pod.metadata.uid}/volumes/*/${spec.volume}, got 0`);
+    let progressPatch: Promise<unknown> = Promise.resolve();
+    const onProgress = (progress: UploaderProgress): void => {
+      progressPatch = progressPatch.then(() => patch('podvolumerestores', pvrName, { status: { progress } }, [404])).catch(() => undefined);
+    };
+    try {
+      await resticRestore(resticStore, { repoDir: resticRepositoryDir(resticStore, spec.backupStorageLocation, spec.sourceNamespace), snapshotId: spec.snapshotID, volumeDir, onProgress });
+    } catch (err) {
+      await progressPatch;
+      const e = (err as Error).message;
+      return failed(`error running restore err=${e}: ${e}`);
+    }
+    await progressPatch;
+    const restoreUid = pvr.metadata.ownerReferences?.find((o) => o.controller === true)?.uid ?? '';
+    try {
+      await writeRestoreDoneFile(volumeDir, restoreUid);
+    } catch (err) {
+      return failed(`error writing done file: ${(err as Error).message}`);
+    }
+    await patch('podvolumerestores', pvrName, { status: { phase: 'Completed', completionTimestamp: kubeTime() } }, [404]);
+  };
+
   const runRestore = async (restore: Restore): Promise<void> => {
     const { name, uid } = restore.metadata;
     const spec = restore.spec ?? {};
@@ -651,6 +1097,11 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
       await step();
       const why = location?.status?.phase === 'Unavailable' ? `BackupStorageLocation "${location.metadata.name}" is Unavailable` : `backup ${backupName} is ${backupPhase || 'New'} and has no contents in object storage`;
       await finish({ phase: 'Failed', failureReason: `error downloading backup: stand-in: ${why}` });
+      return;
+    }
+    const storedBackup = objectStore.get(backupName);
+    if (dataNodes && storedBackup) {
+      await restoreWithData(restore, backupName, storedBackup.items, finish);
       return;
     }
     const totalItems = backup.status?.progress?.totalItems ?? 0;
@@ -923,6 +1374,21 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
       for (const dr of await list<DownloadRequest>(path('downloadrequests'))) await reconcileDownload(dr);
     },
     async () => {
+      // The node agents' PodVolumeRestore controllers (data mode): a new PVR whose pod is on a data node
+      // and runs restore-wait (shouldProcess); a pod elsewhere is another node's business.
+      if (!dataNodes || workers.podVolumeRestores) return;
+      for (const pvr of await list<PodVolumeRestore>(path('podvolumerestores'))) {
+        if (pvr.status?.phase && pvr.status.phase !== 'New') continue;
+        const target = pvr.spec?.pod;
+        if (!target) continue;
+        const pod = await get<Pod>(`/api/v1/namespaces/${target.namespace}/pods/${encodeURIComponent(target.name)}`);
+        const node = pod ? dataNodes.get(pod.spec?.nodeName ?? '') : undefined;
+        if (!pod || !node || !isInitContainerRunning(pod)) continue;
+        serial('podVolumeRestores', () => runPodVolumeRestore(pvr, pod, node));
+        return;
+      }
+    },
+    async () => {
       const periodic = Date.now() - lastScheduleSync >= SCHEDULE_SYNC_PERIOD_MS / timeScale;
       if (periodic) lastScheduleSync = Date.now();
       for (const schedule of await list<Schedule>(path('schedules'))) {
@@ -978,6 +1444,9 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
     },
     holdDeletions(value) {
       holdDeletions = value;
+    },
+    log(name) {
+      return logs.get(name) ?? [];
     },
     async stop() {
       stopped = true;
