@@ -141,7 +141,7 @@ async function run(deps: RestoreRequestDeps, log: Logger, record: RestoreRequest
         component: { namespace, serviceId },
         backup,
         operator: request.operator,
-        holdImage: await deps.atRest.holderImage(),
+        markerImage: await deps.atRest.holderImage(),
         ...(restoredVolumes ? { restoredVolumes } : {}),
         ...(request.safetyBackup ? { safetyBackupName: request.safetyBackup.metadata.name } : {}),
         ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
@@ -158,7 +158,7 @@ async function run(deps: RestoreRequestDeps, log: Logger, record: RestoreRequest
     }
     case 'clean-up':
       for (const pod of step.pods) {
-        if (await deps.atRest.holders.remove(namespace, pod.name, pod.uid)) log.info({ pod: `${namespace}/${pod.name}` }, 'pod Velero restored deleted: the component stays stopped on the restored data');
+        if (await deps.atRest.holders.remove(namespace, pod.name, pod.uid)) log.info({ pod: `${namespace}/${pod.name}` }, 'pod Velero restored deleted: the component is stopped on the restored data');
       }
       return { requeueAfterMs: CONFLICT_RETRY_MS };
   }

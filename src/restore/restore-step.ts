@@ -14,10 +14,13 @@
 //      pkg/restore/restore.go L1447-1458, pkg/uploader/kopia/snapshot.go
 //      L292-298): restoring into the old PVC would mix two points in time.
 //   4. The Velero Restore (restore-object.ts): PVCs, PVs (re-provisioned),
-//      pods held by an init container so nothing of the component runs.
-//   5. Verdict: the PodVolumeRestores against the Backup's PodVolumeBackups
+//      the pods Velero writes the data through (with their ConfigMaps and
+//      Secrets), each clearing Velero's markers after restore-wait; their
+//      post-restore hooks (a profile's dump import) run as Velero runs them.
+//   5. Verdict, once Velero's Restore has finished (hooks included): the
+//      PodVolumeRestores against the Backup's PodVolumeBackups
 //      (restore-verdict.ts); then the pods Velero created are deleted, so the
-//      component is stopped, as Wutong expects, on exactly the backup's data.
+//      component is stopped, as Wutong expects, on the backup's data.
 import type { ComponentSnapshot } from '../components/component-registry.js';
 import { describeComponent } from '../components/component.js';
 import { copiedClaim, isRestorable, isUnfinishedBackup, isUnfinishedRestore } from '../velero/backup-phases.js';

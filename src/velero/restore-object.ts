@@ -5,13 +5,14 @@
 // first, src/restore/), the PVs (a PV whose data is in a PodVolumeBackup is
 // not restored but re-provisioned, v1.11.1 pkg/restore/restore.go
 // L1145-1151, which is why they are included: otherwise the PVC would keep
-// the old volumeName and never bind) and the pods (Velero writes volume data
-// only through pods it creates itself, L1525-1538). Not the StatefulSet,
-// Deployment, Services, ConfigMaps or Secrets: those would start the
-// component outside Wutong, which rebuilds them all from its database when
-// the user starts it.
+// the old volumeName and never bind), the pods (Velero writes volume data
+// only through pods it creates itself, L1525-1538), and the ConfigMaps and
+// Secrets those pods mount or read (Wutong's stop deleted them; without
+// them the kubelet cannot even start restore-wait, so no data would ever be
+// written). Not the StatefulSet, Deployment or Services: those would start
+// the component outside Wutong, which rebuilds them from its database when
+// the user starts it (and updates the ConfigMaps and Secrets in full).
 import type { ComponentIdentity } from '../components/component-key.js';
-import { HOLDER_COMMAND } from '../holder/holder-pod.js';
 import { VELERO_ANNOTATION, VELERO_LABEL, WUTONG_PREFIX } from './velero-labels.js';
 import { VELERO_API_VERSION, VELERO_KINDS, type VeleroObject } from './velero-resources.js';
 import type { BackupView } from './velero-views.js';
@@ -25,13 +26,13 @@ export interface RestoreInput {
   operator: string;
   idempotencyKey?: string;
   requestDigest?: string;
-  /** The image of the restore hold init container (the holder's, src/kube/holder-image.ts). */
-  holdImage: string;
+  /** The image of the marker-clearing init container (the holder's, src/kube/holder-image.ts). */
+  markerImage: string;
   /**
    * The pod volumes Velero writes (the Backup's PodVolumeBackups' volume
    * names) when every backed-up pod has the same ones (one workload's
-   * replicas, or the one holder pod): the hold container mounts them to
-   * clear Velero's done-file directory. Undefined otherwise: it holds only.
+   * replicas, or the one holder pod): the init container mounts them to
+   * clear Velero's done-file directory. Undefined otherwise: no init container.
    */
   restoredVolumes?: readonly string[];
   /** The backup of the data this restore replaces, if one was taken. */
@@ -39,11 +40,13 @@ export interface RestoreInput {
 }
 
 /** What Velero restores of a component: its data and the pods it writes the data through. */
-export const RESTORE_INCLUDED_RESOURCES: readonly string[] = Object.freeze(['persistentvolumeclaims', 'persistentvolumes', 'pods']);
+export const RESTORE_INCLUDED_RESOURCES: readonly string[] = Object.freeze(['persistentvolumeclaims', 'persistentvolumes', 'pods', 'configmaps', 'secrets']);
 
 /** The init container the Restore adds to every pod it creates, after Velero's restore-wait. */
-export const RESTORE_HOLD_CONTAINER = 'wutong-backup-restore-hold';
-/** Where Velero's restore-wait mounts each restored volume (v1.11.1 pkg/restore/pod_volume_restore_action.go); the hold container uses the same paths. */
+export const RESTORE_MARKERS_CONTAINER = 'wutong-backup-clear-markers';
+/** `wutong-backup clear-velero-markers` in the project image (Dockerfile: WORKDIR /app, distroless node). */
+const CLEAR_MARKERS_COMMAND: readonly string[] = ['/nodejs/bin/node', '/app/dist/src/cli/main.js', 'clear-velero-markers'];
+/** Where Velero's restore-wait mounts each restored volume (v1.11.1 pkg/restore/pod_volume_restore_action.go); the init container uses the same paths. */
 export const VELERO_RESTORE_MOUNT_ROOT = '/restores';
 
 /**
@@ -86,46 +89,47 @@ export function buildRestore(input: RestoreInput): VeleroObject {
       includedResources: [...RESTORE_INCLUDED_RESOURCES],
       excludedResources: [...RESTORE_EXCLUDED_RESOURCES],
       labelSelector: { matchLabels: { service_id: input.component.serviceId } },
-      hooks: { resources: [{ name: RESTORE_HOLD_CONTAINER, includedNamespaces: [input.component.namespace], includedResources: ['pods'], postHooks: [{ init: { initContainers: [holdContainer(input)] } }] }] },
+      ...(input.restoredVolumes && input.restoredVolumes.length > 0
+        ? { hooks: { resources: [{ name: RESTORE_MARKERS_CONTAINER, includedNamespaces: [input.component.namespace], includedResources: ['pods'], postHooks: [{ init: { initContainers: [markersContainer(input.markerImage, input.restoredVolumes)] } }] }] } }
+        : {}),
     },
   };
 }
 
 /**
- * The restore hold: an init container Velero places right after its own
- * restore-wait (v1.11.1 internal/hook/item_hook_handler.go L124-131, L179),
- * so it starts once the data is written and never ends: the pod's own
- * containers (a database that would start on, and write to, the restored
- * files) never run. The controller deletes the pod when the Restore is
- * done, leaving the component stopped on exactly the backup's files. It
- * first removes Velero's `.velero` directory (the done files the node agent
- * writes into every restored volume, pod_volume_restore_controller.go),
- * which is not the backup's data; for that one removal it runs as root with
- * only CAP_DAC_OVERRIDE (the volume's root directory belongs to the
- * application's user), no privilege escalation, a read-only root.
+ * Clears Velero's markers: an init container Velero places right after its
+ * own restore-wait (v1.11.1 internal/hook/item_hook_handler.go L124-131,
+ * L179), so it starts once the data is written: it removes the `.velero`
+ * directory (the done files the node agent writes into every restored
+ * volume, pod_volume_restore_controller.go), which is not the backup's data,
+ * and exits, so the pod's own containers start as Velero expects and a
+ * profile's post-restore hook loads its dump (docs/profiles.md). For that
+ * one removal it runs as root with only CAP_DAC_OVERRIDE (the volume's root
+ * belongs to the application's user), no privilege escalation, a read-only
+ * root filesystem. A pod with `init.hook.restore.velero.io/*` annotations of
+ * its own gets theirs instead (L134-137), and keeps the markers.
  */
-function holdContainer(input: RestoreInput): Record<string, unknown> {
-  const volumes = input.restoredVolumes ?? [];
+function markersContainer(image: string, volumes: readonly string[]): Record<string, unknown> {
   const mounts = volumes.map((volume) => ({ name: volume, mountPath: `${VELERO_RESTORE_MOUNT_ROOT}/${volume}` }));
   return {
-    name: RESTORE_HOLD_CONTAINER,
-    image: input.holdImage,
+    name: RESTORE_MARKERS_CONTAINER,
+    image,
     imagePullPolicy: 'IfNotPresent',
-    command: [...HOLDER_COMMAND, ...(mounts.length > 0 ? ['--clear-velero-markers', ...mounts.map((m) => m.mountPath)] : [])],
+    command: [...CLEAR_MARKERS_COMMAND, ...mounts.map((m) => m.mountPath)],
     resources: { requests: { cpu: '10m', memory: '48Mi' }, limits: { cpu: '100m', memory: '64Mi' } },
     securityContext: {
       runAsUser: 0,
       runAsNonRoot: false,
       allowPrivilegeEscalation: false,
       readOnlyRootFilesystem: true,
-      capabilities: { drop: ['ALL'], add: mounts.length > 0 ? ['DAC_OVERRIDE'] : [] },
+      capabilities: { drop: ['ALL'], add: ['DAC_OVERRIDE'] },
     },
-    ...(mounts.length > 0 ? { volumeMounts: mounts } : {}),
+    volumeMounts: mounts,
   };
 }
 
 /**
- * The volume names the hold container can mount: those of the Backup's
+ * The volume names the init container can mount: those of the Backup's
  * PodVolumeBackups when every backed-up pod has the same set, else none (a
  * mount of a volume some pod lacks would make that pod invalid).
  */

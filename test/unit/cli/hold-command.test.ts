@@ -1,8 +1,5 @@
 import { EventEmitter } from 'node:events';
 import { Readable } from 'node:stream';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { runHoldCommand } from '../../../src/cli/hold-command.js';
 import { cli } from './run-cli-in-process.js';
 
@@ -29,31 +26,9 @@ test.each(['SIGTERM', 'SIGINT'])('hold keeps waiting until %s, then exits 0 and 
 });
 
 test('hold refuses arguments as a usage error (exit 2) and documents itself', async () => {
-  expect(await cli(['hold', 'now'])).toEqual({ code: 2, stdout: '', stderr: 'wutong-backup: hold takes no arguments but --clear-velero-markers, got "now" (see: wutong-backup hold --help)\n' });
-  expect(await cli(['hold', '--clear-velero-markers'])).toEqual({ code: 2, stdout: '', stderr: 'wutong-backup: --clear-velero-markers needs at least one volume directory (see: wutong-backup hold --help)\n' });
+  expect(await cli(['hold', 'now'])).toEqual({ code: 2, stdout: '', stderr: 'wutong-backup: hold takes no arguments, got "now" (see: wutong-backup hold --help)\n' });
   const help = await cli(['hold', '--help']);
   expect(help.code).toBe(0);
   expect(help.stdout).toContain('Waits for SIGTERM or SIGINT');
   expect((await cli(['--help'])).stdout).toContain('hold ');
-});
-
-test("the restore hold removes Velero's .velero done-file directory from each volume (and nothing else), then holds", async () => {
-  const root = mkdtempSync(join(tmpdir(), 'hold-'));
-  const [a, b] = [join(root, 'a'), join(root, 'b')];
-  mkdirSync(join(a, '.velero'), { recursive: true });
-  writeFileSync(join(a, '.velero', 'restore-uid'), '');
-  writeFileSync(join(a, 'ibdata1'), 'data');
-  mkdirSync(join(a, '.veleroish'));
-  mkdirSync(b);
-  writeFileSync(join(b, 'PG_VERSION'), '15');
-  const signals = new EventEmitter();
-  const captured = io();
-  const done = runHoldCommand(['--clear-velero-markers', a, b], captured.io, signals);
-  expect(readdirSync(a).sort()).toEqual(['.veleroish', 'ibdata1']);
-  expect(readdirSync(b)).toEqual(['PG_VERSION']);
-  expect(signals.listenerCount('SIGTERM')).toBe(1);
-  signals.emit('SIGTERM');
-  expect(await done).toBe(0);
-  expect(captured.err.join('')).toContain(`removed ${join(a, '.velero')}`);
-  rmSync(root, { recursive: true, force: true });
 });

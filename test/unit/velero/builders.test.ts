@@ -109,8 +109,8 @@ const storedBackup = viewBackup({
   spec: {},
 })!;
 
-test("Restore: backupName, the Backup's wutong.io/* labels only, scoped to the component's namespace and service_id, only its data (PVCs, PVs, pods), the region API's excluded resources, the creator, the hold init container after restore-wait", () => {
-  expect(buildRestore({ name: `${SID}-restore-20240602000000-beef`, veleroNamespace: 'velero', component: { namespace: 'acme-prod', serviceId: SID }, backup: storedBackup, operator: 'dave', holdImage: 'wutong-backup:1', restoredVolumes: ['data', 'logs'], safetyBackupName: 'safe' })).toEqual({
+test("Restore: backupName, the Backup's wutong.io/* labels only, scoped to the component's namespace and service_id, only its data and what its pods need (PVCs, PVs, pods, ConfigMaps, Secrets), the region API's excluded resources, the creator, the marker-clearing init container", () => {
+  expect(buildRestore({ name: `${SID}-restore-20240602000000-beef`, veleroNamespace: 'velero', component: { namespace: 'acme-prod', serviceId: SID }, backup: storedBackup, operator: 'dave', markerImage: 'wutong-backup:1', restoredVolumes: ['data', 'logs'], safetyBackupName: 'safe' })).toEqual({
     apiVersion: 'velero.io/v1',
     kind: 'Restore',
     metadata: {
@@ -122,7 +122,7 @@ test("Restore: backupName, the Backup's wutong.io/* labels only, scoped to the c
     spec: {
       backupName: `${SID}-backup-20240601003000-a1b2`,
       includedNamespaces: ['acme-prod'],
-      includedResources: ['persistentvolumeclaims', 'persistentvolumes', 'pods'],
+      includedResources: ['persistentvolumeclaims', 'persistentvolumes', 'pods', 'configmaps', 'secrets'],
       excludedResources: [
         'nodes', 'events', 'endpoints', 'events.events.k8s.io', 'backups.velero.io', 'restores.velero.io',
         'resticrepositories.velero.io', 'csinodes.storage.k8s.io', 'volumeattachments.storage.k8s.io', 'backuprepositories.velero.io',
@@ -131,7 +131,7 @@ test("Restore: backupName, the Backup's wutong.io/* labels only, scoped to the c
       hooks: {
         resources: [
           {
-            name: 'wutong-backup-restore-hold',
+            name: 'wutong-backup-clear-markers',
             includedNamespaces: ['acme-prod'],
             includedResources: ['pods'],
             postHooks: [
@@ -139,10 +139,10 @@ test("Restore: backupName, the Backup's wutong.io/* labels only, scoped to the c
                 init: {
                   initContainers: [
                     {
-                      name: 'wutong-backup-restore-hold',
+                      name: 'wutong-backup-clear-markers',
                       image: 'wutong-backup:1',
                       imagePullPolicy: 'IfNotPresent',
-                      command: ['/nodejs/bin/node', '/app/dist/src/cli/main.js', 'hold', '--clear-velero-markers', '/restores/data', '/restores/logs'],
+                      command: ['/nodejs/bin/node', '/app/dist/src/cli/main.js', 'clear-velero-markers', '/restores/data', '/restores/logs'],
                       resources: { requests: { cpu: '10m', memory: '48Mi' }, limits: { cpu: '100m', memory: '64Mi' } },
                       securityContext: { runAsUser: 0, runAsNonRoot: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'], add: ['DAC_OVERRIDE'] } },
                       volumeMounts: [
@@ -161,12 +161,9 @@ test("Restore: backupName, the Backup's wutong.io/* labels only, scoped to the c
   });
 });
 
-test('Restore: without a volume set common to every backed-up pod, the hold container only holds (no mount a pod could lack, no capability)', () => {
-  const r = buildRestore({ name: 'r', veleroNamespace: 'velero', component: { namespace: 'acme-prod', serviceId: SID }, backup: storedBackup, operator: 'dave', holdImage: 'img' });
-  const hold = ((r.spec.hooks as { resources: { postHooks: { init: { initContainers: Record<string, unknown>[] } }[] }[] }).resources[0]?.postHooks[0]?.init.initContainers[0]) ?? {};
-  expect(hold.command).toEqual(['/nodejs/bin/node', '/app/dist/src/cli/main.js', 'hold']);
-  expect(hold.volumeMounts).toBeUndefined();
-  expect((hold.securityContext as { capabilities: unknown }).capabilities).toEqual({ drop: ['ALL'], add: [] });
+test('Restore: without a volume set common to every backed-up pod, no init container (a mount some pod lacks would make it invalid)', () => {
+  const r = buildRestore({ name: 'r', veleroNamespace: 'velero', component: { namespace: 'acme-prod', serviceId: SID }, backup: storedBackup, operator: 'dave', markerImage: 'img' });
+  expect(r.spec.hooks).toBeUndefined();
 });
 
 test('commonRestoredVolumes: the volume names when every backed-up pod has the same set, else none', () => {
@@ -177,7 +174,7 @@ test('commonRestoredVolumes: the volume names when every backed-up pod has the s
 });
 
 test("Restore: its own idempotency key and digest, not the Backup's; the exported list cannot be changed through an object", () => {
-  const r = buildRestore({ name: 'r', veleroNamespace: 'velero', component: { namespace: 'acme-prod', serviceId: SID }, backup: storedBackup, operator: 'dave', holdImage: 'img', idempotencyKey: 'e'.repeat(40), requestDigest: 'f'.repeat(64) });
+  const r = buildRestore({ name: 'r', veleroNamespace: 'velero', component: { namespace: 'acme-prod', serviceId: SID }, backup: storedBackup, operator: 'dave', markerImage: 'img', idempotencyKey: 'e'.repeat(40), requestDigest: 'f'.repeat(64) });
   expect(r.metadata.labels).toEqual({ 'wutong.io/service_id': SID, 'wutong.io/backup-ttl': '30d', 'backup.wutong.io/idempotency-key': 'e'.repeat(40) });
   expect(r.metadata.annotations).toEqual({ 'wutong.io/creator': 'dave', 'backup.wutong.io/request-digest': 'f'.repeat(64) });
   (r.spec.excludedResources as string[]).push('pods');
@@ -187,7 +184,7 @@ test("Restore: its own idempotency key and digest, not the Backup's; the exporte
 
 test('Restore: its service_id label and scope are the component\'s, whatever the Backup\'s labels say', () => {
   const forged = { ...storedBackup, metadata: { ...storedBackup.metadata, labels: { ...storedBackup.metadata.labels, 'wutong.io/service_id': 'f'.repeat(32) } } };
-  const r = buildRestore({ name: 'r', veleroNamespace: 'velero', component: { namespace: 'acme-prod', serviceId: SID }, backup: forged, operator: 'dave', holdImage: 'img' });
+  const r = buildRestore({ name: 'r', veleroNamespace: 'velero', component: { namespace: 'acme-prod', serviceId: SID }, backup: forged, operator: 'dave', markerImage: 'img' });
   expect(r.metadata.labels?.['wutong.io/service_id']).toBe(SID);
   expect(r.spec.includedNamespaces).toEqual(['acme-prod']);
 });
