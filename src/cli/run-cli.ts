@@ -21,7 +21,6 @@ Commands:
   status                    Which components are backed up, from the current kubeconfig's cluster
   release-finalizers        Take the data guard's finalizer off every Wutong PVC (uninstall)
   hold                      Wait for SIGTERM (what the controller's holder pods run)
-  clear-velero-markers      Remove Velero's restore done files from volumes (what restored pods run first)
 
 Run "wutong-backup COMMAND --help" for a command's options.
 `;
@@ -85,11 +84,6 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
       // Loaded on demand: a holder pod should start as little code as it can.
       const { runHoldCommand } = await import('./hold-command.js');
       return runHoldCommand(rest, io);
-    }
-    case 'clear-velero-markers': {
-      // Loaded on demand, like hold: it runs in every pod a restore brings back.
-      const { runClearVeleroMarkersCommand } = await import('./clear-velero-markers-command.js');
-      return runClearVeleroMarkersCommand(rest, io);
     }
     default:
       throw new UsageError(`unknown command "${command}"`, '');

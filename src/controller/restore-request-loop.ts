@@ -16,7 +16,7 @@ import { progressPatch, readRestoreRequest, type RestoreProgress, type RestoreRe
 import type { RestoreRequestIndex } from '../restore/restore-request-index.js';
 import { restoreStep, type PodRef, type RestoreStep, type RestoreWorld } from '../restore/restore-step.js';
 import type { RestoreVerdict } from '../restore/restore-verdict.js';
-import { buildRestore, commonRestoredVolumes } from '../velero/restore-object.js';
+import { buildRestore } from '../velero/restore-object.js';
 import { AlreadyExists } from '../velero/velero-ports.js';
 import { VELERO_ANNOTATION, VELERO_LABEL, veleroLabelValue } from '../velero/velero-labels.js';
 import { backupComponent, restoreComponent } from '../velero/velero-scope.js';
@@ -133,16 +133,12 @@ async function run(deps: RestoreRequestDeps, log: Logger, record: RestoreRequest
     case 'create-restore': {
       const backup = deps.cache.backup(request.backupName);
       if (!backup) return { requeueAfterMs: CONFLICT_RETRY_MS };
-      const volumes = deps.cache.podVolumeBackupsOf(request.backupName).filter((v) => v.status.phase === 'Completed');
-      const restoredVolumes = commonRestoredVolumes(volumes);
       const restore = buildRestore({
         name: request.restoreName,
         veleroNamespace: deps.settings.veleroNamespace,
         component: { namespace, serviceId },
         backup,
         operator: request.operator,
-        markerImage: await deps.atRest.holderImage(),
-        ...(restoredVolumes ? { restoredVolumes } : {}),
         ...(request.safetyBackup ? { safetyBackupName: request.safetyBackup.metadata.name } : {}),
         ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
         ...(request.requestDigest !== undefined ? { requestDigest: request.requestDigest } : {}),

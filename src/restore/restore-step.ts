@@ -15,8 +15,8 @@
 //      L292-298): restoring into the old PVC would mix two points in time.
 //   4. The Velero Restore (restore-object.ts): PVCs, PVs (re-provisioned),
 //      the pods Velero writes the data through (with their ConfigMaps and
-//      Secrets), each clearing Velero's markers after restore-wait; their
-//      post-restore hooks (a profile's dump import) run as Velero runs them.
+//      Secrets); their post-restore hooks (a profile's dump import) run as
+//      Velero runs them.
 //   5. Verdict, once Velero's Restore has finished (hooks included): the
 //      PodVolumeRestores against the Backup's PodVolumeBackups
 //      (restore-verdict.ts); then the pods Velero created are deleted, so the

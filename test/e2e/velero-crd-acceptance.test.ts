@@ -161,7 +161,7 @@ describe.each(['1.11.1', '1.18.1'] as const)('Velero %s CRDs', (version) => {
 
   test('Restore, DeleteBackupRequest and DownloadRequest of the stored Backup: accepted, every field kept', async () => {
     if (storedBackup === undefined) throw new Error('the Backup test did not store a Backup');
-    const restore = buildRestore({ name: restoreName(serviceId, now, hex(2)), veleroNamespace: NAMESPACE, component: { namespace: 'tenant-a-env-1', serviceId }, backup: storedBackup, operator: 'dave', markerImage: 'wutong-backup:test', restoredVolumes: ['data'], safetyBackupName: 'safe', idempotencyKey: hex(20), requestDigest: hex(32) });
+    const restore = buildRestore({ name: restoreName(serviceId, now, hex(2)), veleroNamespace: NAMESPACE, component: { namespace: 'tenant-a-env-1', serviceId }, backup: storedBackup, operator: 'dave', safetyBackupName: 'safe', idempotencyKey: hex(20), requestDigest: hex(32) });
     expect(lostFields(restore, await createAndRead(conn(), 'restores', restore, restore.metadata.name))).toEqual([]);
     expect(restore.metadata.labels?.['wutong.io/service_id']).toBe(serviceId);
 

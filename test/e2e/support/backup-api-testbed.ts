@@ -12,7 +12,8 @@ import { installShipped, type ShippedInstall } from './shipped-install.js';
 import { startVeleroStandIn, type VeleroStandIn } from './velero-stand-in.js';
 import { eventually } from './wait.js';
 import type { WebhookProcess } from './webhook-process.js';
-import { releaseDataGuards, startWutongComponent, type WutongComponent } from './wutong-component.js';
+import { MYSQL_WORKLOAD, releaseDataGuards, startWutongComponent, type WutongComponent, type WutongWorkload } from './wutong-component.js';
+import { startDataNode, type DataNode } from './data-node.js';
 
 export const VELERO_NAMESPACE = 'velero';
 
@@ -38,6 +39,10 @@ export interface BackupApiTestbed {
   replicas: WebhookProcess[];
   velero: VeleroStandIn;
   kubelet: KubeletStandIn;
+  /** The data-bearing node (options.data): the component's pods run there for real. */
+  node?: DataNode;
+  /** What the component runs (options.data's workload, or MySQL's image on a pretend node). */
+  workload: WutongWorkload;
   core: CoreV1Api;
   apps: AppsV1Api;
   component: WutongComponent;
@@ -65,6 +70,12 @@ export interface TestbedOptions {
   replicaEnv?: Record<string, string>;
   /** Runs once the installation, stand-ins and component are up, before the API replicas start. */
   beforeReplicas?: (install: ShippedInstall) => Promise<void>;
+  /**
+   * Real data: the component runs `workload` on a data-bearing node (its
+   * claim on the node's provisioner, reclaim policy Delete), and the Velero
+   * stand-in copies its volumes with restic and runs its hooks (data mode).
+   */
+  data?: { workload: Omit<WutongWorkload, 'storageClassName'> };
 }
 
 /** The example ClusterRole the README tells platform teams to bind for the console. */
@@ -91,6 +102,7 @@ export async function startBackupApiTestbed(options: TestbedOptions): Promise<Ba
   const install = await installShipped(options.target ?? KUBERNETES_120);
   let velero: VeleroStandIn | undefined;
   let kubelet: KubeletStandIn | undefined;
+  let node: DataNode | undefined;
   let namespace: string | undefined;
   let consoleNamespace: string | undefined;
   const apiClients: ReturnType<typeof backupApiClient>[] = [];
@@ -101,7 +113,8 @@ export async function startBackupApiTestbed(options: TestbedOptions): Promise<Ba
     // The system first: its controller would otherwise act on the teardown below (Events in a terminating namespace are refused with 403).
     await Promise.all(started.map((r) => r.stop()));
     await velero?.stop();
-    await kubelet?.stop();
+    if (node) await node.stop({ keepRoot: process.env.KEEP_DATA_NODE === '1' });
+    else await kubelet?.stop();
     // With no controller left to release them, guarded PVCs would hold the namespace in Terminating for ever: the uninstall procedure.
     if (namespace) await releaseDataGuards(namespace);
     // Before the uninstall releases the lock: the next test file starts from an empty cluster state.
@@ -115,11 +128,17 @@ export async function startBackupApiTestbed(options: TestbedOptions): Promise<Ba
   };
 
   try {
-    velero = await startVeleroStandIn(info, { namespace: VELERO_NAMESPACE, timeScale: 60, stepMs: 100 });
+    const nodeName = `node-${options.suite}-${process.pid}`;
+    if (options.data) {
+      node = await startDataNode(nodeName);
+      kubelet = node.kubelet;
+    }
+    velero = await startVeleroStandIn(info, { namespace: VELERO_NAMESPACE, timeScale: 60, stepMs: 100, ...(node ? { nodes: [node.runtime] } : {}) });
     await velero.setStorageLocation('default', 'Available');
     namespace = await createNamespace(core, options.suite, options.env ? { tenant: { name: E2E_TENANT, env: options.env } } : {});
     consoleNamespace = await createNamespace(core, `${options.suite}-console`, { tenant: false });
-    kubelet = await startKubeletStandIn(`node-${options.suite}-${process.pid}`);
+    kubelet ??= await startKubeletStandIn(nodeName);
+    const workload: WutongWorkload = options.data && node ? { ...options.data.workload, storageClassName: await node.storageClass('Delete') } : MYSQL_WORKLOAD;
 
     const created = await apiRequest(info, 'POST', '/apis/rbac.authorization.k8s.io/v1/clusterroles', role);
     if (created.status >= 300 && created.status !== 409) throw new Error(`creating ClusterRole ${roleName}: ${created.status} ${created.body.slice(0, 200)}`);
@@ -144,7 +163,7 @@ export async function startBackupApiTestbed(options: TestbedOptions): Promise<Ba
       path: `/v2/tenants/${tenant}/envs/${env}/services/${options.alias}`,
     };
     kubelet.runPods(namespace, `service_id=${component.serviceId}`);
-    await startWutongComponent(apps, core, component);
+    await startWutongComponent(apps, core, component, workload);
 
     await options.beforeReplicas?.(install);
     const replicas: WebhookProcess[] = [];
@@ -162,7 +181,7 @@ export async function startBackupApiTestbed(options: TestbedOptions): Promise<Ba
     for (let i = 0; i < apiClients.length; i++) {
       await eventually(async () => ((await call('GET', `${component.path}/backup/records`, {}, i)).status === 200 ? true : undefined), `replica ${i} ready`, 60_000);
     }
-    return { install, replicas, velero, kubelet, core, apps, component, consoleNamespace, consoleToken, caPem, call, veleroObjects: listVeleroObjects, stop };
+    return { install, replicas, velero, kubelet, ...(node ? { node } : {}), workload, core, apps, component, consoleNamespace, consoleToken, caPem, call, veleroObjects: listVeleroObjects, stop };
   } catch (err) {
     await stop().catch(() => undefined);
     throw err;

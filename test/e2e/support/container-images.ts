@@ -47,6 +47,22 @@ export interface ContainerShape {
   image?: string;
   command?: string[];
   args?: string[];
+  /** The container's own securityContext: its user and capabilities (kubernetes v1.20 pkg/kubelet/kuberuntime/security_context.go: the container's runAsUser wins over the image's USER). */
+  securityContext?: { runAsUser?: number; runAsGroup?: number; capabilities?: { add?: string[]; drop?: string[] } };
+}
+
+/**
+ * setpriv's arguments for the container's user and capabilities: its
+ * securityContext's runAsUser/runAsGroup over the image's USER; for root,
+ * `capabilities.drop: [ALL]` plus `add` is the bounding set (what root keeps
+ * on exec), as the runtime applies it.
+ */
+function privileges(container: ContainerShape, image: { uid: number; gid: number }): { uid: number; gid: number; setpriv: string } {
+  const uid = container.securityContext?.runAsUser ?? image.uid;
+  const gid = container.securityContext?.runAsGroup ?? (container.securityContext?.runAsUser !== undefined ? uid : image.gid);
+  const caps = container.securityContext?.capabilities;
+  const bounding = caps?.drop?.includes('ALL') ? ` --bounding-set=-all${(caps.add ?? []).map((c) => `,+${c.toLowerCase()}`).join('')}` : '';
+  return { uid, gid, setpriv: `setpriv --reuid=${uid} --regid=${gid} --clear-groups${bounding}` };
 }
 
 /** Quotes one word for /bin/sh. */
@@ -287,9 +303,10 @@ export function imageProgram(container: ContainerShape, context: ImageContext): 
   if (name === 'wutong-backup') {
     // The Dockerfile has no CMD: args alone follow the ENTRYPOINT.
     const argv = [...(container.command ?? ['/nodejs/bin/node', 'dist/src/main.js']), ...(container.args ?? [])];
+    const run = privileges(container, { uid: 65532, gid: 65532 });
     return {
       kind: 'wutong-backup',
-      script: `cd /app && exec setpriv --reuid=65532 --regid=65532 --clear-groups -- ${argvLine(argv)}`,
+      script: `cd /app && exec ${run.setpriv} -- ${argvLine(argv)}`,
       imageEnv: { PATH: IMAGE_PATH, NODE_ENV: 'production', TLS_DIR: '/tmp/certs' },
       tmpfs: ['/tmp'],
       binds: [
@@ -297,7 +314,7 @@ export function imageProgram(container: ContainerShape, context: ImageContext): 
         { source: REPO_ROOT, target: '/app' },
       ],
       workingDir: '/app',
-      user: { uid: 65532, gid: 65532 },
+      user: { uid: run.uid, gid: run.gid },
       ownNetwork: false,
     };
   }

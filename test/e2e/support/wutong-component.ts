@@ -25,12 +25,25 @@ export function wutongLabels(c: Omit<WutongComponent, 'path' | 'namespace'>): Re
   };
 }
 
+/** What the component's one container runs and where its claim is mounted (default: MySQL's image on a pretend node). */
+export interface WutongWorkload {
+  image: string;
+  /** Literal env values of the container (Wutong writes them from its database). */
+  env?: Record<string, string>;
+  mountPath: string;
+  /** The claim template's StorageClass (a data-bearing node's provisioner); unset: the cluster's default (none here). */
+  storageClassName?: string;
+}
+
+export const MYSQL_WORKLOAD: WutongWorkload = { image: 'mysql:8.0.36', mountPath: '/var/lib/mysql' };
+
 /**
  * Starts the component: a StatefulSet with one replica and a claim template
  * (labelled like Wutong's, volume named manual<id>), whose pod the
- * controller-manager creates and the kubelet stand-in runs.
+ * controller-manager creates and the kubelet stand-in runs. On a data-bearing
+ * node "running" is also Ready: the database answers.
  */
-export async function startWutongComponent(apps: AppsV1Api, core: CoreV1Api, c: WutongComponent): Promise<void> {
+export async function startWutongComponent(apps: AppsV1Api, core: CoreV1Api, c: WutongComponent, workload: WutongWorkload = MYSQL_WORKLOAD): Promise<void> {
   const labels = wutongLabels(c);
   await apps.createNamespacedStatefulSet({
     namespace: c.namespace,
@@ -43,17 +56,30 @@ export async function startWutongComponent(apps: AppsV1Api, core: CoreV1Api, c: 
         template: {
           metadata: { labels },
           spec: {
-            containers: [{ name: c.alias, image: 'mysql:8.0.36', volumeMounts: [{ name: 'manual1001', mountPath: '/var/lib/mysql' }] }],
+            containers: [
+              {
+                name: c.alias,
+                image: workload.image,
+                ...(workload.env ? { env: Object.entries(workload.env).map(([name, value]) => ({ name, value })) } : {}),
+                volumeMounts: [{ name: 'manual1001', mountPath: workload.mountPath }],
+              },
+            ],
           },
         },
-        volumeClaimTemplates: [{ metadata: { name: 'manual1001', labels: { ...labels, volume_name: 'data', reclaim_policy: 'Retain' } }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }],
+        volumeClaimTemplates: [
+          {
+            metadata: { name: 'manual1001', labels: { ...labels, volume_name: 'data', reclaim_policy: 'Retain' } },
+            spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } }, ...(workload.storageClassName ? { storageClassName: workload.storageClassName } : {}) },
+          },
+        ],
       },
     },
   });
   await eventually(async () => {
     const pods = await core.listNamespacedPod({ namespace: c.namespace, labelSelector: `service_id=${c.serviceId}` });
-    return pods.items.length === 1 && pods.items[0]?.status?.phase === 'Running' ? true : undefined;
-  }, `component ${c.alias} running`, 90_000);
+    const pod = pods.items.length === 1 ? pods.items[0] : undefined;
+    return pod?.status?.phase === 'Running' && pod.status.conditions?.some((k) => k.type === 'Ready' && k.status === 'True') ? true : undefined;
+  }, `component ${c.alias} running`, 180_000);
 }
 
 /** What Wutong's stop does (worker/appm/controller/stop.go): delete the workload, then every pod at once; the PVCs stay. */

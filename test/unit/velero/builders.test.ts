@@ -2,7 +2,7 @@ import { buildBackup } from '../../../src/velero/backup-object.js';
 import { parseBackupTtl } from '../../../src/velero/backup-ttl.js';
 import { buildDeleteBackupRequest } from '../../../src/velero/delete-backup-request.js';
 import { buildDownloadRequest } from '../../../src/velero/download-request.js';
-import { buildRestore, commonRestoredVolumes, RESTORE_EXCLUDED_RESOURCES } from '../../../src/velero/restore-object.js';
+import { buildRestore, RESTORE_EXCLUDED_RESOURCES } from '../../../src/velero/restore-object.js';
 import { buildSchedule, scheduleUpdatePatch } from '../../../src/velero/schedule-object.js';
 import { viewBackup } from '../../../src/velero/velero-views.js';
 
@@ -109,8 +109,8 @@ const storedBackup = viewBackup({
   spec: {},
 })!;
 
-test("Restore: backupName, the Backup's wutong.io/* labels only, scoped to the component's namespace and service_id, only its data and what its pods need (PVCs, PVs, pods, ConfigMaps, Secrets), the region API's excluded resources, the creator, the marker-clearing init container", () => {
-  expect(buildRestore({ name: `${SID}-restore-20240602000000-beef`, veleroNamespace: 'velero', component: { namespace: 'acme-prod', serviceId: SID }, backup: storedBackup, operator: 'dave', markerImage: 'wutong-backup:1', restoredVolumes: ['data', 'logs'], safetyBackupName: 'safe' })).toEqual({
+test("Restore: backupName, the Backup's wutong.io/* labels only, scoped to the component's namespace and service_id, only its data and what its pods need (PVCs, PVs, pods, ConfigMaps, Secrets), the region API's excluded resources, the creator, the safety backup", () => {
+  expect(buildRestore({ name: `${SID}-restore-20240602000000-beef`, veleroNamespace: 'velero', component: { namespace: 'acme-prod', serviceId: SID }, backup: storedBackup, operator: 'dave', safetyBackupName: 'safe' })).toEqual({
     apiVersion: 'velero.io/v1',
     kind: 'Restore',
     metadata: {
@@ -128,53 +128,12 @@ test("Restore: backupName, the Backup's wutong.io/* labels only, scoped to the c
         'resticrepositories.velero.io', 'csinodes.storage.k8s.io', 'volumeattachments.storage.k8s.io', 'backuprepositories.velero.io',
       ],
       labelSelector: { matchLabels: { service_id: SID } },
-      hooks: {
-        resources: [
-          {
-            name: 'wutong-backup-clear-markers',
-            includedNamespaces: ['acme-prod'],
-            includedResources: ['pods'],
-            postHooks: [
-              {
-                init: {
-                  initContainers: [
-                    {
-                      name: 'wutong-backup-clear-markers',
-                      image: 'wutong-backup:1',
-                      imagePullPolicy: 'IfNotPresent',
-                      command: ['/nodejs/bin/node', '/app/dist/src/cli/main.js', 'clear-velero-markers', '/restores/data', '/restores/logs'],
-                      resources: { requests: { cpu: '10m', memory: '48Mi' }, limits: { cpu: '100m', memory: '64Mi' } },
-                      securityContext: { runAsUser: 0, runAsNonRoot: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'], add: ['DAC_OVERRIDE'] } },
-                      volumeMounts: [
-                        { name: 'data', mountPath: '/restores/data' },
-                        { name: 'logs', mountPath: '/restores/logs' },
-                      ],
-                    },
-                  ],
-                },
-              },
-            ],
-          },
-        ],
-      },
     },
   });
 });
 
-test('Restore: without a volume set common to every backed-up pod, no init container (a mount some pod lacks would make it invalid)', () => {
-  const r = buildRestore({ name: 'r', veleroNamespace: 'velero', component: { namespace: 'acme-prod', serviceId: SID }, backup: storedBackup, operator: 'dave', markerImage: 'img' });
-  expect(r.spec.hooks).toBeUndefined();
-});
-
-test('commonRestoredVolumes: the volume names when every backed-up pod has the same set, else none', () => {
-  const v = (pod: string, volume: string) => ({ spec: { pod: { name: pod }, volume } });
-  expect(commonRestoredVolumes([v('db-0', 'data'), v('db-0', 'logs'), v('db-1', 'logs'), v('db-1', 'data')])).toEqual(['data', 'logs']);
-  expect(commonRestoredVolumes([v('db-0', 'data'), v('holder', 'manual1')])).toBeUndefined();
-  expect(commonRestoredVolumes([])).toBeUndefined();
-});
-
 test("Restore: its own idempotency key and digest, not the Backup's; the exported list cannot be changed through an object", () => {
-  const r = buildRestore({ name: 'r', veleroNamespace: 'velero', component: { namespace: 'acme-prod', serviceId: SID }, backup: storedBackup, operator: 'dave', markerImage: 'img', idempotencyKey: 'e'.repeat(40), requestDigest: 'f'.repeat(64) });
+  const r = buildRestore({ name: 'r', veleroNamespace: 'velero', component: { namespace: 'acme-prod', serviceId: SID }, backup: storedBackup, operator: 'dave', idempotencyKey: 'e'.repeat(40), requestDigest: 'f'.repeat(64) });
   expect(r.metadata.labels).toEqual({ 'wutong.io/service_id': SID, 'wutong.io/backup-ttl': '30d', 'backup.wutong.io/idempotency-key': 'e'.repeat(40) });
   expect(r.metadata.annotations).toEqual({ 'wutong.io/creator': 'dave', 'backup.wutong.io/request-digest': 'f'.repeat(64) });
   (r.spec.excludedResources as string[]).push('pods');
@@ -184,7 +143,7 @@ test("Restore: its own idempotency key and digest, not the Backup's; the exporte
 
 test('Restore: its service_id label and scope are the component\'s, whatever the Backup\'s labels say', () => {
   const forged = { ...storedBackup, metadata: { ...storedBackup.metadata, labels: { ...storedBackup.metadata.labels, 'wutong.io/service_id': 'f'.repeat(32) } } };
-  const r = buildRestore({ name: 'r', veleroNamespace: 'velero', component: { namespace: 'acme-prod', serviceId: SID }, backup: forged, operator: 'dave', markerImage: 'img' });
+  const r = buildRestore({ name: 'r', veleroNamespace: 'velero', component: { namespace: 'acme-prod', serviceId: SID }, backup: forged, operator: 'dave' });
   expect(r.metadata.labels?.['wutong.io/service_id']).toBe(SID);
   expect(r.spec.includedNamespaces).toEqual(['acme-prod']);
 });
