@@ -222,7 +222,19 @@ suite('the data-bearing node', () => {
     await core.createNamespacedPod({
       namespace,
       body: podOnNode('restored', {
-        initContainers: [{ name: 'restore-wait', image: 'velero/velero:v1.11.1', command: ['/velero-restore-helper'], args: [restoreUid], volumeMounts: [{ name: 'a', mountPath: '/restores/a' }, { name: 'b', mountPath: '/restores/b' }] }],
+        // As Velero v1.11.1 pkg/restore/pod_volume_restore_action.go makes it (L151-161, L290-312): first init container,
+        // command /velero-restore-helper, the restore's uid as its argument, each restored volume at /restores/<volume>.
+        initContainers: [{
+          name: 'restore-wait',
+          image: 'velero/velero:v1.11.1',
+          command: ['/velero-restore-helper'],
+          args: [restoreUid],
+          env: [
+            { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+            { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+          ],
+          volumeMounts: [{ name: 'a', mountPath: '/restores/a' }, { name: 'b', mountPath: '/restores/b' }],
+        }],
         containers: [{ name: 'app', image: 'nginx:1.25' }],
         volumes: [{ name: 'a', emptyDir: {} }, { name: 'b', emptyDir: {} }],
       }),

@@ -52,6 +52,8 @@ class ContainerRun {
   exit: ContainerExit | undefined;
   probeTimer: NodeJS.Timeout | undefined;
   probeFailures = 0;
+  /** Process groups of execs into this container: they live in its cgroup in a cluster and die with it. */
+  readonly execGroups = new Set<number>();
 
   constructor(
     readonly spec: V1Container,
@@ -69,6 +71,17 @@ class ContainerRun {
 const iso = (d: Date): string => d.toISOString().replace(/\.\d+Z$/, 'Z');
 
 class EnvError extends Error {}
+
+function killExecs(run: ContainerRun): void {
+  for (const group of run.execGroups) {
+    try {
+      process.kill(-group, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+  run.execGroups.clear();
+}
 
 /** The container's env as the kubelet makes it (kubelet_pods.go makeEnvironmentVariables): literal values and the pod fieldRefs. */
 function containerEnv(pod: V1Pod, container: V1Container, nodeName: string, podIP: string): Record<string, string> {
@@ -233,6 +246,7 @@ class DataPod {
 
   private handleExit(run: ContainerRun, exit: ContainerExit): void {
     run.exit = undefined;
+    killExecs(run);
     if (run.probeTimer) clearTimeout(run.probeTimer);
     run.ready = false;
     const running = run.state.running as { startedAt?: string } | undefined;
@@ -342,6 +356,7 @@ class DataPod {
     const live = this.runs().filter((r) => r.process?.running());
     for (const run of this.runs()) if (run.probeTimer) clearTimeout(run.probeTimer);
     for (const run of live) run.process?.signal(killAt <= Date.now() ? 'SIGKILL' : 'SIGTERM');
+    for (const run of this.runs()) killExecs(run);
     const killer = setTimeout(() => {
       for (const run of live) run.process?.signal('SIGKILL');
     }, Math.max(0, killAt - Date.now()));
@@ -349,6 +364,10 @@ class DataPod {
     clearTimeout(killer);
     if (this.app.some((r) => !r.program && r.running)) await new Promise((r) => setTimeout(r, Math.max(0, killAt - Date.now())));
     for (const run of live) if (run.exit) this.handleExit(run, run.exit);
+  }
+
+  runsForCleanup(): readonly ContainerRun[] {
+    return this.runs();
   }
 
   processFor(container: string): ContainerRun | undefined {
@@ -388,6 +407,8 @@ export function dataPodHost(options: DataPodHostOptions): DataPodHost {
     ];
     return new Promise((resolve, reject) => {
       const child = spawn('nsenter', args, { env: run.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      const group = child.pid;
+      if (group !== undefined) run.execGroups.add(group);
       let stdout = '';
       let stderr = '';
       let timedOut = false;
@@ -407,6 +428,7 @@ export function dataPodHost(options: DataPodHostOptions): DataPodHost {
       });
       child.once('close', (code) => {
         clearTimeout(timer);
+        if (group !== undefined) run.execGroups.delete(group);
         resolve({ exitCode: timedOut ? undefined : (code ?? undefined), stdout, stderr, timedOut });
       });
     });
@@ -417,6 +439,17 @@ export function dataPodHost(options: DataPodHostOptions): DataPodHost {
     await pod.terminate(Date.now());
     removePodDir(pod.podDir);
   };
+
+  // A test worker that exits without stop() must not leave servers behind: their process groups are detached.
+  const killLeftovers = (): void => {
+    for (const pod of pods.values()) {
+      for (const run of pod.runsForCleanup()) {
+        run.process?.signal('SIGKILL');
+        killExecs(run);
+      }
+    }
+  };
+  process.on('exit', killLeftovers);
 
   const runtime: NodeRuntime = {
     nodeName: options.nodeName,
@@ -471,6 +504,7 @@ export function dataPodHost(options: DataPodHostOptions): DataPodHost {
     },
     async killAll() {
       await Promise.all([...pods].map(([uid, pod]) => forget(uid, pod)));
+      process.off('exit', killLeftovers);
     },
   };
 }
