@@ -59,7 +59,7 @@ async function waitForBackup(id: string, status: string): Promise<BackupRecordJs
 
 // Field order of the region API's Go structs (api/model/component.go): Go writes them in that order.
 const BACKUP_RECORD_FIELDS = ['backup_id', 'service_id', 'desc', 'ttl', 'mode', 'created_at', 'completed_at', 'expired_at', 'size', 'progress_rate', 'completed_items', 'total_items', 'scheduled', 'status', 'failure_reason', 'operator', 'restorable', 'download_url', 'data_state'];
-const RESTORE_RECORD_FIELDS = ['restore_id', 'backup_id', 'service_id', 'created_at', 'completed_at', 'size', 'progress_rate', 'completed_items', 'total_items', 'status', 'failure_reason', 'operator'];
+const RESTORE_RECORD_FIELDS = ['restore_id', 'backup_id', 'service_id', 'created_at', 'completed_at', 'size', 'progress_rate', 'completed_items', 'total_items', 'status', 'failure_reason', 'operator', 'stage', 'message', 'safety_backup_id'];
 
 /** What Go's json.Encoder (go-chi/render) writes for a value: compact, <>& and U+2028/9 escaped, one newline. An oracle of its own, not the code under test. */
 const goEncoded = (value: unknown): string => `${JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}\n`;
@@ -262,12 +262,14 @@ describe('restores', () => {
     const restore = await call('POST', `${component.path}/restore`, { body: { backup_id: backup.backup_id, operator: 'erin' }, headers: { 'idempotency-key': `restore-${process.pid}` } });
     expect(restore.status).toBe(200);
     expectRegionApiBytes(restore, 'bean', RESTORE_RECORD_FIELDS);
-    const restoreId = (restore.json as Bean<{ restore_id: string }>).bean.restore_id;
-    const [object] = await veleroObjects('restores', `wutong.io/service_id=${component.serviceId}`);
-    expect(object!.spec).toMatchObject({ backupName: backup.backup_id });
-    expect(object!.spec.excludedResources).toEqual(expect.arrayContaining(['nodes', 'events', 'backups.velero.io', 'restores.velero.io']));
+    const restoreId = (restore.json as Bean<{ restore_id: string; stage: string }>).bean.restore_id;
+    expect((restore.json as Bean<{ stage: string }>).bean.stage).toBe('New');
     const retried = await call('POST', `${component.path}/restore`, { body: { backup_id: backup.backup_id, operator: 'erin' }, headers: { 'idempotency-key': `restore-${process.pid}` } });
     expect((retried.json as Bean<{ restore_id: string }>).bean.restore_id).toBe(restoreId);
+    // One at a time: a second request (another key) while the first runs.
+    const second = await call('POST', `${component.path}/restore`, { body: { backup_id: backup.backup_id } });
+    expect(second.status).toBe(409);
+    expect((second.json as { msg: string }).msg).toMatch(/already has an unfinished restore/);
 
     const done = await eventually(async () => {
       const answer = await call('GET', `${component.path}/restore/records`);
@@ -275,6 +277,14 @@ describe('restores', () => {
     }, 'restore completed', 60_000);
     expect(done.size).toBe('83 MB');
     expectRegionApiBytes(await call('GET', `${component.path}/restore/records`), 'list', RESTORE_RECORD_FIELDS);
+    // The controller made the Velero Restore once the safety backup had copied the claim and the claim was replaced.
+    const [object] = await veleroObjects('restores', `wutong.io/service_id=${component.serviceId}`);
+    expect(object!.spec).toMatchObject({ backupName: backup.backup_id, includedNamespaces: [component.namespace], includedResources: ['persistentvolumeclaims', 'persistentvolumes', 'pods', 'configmaps', 'secrets'], labelSelector: { matchLabels: { service_id: component.serviceId } } });
+    expect(object!.spec.excludedResources).toEqual(expect.arrayContaining(['nodes', 'events', 'backups.velero.io', 'restores.velero.io']));
+    const safetyId = (done as unknown as { safety_backup_id: string }).safety_backup_id;
+    expect((await backupRecords()).find((r) => r.backup_id === safetyId)).toMatchObject({ status: 'Completed' });
+    // The pods Velero brought back are gone: the component is stopped again.
+    await eventually(async () => ((await core.listNamespacedPod({ namespace: component.namespace, labelSelector: `service_id=${component.serviceId}` })).items.length === 0 ? true : undefined), 'restored pods removed', 60_000);
     expect((await call('POST', `${component.path}/restore`, { body: { backup_id: 'no-such-backup' } })).status).toBe(404);
     expect((await call('DELETE', `${component.path}/restore/no-such-restore`)).status).toBe(404);
     const deleted = await call('DELETE', `${component.path}/restore/${restoreId}`);

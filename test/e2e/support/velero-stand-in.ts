@@ -617,7 +617,8 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
       // pkg/backup/item_collector.go: every selected pod's manifest goes into the backup, running or not.
       backedUpPods.set(name, structuredClone(pods));
       const pvcs = await selected<Obj<{ volumeName?: string }>>(spec, '/api/v1/persistentvolumeclaims');
-      if (dataNodes) backedUpItems.set(name, await collectItems(spec));
+      // Kept in both modes: objects-only restores bring the claims back too (Velero restores PVCs before pods).
+      backedUpItems.set(name, await collectItems(spec));
       let others = 0;
       for (const collection of COUNTED_PATHS) others += (await selected(spec, collection)).length;
       const namespaces = selectedNamespaces(spec)?.length ?? 0;
@@ -1110,6 +1111,20 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
       .filter((p) => p.status?.phase === 'Completed')
       .sort(byAge);
     const targetNamespace = (namespace: string): string => spec.namespaceMapping?.[namespace] ?? namespace;
+    // Objects-only: the kept claims come back before the pods (server.go priorities), an existing one is
+    // left as it is (restore.go L1447-1458), one whose data is in a PodVolumeBackup without its volumeName
+    // (L1290-1310: provisioned anew; no provisioner serves this mode, so it stays Pending).
+    for (const item of storedBackup?.items ?? []) {
+      if (item.resource !== 'persistentvolumeclaims' || !restoreTakes(spec, item)) continue;
+      const manifest = resetVolumeBindingInfo(resetForRestore(item.manifest, { backupName: veleroLabelValue(backupName), restoreName: veleroLabelValue(name) }));
+      const sourceNamespace = manifest.metadata.namespace ?? '';
+      const hasData = completedVolumes.some((v) => v.spec?.pod.namespace === sourceNamespace && v.metadata.annotations?.[ANNOTATION.pvcName] === manifest.metadata.name);
+      if (hasData && manifest.spec) delete manifest.spec.volumeName;
+      const namespace = targetNamespace(sourceNamespace);
+      manifest.metadata.namespace = namespace;
+      const res = await call('POST', `/api/v1/namespaces/${encodeURIComponent(namespace)}/persistentvolumeclaims`, manifest);
+      if (res.status === 409) logTo(name, `level=warning msg="could not restore, PersistentVolumeClaim ${namespace}/${manifest.metadata.name} already exists"`);
+    }
     // The backup's pods come back from its manifests (when the stand-in took the backup and kept them);
     // a backup seeded by a test without them restores every volume to the pod it names, as before.
     const stored = objectStore.get(backupName)?.pods;
