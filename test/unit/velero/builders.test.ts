@@ -10,7 +10,8 @@ const SID = '0123456789abcdef0123456789abcdef';
 const TTL_30D = parseBackupTtl('30d')!;
 const backupSpec = {
   csiSnapshotTimeout: '10m0s',
-  defaultVolumesToFsBackup: true,
+  // Not the region API's true: Velero then copies only the volumes the webhook lists (backup.velero.io/backup-volumes).
+  defaultVolumesToFsBackup: false,
   includedNamespaces: ['tenant-a'],
   labelSelector: { matchLabels: { service_id: SID } },
   storageLocation: 'default',
