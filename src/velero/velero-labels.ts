@@ -35,6 +35,8 @@ export const VELERO_ANNOTATION = {
   keep: 'backup.wutong.io/keep',
   /** ours, on Backups taken through a holder pod: what state the data was in (DATA_STATE) */
   dataState: 'backup.wutong.io/data-state',
+  /** ours, on finished Backups of a component: the claims expected and why any was skipped (backup-coverage.ts) */
+  coverage: 'backup.wutong.io/coverage',
 } as const;
 
 /** Values of VELERO_LABEL.trigger: a backup before a held upgrade, or of a protected component's data at rest after it stopped. */

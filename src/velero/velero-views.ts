@@ -55,7 +55,7 @@ export interface ScheduleView {
 export interface PodVolumeBackupView {
   metadata: ViewMeta;
   spec: { volume: string; pod: { name: string; namespace: string } };
-  status: { phase?: string; progress?: { totalBytes?: number; bytesDone?: number } };
+  status: { phase?: string; message?: string; progress?: { totalBytes?: number; bytesDone?: number } };
 }
 
 export type PodVolumeRestoreView = PodVolumeBackupView;
@@ -135,7 +135,7 @@ function podVolumeView(raw: unknown): PodVolumeBackupView | undefined {
   return {
     metadata: base.metadata,
     spec: { volume: stringAt(spec.volume) ?? '', pod: { name: stringAt(pod.name) ?? '', namespace: stringAt(pod.namespace) ?? '' } },
-    status: defined({ phase: stringAt(status.phase), progress }),
+    status: defined({ phase: stringAt(status.phase), message: stringAt(status.message), progress }),
   };
 }
 
