@@ -469,7 +469,7 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
           if (!volume) continue;
           const claimName = volume.persistentVolumeClaim?.claimName;
           if (claimName !== undefined && takenClaims.has(`${podNs}/${claimName}`)) continue;
-          let pvc: Obj | undefined;
+          let pvc: Obj<{ volumeName?: string }> | undefined;
           if (claimName !== undefined) {
             pvc = await get(`/api/v1/namespaces/${podNs}/persistentvolumeclaims/${encodeURIComponent(claimName)}`);
             if (!pvc) {
@@ -477,6 +477,16 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
               continue;
             }
             takenClaims.add(`${podNs}/${claimName}`);
+          }
+          // pkg/podvolume/backupper.go L207-220 with isHostPathVolume (L274-289): a PVC bound to a hostPath PV
+          // is skipped with only a warning, and the Backup still ends Completed.
+          if (pvc?.spec?.volumeName) {
+            const pv = await get<Obj<{ hostPath?: unknown }>>(`/api/v1/persistentvolumes/${encodeURIComponent(pvc.spec.volumeName)}`);
+            if (!pv) {
+              errors.push(`error checking if volume is a hostPath volume: persistentvolumes "${pvc.spec.volumeName}" not found`);
+              continue;
+            }
+            if (pv.spec?.hostPath !== undefined && pv.spec.hostPath !== null) continue;
           }
           if (!mounted.has(volumeName)) continue;
           const created = ok(await call('POST', path('podvolumebackups'), {
