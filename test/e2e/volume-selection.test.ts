@@ -105,7 +105,7 @@ function explainedVolumes(pod: Record<string, unknown>, policy: string): Promise
   writeFileSync(policyFile, policy);
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [CLI, 'explain', '-f', podFile, '--policy', policyFile], { timeout: 60_000 }, (err, stdout) => {
-      if (err) return reject(err instanceof Error ? err : new Error(String(err)));
+      if (err !== null) return reject(new Error(`explain failed: ${err.message}`));
       const line = stdout.split('\n').find((l) => l.startsWith('  file-system backup: ')) ?? '';
       const match = /Velero copies (?:volumes (.+?) \(|no volume)/.exec(line);
       if (!match) return reject(new Error(`explain printed no volume line: ${stdout}`));
