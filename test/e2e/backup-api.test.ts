@@ -142,7 +142,7 @@ describe('backups', () => {
     expect(backups[0]!.metadata.labels).toMatchObject({ 'wutong.io/service_id': component.serviceId, 'wutong.io/backup-ttl': '7d', 'velero.io/storage-location': 'default' });
     expect(backups[0]!.metadata.annotations).toMatchObject({ 'wutong.io/creator': 'alice' });
     expect(backups[0]!.spec).toMatchObject({
-      defaultVolumesToFsBackup: true,
+      defaultVolumesToFsBackup: false,
       includedNamespaces: [namespace],
       labelSelector: { matchLabels: { service_id: component.serviceId } },
       storageLocation: 'default',
