@@ -1,4 +1,6 @@
-import type { Volume } from '../../../src/admission/pod.js';
+import { mutatePod } from '../../../src/admission/mutate-pod.js';
+import type { Pod, Volume } from '../../../src/admission/pod.js';
+import { loadPolicy } from '../../../src/policy/load-policy.js';
 import { selectFsbVolumes, veleroOptOutVolumes } from '../../../src/admission/volumes.js';
 
 // One volume of every kind a Wutong pod carries, and a non-persistent one Velero's own opt-out would copy.
@@ -40,5 +42,27 @@ describe('the include list the webhook writes: what Backups with defaultVolumesT
   test("the pod's own excludes are never on the include list, in either mode", () => {
     expect(selectFsbVolumes(VOLUMES, 'opt-in', true, ['data']).include).toEqual(['tmp']);
     expect(selectFsbVolumes(VOLUMES, 'opt-out', false, ['nfs-share']).include).toEqual(['data']);
+  });
+});
+
+describe("a pod's own exclude list next to the include list the webhook writes", () => {
+  const policy = loadPolicy('apiVersion: backup.wutong.io/v1alpha1\nkind: HookPolicy\nfileSystemBackup: { mode: opt-out }\n', 'test', 1);
+  const pod = (annotations: Record<string, string>): Pod => ({
+    metadata: { name: 'p', labels: { creator: 'Wutong', service_id: '5f3c1b2a9d8e4f60a7b1c2d3e4f5a6b7' }, annotations },
+    spec: { containers: [{ name: 'c', volumeMounts: [] }], volumes: VOLUMES },
+  });
+
+  test('is kept as the user wrote it, honoured by the include list, and a second pass changes nothing', () => {
+    const first = mutatePod(pod({ 'backup.velero.io/backup-volumes-excludes': 'nfs-share' }), policy, 'ns');
+    if (!first.handled) throw new Error('not handled');
+    expect(first.annotations['backup.velero.io/backup-volumes-excludes']).toBe('nfs-share');
+    expect(first.annotations['backup.velero.io/backup-volumes']).toBe('data');
+    const second = mutatePod(pod(first.annotations), policy, 'ns');
+    expect(second.handled && second.annotations).toEqual(first.annotations);
+  });
+
+  test("a pod's own include list decides alone: nothing is written next to it", () => {
+    const mutation = mutatePod(pod({ 'backup.velero.io/backup-volumes': 'tmp' }), policy, 'ns');
+    expect(mutation.handled && mutation.annotations).toEqual({ 'backup.velero.io/backup-volumes': 'tmp' });
   });
 });
