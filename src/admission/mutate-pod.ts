@@ -114,13 +114,12 @@ export function mutatePod(pod: Pod, policy: CompiledPolicy, namespace: string): 
   if (userAnnotations[FSB_INCLUDE_ANNOTATION] === undefined) {
     const userExclude = userAnnotations[FSB_EXCLUDE_ANNOTATION];
     const fsb = selectFsbVolumes(volumes, policy.fsbMode, policy.includeEmptyDir, userExclude?.split(',') ?? []);
+    // The user's own exclude list stands as it is; ours is written only in its absence.
+    const exclude = userExclude === undefined ? (fsb.exclude ?? []) : [];
     if (fsb.include.length > 0 && set(FSB_INCLUDE_ANNOTATION, fsb.include.join(','))) added.fsb++;
-    if (userExclude === undefined && fsb.exclude !== undefined && fsb.exclude.length > 0) {
-      if (set(FSB_EXCLUDE_ANNOTATION, fsb.exclude.join(','))) added.fsb++;
-    }
-    const excludeWritten = userExclude === undefined && fsb.exclude !== undefined && fsb.exclude.length > 0;
-    if (fsb.include.length > 0 || excludeWritten) {
-      audit['fsb-volumes'] = [`include:${fsb.include.join(',')}`, ...(excludeWritten ? [`exclude:${fsb.exclude?.join(',') ?? ''}`] : [])].join(';');
+    if (exclude.length > 0 && set(FSB_EXCLUDE_ANNOTATION, exclude.join(','))) added.fsb++;
+    if (fsb.include.length > 0 || exclude.length > 0) {
+      audit['fsb-volumes'] = [`include:${fsb.include.join(',')}`, ...(exclude.length > 0 ? [`exclude:${exclude.join(',')}`] : [])].join(';');
     }
   }
 
