@@ -4,7 +4,7 @@ import { matchRule } from './match-rule.js';
 import { MANAGED_ANNOTATION, managedMarker, withoutOwned } from './ownership.js';
 import type { Container, Pod } from './pod.js';
 import { resolveServiceId, SERVICE_ID_LABEL } from './service-id.js';
-import { dataDirOf, FSB_ANNOTATIONS, isHostPathVolume, isPvcVolume, selectFsbVolumes } from './volumes.js';
+import { dataDirOf, FSB_EXCLUDE_ANNOTATION, FSB_INCLUDE_ANNOTATION, isHostPathVolume, isPvcVolume, selectFsbVolumes } from './volumes.js';
 import type { MutationWarning } from './warnings.js';
 
 /** A pod (or its namespace) opts out with this label set to "false". */
@@ -106,11 +106,20 @@ export function mutatePod(pod: Pod, policy: CompiledPolicy, namespace: string): 
     }
   }
 
-  if (!FSB_ANNOTATIONS.some((key) => key in userAnnotations)) {
-    const fsb = selectFsbVolumes(volumes, policy.fsbMode, policy.includeEmptyDir);
-    if (fsb) {
-      if (set(fsb.annotation, fsb.volumes.join(','))) added.fsb++;
-      audit['fsb-volumes'] = `${policy.fsbMode === 'opt-in' ? 'include' : 'exclude'}:${fsb.volumes.join(',')}`;
+  // The include list is what this project's Backups read (they set
+  // defaultVolumesToFsBackup false, so Velero copies exactly what it names);
+  // the exclude list serves Backups others make in Velero's opt-out mode. A
+  // user's include list is theirs alone; a user's exclude list is honoured by
+  // the include list written next to it.
+  if (userAnnotations[FSB_INCLUDE_ANNOTATION] === undefined) {
+    const userExclude = userAnnotations[FSB_EXCLUDE_ANNOTATION];
+    const fsb = selectFsbVolumes(volumes, policy.fsbMode, policy.includeEmptyDir, userExclude?.split(',') ?? []);
+    // The user's own exclude list stands as it is; ours is written only in its absence.
+    const exclude = userExclude === undefined ? (fsb.exclude ?? []) : [];
+    if (fsb.include.length > 0 && set(FSB_INCLUDE_ANNOTATION, fsb.include.join(','))) added.fsb++;
+    if (exclude.length > 0 && set(FSB_EXCLUDE_ANNOTATION, exclude.join(','))) added.fsb++;
+    if (fsb.include.length > 0 || exclude.length > 0) {
+      audit['fsb-volumes'] = [`include:${fsb.include.join(',')}`, ...(exclude.length > 0 ? [`exclude:${exclude.join(',')}`] : [])].join(';');
     }
   }
 

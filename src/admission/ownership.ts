@@ -14,17 +14,19 @@ import { FSB_ANNOTATIONS } from './volumes.js';
 export const MANAGED_ANNOTATION = 'backup.wutong.io/managed';
 
 /**
- * Annotations that only work together: the FSB list (group 0), and each
- * hook's keys (groups 1-4). When any key of a group is the user's (added,
- * edited, or one of ours removed), the whole group is: the webhook neither
- * rewrites nor completes it, so it never pairs its `container` with the
- * user's `command`.
+ * Annotations that only work together: each FSB list on its own (groups 0
+ * and 1: the webhook completes a user's excludes with its include list, which
+ * honours them), and each hook's keys (groups 2-5). When any key of a group is
+ * the user's (added, edited, or one of ours removed), the whole group is: the
+ * webhook neither rewrites nor completes it, so it never pairs its
+ * `container` with the user's `command`.
  */
-const GROUP_COUNT = 1 + HOOK_KINDS.length;
+const GROUP_COUNT = FSB_ANNOTATIONS.length + HOOK_KINDS.length;
 
 function groupOf(key: string): number {
-  if ((FSB_ANNOTATIONS as readonly string[]).includes(key)) return 0;
-  for (let i = 0; i < HOOK_KINDS.length; i++) if (key.startsWith(HOOK_KINDS[i]?.prefix ?? '\0')) return i + 1;
+  const fsb = (FSB_ANNOTATIONS as readonly string[]).indexOf(key);
+  if (fsb >= 0) return fsb;
+  for (let i = 0; i < HOOK_KINDS.length; i++) if (key.startsWith(HOOK_KINDS[i]?.prefix ?? '\0')) return i + FSB_ANNOTATIONS.length;
   return -1;
 }
 

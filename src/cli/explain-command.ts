@@ -73,7 +73,7 @@ function hookLines(hook: HookExplanation): string[] {
 export function formatExplanation(e: PodExplanation): string {
   const lines = [`${e.subject} in namespace ${e.namespace}`];
   if (e.skipReason !== undefined) {
-    lines.push(`  not handled: ${e.skipReason}; the webhook leaves this pod unchanged`);
+    lines.push(`  not handled: ${e.skipReason}; the webhook leaves this pod unchanged`, `  file-system backup: ${e.fsb}`);
     return `${lines.join('\n')}\n`;
   }
   lines.push('  handled: the pod matches the policy podSelector');

@@ -1,7 +1,7 @@
 import { containerMatches, matchRule, podMismatch, type PodMismatch } from '../admission/match-rule.js';
 import { userOwnsHook } from '../admission/hook-annotations.js';
 import { withoutOwned, writtenAnnotations } from '../admission/ownership.js';
-import type { Container } from '../admission/pod.js';
+import type { Container, Pod } from '../admission/pod.js';
 import { dataDirOf, FSB_EXCLUDE_ANNOTATION as FSB_EXCLUDE, FSB_INCLUDE_ANNOTATION as FSB_INCLUDE } from '../admission/volumes.js';
 import { protectionFor } from '../controller/component-protection.js';
 import type { CompiledPolicy, CompiledRule } from '../policy/compiled-policy.js';
@@ -111,20 +111,53 @@ function ownership(m: ManifestMutation): { user: Record<string, string>; written
   };
 }
 
+/**
+ * What a Backup made by wutong-backup copies from the pod: it sets
+ * defaultVolumesToFsBackup false, so Velero v1.11.1 reads only the include
+ * list (pkg/podvolume/util.go GetVolumesToBackup) and then skips a listed
+ * volume the pod does not have or no container mounts
+ * (pkg/podvolume/backupper.go L196-222). A PVC bound to a hostPath PV is
+ * skipped too, which only the cluster can tell: the backup record names it.
+ */
+export function volumesCopied(pod: Pod): { copied: string[]; skipped: string[] } {
+  const listed = pod.metadata?.annotations?.[FSB_INCLUDE] ?? '';
+  const volumes = new Set((pod.spec?.volumes ?? []).map((v) => v.name));
+  const mounted = new Set((pod.spec?.containers ?? []).flatMap((c) => (c.volumeMounts ?? []).map((mount) => mount.name)));
+  const copied: string[] = [];
+  const skipped: string[] = [];
+  for (const name of listed === '' ? [] : listed.split(',')) (volumes.has(name) && mounted.has(name) ? copied : skipped).push(name);
+  return { copied, skipped };
+}
+
+/** "Velero copies volumes a, b (why)", then the listed volumes Velero skips. */
+function copiedText(pod: Pod, why: string): string {
+  const { copied, skipped } = volumesCopied(pod);
+  const what = copied.length > 0 ? `volumes ${copied.join(', ')}` : 'no volume';
+  const not = skipped.length > 0 ? `; listed but not copied (the pod has no such volume, or no container mounts it): ${skipped.join(', ')}` : '';
+  return `Velero copies ${what} (${why})${not}`;
+}
+
+const WHY = 'Backups made by wutong-backup read only that list: defaultVolumesToFsBackup false';
+
 function fsbOf(m: ManifestMutation): string {
+  const after = m.podAfter ?? m.podBefore ?? {};
   const { user, written } = ownership(m);
-  for (const key of [FSB_INCLUDE, FSB_EXCLUDE]) {
-    if (user[key] !== undefined) return `the pod's own ${key}=${user[key]} is kept`;
+  const parts: string[] = [];
+  if (user[FSB_INCLUDE] !== undefined) parts.push(`the pod's own ${FSB_INCLUDE}=${user[FSB_INCLUDE]} is kept`);
+  else if (written[FSB_INCLUDE] !== undefined) parts.push(`${FSB_INCLUDE}=${written[FSB_INCLUDE]} from the policy`);
+  else parts.push(`the policy selects no volume of this pod, so it has no ${FSB_INCLUDE}`);
+  if (user[FSB_EXCLUDE] !== undefined) parts.push(`the pod's own ${FSB_EXCLUDE}=${user[FSB_EXCLUDE]} is kept and honoured`);
+  else if (written[FSB_EXCLUDE] !== undefined) {
+    parts.push(`${FSB_EXCLUDE}=${written[FSB_EXCLUDE]} for Backups others make with --default-volumes-to-fs-backup`);
   }
-  const include = written[FSB_INCLUDE];
-  if (include !== undefined) return `Velero copies volumes ${include.split(',').join(', ')} (${FSB_INCLUDE})`;
-  const exclude = written[FSB_EXCLUDE];
-  if (exclude !== undefined) {
-    const excluded = new Set(exclude.split(','));
-    const taken = (m.podBefore?.spec?.volumes ?? []).map((v) => v.name).filter((n) => !excluded.has(n));
-    return `Velero copies ${taken.length > 0 ? `volumes ${taken.join(', ')}` : 'no volume'} when the backup uses --default-volumes-to-fs-backup (${FSB_EXCLUDE}=${exclude})`;
-  }
-  return 'no volume: the pod has no volume worth copying';
+  return copiedText(after, [...parts, WHY].join('; '));
+}
+
+/** A pod the webhook leaves alone: what it carries is what Velero reads. */
+function untouchedFsb(m: ManifestMutation): string {
+  const pod = m.podBefore ?? {};
+  const own = pod.metadata?.annotations?.[FSB_INCLUDE];
+  return `untouched; ${copiedText(pod, `${own !== undefined ? `the pod's own ${FSB_INCLUDE}=${own}` : `the pod has no ${FSB_INCLUDE}`}; ${WHY}`)}`;
 }
 
 function hooksOf(m: ManifestMutation, rule: CompiledRule | undefined): { hooks: HookExplanation[]; note: string | undefined } {
@@ -177,7 +210,7 @@ export function explainPod(m: ManifestMutation, policy: CompiledPolicy): PodExpl
     autoProfiles,
     container: container?.name,
     dataDir: container ? dataDirOf(container, m.podBefore?.spec?.volumes ?? []) : undefined,
-    fsb: skipped ? 'untouched' : fsbOf(m),
+    fsb: skipped ? untouchedFsb(m) : fsbOf(m),
     hooks,
     hookNote: note,
     addedLabels: m.addedLabels,

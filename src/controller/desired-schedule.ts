@@ -57,6 +57,8 @@ function followsProtection(schedule: ScheduleView, protection: ComponentProtecti
   return (
     schedule.spec.schedule === protection.schedule &&
     schedule.spec.template.ttl === protection.ttl.spec &&
+    // One made before Backups read the webhook's include list copies volumes the policy leaves out.
+    schedule.spec.template.defaultVolumesToFsBackup === false &&
     labels[VELERO_LABEL.backupTtl] === protection.ttl.label &&
     annotations[VELERO_ANNOTATION.scheduleRule] === protection.rule &&
     annotations[VELERO_ANNOTATION.keep] === (protection.keep !== undefined ? String(protection.keep) : undefined) &&

@@ -19,7 +19,11 @@ export const HOLDER_COMMAND: readonly string[] = ['/nodejs/bin/node', '/app/dist
 export const HOLDER_MOUNT_ROOT = '/data';
 /** `hold` exits on SIGTERM at once; a few seconds cover a slow node. */
 export const HOLDER_GRACE_SECONDS = 5;
-/** Velero's annotation naming the pod volumes FSB copies (opt-in mode: the holder says exactly which). */
+/**
+ * Velero's annotation naming the pod volumes FSB copies: every PVC of the
+ * component, what the policy selects in either mode. The project's Backups set
+ * defaultVolumesToFsBackup false, so this list is exactly what they copy.
+ */
 export const FSB_VOLUMES_ANNOTATION = 'backup.velero.io/backup-volumes';
 const HOLDER_PREFIX = 'wutong-backup-holder-';
 

@@ -7,6 +7,8 @@ import type { ControllerDeps } from '../controller/controller-deps.js';
 import type { ControllerLoop } from '../controller/controller-loop.js';
 import { backfillLoop } from '../controller/backfill-loop.js';
 import { backupAnnouncementLoop } from '../controller/backup-announcement-loop.js';
+import { backupCoverageLoop } from '../controller/backup-coverage-loop.js';
+import { componentPodReader } from '../kube/component-pods.js';
 import { componentBackups } from '../controller/coverage.js';
 import { retentionLoop } from '../controller/retention-loop.js';
 import { runMarkLoop } from '../controller/run-mark-loop.js';
@@ -200,6 +202,7 @@ function controllerLoops(deps: ControllerDeps, config: Config, http: KubeHttp, p
     loops: [
       scheduleLoop(deps, config.controllerResyncMs, namespaceReader(http, REQUEST_TIMEOUT_MS)),
       backupAnnouncementLoop(deps, { resyncMs: config.controllerResyncMs }),
+      backupCoverageLoop({ ...deps, pods: componentPodReader(http, REQUEST_TIMEOUT_MS), volumes: volumeStore(http, REQUEST_TIMEOUT_MS), resyncMs: config.controllerResyncMs }),
       retentionLoop(deps, config.controllerResyncMs),
       backfill,
       runMarkLoop({ ...deps, claims }, config.controllerResyncMs),

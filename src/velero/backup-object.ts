@@ -1,6 +1,7 @@
 // The Backup the console's "back up now" creates, and the spec a Schedule's
 // Backups share: the seed document's and the region API's spec, field for
-// field, so Velero does the same thing whichever of the two made it.
+// field but one: defaultVolumesToFsBackup is false, so Velero copies the
+// volumes the policy selects (see backupSpec).
 import { VELERO_ANNOTATION, VELERO_LABEL } from './velero-labels.js';
 import { VELERO_API_VERSION, VELERO_KINDS, type VeleroObject } from './velero-resources.js';
 import type { BackupTtl } from './backup-ttl.js';
@@ -32,9 +33,14 @@ export const CSI_SNAPSHOT_TIMEOUT = '10m0s';
 export function backupSpec(input: BackupSpecInput): Record<string, unknown> {
   return {
     csiSnapshotTimeout: CSI_SNAPSHOT_TIMEOUT,
-    // File-system backup of every pod volume: Wutong's volumes are PVCs on
-    // storage that often has no CSI snapshots.
-    defaultVolumesToFsBackup: true,
+    // File-system backup (Wutong's volumes are PVCs on storage that often has
+    // no CSI snapshots) of exactly the volumes a pod lists in
+    // backup.velero.io/backup-volumes, which the webhook writes from the
+    // policy in both modes. With true, Velero v1.11.1 would ignore that list
+    // and copy every volume but the excluded ones (pkg/podvolume/util.go
+    // GetVolumesByPod L257-296): emptyDirs and scratch volumes too, in
+    // opt-in mode.
+    defaultVolumesToFsBackup: false,
     includedNamespaces: [input.componentNamespace],
     // Wutong labels a component's pods, workloads and PVCs service_id=<id>: the
     // component and nothing else in its (shared) tenant namespace.

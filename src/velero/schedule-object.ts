@@ -44,8 +44,9 @@ export function buildSchedule(input: ScheduleInput): VeleroObject {
 /**
  * JSON merge patch (application/merge-patch+json) for PUT /backup/schedule:
  * what the region API's update changes (cron, TTL, desc, last modifier),
- * nothing else, so Velero's status and other fields are left alone. The
- * creator stays who created it.
+ * plus defaultVolumesToFsBackup false (see backupSpec), nothing else, so
+ * Velero's status and other fields are left alone. The creator stays who
+ * created it.
  */
 export function scheduleUpdatePatch(change: {
   cron: string;
@@ -62,6 +63,7 @@ export function scheduleUpdatePatch(change: {
       labels: { [VELERO_LABEL.backupTtl]: change.ttl.label, ...change.labels },
       annotations: { [VELERO_ANNOTATION.desc]: change.desc, [VELERO_ANNOTATION.lastModifier]: change.operator, ...change.annotations },
     },
-    spec: { schedule: change.cron, template: { ttl: change.ttl.spec } },
+    // A Schedule made before Backups read the webhook's include list is brought to it on its next update.
+    spec: { schedule: change.cron, template: { ttl: change.ttl.spec, defaultVolumesToFsBackup: false } },
   };
 }

@@ -41,6 +41,8 @@ export const VELERO_ANNOTATION = {
   safetyFor: 'backup.wutong.io/safety-for',
   /** ours, on a Restore: its safety backup (the data it replaced) */
   safetyBackup: 'backup.wutong.io/safety-backup',
+  /** ours, on finished Backups of a component: the claims expected and why any was skipped (backup-coverage.ts) */
+  coverage: 'backup.wutong.io/coverage',
 } as const;
 
 /** Values of VELERO_LABEL.trigger: a backup before a held upgrade, or of a protected component's data at rest after it stopped. */

@@ -48,7 +48,7 @@ export interface RestoreView {
 
 export interface ScheduleView {
   metadata: ViewMeta;
-  spec: { schedule: string; paused?: boolean; template: { ttl?: string; includedNamespaces?: string[] } };
+  spec: { schedule: string; paused?: boolean; template: { ttl?: string; includedNamespaces?: string[]; defaultVolumesToFsBackup?: boolean } };
   status: { phase?: string; lastBackup?: string; validationErrors?: string[] };
 }
 
@@ -199,7 +199,11 @@ export function viewSchedule(raw: unknown): ScheduleView | undefined {
     spec: defined({
       schedule: stringAt(spec.schedule) ?? '',
       paused: booleanAt(spec.paused),
-      template: defined({ ttl: stringAt(template.ttl), includedNamespaces: stringsAt(template.includedNamespaces) }),
+      template: defined({
+        ttl: stringAt(template.ttl),
+        includedNamespaces: stringsAt(template.includedNamespaces),
+        defaultVolumesToFsBackup: booleanAt(template.defaultVolumesToFsBackup),
+      }),
     }),
     status: defined({ phase: stringAt(status.phase), lastBackup: stringAt(status.lastBackup), validationErrors: stringsAt(status.validationErrors) }),
   };

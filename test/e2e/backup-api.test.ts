@@ -58,7 +58,7 @@ async function waitForBackup(id: string, status: string): Promise<BackupRecordJs
 }
 
 // Field order of the region API's Go structs (api/model/component.go): Go writes them in that order.
-const BACKUP_RECORD_FIELDS = ['backup_id', 'service_id', 'desc', 'ttl', 'mode', 'created_at', 'completed_at', 'expired_at', 'size', 'progress_rate', 'completed_items', 'total_items', 'scheduled', 'status', 'failure_reason', 'operator', 'restorable', 'download_url', 'data_state'];
+const BACKUP_RECORD_FIELDS = ['backup_id', 'service_id', 'desc', 'ttl', 'mode', 'created_at', 'completed_at', 'expired_at', 'size', 'progress_rate', 'completed_items', 'total_items', 'scheduled', 'status', 'failure_reason', 'operator', 'restorable', 'download_url', 'data_state', 'volumes', 'partial'];
 const RESTORE_RECORD_FIELDS = ['restore_id', 'backup_id', 'service_id', 'created_at', 'completed_at', 'size', 'progress_rate', 'completed_items', 'total_items', 'status', 'failure_reason', 'operator', 'stage', 'message', 'safety_backup_id'];
 
 /** What Go's json.Encoder (go-chi/render) writes for a value: compact, <>& and U+2028/9 escaped, one newline. An oracle of its own, not the code under test. */
@@ -142,7 +142,7 @@ describe('backups', () => {
     expect(backups[0]!.metadata.labels).toMatchObject({ 'wutong.io/service_id': component.serviceId, 'wutong.io/backup-ttl': '7d', 'velero.io/storage-location': 'default' });
     expect(backups[0]!.metadata.annotations).toMatchObject({ 'wutong.io/creator': 'alice' });
     expect(backups[0]!.spec).toMatchObject({
-      defaultVolumesToFsBackup: true,
+      defaultVolumesToFsBackup: false,
       includedNamespaces: [namespace],
       labelSelector: { matchLabels: { service_id: component.serviceId } },
       storageLocation: 'default',

@@ -182,14 +182,14 @@ test('not covered: the PV ends up Retain, marked and recorded, a Warning Event s
   expect(record.reason).toMatch(/^no Completed backup started after the component stopped at /);
 
   // The record is enough to bring the volume back: applying its PV makes it again, Available, pointing at the same storage.
-  const again = JSON.parse(mine[0]!.data['persistentvolume.json'] ?? '{}') as { spec: { hostPath?: { path?: string } } };
+  const again = JSON.parse(mine[0]!.data['persistentvolume.json'] ?? '{}') as { spec: { local?: { path?: string } } };
   expect((await apiRequest(clusterInfo(), 'POST', '/api/v1/persistentvolumes', again)).status).toBe(201);
   const restored = await eventually(async () => {
     const res = await apiRequest(clusterInfo(), 'GET', `/api/v1/persistentvolumes/${volume}`);
-    const v = res.json as VolumeJson & { spec: { hostPath?: { path?: string } } };
+    const v = res.json as VolumeJson & { spec: { local?: { path?: string } } };
     return res.status === 200 && v.status?.phase === 'Available' ? v : undefined;
   }, `PV ${volume} applied again from the record, Available`, 30_000, 250);
-  expect(restored.spec).toMatchObject({ persistentVolumeReclaimPolicy: 'Retain', hostPath: { path: again.spec.hostPath?.path } });
+  expect(restored.spec).toMatchObject({ persistentVolumeReclaimPolicy: 'Retain', local: { path: again.spec.local?.path } });
 
   expect((await eventsOn(c, 'VolumeRetained'))[0]).toMatch(new RegExp(`^Warning kept PersistentVolume ${volume} \\(reclaim policy Retain, was Delete\\)`));
   const status = await runStatus();

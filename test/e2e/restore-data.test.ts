@@ -100,11 +100,18 @@ async function restore(c: WutongComponent, backupId: string): Promise<{ id: stri
   const record = await finished(c, id);
   return { id, record, ms: Date.now() - started };
 }
-function finished(c: WutongComponent, id: string): Promise<RestoreRecordJson> {
-  return eventually(async () => {
-    const record = await restoreRecord(c, id);
-    return record && (record.status === 'Completed' || record.status === 'Failed') ? record : undefined;
-  }, `restore ${id} finished`, 300_000, 500);
+async function finished(c: WutongComponent, id: string): Promise<RestoreRecordJson> {
+  let last: RestoreRecordJson | undefined;
+  try {
+    return await eventually(async () => {
+      last = await restoreRecord(c, id);
+      return last && (last.status === 'Completed' || last.status === 'Failed') ? last : undefined;
+    }, `restore ${id} finished`, 240_000, 500);
+  } catch (err) {
+    // What a reader of a failed run needs: where the restore stood, what Velero did, what runs.
+    const pods = (await bed.core.listNamespacedPod({ namespace: c.namespace })).items.map((p) => `${p.metadata?.name ?? ''} ${p.status?.phase ?? ''} ${JSON.stringify(p.status?.initContainerStatuses?.map((s) => [s.name, Object.keys(s.state ?? {})]))}`);
+    throw new Error(`${(err as Error).message}; record ${JSON.stringify(last)}; Velero's restore log ${JSON.stringify(bed.velero.log(id).slice(-15))}; pods ${JSON.stringify(pods)}`);
+  }
 }
 
 /** A file's sha256, streamed (a 1 GiB file is never in memory). */

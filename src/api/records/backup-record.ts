@@ -2,6 +2,7 @@
 // serialises it: keys in the Go struct's order, since the console's client
 // and our byte-for-byte tests read the JSON as Go writes it, plus the seed
 // document's download_url at the end. Built from cached views: no API call.
+import { coverageOf, describeCoverage, isPartial } from '../../velero/backup-coverage.js';
 import { isRestorable } from '../../velero/backup-phases.js';
 import { DATA_STATE, VELERO_ANNOTATION, VELERO_LABEL } from '../../velero/velero-labels.js';
 import type { BackupView, PodVolumeBackupView } from '../../velero/velero-views.js';
@@ -41,6 +42,14 @@ export interface BackupRecord {
   restorable: boolean;
   download_url: string;
   data_state: DataState;
+  /**
+   * Which of the component's volumes the backup holds: "2 of 3 volumes; logs
+   * skipped: hostPath PV". '' while the controller has not judged it (a
+   * running backup, one made before, or one Velero synced from storage).
+   */
+  volumes: string;
+  /** Velero skipped a volume the policy selects (it still calls the Backup Completed): restoring it brings that volume back as it was not. */
+  partial: boolean;
 }
 
 export function backupRecord(backup: BackupView, volumes: readonly PodVolumeBackupView[], downloadUrl: string): BackupRecord {
@@ -51,6 +60,7 @@ export function backupRecord(backup: BackupView, volumes: readonly PodVolumeBack
   const mode: BackupMode = VELERO_LABEL.scheduleName in labels ? 'Scheduled' : 'Manual';
   const atRest = annotations[VELERO_ANNOTATION.dataState] === DATA_STATE.atRest;
   const desc = annotations[VELERO_ANNOTATION.desc] ?? '';
+  const coverage = coverageOf(backup);
   return {
     backup_id: backup.metadata.name,
     service_id: labels[VELERO_LABEL.serviceId] ?? '',
@@ -72,5 +82,7 @@ export function backupRecord(backup: BackupView, volumes: readonly PodVolumeBack
     restorable: isRestorable(backup, volumes),
     download_url: downloadUrl,
     data_state: atRest ? 'at-rest' : 'live',
+    volumes: coverage ? describeCoverage(coverage) : '',
+    partial: coverage ? isPartial(coverage) : false,
   };
 }

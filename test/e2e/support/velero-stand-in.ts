@@ -687,10 +687,10 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
               continue;
             }
           }
-          // backupper.go L207-216 isHostPathVolume: a hostPath volume, or (data mode) a claim on a hostPath PV.
-          // Objects-only mode keeps backing up claims on hostPath PVs: its tests' PVs are hostPath directories.
+          // backupper.go L207-216 isHostPathVolume (L274-289): a hostPath volume, or a claim on a hostPath PV,
+          // is skipped with only a warning, and the Backup still ends Completed.
           let hostPath = volume.hostPath !== undefined && volume.hostPath !== null;
-          if (!hostPath && dataNodes && pvc?.spec?.volumeName) {
+          if (!hostPath && pvc?.spec?.volumeName) {
             const pv = await get<PersistentVolume>(`/api/v1/persistentvolumes/${encodeURIComponent(pvc.spec.volumeName)}`);
             if (!pv) {
               fail(`error checking if volume is a hostPath volume: persistentvolumes "${pvc.spec.volumeName}" not found`);

@@ -125,8 +125,8 @@ export const claimNameOf = (c: Pick<WutongComponent, 'alias'>): string => `manua
 
 /**
  * A PV as Wutong's own provisioner leaves them: labelled creator=Wutong and
- * service_id, no storageClassName, reclaim policy Delete, here a hostPath
- * (nothing mounts it: the kubelet is a stand-in), reserved for the
+ * service_id, no storageClassName, reclaim policy Delete, here a local
+ * volume (nothing mounts it: the kubelet is a stand-in), reserved for the
  * component's claim so the controller-manager's PV binder binds the two
  * when the claim appears.
  */
@@ -139,7 +139,9 @@ export async function createWutongVolume(c: WutongComponent, name = `pv-${c.alia
       capacity: { storage: '1Gi' },
       accessModes: ['ReadWriteOnce'],
       persistentVolumeReclaimPolicy: 'Delete',
-      hostPath: { path: `/wtdata/tenant/${c.serviceId}/${name}` },
+      // Not a hostPath: Velero skips a PVC bound to one (v1.11.1 pkg/podvolume/backupper.go L207-220), and so does its stand-in.
+      local: { path: `/wtdata/tenant/${c.serviceId}/${name}` },
+      nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'Exists' }] }] } },
       claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: c.namespace, name: claimNameOf(c) },
     },
   });

@@ -18,7 +18,7 @@ describe('wutong-backup explain', () => {
         '  autoProfiles (no rule took the pod; profiles by image):',
         '    profile postgresql: SELECTED: hooks run in container "db" (image postgres:16.2 matches /(^|\\/)(postgres|postgresql|postgis)(:|@|$)/)',
         '  hooks run in container: db; {{dataDir}} = /var/lib/postgresql/data',
-        '  file-system backup: Velero copies volumes data (backup.velero.io/backup-volumes)',
+        '  file-system backup: Velero copies volumes data (backup.velero.io/backup-volumes=data from the policy; Backups made by wutong-backup read only that list: defaultVolumesToFsBackup false)',
         '    post-backup, from the policy:',
         '      post.hook.backup.velero.io/command: ["rm","-f","--","/var/lib/postgresql/data/.wutong-backup-postgresql.sql"]',
         '    - rule "orders-db" selects this pod but it has no container mysql; its hooks were not added',
@@ -54,7 +54,8 @@ describe('wutong-backup explain', () => {
     const pod = 'apiVersion: v1\nkind: Pod\nmetadata: { name: p, labels: { creator: Wutong, backup.wutong.io/inject: "false" } }\nspec: { containers: [{ name: c, image: mysql:8 }] }\n';
     const run = await cli(['explain', '-f', '-'], pod);
     expect(run.stdout).toBe(
-      'policy: built-in default\n\npod/p in namespace default\n  not handled: label backup.wutong.io/inject=false; the webhook leaves this pod unchanged\n',
+      'policy: built-in default\n\npod/p in namespace default\n  not handled: label backup.wutong.io/inject=false; the webhook leaves this pod unchanged\n' +
+        '  file-system backup: untouched; Velero copies no volume (the pod has no backup.velero.io/backup-volumes; Backups made by wutong-backup read only that list: defaultVolumesToFsBackup false)\n',
     );
   });
 
@@ -84,7 +85,7 @@ describe('wutong-backup explain', () => {
     expect(run.stdout).toContain(
       '    3. redis [profile redis]: matched but not used: rule "redis" writes into {{dataDir}} but container "db" mounts no persistent volume; its hooks were not added',
     );
-    expect(run.stdout).toContain('  file-system backup: no volume: the pod has no volume worth copying');
+    expect(run.stdout).toContain('  file-system backup: Velero copies no volume (the policy selects no volume of this pod, so it has no backup.velero.io/backup-volumes; Backups made by wutong-backup read only that list: defaultVolumesToFsBackup false)');
   });
 });
 
@@ -94,11 +95,55 @@ describe('explain on a pod that already carries the webhook output (mutate outpu
     expect(mutated.code).toBe(0);
     const again = await cli(['explain', '-f', '-'], mutated.stdout);
     expect(again.stdout).toContain('    pre-backup, from the policy:');
-    expect(again.stdout).toContain('  file-system backup: Velero copies volumes data (backup.velero.io/backup-volumes)');
+    expect(again.stdout).toContain('  file-system backup: Velero copies volumes data (backup.velero.io/backup-volumes=data from the policy; Backups made by wutong-backup read only that list: defaultVolumesToFsBackup false)');
     expect(again.stdout).not.toContain("the pod's own");
 
     const edited = await cli(['explain', '-f', '-'], mutated.stdout.replace('pre.hook.backup.velero.io/timeout: 30m', 'pre.hook.backup.velero.io/timeout: 2h'));
     expect(edited.stdout).toContain("    pre-backup, the pod's own annotations, kept as they are:");
     expect(edited.stdout).toContain('      pre.hook.backup.velero.io/timeout: 2h');
+  });
+});
+
+describe('explain names the volumes a Backup made by wutong-backup copies (defaultVolumesToFsBackup false: Velero reads only backup.velero.io/backup-volumes)', () => {
+  const WHY = 'Backups made by wutong-backup read only that list: defaultVolumesToFsBackup false';
+  // A database with its data PVC, a scratch emptyDir, a config file, and a second PVC no container mounts.
+  const pod = (labels = '', annotations = ''): string =>
+    [
+      'apiVersion: v1',
+      'kind: Pod',
+      `metadata: { name: p, labels: { creator: Wutong, service_id: 5f3c1b2a9d8e4f60a7b1c2d3e4f5a6b7${labels} }${annotations} }`,
+      'spec:',
+      '  containers: [{ name: db, image: "mysql:8", volumeMounts: [{ name: data, mountPath: /var/lib/mysql }, { name: tmp, mountPath: /tmp }, { name: cfg, mountPath: /etc/mysql/conf.d }] }]',
+      '  volumes: [{ name: data, persistentVolumeClaim: { claimName: c } }, { name: tmp, emptyDir: {} }, { name: cfg, configMap: { name: x } }, { name: spare, persistentVolumeClaim: { claimName: s } }]',
+      '',
+    ].join('\n');
+  const optOut = join(FIXTURES, 'opt-out-policy.yaml');
+
+  test('opt-in: the PVCs only, never the scratch emptyDir; a listed volume no container mounts is named as not copied', async () => {
+    const run = await cli(['explain', '-f', '-'], pod());
+    expect(run.stdout).toContain(
+      `  file-system backup: Velero copies volumes data (backup.velero.io/backup-volumes=data,spare from the policy; ${WHY}); listed but not copied (the pod has no such volume, or no container mounts it): spare\n`,
+    );
+  });
+
+  test('opt-out: the include list is what Velero would copy with the excludes left out; the excludes are written for Backups others make', async () => {
+    const run = await cli(['explain', '-f', '-', '--policy', optOut], pod());
+    expect(run.stdout).toContain(
+      `  file-system backup: Velero copies volumes data (backup.velero.io/backup-volumes=data,spare from the policy; backup.velero.io/backup-volumes-excludes=tmp,cfg for Backups others make with --default-volumes-to-fs-backup; ${WHY}); listed but not copied (the pod has no such volume, or no container mounts it): spare\n`,
+    );
+  });
+
+  test("a pod's own exclude list is honoured by the include list the webhook writes", async () => {
+    const run = await cli(['explain', '-f', '-', '--policy', optOut], pod('', ', annotations: { backup.velero.io/backup-volumes-excludes: "data,tmp" }'));
+    expect(run.stdout).toContain(
+      `  file-system backup: Velero copies no volume (backup.velero.io/backup-volumes=spare from the policy; the pod's own backup.velero.io/backup-volumes-excludes=data,tmp is kept and honoured; ${WHY}); listed but not copied (the pod has no such volume, or no container mounts it): spare\n`,
+    );
+  });
+
+  test('a pod the webhook skips is copied by what it carries itself: nothing without its own list', async () => {
+    const skipped = await cli(['explain', '-f', '-'], pod(', backup.wutong.io/inject: "false"'));
+    expect(skipped.stdout).toContain(`  file-system backup: untouched; Velero copies no volume (the pod has no backup.velero.io/backup-volumes; ${WHY})\n`);
+    const own = await cli(['explain', '-f', '-'], pod(', backup.wutong.io/inject: "false"', ', annotations: { backup.velero.io/backup-volumes: "data,tmp" }'));
+    expect(own.stdout).toContain(`  file-system backup: untouched; Velero copies volumes data, tmp (the pod's own backup.velero.io/backup-volumes=data,tmp; ${WHY})\n`);
   });
 });

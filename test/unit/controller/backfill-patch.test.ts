@@ -87,6 +87,27 @@ test('a Wutong MySQL pod without annotations gets its FSB list, hooks and marker
   expect(describeBackfill(backfill!)).toMatch(/^Backfilled the webhook's labels and annotations: added backup\.velero\.io\/backup-volumes, .*pre\.hook\.backup\.velero\.io\/container/);
 });
 
+test('a pod an older webhook gave only the opt-out exclude list gets the include list this project\'s Backups read (defaultVolumesToFsBackup false), and keeps the excludes', () => {
+  const { policy: optOut } = loadPodCase('fsb-opt-out');
+  const EXCLUDES = 'mysql-cnf,tmp,kube-api-access-7x2kq,tls,podinfo,host-logs';
+  const pod = runningPod('fsb-opt-out');
+  // What the webhook wrote before it wrote include lists in opt-out mode: the excludes and its marker for them.
+  const older = admitted(pod, NAMESPACE, optOut);
+  const annotations = older.metadata!.annotations!;
+  const marker = annotations[MANAGED_ANNOTATION]!;
+  delete annotations['backup.velero.io/backup-volumes'];
+  annotations[MANAGED_ANNOTATION] = marker.split(',').filter((entry) => !entry.startsWith('backup.velero.io/backup-volumes=')).join(',');
+  expect(annotations['backup.velero.io/backup-volumes-excludes']).toBe(EXCLUDES);
+
+  const backfill = backfillFor(older, NAMESPACE, optOut, NO_EXCLUDED_NAMESPACES);
+  expect(backfill?.added).toEqual(['backup.velero.io/backup-volumes']);
+  expect(backfill?.updated).toEqual([MANAGED_ANNOTATION]);
+  const patched = applyMerge(older, backfill!.patch);
+  expect(patched.metadata?.annotations?.['backup.velero.io/backup-volumes']).toBe('manual4521');
+  expect(patched.metadata?.annotations?.['backup.velero.io/backup-volumes-excludes']).toBe(EXCLUDES);
+  expect(backfillFor(patched, NAMESPACE, optOut, NO_EXCLUDED_NAMESPACES)).toBeUndefined();
+});
+
 test('a pod whose service_id only its env names gets the label', () => {
   const backfill = backfillFor(runningPod('service-id-from-env'), NAMESPACE, policy, NO_EXCLUDED_NAMESPACES);
   expect(Object.keys(backfill?.patch.metadata.labels ?? {})).toEqual(['service_id']);

@@ -156,8 +156,18 @@ describe('desiredSchedule', () => {
           'backup.wutong.io/keep': null,
         },
       },
-      spec: { schedule: '0 4 * * *', template: { ttl: '720h0m0s' } },
+      spec: { schedule: '0 4 * * *', template: { ttl: '720h0m0s', defaultVolumesToFsBackup: false } },
     });
+  });
+
+  test('a policy Schedule made when Backups copied every volume (defaultVolumesToFsBackup true) is brought to the include list', () => {
+    const older = policySchedule();
+    ((older.spec as { template: Record<string, unknown> }).template).defaultVolumesToFsBackup = true;
+    const [update] = desiredSchedule(running, PROTECTION, views([older]), SETTINGS);
+    expect(update?.kind).toBe('patch');
+    const patched = mergePatch(older, update?.kind === 'patch' ? update.patch : {}) as Raw;
+    expect((patched.spec as { template: Record<string, unknown> }).template.defaultVolumesToFsBackup).toBe(false);
+    expect(desiredSchedule(running, PROTECTION, views([patched]), SETTINGS)).toEqual([]);
   });
 
   test('a Schedule already being deleted is neither kept nor deleted again', () => {

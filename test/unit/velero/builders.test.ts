@@ -10,7 +10,8 @@ const SID = '0123456789abcdef0123456789abcdef';
 const TTL_30D = parseBackupTtl('30d')!;
 const backupSpec = {
   csiSnapshotTimeout: '10m0s',
-  defaultVolumesToFsBackup: true,
+  // Not the region API's true: Velero then copies only the volumes the webhook lists (backup.velero.io/backup-volumes).
+  defaultVolumesToFsBackup: false,
   includedNamespaces: ['tenant-a'],
   labelSelector: { matchLabels: { service_id: SID } },
   storageLocation: 'default',
@@ -89,7 +90,7 @@ test("Schedule: its template is exactly the Backup's spec, its labels the Backup
 test('Schedule update: a merge patch of cron, TTL (label and spec), desc and last modifier; never the creator', () => {
   expect(scheduleUpdatePatch({ cron: '@daily', ttl: parseBackupTtl('7d')!, desc: 'daily now', operator: 'carol' })).toEqual({
     metadata: { labels: { 'wutong.io/backup-ttl': '7d' }, annotations: { 'wutong.io/desc': 'daily now', 'wutong.io/last_modifier': 'carol' } },
-    spec: { schedule: '@daily', template: { ttl: '168h0m0s' } },
+    spec: { schedule: '@daily', template: { ttl: '168h0m0s', defaultVolumesToFsBackup: false } },
   });
 });
 

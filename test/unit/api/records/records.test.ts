@@ -29,13 +29,14 @@ const backup = viewBackup({
 })!;
 const volumes = [viewPodVolumeBackup(pv('a', 60_000_000, 60_000_000))!, viewPodVolumeBackup(pv('b', 22_854_982, 22_854_982))!];
 
-test('a backup record is the region API\'s BackupRecord JSON, byte for byte, plus download_url and data_state', () => {
+test('a backup record is the region API\'s BackupRecord JSON, byte for byte, plus download_url, data_state, volumes and partial', () => {
   const json = JSON.stringify(backupRecord(backup, volumes, 'https://s3.example/b?X-Amz-Signature=1'));
   expect(json).toBe(
     `{"backup_id":"${SID}-schedule-20240601020000","service_id":"${SID}","desc":"夜间备份","ttl":"30d","mode":"Scheduled",` +
       '"created_at":"2024-06-01 02:00:01","completed_at":"2024-06-01 02:03:40","expired_at":"2024-07-01 02:00:01",' +
       '"size":"83 MB","progress_rate":"100.00%","completed_items":12,"total_items":12,"scheduled":true,"status":"Completed",' +
-      '"failure_reason":"","operator":"alice","restorable":true,"download_url":"https://s3.example/b?X-Amz-Signature=1","data_state":"live"}',
+      '"failure_reason":"","operator":"alice","restorable":true,"download_url":"https://s3.example/b?X-Amz-Signature=1","data_state":"live",' +
+      '"volumes":"","partial":false}',
   );
 });
 
@@ -45,7 +46,7 @@ test('a new manual backup: "-" for what is not known yet, 0 items, not restorabl
     backup_id: 'b', service_id: SID, desc: '', ttl: '168h', mode: 'Manual',
     created_at: '-', completed_at: '-', expired_at: '-', size: '-', progress_rate: '-',
     completed_items: 0, total_items: 0, scheduled: false, status: '', failure_reason: '', operator: '',
-    restorable: false, download_url: '', data_state: 'live',
+    restorable: false, download_url: '', data_state: 'live', volumes: '', partial: false,
   });
 });
 
@@ -64,6 +65,31 @@ test('restorable needs phase Completed and at least one PodVolumeBackup', () => 
   expect(backupRecord(failed, volumes, '')).toMatchObject({ restorable: false, status: 'PartiallyFailed', failure_reason: 'pod volume backup failed' });
   expect(backupRecord(backup, [], '').restorable).toBe(false);
   expect(backupRecord(backup, volumes, '').restorable).toBe(true);
+});
+
+describe('a partial backup says so: Velero skipped a volume the policy selects and still called the Backup Completed', () => {
+  const judged = (coverage: string) =>
+    viewBackup({ ...structuredClone({ metadata: { name: 'b', labels: { 'wutong.io/service_id': SID }, annotations: { 'backup.wutong.io/coverage': coverage } } }), status: { phase: 'Completed' } })!;
+
+  test('"2 of 3 volumes; logs skipped: hostPath PV", partial, and restorable as before (the volumes it holds restore)', () => {
+    const record = backupRecord(judged('{"expected":["data","logs","media"],"skipped":{"logs":"hostPath PV"}}'), volumes, '');
+    expect(record).toMatchObject({ status: 'Completed', volumes: '2 of 3 volumes; logs skipped: hostPath PV', partial: true, restorable: true });
+  });
+
+  test('every skipped claim is named with its reason', () => {
+    const record = backupRecord(judged('{"expected":["a","b"],"skipped":{"a":"pod db-0 not Running","b":"not mounted by any pod"}}'), [], '');
+    expect(record).toMatchObject({ volumes: '0 of 2 volumes; a skipped: pod db-0 not Running; b skipped: not mounted by any pod', partial: true });
+  });
+
+  test('a complete one: "1 of 1 volume", not partial', () => {
+    expect(backupRecord(judged('{"expected":["data"],"skipped":{}}'), volumes, '')).toMatchObject({ volumes: '1 of 1 volume', partial: false });
+  });
+
+  test('an unreadable annotation is as good as none: not judged', () => {
+    for (const bad of ['', 'not json', '{"expected":"data"}', '{"expected":["a"],"skipped":[]}']) {
+      expect(backupRecord(judged(bad), volumes, '')).toMatchObject({ volumes: '', partial: false });
+    }
+  });
 });
 
 test('progress sums bytes over the volumes', () => {
