@@ -110,7 +110,8 @@ async function finished(c: WutongComponent, id: string): Promise<RestoreRecordJs
   } catch (err) {
     // What a reader of a failed run needs: where the restore stood, what Velero did, what runs.
     const pods = (await bed.core.listNamespacedPod({ namespace: c.namespace })).items.map((p) => `${p.metadata?.name ?? ''} ${p.status?.phase ?? ''} ${JSON.stringify(p.status?.initContainerStatuses?.map((s) => [s.name, Object.keys(s.state ?? {})]))}`);
-    throw new Error(`${(err as Error).message}; record ${JSON.stringify(last)}; Velero's restore log ${JSON.stringify(bed.velero.log(id).slice(-15))}; pods ${JSON.stringify(pods)}`);
+    const claims = (await bed.core.listNamespacedPersistentVolumeClaim({ namespace: c.namespace })).items.map((k) => `${k.metadata?.name ?? ''} ${k.status?.phase ?? ''} ${k.spec?.volumeName ?? '-'}`);
+    throw new Error(`${(err as Error).message}; record ${JSON.stringify(last)}; Velero's restore log ${JSON.stringify(bed.velero.log(id).slice(-15))}; pods ${JSON.stringify(pods)}; claims ${JSON.stringify(claims)}`);
   }
 }
 

@@ -882,7 +882,13 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
     // ctx.podVolumeBackups: the backup's PVBs; those without a snapshot (failed, empty volumes) restore nothing.
     const volumes = await list<PodVolumeBackup>(path('podvolumebackups'), `${LABEL.backupName}=${veleroLabelValue(backupName)}`);
     const targetNamespace = (namespace: string): string => spec.namespaceMapping?.[namespace] ?? namespace;
-    const taken = restoreOrder(items.filter((i) => restoreTakes(spec, i)));
+    const selected = items.filter((i) => restoreTakes(spec, i));
+    // pkg/restore/add_pv_from_pvc_action.go: a claim that was Bound brings its PV as an additional item, and
+    // additional items skip the label selector (restore.go L1243-1270 restores them through restoreItem; the
+    // selector is applied only where items are listed, L2063): a provisioned PV carries no labels of the claim.
+    const claimedVolumes = new Set(selected.filter((i) => i.resource === 'persistentvolumeclaims' && (i.manifest.status as { phase?: string } | undefined)?.phase === 'Bound').map((i) => i.manifest.spec?.volumeName));
+    const additional = items.filter((i) => i.resource === 'persistentvolumes' && claimedVolumes.has(i.manifest.metadata.name) && !selected.includes(i) && restoreTakes({ ...spec, labelSelector: undefined }, i));
+    const taken = restoreOrder([...selected, ...additional]);
     const totalItems = taken.length;
     let itemsRestored = 0;
     await patch('restores', name, { status: { progress: { totalItems, itemsRestored } } }, [404]);
