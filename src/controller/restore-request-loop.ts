@@ -7,6 +7,7 @@
 // that exists is found by its name, a claim already deleted is gone).
 import type { Logger } from 'pino';
 import { componentKey, type ComponentKey } from '../components/component-key.js';
+import { describeComponent } from '../components/component.js';
 import { backUpAtRest, type AtRestDeps } from '../holder/at-rest-backup.js';
 import type { HolderIndex } from '../holder/holder-index.js';
 import { atRestRequestRefusal } from '../holder/at-rest-request-check.js';
@@ -120,7 +121,15 @@ async function run(deps: RestoreRequestDeps, log: Logger, record: RestoreRequest
       if (refusal) return finish(deps, log, record, request, { phase: 'Failed', message: `the safety backup was refused (${refusal}): nothing was replaced` });
       const outcome = await backUpAtRest(deps.atRest, { serviceId, namespace, backup: safety, earlier: (live) => live.find((b) => b.metadata.name === safety.metadata.name) });
       log.info({ outcome: outcome.kind, safetyBackup: safety.metadata.name }, 'safety backup');
-      if (outcome.kind === 'not-running') return finish(deps, log, record, request, { phase: 'Failed', message: `the safety backup's holder pod ${outcome.holder} did not run (${outcome.why}): nothing was replaced` });
+      if (outcome.kind === 'not-running') {
+        // The holder goes the moment the component runs again (holder-sweep.ts): then that is the reason to give.
+        const started = deps.registry.get(componentKey(namespace, serviceId));
+        const what = started?.workload ?? started?.pods[0];
+        const message = what
+          ? `component ${started ? describeComponent(started.ref) : request.component.serviceAlias} was started (${what.kind} ${what.name}) after the restore was requested: nothing was changed; stop it and restore again`
+          : `the safety backup's holder pod ${outcome.holder} did not run (${outcome.why}): nothing was replaced`;
+        return finish(deps, log, record, request, { phase: 'Failed', message });
+      }
       if (outcome.kind === 'claims-deleting') return finish(deps, log, record, request, { phase: 'Failed', message: `PVC ${outcome.claim} is being deleted (the component is being deleted): nothing was replaced` });
       if (outcome.kind === 'started' || outcome.kind === 'earlier') deps.cache.remember('backups', outcome.backup);
       return { requeueAfterMs: CONFLICT_RETRY_MS };

@@ -271,7 +271,7 @@ describe('a plain volume', () => {
       bed.velero.holdBackups(false);
       const record = await finished(files(), id);
       expect(record).toMatchObject({ status: 'Failed', stage: 'Failed' });
-      expect(record.failure_reason).toMatch(/was started \(StatefulSet grfiles0\) after the restore was requested: nothing was changed/);
+      expect(record.failure_reason).toMatch(/^component (acme\/[^/]+\/)?grfiles0 was started \((StatefulSet grfiles0|Pod grfiles0-0)\) after the restore was requested: nothing was changed/);
     } finally {
       bed.velero.holdBackups(false);
     }
