@@ -8,8 +8,9 @@
 // request nor runs one twice (backUpAtRest answers a repeat with `earlier` or
 // `holder-busy`). This module is the record's format, both ways; pure.
 import { isObject } from '../is-object.js';
+import { isRecordTime, parseRecordJson, readRecordBackup } from '../record-json.js';
 import { VELERO_LABEL } from '../velero/velero-labels.js';
-import { VELERO_API_VERSION, type VeleroObject } from '../velero/velero-resources.js';
+import type { VeleroObject } from '../velero/velero-resources.js';
 import { viewBackup, type BackupView } from '../velero/velero-views.js';
 import type { AtRestOutcome } from './at-rest-backup.js';
 
@@ -117,37 +118,20 @@ export function readAtRestRequest(raw: unknown): AtRestRequestRecord | undefined
   };
 }
 
-function parse(text: unknown): unknown {
-  if (typeof text !== 'string') return undefined;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-const isTime = (value: unknown): value is string => typeof value === 'string' && !Number.isNaN(Date.parse(value));
-const isStringMap = (value: unknown): value is Record<string, string> => isObject(value) && Object.values(value).every((v) => typeof v === 'string');
-
 /** The request, or why it cannot be read. */
 function readHandoff(text: unknown): AtRestHandoff | string {
-  const value = parse(text);
+  const value = parseRecordJson(text);
   if (!isObject(value)) return `data.${REQUEST_KEY} is not a JSON object`;
   const { component, backup } = value;
   if (!isObject(component) || typeof component.namespace !== 'string' || typeof component.serviceId !== 'string') return 'it names no component (namespace, serviceId)';
-  if (!isTime(value.requestedAt) || !isTime(value.startBy) || !isTime(value.deadline)) return 'its requestedAt, startBy or deadline is not a time';
-  if (!isObject(backup) || backup.apiVersion !== VELERO_API_VERSION || backup.kind !== 'Backup' || !isObject(backup.spec) || !isObject(backup.metadata)) return 'it holds no Velero Backup';
-  const meta = backup.metadata;
-  if (typeof meta.name !== 'string' || typeof meta.namespace !== 'string') return 'its Backup has no name or namespace';
-  if ((meta.labels !== undefined && !isStringMap(meta.labels)) || (meta.annotations !== undefined && !isStringMap(meta.annotations))) return 'its Backup\'s labels or annotations are not strings';
+  if (!isRecordTime(value.requestedAt) || !isRecordTime(value.startBy) || !isRecordTime(value.deadline)) return 'its requestedAt, startBy or deadline is not a time';
+  const read = readRecordBackup(backup);
+  if (read === 'not-a-backup') return 'it holds no Velero Backup';
+  if (read === 'unnamed') return 'its Backup has no name or namespace';
+  if (read === 'labels') return "its Backup's labels or annotations are not strings";
   return {
     component: { namespace: component.namespace, serviceId: component.serviceId },
-    backup: {
-      apiVersion: VELERO_API_VERSION,
-      kind: 'Backup',
-      metadata: { name: meta.name, namespace: meta.namespace, ...(meta.labels ? { labels: meta.labels } : {}), ...(meta.annotations ? { annotations: meta.annotations } : {}) },
-      spec: backup.spec,
-    },
+    backup: read,
     requestedAt: value.requestedAt,
     startBy: value.startBy,
     deadline: value.deadline,
@@ -155,8 +139,8 @@ function readHandoff(text: unknown): AtRestHandoff | string {
 }
 
 function readDecision(text: unknown): HandoffDecision | undefined {
-  const value = parse(text);
-  if (!isObject(value) || !isTime(value.decidedAt)) return undefined;
+  const value = parseRecordJson(text);
+  if (!isObject(value) || !isRecordTime(value.decidedAt)) return undefined;
   const outcome = readOutcome(value.outcome);
   return outcome ? { outcome, decidedAt: value.decidedAt } : undefined;
 }

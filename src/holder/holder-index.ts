@@ -1,3 +1,4 @@
+import { ChangeFeed } from '../change-feed.js';
 import { componentKey, type ComponentKey } from '../components/component-key.js';
 import type { HolderPodView } from './holder-view.js';
 
@@ -6,10 +7,8 @@ import type { HolderPodView } from './holder-view.js';
  * `namespace/name`, with a change feed (the sweep loop's trigger) and a
  * per-component index. Pure: src/kube/holder-watch.ts feeds it.
  */
-export class HolderIndex {
+export class HolderIndex extends ChangeFeed<string> {
   readonly #holders = new Map<string, HolderPodView>();
-  readonly #listeners = new Set<(key: string) => void>();
-  #synced = false;
 
   static keyOf(holder: Pick<HolderPodView, 'namespace' | 'name'>): string {
     return `${holder.namespace}/${holder.name}`;
@@ -18,12 +17,12 @@ export class HolderIndex {
   upsert(holder: HolderPodView): void {
     const key = HolderIndex.keyOf(holder);
     this.#holders.set(key, holder);
-    this.#notify(key);
+    this.notify(key);
   }
 
   remove(namespace: string, name: string): void {
     const key = HolderIndex.keyOf({ namespace, name });
-    if (this.#holders.delete(key)) this.#notify(key);
+    if (this.#holders.delete(key)) this.notify(key);
   }
 
   get(key: string): HolderPodView | undefined {
@@ -41,23 +40,5 @@ export class HolderIndex {
 
   get size(): number {
     return this.#holders.size;
-  }
-
-  /** The watch has delivered its first list: until then an absent holder proves nothing. */
-  markSynced(): void {
-    this.#synced = true;
-  }
-
-  synced(): boolean {
-    return this.#synced;
-  }
-
-  subscribe(listener: (key: string) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-
-  #notify(key: string): void {
-    for (const listener of this.#listeners) listener(key);
   }
 }

@@ -1,3 +1,4 @@
+import { ChangeFeed } from '../change-feed.js';
 import { componentKey, type ComponentKey } from '../components/component-key.js';
 import { RESTORE_STAGES, stageOf, type RestoreRequestRecord } from './restore-request.js';
 
@@ -7,21 +8,19 @@ import { RESTORE_STAGES, stageOf, type RestoreRequestRecord } from './restore-re
  * (the API's restore records). Pure: src/kube/restore-requests.ts feeds it,
  * and the controller puts in what it wrote itself (read-your-writes).
  */
-export class RestoreRequestIndex {
+export class RestoreRequestIndex extends ChangeFeed<string> {
   readonly #records = new Map<string, RestoreRequestRecord>();
-  readonly #listeners = new Set<(name: string) => void>();
-  #synced = false;
 
   upsert(record: RestoreRequestRecord): void {
     const held = this.#records.get(record.name);
     // A watch event older than what the controller wrote itself must not move a restore back a stage.
     if (held && held.uid === record.uid && RESTORE_STAGES.indexOf(stageOf(held)) > RESTORE_STAGES.indexOf(stageOf(record))) return;
     this.#records.set(record.name, record);
-    this.#notify(record.name);
+    this.notify(record.name);
   }
 
   remove(name: string): void {
-    if (this.#records.delete(name)) this.#notify(name);
+    if (this.#records.delete(name)) this.notify(name);
   }
 
   get(name: string): RestoreRequestRecord | undefined {
@@ -40,23 +39,5 @@ export class RestoreRequestIndex {
   /** The request of the restore named `restoreName`, if one is held. */
   forRestore(restoreName: string): RestoreRequestRecord | undefined {
     return [...this.#records.values()].find((r) => r.request?.restoreName === restoreName);
-  }
-
-  /** The watch has delivered its first list: until then an absent record proves nothing. */
-  markSynced(): void {
-    this.#synced = true;
-  }
-
-  synced(): boolean {
-    return this.#synced;
-  }
-
-  subscribe(listener: (name: string) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-
-  #notify(name: string): void {
-    for (const listener of this.#listeners) listener(name);
   }
 }

@@ -7,8 +7,9 @@
 // so a restart of either side neither loses a restore nor runs a step twice.
 // This module is the record's format, both ways; pure.
 import { isObject } from '../is-object.js';
+import { isRecordTime, parseRecordJson, readRecordBackup } from '../record-json.js';
 import { VELERO_LABEL } from '../velero/velero-labels.js';
-import { VELERO_API_VERSION, type VeleroObject } from '../velero/velero-resources.js';
+import type { VeleroObject } from '../velero/velero-resources.js';
 
 /** Label value `"true"` on every restore request record: what the watches select. */
 export const RESTORE_REQUEST_LABEL = 'backup.wutong.io/restore-request';
@@ -116,27 +117,17 @@ export function readRestoreRequest(raw: unknown): RestoreRequestRecord | undefin
   };
 }
 
-function parse(text: unknown): unknown {
-  if (typeof text !== 'string') return undefined;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
-}
 
-const isTime = (value: unknown): value is string => typeof value === 'string' && !Number.isNaN(Date.parse(value));
 const isText = (value: unknown): value is string => typeof value === 'string';
-const isStringMap = (value: unknown): value is Record<string, string> => isObject(value) && Object.values(value).every(isText);
 
 /** The request, or why it cannot be read. */
 function readRequest(text: unknown): RestoreRequest | string {
-  const value = parse(text);
+  const value = parseRecordJson(text);
   if (!isObject(value)) return `data.${REQUEST_KEY} is not a JSON object`;
   const { component } = value;
   if (!isObject(component) || !isText(component.namespace) || !isText(component.serviceId) || !isText(component.serviceAlias)) return 'it names no component (namespace, serviceId, serviceAlias)';
   if (!isText(value.restoreName) || value.restoreName === '' || !isText(value.backupName) || value.backupName === '') return 'it names no restore or backup';
-  if (!isText(value.operator) || !isTime(value.requestedAt)) return 'its operator or requestedAt is missing';
+  if (!isText(value.operator) || !isRecordTime(value.requestedAt)) return 'its operator or requestedAt is missing';
   const safety = value.safetyBackup === undefined ? undefined : readBackup(value.safetyBackup);
   if (typeof safety === 'string') return safety;
   return {
@@ -152,21 +143,16 @@ function readRequest(text: unknown): RestoreRequest | string {
 }
 
 function readBackup(backup: unknown): VeleroObject | string {
-  if (!isObject(backup) || backup.apiVersion !== VELERO_API_VERSION || backup.kind !== 'Backup' || !isObject(backup.spec) || !isObject(backup.metadata)) return 'its safety backup is no Velero Backup';
-  const meta = backup.metadata;
-  if (!isText(meta.name) || !isText(meta.namespace)) return 'its safety backup has no name or namespace';
-  if ((meta.labels !== undefined && !isStringMap(meta.labels)) || (meta.annotations !== undefined && !isStringMap(meta.annotations))) return "its safety backup's labels or annotations are not strings";
-  return {
-    apiVersion: VELERO_API_VERSION,
-    kind: 'Backup',
-    metadata: { name: meta.name, namespace: meta.namespace, ...(meta.labels ? { labels: meta.labels } : {}), ...(meta.annotations ? { annotations: meta.annotations } : {}) },
-    spec: backup.spec,
-  };
+  const read = readRecordBackup(backup);
+  if (read === 'not-a-backup') return 'its safety backup is no Velero Backup';
+  if (read === 'unnamed') return 'its safety backup has no name or namespace';
+  if (read === 'labels') return "its safety backup's labels or annotations are not strings";
+  return read;
 }
 
 function readProgress(text: unknown): RestoreProgress | undefined {
-  const value = parse(text);
-  if (!isObject(value) || !isTime(value.since) || !isText(value.message)) return undefined;
+  const value = parseRecordJson(text);
+  if (!isObject(value) || !isRecordTime(value.since) || !isText(value.message)) return undefined;
   const stage = RESTORE_STAGES.find((s) => s === value.stage);
   return stage ? { stage, message: value.message, since: value.since } : undefined;
 }
