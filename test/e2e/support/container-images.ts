@@ -122,15 +122,18 @@ if [ ! -d "$DATADIR/mysql" ]; then
   escaped=$(printf '%s' "$password" | sed -e 's/\\\\/\\\\\\\\/g' -e "s/'/\\\\\\\\'/g")
   host="\${MARIADB_ROOT_HOST:-%}"
   database="\${MARIADB_DATABASE:-\${MYSQL_DATABASE:-}}"
+  # printf, not echo: dash's echo would turn the escaped backslashes back.
   {
-    echo "SET @@SESSION.SQL_LOG_BIN=0;"
-    echo "DELETE FROM mysql.user WHERE user NOT IN ('mysql.sys', 'mariadb.sys', 'mysqlxsys', 'root') OR host NOT IN ('localhost');"
-    echo "SET PASSWORD FOR 'root'@'localhost'= PASSWORD('$escaped');"
+    printf '%s\\n' "SET @@SESSION.SQL_LOG_BIN=0;"
+    printf '%s\\n' "SET @@SESSION.SQL_MODE=REPLACE(@@SESSION.SQL_MODE, 'NO_BACKSLASH_ESCAPES', '');"
+    printf '%s\\n' "DROP USER IF EXISTS root@'127.0.0.1', root@'::1';"
+    printf '%s\\n' "EXECUTE IMMEDIATE CONCAT('DROP USER IF EXISTS root@\\'', @@hostname,'\\'');"
+    printf '%s\\n' "SET PASSWORD FOR 'root'@'localhost'= PASSWORD('$escaped');"
     if [ "$host" != localhost ]; then
-      echo "CREATE USER 'root'@'$host' IDENTIFIED BY '$escaped';"
-      echo "GRANT ALL ON *.* TO 'root'@'$host' WITH GRANT OPTION;"
+      printf '%s\\n' "CREATE USER 'root'@'$host' IDENTIFIED BY '$escaped';"
+      printf '%s\\n' "GRANT ALL ON *.* TO 'root'@'$host' WITH GRANT OPTION;"
     fi
-    if [ -n "$database" ]; then echo "CREATE DATABASE IF NOT EXISTS \\\`$database\\\`;"; fi
+    if [ -n "$database" ]; then printf '%s\\n' "CREATE DATABASE IF NOT EXISTS \\\`$database\\\`;"; fi
   } | mariadb --socket="$SOCKET" -uroot --binary-mode
   kill "$temp"
   wait "$temp" || true
@@ -249,11 +252,12 @@ export function imageProgram(container: ContainerShape, context: ImageContext): 
   }
   if (/postgres/.test(name) && ownEntrypoint) {
     const bin = postgresBinDir();
+    // The image's LANG is en_US.utf8, a locale it generates; Debian hosts have C.UTF-8 for sure.
     return {
       ...common,
       kind: 'postgres',
       script: POSTGRES_ENTRYPOINT,
-      imageEnv: { PATH: bin ? `${IMAGE_PATH}:${bin}` : IMAGE_PATH, PGDATA: '/var/lib/postgresql/data', LANG: 'en_US.utf8' },
+      imageEnv: { PATH: bin ? `${IMAGE_PATH}:${bin}` : IMAGE_PATH, PGDATA: '/var/lib/postgresql/data', LANG: 'C.UTF-8' },
       tmpfs: ['/var/run/postgresql', '/tmp'],
       ownNetwork: true,
     };

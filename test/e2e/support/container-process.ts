@@ -79,7 +79,8 @@ export function mountScript(program: ImageProgram, binds: readonly VolumeBind[])
 
 export function startContainerProcess(options: ContainerProcessOptions): ContainerProcess {
   const { program } = options;
-  const script = `set -e\n${mountScript(program, options.binds)}\nset +e\n${program.script}`;
+  // set -e throughout: the docker-library entrypoints run under `set -Eeo pipefail`.
+  const script = `set -e\n${mountScript(program, options.binds)}\n${program.script}`;
   mkdirSync(dirname(options.logPath), { recursive: true });
   const log = openSync(options.logPath, 'a');
   // detached: its own process group, so a signal reaches the servers' children too.

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1PersistentVolume } from '@kubernetes/client-node';
@@ -73,7 +73,8 @@ export async function startDataNode(nodeName: string, options: DataNodeOptions =
 
   const staticPv = async (kind: 'local' | 'host', name: string, pvOptions: StaticPvOptions): Promise<{ name: string; path: string }> => {
     const path = join(root, kind, name);
-    mkdirSync(path, { recursive: true, mode: 0o777 });
+    mkdirSync(path, { recursive: true });
+    chmodSync(path, 0o777);
     const pv: V1PersistentVolume = {
       apiVersion: 'v1',
       kind: 'PersistentVolume',

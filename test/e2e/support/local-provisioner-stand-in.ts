@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
 import { apiRequest } from '../cluster/cluster.js';
@@ -65,7 +65,9 @@ export function startLocalProvisionerStandIn(nodeName: string, root: string): Pr
     const existing = await apiRequest(info, 'GET', `/api/v1/persistentvolumes/${pvName}`);
     if (existing.status === 200) return; // provisioned already: the PV controller binds it
     const dir = join(volumesRoot, `${claim.metadata?.namespace ?? ''}_${claim.metadata?.name ?? ''}_${pvName}`);
-    mkdirSync(dir, { recursive: true, mode: 0o777 });
+    mkdirSync(dir, { recursive: true });
+    // Writable by any container user, as local-path provisioners make it (mkdir's mode is cut by the umask).
+    chmodSync(dir, 0o777);
     const pv: V1PersistentVolume = {
       apiVersion: 'v1',
       kind: 'PersistentVolume',

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1Volume } from '@kubernetes/client-node';
 import { apiRequest } from '../cluster/cluster.js';
@@ -144,7 +144,9 @@ export async function mountPodVolumes(pod: V1Pod, podDir: string, nodeLabels: Re
       readOnly = true;
     } else {
       hostDir = join(podDir, 'volumes', volume.emptyDir ? PLUGIN_DIR.emptyDir : PLUGIN_DIR.projected, volume.name);
-      mkdirSync(hostDir, { recursive: true, mode: 0o777 });
+      mkdirSync(hostDir, { recursive: true });
+      // An emptyDir is world-writable (pkg/volume/emptydir/empty_dir.go perm 0777); mkdir's mode is cut by the umask.
+      chmodSync(hostDir, 0o777);
     }
     mounted.push({ name: volume.name, hostDir, readOnly });
   }
