@@ -1,5 +1,5 @@
 import { createHmac, createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -128,7 +128,7 @@ export interface VeleroStandInOptions {
    * hooks run); a Restore then restores every kept object, not only pods. Undefined: objects-only.
    */
   nodes?: readonly NodeRuntime[];
-  /** Where the restic repositories live (default: a new directory under the OS temp dir). */
+  /** Where the restic repositories live (default: a new directory under the OS temp dir, removed at stop). */
   repositoryRoot?: string;
 }
 
@@ -318,7 +318,9 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
 
   /** Data mode: the nodes whose pods carry data, by name; undefined in objects-only mode. */
   const dataNodes = options.nodes ? new Map(options.nodes.map((n) => [n.nodeName, n])) : undefined;
-  const resticStore: ResticStore = { root: options.repositoryRoot ?? (dataNodes ? mkdtempSync(join(tmpdir(), 'velero-stand-in-')) : '') };
+  /** A repository root the stand-in made itself goes with it; one the test gave stays (the test owns it). */
+  const ownRepositoryRoot = dataNodes !== undefined && options.repositoryRoot === undefined;
+  const resticStore: ResticStore = { root: options.repositoryRoot ?? (ownRepositoryRoot ? mkdtempSync(join(tmpdir(), 'velero-stand-in-')) : '') };
   /** Velero's backup and restore logs, by backup or restore name. */
   const logs = new Map<string, string[]>();
   const logTo = (name: string, ...lines: string[]): void => {
@@ -1452,6 +1454,7 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
       stopped = true;
       await loop;
       await Promise.all(Object.values(workers).filter((w): w is Promise<void> => w !== undefined));
+      if (ownRepositoryRoot) rmSync(resticStore.root, { recursive: true, force: true });
       if (lastError && process.env.VELERO_STAND_IN_DEBUG) process.stderr.write(`Velero stand-in: last error: ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)}\n`);
     },
   };
