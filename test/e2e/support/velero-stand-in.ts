@@ -9,6 +9,7 @@ import { clusterInfo } from './kube.js';
 import type { NodeRuntime } from './node-runtime.js';
 import { parseStandardCron } from './robfig-cron.js';
 import { backupHookFromAnnotations, runBackupHook, type RestoreHooksSpec } from './velero-hooks.js';
+import { groupRestoreExecHooks, handleRestoreExecHooks, HooksContext, type RestoredPod } from './velero-restore-exec-hooks.js';
 import { resticBackup, resticRepositoryDir, resticRestore, veleroRepoIdentifier, writeRestoreDoneFile, type ResticStore, type UploaderProgress } from './velero-restic.js';
 import {
   BACKED_UP_RESOURCES, collectionPath, podForRestore, qualified, resetForRestore, resetVolumeBindingInfo, restoreOrder, restoreTakes, serviceForRestore,
@@ -893,6 +894,28 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
     const readyNamespaces = new Set<string>();
     const labels = { backupName: veleroLabelValue(backupName), restoreName: veleroLabelValue(name) };
     const pvrs: string[] = [];
+    // restore.go hooksContext / hooksWaitGroup / hooksErrs: post-restore exec hooks of the pods this restore created.
+    const hooksContext = new HooksContext();
+    const hookRuns: Promise<{ errors: string[] } | { thrown: unknown }>[] = [];
+    /** restore.go waitExec (L1709-1744): started at once for a created pod, waited for at the end. */
+    const waitExec = (created: RestoredPod): void => {
+      const hookWarnings: string[] = [];
+      const byContainer = groupRestoreExecHooks(spec.hooks, created, hookWarnings);
+      for (const w of hookWarnings) logTo(name, `level=warning msg="${w}"`);
+      const deps = {
+        readPod: (podNs: string, podName: string) => get<RestoredPod & Obj>(`/api/v1/namespaces/${podNs}/pods/${encodeURIComponent(podName)}`),
+        nodeFor: (p: RestoredPod) => dataNodes?.get(p.spec?.nodeName ?? ''),
+        log: (line: string) => logTo(name, line),
+        poll: () => step(POLL_MS),
+      };
+      hookRuns.push(handleRestoreExecHooks(deps, created, byContainer, hooksContext).then((errs) => {
+        if (errs.length > 0) {
+          logTo(name, `level=error msg="unable to successfully execute post-restore hooks" error="${errs.length === 1 ? errs[0] ?? '' : `[${errs.join(', ')}]`}"`);
+          hooksContext.cancel();
+        }
+        return { errors: errs };
+      }, (thrown: unknown) => ({ thrown })));
+    };
     /** EnsureNamespaceExistsAndIsReady: from the backed-up Namespace when there is one. */
     const ensureNamespace = async (target: string, source: string): Promise<void> => {
       if (readyNamespaces.has(target)) return;
@@ -998,8 +1021,9 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
         warn(`could not restore, ${kind} "${itemName}" already exists. Warning: the in-cluster version is different than the backed-up version.`);
       } else if (res.status !== 201) {
         fail(`error restoring ${resourceId}: HTTP ${res.status} ${res.body.slice(0, 300)}`);
-      } else if (pod && restoresVolumes && pod.volumes.length > 0) {
-        await restorePodVolumes(res.json as Pod, sourceNamespace ?? '', pod.volumes);
+      } else if (pod) {
+        if (restoresVolumes && pod.volumes.length > 0) await restorePodVolumes(res.json as Pod, sourceNamespace ?? '', pod.volumes);
+        waitExec(res.json as RestoredPod);
       }
       await patch('restores', name, { status: { progress: { totalItems, itemsRestored } } }, [404]);
     }
@@ -1014,6 +1038,13 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
       }
       await step(POLL_MS);
     }
+    // restore.go L569-579: then every post-restore exec hook; their errors are Velero errors of the restore.
+    logTo(name, 'level=info msg="Waiting for all post-restore-exec hooks to complete"');
+    for (const run of await Promise.all(hookRuns)) {
+      if ('thrown' in run) throw run.thrown;
+      errors.push(...run.errors);
+    }
+    logTo(name, 'level=info msg="Done waiting for all post-restore exec hooks to complete"');
     await finish({ phase: errors.length > 0 ? 'PartiallyFailed' : 'Completed', warnings: warnings.length, errors: errors.length, progress: { totalItems, itemsRestored } });
   };
 
