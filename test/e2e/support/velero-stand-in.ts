@@ -95,6 +95,9 @@ import {
  *   PodVolumeRestore for each volume with a snapshot of each pod it created
  *   (L1525-1538), and ends only when they have (podVolumeWaitGroup):
  *   PartiallyFailed with "pod volume restore failed: …" when one failed.
+ *   Then it waits for the post-restore exec hooks of every pod it created
+ *   (restore.go waitExec / hooksWaitGroup; velero-restore-exec-hooks.ts):
+ *   each error of a hook with on-error Fail is an error of the Restore.
  * - pod_volume_restore_controller.go: a PVR is processed when its pod runs
  *   on a data node with restore-wait Running (isInitContainerRunning): restic
  *   restore into the volume, then .velero/<restore uid>.
