@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { jest } from '@jest/globals';
 import { AppsV1Api, type CoreV1Api, type V1Container, type V1Pod } from '@kubernetes/client-node';
@@ -402,4 +402,128 @@ test('StatefulSets, Deployments and Services come back, reset as resetMetadataAn
   // The clusterIP was cleared and the API server gave a new one (the old one was released with the Service).
   expect(svc.spec?.clusterIP).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
   expect(svc.metadata?.uid).not.toBe(service.metadata?.uid);
+});
+
+// ---- post-restore exec hooks (internal/hook/wait_exec_hook_handler.go, pkg/restore/restore.go waitExec) ----
+
+const withoutPodAndClaim = async (podName: string, claimName?: string): Promise<void> => {
+  await deletePod(podName);
+  if (claimName === undefined) return;
+  await send('DELETE', `/api/v1/namespaces/${app}/persistentvolumeclaims/${claimName}`);
+  await gone(`/api/v1/namespaces/${app}/persistentvolumeclaims/${claimName}`);
+};
+
+test('a post-restore exec hook from annotations runs in the named container once it runs, on the restored data, and the Restore is not Completed before it ends (item_hook_handler.go L448-555, wait_exec_hook_handler.go L109-186, restore.go L569-579)', async () => {
+  const labels = { run: 'yes', app: 'posthook' };
+  await claim('posthook', labels);
+  const pod = await podOnNode('posthook-0', labels, ['posthook'], {
+    // As the database profiles do: import the dump the pre-backup hook left on the volume, then delete it.
+    'post.hook.restore.velero.io/container': 'app',
+    'post.hook.restore.velero.io/command': '["/bin/sh","-c","touch /posthook/work/started; sleep 2; cat /posthook/work/dump.sql > /posthook/work/imported && rm /posthook/work/dump.sql && echo imported"]',
+    'post.hook.restore.velero.io/on-error': 'Fail',
+  });
+  const dir = volumeDirOf(pod, 'posthook');
+  // The project's image runs as uid 65532: the hook's working directory is writable for it.
+  mkdirSync(join(dir, 'work'));
+  chmodSync(join(dir, 'work'), 0o777);
+  writeFileSync(join(dir, 'work', 'dump.sql'), 'INSERT INTO t VALUES (1);\n');
+  expect((await backup('posthook-b', { app: 'posthook' })).status?.phase).toBe('Completed');
+  await withoutPodAndClaim('posthook-0', 'posthook');
+
+  await createVelero('restores', 'Restore', 'posthook-r', { backupName: 'posthook-b' });
+  // The hook has started (the app container runs on the restored volume): the Restore still waits (hooksWaitGroup).
+  const restoredDir = await eventually(async () => {
+    const p = await core.readNamespacedPod({ namespace: app, name: 'posthook-0' }).catch(() => undefined);
+    const d = p?.metadata?.uid ? node.runtime.volumeDir(p.metadata.uid, 'posthook') : undefined;
+    return d !== undefined && existsSync(join(d, 'work', 'started')) ? d : undefined;
+  }, 'the post-restore hook to start', 90_000, 100);
+  expect((await readVelero('restores', 'posthook-r'))?.status?.phase).toBe('InProgress');
+  expect(existsSync(join(restoredDir, 'work', 'imported'))).toBe(false);
+
+  const done = await finished('restores', 'posthook-r');
+  expect(done.status).toMatchObject({ phase: 'Completed', errors: 0, warnings: 0 });
+  // Its effect: the dump imported from the restored data and deleted. Only "app" mounts the volume, not the first container.
+  expect(readFileSync(join(restoredDir, 'work', 'imported'), 'utf8')).toBe('INSERT INTO t VALUES (1);\n');
+  expect(existsSync(join(restoredDir, 'work', 'dump.sql'))).toBe(false);
+  const log = standIn.log('posthook-r');
+  // The first look at the new pod: app not yet running (restore-wait first), so the hook waited for it.
+  expect(log.some((l) => l.includes('Container app is not running: post-restore hooks will not yet be executed'))).toBe(true);
+  expect(log.some((l) => l.includes('running exec hook') && l.includes('hookName=<from-annotation>') && l.includes('hookContainer=app') && l.includes('hookTimeout=30s'))).toBe(true);
+  expect(log.some((l) => l.includes('stdout: imported'))).toBe(true);
+  expect(log.findIndex((l) => l.includes('stdout: imported'))).toBeLessThan(log.findIndex((l) => l.includes('Done waiting for all post-restore exec hooks')));
+});
+
+test('a Restore\'s spec exec hook that fails: on-error Fail makes the Restore PartiallyFailed with its error; Continue only logs it (wait_exec_hook_handler.go L172-179, restore.go L1734-1742, restore_controller.go L534-567)', async () => {
+  const labels = { run: 'yes', app: 'hookspec' };
+  await podOnNode('hookspec-0', labels, []);
+  expect((await backup('hookspec-b', { app: 'hookspec' })).status?.phase).toBe('Completed');
+  const hooks = (onError: string): Record<string, unknown> => ({
+    resources: [{ name: 'import', includedNamespaces: [app], labelSelector: { matchLabels: { app: 'hookspec' } }, postHooks: [{ exec: { container: 'app', command: ['/bin/sh', '-c', 'echo no database >&2; exit 3'], onError, execTimeout: '10s' } }] }],
+  });
+
+  await deletePod('hookspec-0');
+  const failing = await restore('hookspec-fail', 'hookspec-b', { hooks: hooks('Fail') });
+  expect(failing.status).toMatchObject({ phase: 'PartiallyFailed', errors: 1, warnings: 0 });
+  const failLog = standIn.log('hookspec-fail');
+  expect(failLog.some((l) => l.includes('hookName=import') && l.includes('hookContainer=app'))).toBe(true);
+  expect(failLog.some((l) => l.includes('stderr: no database'))).toBe(true);
+  expect(failLog.some((l) => l.includes('unable to successfully execute post-restore hooks') && l.includes('command terminated with exit code 3'))).toBe(true);
+
+  await deletePod('hookspec-0');
+  const going = await restore('hookspec-continue', 'hookspec-b', { hooks: hooks('Continue') });
+  // Logged at error level, counted nowhere: neither an error nor a warning of the Restore.
+  expect(going.status).toMatchObject({ phase: 'Completed', errors: 0, warnings: 0 });
+  expect(standIn.log('hookspec-continue').some((l) => l.includes('Error executing hook') && l.includes('command terminated with exit code 3'))).toBe(true);
+});
+
+test('a wait-timeout that expires before the container runs (an init container that never ends): "not executed: context deadline exceeded", an error with on-error Fail (wait_exec_hook_handler.go L92-99, L210-228)', async () => {
+  const labels = { run: 'yes', app: 'hookwait' };
+  await core.createNamespacedPod({
+    namespace: app,
+    body: {
+      metadata: {
+        name: 'hookwait-0',
+        labels,
+        annotations: {
+          'post.hook.restore.velero.io/container': 'app',
+          'post.hook.restore.velero.io/command': '["/bin/sh","-c","true"]',
+          'post.hook.restore.velero.io/on-error': 'Fail',
+          'post.hook.restore.velero.io/wait-timeout': '2s',
+        },
+      },
+      spec: { nodeName: NODE, terminationGracePeriodSeconds: 2, initContainers: [holder('never-ends', [])], containers: [holder('app', [])] },
+    },
+  });
+  expect((await backup('hookwait-b', { app: 'hookwait' })).status?.phase).toBe('Completed');
+  await deletePod('hookwait-0');
+  const started = Date.now();
+  const done = await restore('hookwait-r', 'hookwait-b');
+  expect(done.status).toMatchObject({ phase: 'PartiallyFailed', errors: 1 });
+  expect(Date.now() - started).toBeGreaterThanOrEqual(2_000);
+  const log = standIn.log('hookwait-r');
+  expect(log.some((l) => l.includes(`hook <from-annotation> in container app in pod ${app}/hookwait-0 not executed: context deadline exceeded`))).toBe(true);
+  expect(log.some((l) => l.includes('running exec hook'))).toBe(false);
+  const restored = await core.readNamespacedPod({ namespace: app, name: 'hookwait-0' });
+  expect(restored.status?.initContainerStatuses?.[0]?.state?.running).toBeDefined();
+  await deletePod('hookwait-0');
+});
+
+test('an exec-timeout that passes fails the hook with "timed out after 1s"; Velero does not stop the command, which finishes later (pod_command_executor.go L65-68, L160-171)', async () => {
+  const labels = { run: 'yes', app: 'hooklate' };
+  await podOnNode('hooklate-0', labels, [], {
+    'post.hook.restore.velero.io/container': 'app',
+    'post.hook.restore.velero.io/command': '["/bin/sh","-c","sleep 3; echo late > /scratch/late"]',
+    'post.hook.restore.velero.io/on-error': 'Fail',
+    'post.hook.restore.velero.io/exec-timeout': '1s',
+  }, { containers: [holder('sidecar', []), holder('app', [{ name: 'scratch', mountPath: '/scratch' }])], volumes: [{ name: 'scratch', emptyDir: {} }] });
+  expect((await backup('hooklate-b', { app: 'hooklate' })).status?.phase).toBe('Completed');
+  await deletePod('hooklate-0');
+  const done = await restore('hooklate-r', 'hooklate-b');
+  expect(done.status).toMatchObject({ phase: 'PartiallyFailed', errors: 1 });
+  expect(standIn.log('hooklate-r').some((l) => l.includes('Error executing hook') && l.includes('timed out after 1s'))).toBe(true);
+  const scratch = volumeDirOf(await whenRunning('hooklate-0'), 'scratch');
+  expect(existsSync(join(scratch, 'late'))).toBe(false);
+  // The command goes on in the container after Velero stopped waiting for it.
+  await eventually(() => Promise.resolve(existsSync(join(scratch, 'late')) ? true : undefined), 'the timed-out command to finish anyway', 10_000, 100);
+  expect(readFileSync(join(scratch, 'late'), 'utf8')).toBe('late\n');
 });

@@ -132,8 +132,10 @@ interface RestoreHookSelectorSpec {
   excludedResources?: string[];
   labelSelector?: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] };
 }
+/** A Restore's spec.hooks.resources[].postHooks[].exec (pkg/apis/velero/v1/restore_types.go ExecRestoreHook; durations as Go strings). */
+export interface ExecRestoreHookSpec { container?: string; command?: string[]; onError?: string; execTimeout?: string; waitTimeout?: string }
 export interface RestoreHooksSpec {
-  resources?: (RestoreHookSelectorSpec & { name?: string; postHooks?: { init?: { initContainers?: InitContainer[] } }[] })[];
+  resources?: (RestoreHookSelectorSpec & { name?: string; postHooks?: { init?: { initContainers?: InitContainer[] }; exec?: ExecRestoreHookSpec }[] })[];
 }
 
 /** collections.IncludesExcludes.ShouldInclude: excluded wins; an empty or "*" include list takes all. */

@@ -1,5 +1,5 @@
 import { createHmac, createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -9,6 +9,7 @@ import { clusterInfo } from './kube.js';
 import type { NodeRuntime } from './node-runtime.js';
 import { parseStandardCron } from './robfig-cron.js';
 import { backupHookFromAnnotations, runBackupHook, type RestoreHooksSpec } from './velero-hooks.js';
+import { groupRestoreExecHooks, handleRestoreExecHooks, HooksContext, type RestoredPod } from './velero-restore-exec-hooks.js';
 import { resticBackup, resticRepositoryDir, resticRestore, veleroRepoIdentifier, writeRestoreDoneFile, type ResticStore, type UploaderProgress } from './velero-restic.js';
 import {
   BACKED_UP_RESOURCES, collectionPath, podForRestore, qualified, resetForRestore, resetVolumeBindingInfo, restoreOrder, restoreTakes, serviceForRestore,
@@ -94,6 +95,9 @@ import {
  *   PodVolumeRestore for each volume with a snapshot of each pod it created
  *   (L1525-1538), and ends only when they have (podVolumeWaitGroup):
  *   PartiallyFailed with "pod volume restore failed: …" when one failed.
+ *   Then it waits for the post-restore exec hooks of every pod it created
+ *   (restore.go waitExec / hooksWaitGroup; velero-restore-exec-hooks.ts):
+ *   each error of a hook with on-error Fail is an error of the Restore.
  * - pod_volume_restore_controller.go: a PVR is processed when its pod runs
  *   on a data node with restore-wait Running (isInitContainerRunning): restic
  *   restore into the volume, then .velero/<restore uid>.
@@ -128,7 +132,7 @@ export interface VeleroStandInOptions {
    * hooks run); a Restore then restores every kept object, not only pods. Undefined: objects-only.
    */
   nodes?: readonly NodeRuntime[];
-  /** Where the restic repositories live (default: a new directory under the OS temp dir). */
+  /** Where the restic repositories live (default: a new directory under the OS temp dir, removed at stop). */
   repositoryRoot?: string;
 }
 
@@ -318,7 +322,9 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
 
   /** Data mode: the nodes whose pods carry data, by name; undefined in objects-only mode. */
   const dataNodes = options.nodes ? new Map(options.nodes.map((n) => [n.nodeName, n])) : undefined;
-  const resticStore: ResticStore = { root: options.repositoryRoot ?? (dataNodes ? mkdtempSync(join(tmpdir(), 'velero-stand-in-')) : '') };
+  /** A repository root the stand-in made itself goes with it; one the test gave stays (the test owns it). */
+  const ownRepositoryRoot = dataNodes !== undefined && options.repositoryRoot === undefined;
+  const resticStore: ResticStore = { root: options.repositoryRoot ?? (ownRepositoryRoot ? mkdtempSync(join(tmpdir(), 'velero-stand-in-')) : '') };
   /** Velero's backup and restore logs, by backup or restore name. */
   const logs = new Map<string, string[]>();
   const logTo = (name: string, ...lines: string[]): void => {
@@ -898,6 +904,28 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
     const readyNamespaces = new Set<string>();
     const labels = { backupName: veleroLabelValue(backupName), restoreName: veleroLabelValue(name) };
     const pvrs: string[] = [];
+    // restore.go hooksContext / hooksWaitGroup / hooksErrs: post-restore exec hooks of the pods this restore created.
+    const hooksContext = new HooksContext();
+    const hookRuns: Promise<{ errors: string[] } | { thrown: unknown }>[] = [];
+    /** restore.go waitExec (L1709-1744): started at once for a created pod, waited for at the end. */
+    const waitExec = (created: RestoredPod): void => {
+      const hookWarnings: string[] = [];
+      const byContainer = groupRestoreExecHooks(spec.hooks, created, hookWarnings);
+      for (const w of hookWarnings) logTo(name, `level=warning msg="${w}"`);
+      const deps = {
+        readPod: (podNs: string, podName: string) => get<RestoredPod & Obj>(`/api/v1/namespaces/${podNs}/pods/${encodeURIComponent(podName)}`),
+        nodeFor: (p: RestoredPod) => dataNodes?.get(p.spec?.nodeName ?? ''),
+        log: (line: string) => logTo(name, line),
+        poll: () => step(POLL_MS),
+      };
+      hookRuns.push(handleRestoreExecHooks(deps, created, byContainer, hooksContext).then((errs) => {
+        if (errs.length > 0) {
+          logTo(name, `level=error msg="unable to successfully execute post-restore hooks" error="${errs.length === 1 ? errs[0] ?? '' : `[${errs.join(', ')}]`}"`);
+          hooksContext.cancel();
+        }
+        return { errors: errs };
+      }, (thrown: unknown) => ({ thrown })));
+    };
     /** EnsureNamespaceExistsAndIsReady: from the backed-up Namespace when there is one. */
     const ensureNamespace = async (target: string, source: string): Promise<void> => {
       if (readyNamespaces.has(target)) return;
@@ -1003,8 +1031,9 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
         warn(`could not restore, ${kind} "${itemName}" already exists. Warning: the in-cluster version is different than the backed-up version.`);
       } else if (res.status !== 201) {
         fail(`error restoring ${resourceId}: HTTP ${res.status} ${res.body.slice(0, 300)}`);
-      } else if (pod && restoresVolumes && pod.volumes.length > 0) {
-        await restorePodVolumes(res.json as Pod, sourceNamespace ?? '', pod.volumes);
+      } else if (pod) {
+        if (restoresVolumes && pod.volumes.length > 0) await restorePodVolumes(res.json as Pod, sourceNamespace ?? '', pod.volumes);
+        waitExec(res.json as RestoredPod);
       }
       await patch('restores', name, { status: { progress: { totalItems, itemsRestored } } }, [404]);
     }
@@ -1019,6 +1048,13 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
       }
       await step(POLL_MS);
     }
+    // restore.go L569-579: then every post-restore exec hook; their errors are Velero errors of the restore.
+    logTo(name, 'level=info msg="Waiting for all post-restore-exec hooks to complete"');
+    for (const run of await Promise.all(hookRuns)) {
+      if ('thrown' in run) throw run.thrown;
+      errors.push(...run.errors);
+    }
+    logTo(name, 'level=info msg="Done waiting for all post-restore exec hooks to complete"');
     await finish({ phase: errors.length > 0 ? 'PartiallyFailed' : 'Completed', warnings: warnings.length, errors: errors.length, progress: { totalItems, itemsRestored } });
   };
 
@@ -1473,6 +1509,7 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
       stopped = true;
       await loop;
       await Promise.all(Object.values(workers).filter((w): w is Promise<void> => w !== undefined));
+      if (ownRepositoryRoot) rmSync(resticStore.root, { recursive: true, force: true });
       if (lastError && process.env.VELERO_STAND_IN_DEBUG) process.stderr.write(`Velero stand-in: last error: ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)}\n`);
     },
   };
