@@ -179,6 +179,8 @@ describe('MariaDB as a Wutong StatefulSet', () => {
 
     await startWutongComponent(bed.apps, bed.core, c(), bed.workload);
     await ready();
+    // The profile's post-restore hook, run by Velero in the restored pod, loaded the dump and removed it.
+    expect(existsSync(join(await volumeDir(c()), MYSQL_DUMP_FILE))).toBe(false);
     expect(await sql('SELECT id, item FROM shop.orders ORDER BY id')).toBe('1\tapple\n2\tpear');
     expect(await sql('SHOW TABLES FROM shop')).toBe('orders');
     expect(await sql("SHOW GLOBAL STATUS LIKE 'Uptime'")).toMatch(/^Uptime\t\d+$/);
@@ -218,6 +220,7 @@ describe('PostgreSQL as a Wutong StatefulSet', () => {
     await expectStopped(pg());
     await startWutongComponent(bed.apps, bed.core, pg(), workload());
     await ready();
+    expect(existsSync(join(await volumeDir(pg()), POSTGRESQL_DUMP_FILE))).toBe(false);
     expect(await sql('SELECT id, item FROM orders ORDER BY id')).toBe('1|apple\n2|pear');
     expect(await sql("SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'")).toBe('orders');
     await stopWutongComponent(bed.apps, bed.core, pg());
