@@ -15,7 +15,7 @@ import type { ClaimPatcher } from '../kube/claim-patcher.js';
 import type { RequestRecordWriter } from '../request-record-ports.js';
 import { progressPatch, readRestoreRequest, type RestoreProgress, type RestoreRequest, type RestoreRequestRecord } from '../restore/restore-request.js';
 import type { RestoreRequestIndex } from '../restore/restore-request-index.js';
-import { restoreStep, type PodRef, type RestoreStep, type RestoreWorld } from '../restore/restore-step.js';
+import { restoreStep, type RestoredPod, type RestoreStep, type RestoreWorld } from '../restore/restore-step.js';
 import type { RestoreVerdict } from '../restore/restore-verdict.js';
 import { buildRestore } from '../velero/restore-object.js';
 import { AlreadyExists } from '../velero/velero-ports.js';
@@ -61,12 +61,12 @@ function world(deps: RestoreRequestDeps, record: RestoreRequestRecord, request: 
   const ownRestore = restore && restoreComponent(restore, (name) => deps.cache.backup(name)) === key ? restore : undefined;
   const holders = deps.holders.keysOf(key).map((k) => deps.holders.get(k)).filter((h) => h !== undefined);
   // Those on their way out are done with: the kubelet finishes them.
-  const restoredPods: PodRef[] = [
+  const restoredPods: RestoredPod[] = [
     ...(component?.pods ?? []).filter((p) => p.labels[VELERO_LABEL.restoreName] === restoreLabel),
     ...holders.filter((h) => h.restoreName === restoreLabel),
   ]
     .filter((p) => p.deletionTimestamp === undefined)
-    .map((p) => ({ name: p.name, uid: p.uid }));
+    .map((p) => ({ name: p.name, uid: p.uid, phase: p.phase || 'Pending' }));
   const otherHolder = holders.find((h) => h.restoreName !== restoreLabel);
   const safetyName = request.safetyBackup?.metadata.name;
   return {

@@ -50,8 +50,13 @@ async function perform(deps: ControllerDeps, action: ScheduleAction): Promise<vo
 /** Whether a namespace exists at all (a live GET): the schedule loop's check before it sweeps Schedules of a namespace that is no tenant env. */
 export type NamespaceExists = (name: string) => Promise<boolean>;
 
-async function reconcile(deps: ControllerDeps, log: Logger, key: ComponentKey, signal: AbortSignal, namespaceExists: NamespaceExists): Promise<void> {
+/** Whether a restore of the component is under way (src/restore/): its PVCs are replaced, so for a while it looks deleted. */
+export type RestoreUnderWay = (key: ComponentKey) => boolean;
+
+async function reconcile(deps: ControllerDeps, log: Logger, key: ComponentKey, signal: AbortSignal, namespaceExists: NamespaceExists, restoring: RestoreUnderWay): Promise<void> {
   const component = deps.registry.get(key);
+  // A restore deletes the PVCs it replaces and Velero recreates them: the component is not deleted, and its Schedule (the user's, perhaps) must stay.
+  if ((component === undefined || component.state === 'deleted') && restoring(key)) return;
   const { namespace, serviceId } = identityOf(key);
   let actions = decide(deps, component, deps.cache.schedulesOf(key));
   if (actions.length === 0) return;
@@ -86,7 +91,7 @@ async function reconcile(deps: ControllerDeps, log: Logger, key: ComponentKey, s
 }
 
 /** The schedule loop; `resyncMs` is CONTROLLER_RESYNC. */
-export function scheduleLoop(deps: ControllerDeps, resyncMs: number, namespaceExists: NamespaceExists): ControllerLoop {
+export function scheduleLoop(deps: ControllerDeps, resyncMs: number, namespaceExists: NamespaceExists, restoring: RestoreUnderWay = () => false): ControllerLoop {
   const log = deps.log.child({ loop: 'schedules' });
   // Keys that came while the picture was incomplete: a half-listed registry
   // looks like every component deleted, so nothing is decided until both the
@@ -107,7 +112,7 @@ export function scheduleLoop(deps: ControllerDeps, resyncMs: number, namespaceEx
         poll ??= setInterval(release, SYNC_POLL_MS).unref();
         return;
       }
-      await reconcile(deps, log, key as ComponentKey, signal, namespaceExists);
+      await reconcile(deps, log, key as ComponentKey, signal, namespaceExists, restoring);
     },
     // Each reconcile that writes waits on two or three API calls (live list, write, Event): the first
     // pass over thousands of protected components is I/O-bound, not CPU-bound (npm run bench).

@@ -36,6 +36,18 @@ export interface PodRef {
   uid: string;
 }
 
+/** A pod this restore's Velero Restore created, and its phase: Running means its init containers, Velero's restore-wait among them, are done. */
+export interface RestoredPod extends PodRef {
+  phase: string;
+}
+
+/**
+ * How long after the verdict a restored pod that never got past its init
+ * containers (an image it cannot pull, a hook that waits for ever) is left
+ * before it is deleted anyway.
+ */
+export const RESTORED_POD_GRACE_MS = 120_000;
+
 export interface RestoreWorld {
   now: Date;
   /** After Completed or Failed, how long the record stays (records read it; a restore that failed before Velero's existed has nothing else). */
@@ -45,7 +57,7 @@ export interface RestoreWorld {
   /** The component from the registry; undefined when it has no object left. */
   component: ComponentSnapshot | undefined;
   /** The pods this restore's Velero Restore created, still there (velero.io/restore-name). */
-  restoredPods: readonly PodRef[];
+  restoredPods: readonly RestoredPod[];
   /** A holder pod of the component that is up (not one this restore created), and what it serves. */
   holder: { name: string; serving: string } | undefined;
   backup: BackupView | undefined;
@@ -80,9 +92,16 @@ export function claimsToReplace(component: ComponentSnapshot | undefined, backup
 export function restoreStep(record: RestoreRequestRecord, world: RestoreWorld): RestoreStep {
   const stage = stageOf(record);
   if (isFinalStage(stage)) {
-    if (world.restoredPods.length > 0) return { kind: 'clean-up', pods: world.restoredPods };
     const since = Date.parse(record.progress?.since ?? '');
-    const left = (Number.isFinite(since) ? since : 0) + world.keepMs - world.now.getTime();
+    const age = world.now.getTime() - (Number.isFinite(since) ? since : 0);
+    if (world.restoredPods.length > 0) {
+      // Velero calls the Restore done once its node agent wrote the data, but its restore-wait removes the
+      // .velero done files from the volumes only when it sees them (within a second): a pod deleted before it
+      // runs leaves them behind. Running means every init container ended.
+      const done = world.restoredPods.filter((p) => p.phase !== 'Pending' || age >= RESTORED_POD_GRACE_MS);
+      return done.length > 0 ? { kind: 'clean-up', pods: done.map(({ name, uid }) => ({ name, uid })) } : recheck;
+    }
+    const left = world.keepMs - age;
     return left <= 0 ? { kind: 'remove' } : { kind: 'wait', ms: left };
   }
   const request = record.request;

@@ -45,6 +45,7 @@ import { AtRestRequestIndex } from '../holder/at-rest-request-index.js';
 import { atRestRequestWriter, watchAtRestRequests } from '../kube/at-rest-requests.js';
 import { atRestRequestLoop } from '../controller/at-rest-request-loop.js';
 import { RestoreRequestIndex } from '../restore/restore-request-index.js';
+import { isFinalStage, stageOf } from '../restore/restore-request.js';
 import { restoreRequestWriter, watchRestoreRequests } from '../kube/restore-requests.js';
 import { restoreRequestLoop } from '../controller/restore-request-loop.js';
 
@@ -200,7 +201,7 @@ function controllerLoops(deps: ControllerDeps, config: Config, http: KubeHttp, p
   const claims = claimPatcher(http, REQUEST_TIMEOUT_MS);
   return {
     loops: [
-      scheduleLoop(deps, config.controllerResyncMs, namespaceReader(http, REQUEST_TIMEOUT_MS)),
+      scheduleLoop(deps, config.controllerResyncMs, namespaceReader(http, REQUEST_TIMEOUT_MS), (key) => parts.restoreIndex.of(key).some((r) => !isFinalStage(stageOf(r)))),
       backupAnnouncementLoop(deps, { resyncMs: config.controllerResyncMs }),
       backupCoverageLoop({ ...deps, pods: componentPodReader(http, REQUEST_TIMEOUT_MS), volumes: volumeStore(http, REQUEST_TIMEOUT_MS), resyncMs: config.controllerResyncMs }),
       retentionLoop(deps, config.controllerResyncMs),

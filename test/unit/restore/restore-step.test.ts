@@ -140,9 +140,11 @@ test('Velero Completed with a volume it never wrote (a pod of that name existed)
   expect(step.kind === 'finish' && step.verdict).toEqual({ phase: 'Failed', message: `Velero ended the restore PartiallyFailed; it wrote 1 of 2 volumes; missing logs-0 (PodVolumeRestore ${RESTORE}-logs Failed)` });
 });
 
-test('finished: the pods Velero created are deleted first, then the record stays keepMs and goes', () => {
-  const pods = [{ name: 'db-0', uid: 'p1' }];
-  expect(restoreStep(record(at('Completed')), world({ restoredPods: pods }))).toEqual({ kind: 'clean-up', pods });
+test('finished: the pods Velero created are deleted once past their init containers (restore-wait removes its done files), or after a grace; then the record stays keepMs and goes', () => {
+  const running = [{ name: 'db-0', uid: 'p1', phase: 'Running' }, { name: 'db-1', uid: 'p2', phase: 'Pending' }];
+  expect(restoreStep(record(at('Completed')), world({ restoredPods: running }))).toEqual({ kind: 'clean-up', pods: [{ name: 'db-0', uid: 'p1' }] });
+  expect(restoreStep(record(at('Completed')), world({ restoredPods: [{ name: 'db-1', uid: 'p2', phase: 'Pending' }] }))).toEqual({ kind: 'wait', ms: RESTORE_RECHECK_MS });
+  expect(restoreStep(record(at('Completed', '2026-12-07T10:02:00.000Z')), world({ restoredPods: [{ name: 'db-1', uid: 'p2', phase: 'Pending' }] }))).toEqual({ kind: 'clean-up', pods: [{ name: 'db-1', uid: 'p2' }] });
   expect(restoreStep(record(at('Completed', '2026-12-07T10:04:30.000Z')), world())).toEqual({ kind: 'wait', ms: 30_000 });
   expect(restoreStep(record(at('Failed', '2026-12-07T10:00:00.000Z')), world())).toEqual({ kind: 'remove' });
 });
