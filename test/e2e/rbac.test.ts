@@ -269,16 +269,18 @@ test.each(['webhook', 'controller'] as const)('the %s role\'s policy watch is au
   expect(new Set(policyCalls.map((c) => c.verb))).toEqual(new Set(['list', 'watch']));
 });
 
-test('the project\'s records: the api role creates at-rest backup requests and reads them by name; the controller lists and watches records by label, answers (patch) and deletes only at-rest requests', () => {
+test('the project\'s records: the api role creates at-rest backup and restore requests, reads them by name, watches and lists them by label, deletes a finished restore\'s; the controller lists and watches records by label, answers (patch) and deletes only requests', () => {
   const records = (role: ShippedRole): Call[] => [...calls[role].values()].map((c) => c.call).filter((c) => c.resource === 'configmaps' && c.name !== SHIPPED.policyConfigMap);
+  const request = (name: string): boolean => name.startsWith('at-rest-') || name.startsWith('restore-');
   expect(records('api').every((c) => c.namespace === SHIPPED.namespace)).toBe(true);
-  expect(new Set(records('api').map((c) => c.verb))).toEqual(new Set(['create', 'get']));
-  expect(records('api').filter((c) => c.verb === 'get').every((c) => c.name.startsWith('at-rest-'))).toBe(true);
+  expect(new Set(records('api').map((c) => c.verb))).toEqual(new Set(['create', 'get', 'list', 'watch', 'delete']));
+  expect(records('api').filter((c) => c.verb === 'get' || c.verb === 'delete').every((c) => request(c.name))).toBe(true);
+  expect(records('api').filter((c) => c.verb === 'list' || c.verb === 'watch').every((c) => c.name === '')).toBe(true);
   const controller = records('controller');
   expect(controller.every((c) => c.namespace === SHIPPED.namespace)).toBe(true);
   expect(new Set(controller.map((c) => c.verb))).toEqual(new Set(['list', 'watch', 'create', 'patch', 'delete']));
   expect(controller.filter((c) => c.verb === 'list' || c.verb === 'watch').every((c) => c.name === '')).toBe(true);
-  expect(controller.filter((c) => c.verb === 'patch' || c.verb === 'delete').every((c) => c.name.startsWith('at-rest-'))).toBe(true);
+  expect(controller.filter((c) => c.verb === 'patch' || c.verb === 'delete').every((c) => request(c.name))).toBe(true);
 });
 
 test('the webhook role reads its policy and its TLS Secret, writes PolicyRejected Events, checks /metrics callers, and makes no other call', () => {
@@ -327,6 +329,7 @@ const tenantWrites: Array<[string, Call]> = [
   ['exec into pods', { verb: 'create', group: '', resource: 'pods', subresource: 'exec', namespace: 'default', name: 'any' }],
   ['patch PersistentVolumes', { verb: 'patch', group: '', resource: 'persistentvolumes', subresource: '', namespace: '', name: 'any' }],
   ['patch PVCs', { verb: 'patch', group: '', resource: 'persistentvolumeclaims', subresource: '', namespace: 'default', name: 'any' }],
+  ['delete PVCs', { verb: 'delete', group: '', resource: 'persistentvolumeclaims', subresource: '', namespace: 'default', name: 'any' }],
   ['patch StatefulSets', { verb: 'patch', group: 'apps', resource: 'statefulsets', subresource: '', namespace: 'default', name: 'any' }],
   ['patch Deployments', { verb: 'patch', group: 'apps', resource: 'deployments', subresource: '', namespace: 'default', name: 'any' }],
   ['patch the MutatingWebhookConfiguration (caBundle)', { verb: 'patch', group: 'admissionregistration.k8s.io', resource: 'mutatingwebhookconfigurations', subresource: '', namespace: '', name: SHIPPED.webhookConfiguration }],
@@ -398,7 +401,8 @@ const neighbours: Array<[string, Call]> = [
   // Holder pods are created and deleted; nothing else of a pod's is ever changed, and nothing is evicted.
   ['evict pods', { verb: 'create', group: '', resource: 'pods', subresource: 'eviction', namespace: 'default', name: 'any' }],
   ['exec into pods', { verb: 'create', group: '', resource: 'pods', subresource: 'exec', namespace: 'default', name: 'any' }],
-  ['delete PVCs', { verb: 'delete', group: '', resource: 'persistentvolumeclaims', subresource: '', namespace: 'default', name: 'any' }],
+  // A restore deletes the PVCs it replaces one by one, with a uid precondition (controller); nobody deletes them wholesale.
+  ['delete every PVC of a namespace', { verb: 'deletecollection', group: '', resource: 'persistentvolumeclaims', subresource: '', namespace: 'default', name: '' }],
   ['scale StatefulSets', { verb: 'patch', group: 'apps', resource: 'statefulsets', subresource: 'scale', namespace: 'default', name: 'any' }],
   ['update Deployments', { verb: 'update', group: 'apps', resource: 'deployments', subresource: '', namespace: 'default', name: 'any' }],
   // The upgrade hold's release patches workloads; it never updates, deletes or creates them.
