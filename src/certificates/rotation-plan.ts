@@ -29,7 +29,12 @@ export type RotationStep =
   | { kind: 'drop-previous-ca' };
 
 export function overlapFor(retiringCa: ParsedCertificate, policy: RotationPolicy): number {
-  return Math.min(policy.overlapMs, lifetimeMs(retiringCa) / 6);
+  return overlapWindowMs({ lifetimeMs: lifetimeMs(retiringCa) }, policy);
+}
+
+/** The overlap for a CA of the given lifetime (see RotationPolicy.overlapMs). */
+export function overlapWindowMs(ca: { lifetimeMs: number }, policy: RotationPolicy): number {
+  return Math.min(policy.overlapMs, ca.lifetimeMs / 6);
 }
 
 export function planRotation(state: TlsState, now: Date, policy: RotationPolicy): RotationStep {

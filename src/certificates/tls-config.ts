@@ -1,4 +1,5 @@
 import { durationFromEnv } from '../duration.js';
+import { overlapWindowMs } from './rotation-plan.js';
 import { DEFAULT_CA_VALIDITY_MS, DEFAULT_CERT_VALIDITY_MS, HOUR_MS, LOCAL_HOSTS, serviceHosts } from './issue-certificates.js';
 
 /** Secret-backed self-signed certificates, bootstrapped and rotated by the controller role, read by the others. */
@@ -95,6 +96,10 @@ export function tlsConfigFromEnv(env: NodeJS.ProcessEnv, cluster: ClusterPlaceme
     throw new Error('TLS_SOURCE=self needs cluster access: run in a pod with a service account, or set KUBECONFIG');
   }
   const serviceName = env.WEBHOOK_SERVICE_NAME || TLS_DEFAULTS.serviceName;
+  const caValidityMs = durationFromEnv(env, 'CA_VALIDITY', DEFAULT_CA_VALIDITY_MS);
+  const certValidityMs = durationFromEnv(env, 'CERT_VALIDITY', DEFAULT_CERT_VALIDITY_MS);
+  const overlapMs = durationFromEnv(env, 'TLS_CA_OVERLAP', TLS_DEFAULTS.overlapMs);
+  assertReadersKeepUp({ caValidityMs, certValidityMs, overlapMs, reloadIntervalMs });
   return {
     source,
     namespace: cluster.namespace,
@@ -108,12 +113,33 @@ export function tlsConfigFromEnv(env: NodeJS.ProcessEnv, cluster: ClusterPlaceme
       ...(inCluster ? [] : LOCAL_HOSTS),
       ...extraHosts,
     ]),
-    caValidityMs: durationFromEnv(env, 'CA_VALIDITY', DEFAULT_CA_VALIDITY_MS),
-    certValidityMs: durationFromEnv(env, 'CERT_VALIDITY', DEFAULT_CERT_VALIDITY_MS),
+    caValidityMs,
+    certValidityMs,
     checkIntervalMs: durationFromEnv(env, 'TLS_CHECK_INTERVAL', TLS_DEFAULTS.checkIntervalMs),
     reloadIntervalMs,
-    overlapMs: durationFromEnv(env, 'TLS_CA_OVERLAP', TLS_DEFAULTS.overlapMs),
+    overlapMs,
   };
+}
+
+/**
+ * The webhook and api roles pick up what the keeper wrote only when they
+ * re-read the Secret. A renewed certificate is written when a third of the
+ * old one's life is left, and the old CA leaves caBundle one overlap after
+ * the switch: a reader that re-reads less often than that serves an expired
+ * certificate, or one the API server no longer trusts, and with
+ * failurePolicy Fail every pod creation fails meanwhile. Two re-reads must
+ * fit in the shorter window (one may fail).
+ */
+function assertReadersKeepUp(t: { caValidityMs: number; certValidityMs: number; overlapMs: number; reloadIntervalMs: number }): void {
+  const renewalMarginMs = t.certValidityMs / 3;
+  const overlapMs = overlapWindowMs({ lifetimeMs: t.caValidityMs }, { overlapMs: t.overlapMs });
+  const windowMs = Math.min(renewalMarginMs, overlapMs);
+  if (t.reloadIntervalMs * 2 > windowMs) {
+    const which = renewalMarginMs <= overlapMs ? `a third of CERT_VALIDITY (${renewalMarginMs} ms)` : `the CA overlap (${overlapMs} ms: TLS_CA_OVERLAP, at most a sixth of CA_VALIDITY)`;
+    throw new Error(
+      `TLS_RELOAD_INTERVAL (${t.reloadIntervalMs} ms) must be at most half of ${which}: readers re-reading the Secret less often would serve a certificate that expired or whose CA left caBundle`,
+    );
+  }
 }
 
 function unique(values: string[]): string[] {

@@ -81,6 +81,8 @@ describe('forced rotation with short lifetimes under the fail-closed overlay, as
       CA_VALIDITY: '60s',
       CERT_VALIDITY: '30s',
       TLS_CHECK_INTERVAL: '2s',
+      // The webhook role re-reads the Secret: at the 10 s default it could miss a 30 s certificate's renewal (config refuses that).
+      TLS_RELOAD_INTERVAL: '1s',
       TLS_CA_OVERLAP: '5s',
     })) as [WebhookProcess];
     namespace = await createNamespace(core, 'rotation');
@@ -97,7 +99,11 @@ describe('forced rotation with short lifetimes under the fail-closed overlay, as
     const deadline = Date.now() + 90_000;
     let created = 0;
     while (Date.now() < deadline) {
-      const stored = await core.createNamespacedPod({ namespace, body: mysqlPod(`during-rotation-${created}`) });
+      const stored = await core.createNamespacedPod({ namespace, body: mysqlPod(`during-rotation-${created}`) }).catch((err: unknown) => {
+        // What the keeper did and when: the only way to tell a late renewal from a caBundle that lagged.
+        const tls = replica.logs.filter((l) => l.component === 'tls').map((l) => `${String(l.time)} ${String(l.msg)}`);
+        throw new Error(`admission failed after ${created} pods: ${String(err)}\nkeeper log:\n${tls.join('\n')}`);
+      });
       expect(hooksInjected(stored)).toBe(true);
       created++;
       const rotated = replica.logs.some((l) => l.msg === 'CA rotation finished: old CA removed from caBundle');

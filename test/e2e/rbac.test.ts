@@ -101,7 +101,7 @@ rules:
  */
 async function exerciseWebhook(installed: ShippedInstall): Promise<void> {
   const { core } = clients();
-  const [replica] = (await installed.startReplicas(1, { CA_VALIDITY: '90s', CERT_VALIDITY: '15s', TLS_CHECK_INTERVAL: '1s', TLS_CA_OVERLAP: '5s' })) as [WebhookProcess];
+  const [replica] = (await installed.startReplicas(1, { CA_VALIDITY: '90s', CERT_VALIDITY: '15s', TLS_CHECK_INTERVAL: '1s', TLS_RELOAD_INTERVAL: '1s', TLS_CA_OVERLAP: '5s' })) as [WebhookProcess];
   const setPolicy = (text: string): Promise<unknown> =>
     core.replaceNamespacedConfigMap({
       name: SHIPPED.policyConfigMap,

@@ -77,3 +77,17 @@ test('bad settings are named in the error', () => {
   expect(() => tlsConfigFromEnv({ CERT_VALIDITY: '1 year' }, inCluster)).toThrow(/^CERT_VALIDITY must be a duration/);
   expect(() => tlsConfigFromEnv({ TLS_SOURCE: 'self' }, undefined)).toThrow(/TLS_SOURCE=self needs cluster access/);
 });
+
+test('self mode refuses a reload interval with which the webhook and api roles would serve an expired or no longer trusted certificate', () => {
+  // 30 s certificates are renewed 10 s before expiry: a reader re-reading every 10 s could still serve the old one when it expires.
+  expect(() => tlsConfigFromEnv({ CERT_VALIDITY: '30s' }, inCluster)).toThrow(
+    'TLS_RELOAD_INTERVAL (10000 ms) must be at most half of a third of CERT_VALIDITY (10000 ms): readers re-reading the Secret less often would serve a certificate that expired or whose CA left caBundle',
+  );
+  // The old CA leaves caBundle one overlap after the switch to the new one.
+  expect(() => tlsConfigFromEnv({ TLS_CA_OVERLAP: '15s' }, inCluster)).toThrow(/at most half of the CA overlap \(15000 ms/);
+  // The overlap is capped at a sixth of the CA's lifetime, and the check uses the capped value.
+  expect(() => tlsConfigFromEnv({ CA_VALIDITY: '60s', CERT_VALIDITY: '1h' }, inCluster)).toThrow(/the CA overlap \(10000 ms/);
+  expect(tlsConfigFromEnv({ CERT_VALIDITY: '60s', TLS_CA_OVERLAP: '20s' }, inCluster)).toMatchObject({ certValidityMs: 60_000, overlapMs: 20_000 });
+  // files mode: someone else renews, the process only re-reads.
+  expect(tlsConfigFromEnv({ TLS_SOURCE: 'files', CERT_VALIDITY: '30s' }, inCluster).source).toBe('files');
+});
