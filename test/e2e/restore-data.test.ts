@@ -70,6 +70,18 @@ async function volumeDir(c: WutongComponent): Promise<string> {
   if (!dir) throw new Error(`no volume directory for ${c.alias}`);
   return dir;
 }
+/**
+ * The restored claim's volume directory (its PV's local path), read while the
+ * component is stopped: once Wutong starts it, the Schedule's catch-up backup
+ * (Velero runs one on resume) may write a fresh dump there at any moment.
+ */
+async function claimDir(c: WutongComponent): Promise<string> {
+  const { volumeName } = await claimOf(c);
+  const pv = await bed.core.readPersistentVolume({ name: volumeName });
+  const path = pv.spec?.local?.path;
+  if (!path) throw new Error(`PV ${volumeName} of ${c.alias} has no local path`);
+  return path;
+}
 async function claimOf(c: WutongComponent): Promise<{ uid: string; volumeName: string }> {
   const claim = await bed.core.readNamespacedPersistentVolumeClaim({ namespace: c.namespace, name: claimNameOf(c) });
   return { uid: claim.metadata?.uid ?? '', volumeName: claim.spec?.volumeName ?? '' };
@@ -177,10 +189,10 @@ describe('MariaDB as a Wutong StatefulSet', () => {
     const safety = ((await bed.call('GET', `${c().path}/backup/records`)).json as { list: BackupRecordJson[] }).list.find((r) => r.backup_id === record.safety_backup_id);
     expect(safety).toMatchObject({ status: 'Completed', restorable: true });
 
+    // The profile's post-restore hook, run by Velero in the restored pod, loaded the dump and removed it.
+    expect(existsSync(join(await claimDir(c()), MYSQL_DUMP_FILE))).toBe(false);
     await startWutongComponent(bed.apps, bed.core, c(), bed.workload);
     await ready();
-    // The profile's post-restore hook, run by Velero in the restored pod, loaded the dump and removed it.
-    expect(existsSync(join(await volumeDir(c()), MYSQL_DUMP_FILE))).toBe(false);
     expect(await sql('SELECT id, item FROM shop.orders ORDER BY id')).toBe('1\tapple\n2\tpear');
     expect(await sql('SHOW TABLES FROM shop')).toBe('orders');
     expect(await sql("SHOW GLOBAL STATUS LIKE 'Uptime'")).toMatch(/^Uptime\t\d+$/);
@@ -218,9 +230,9 @@ describe('PostgreSQL as a Wutong StatefulSet', () => {
     const { record } = await restore(pg(), backupId);
     expect(record).toMatchObject({ status: 'Completed', stage: 'Completed' });
     await expectStopped(pg());
+    expect(existsSync(join(await claimDir(pg()), POSTGRESQL_DUMP_FILE))).toBe(false);
     await startWutongComponent(bed.apps, bed.core, pg(), workload());
     await ready();
-    expect(existsSync(join(await volumeDir(pg()), POSTGRESQL_DUMP_FILE))).toBe(false);
     expect(await sql('SELECT id, item FROM orders ORDER BY id')).toBe('1|apple\n2|pear');
     expect(await sql("SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'")).toBe('orders');
     await stopWutongComponent(bed.apps, bed.core, pg());
