@@ -21,6 +21,7 @@ import {
   type ScheduleView,
 } from '../velero/velero-views.js';
 import { viewBytes } from '../velero/velero-views.js';
+import { storageLocationState } from '../velero/storage-location-state.js';
 import type { KubeHttp } from './kube-http.js';
 import { listWatch, type ListOutcome, type ListWatch } from './list-watch.js';
 import { ViewIndex, type IndexedView } from './view-index.js';
@@ -37,7 +38,13 @@ export interface VeleroCacheOptions {
    * within seconds, without a restart.
    */
   maxBackoffMs?: number;
+  /** BSL_VALIDATION_MAX_AGE: a storage location Velero has not validated for longer is unavailable (storage-location-state.ts). */
+  maxValidationAgeMs?: number;
+  now?: () => number;
 }
+
+/** Five of Velero's default validations (every minute, v1.11.1 pkg/cmd/server/server.go L89) missed in a row. */
+export const DEFAULT_MAX_VALIDATION_AGE_MS = 5 * 60_000;
 
 export interface CachedResourceSize {
   objects: number;
@@ -171,15 +178,13 @@ export function veleroCache(http: KubeHttp, options: VeleroCacheOptions, log: Lo
         const why = missing(cached);
         if (why) return { ready: false, missing: why };
       }
-      const location = storageLocations.index.get(options.storageLocation);
-      if (!location) return { ready: false, missing: `BackupStorageLocation ${options.namespace}/${options.storageLocation} does not exist` };
-      if (location.status.phase !== 'Available') {
-        return {
-          ready: false,
-          missing: `BackupStorageLocation ${options.namespace}/${options.storageLocation} is ${location.status.phase || 'not yet validated'}, not Available${location.status.message ? `: ${location.status.message}` : ''}`,
-        };
-      }
-      return { ready: true };
+      const state = storageLocationState(storageLocations.index.get(options.storageLocation), {
+        ref: `${options.namespace}/${options.storageLocation}`,
+        now: (options.now ?? Date.now)(),
+        maxValidationAgeMs: options.maxValidationAgeMs ?? DEFAULT_MAX_VALIDATION_AGE_MS,
+      });
+      // ReadOnly is ready: restores, records and downloads work there; the use cases refuse what Velero would refuse.
+      return state.kind === 'available' ? { ready: true } : { ready: false, missing: state.message };
     },
     backupsOf: (component) => backups.index.withLabel(identityOf(component).serviceId).filter((b) => backupComponent(b) === component),
     backup: (name) => backups.index.get(name),

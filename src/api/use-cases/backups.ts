@@ -24,6 +24,7 @@ import { createNamed } from './create-named.js';
 import { atRestAnswer } from './at-rest-answer.js';
 import { handOffAtRest } from './at-rest-handoff.js';
 import { unfinishedBackup } from './unfinished-backup.js';
+import { refuseReadOnlyLocation, refuseWhileRestoring } from './deletion-guards.js';
 
 export interface CreateBackupRequest {
   desc: string;
@@ -81,6 +82,7 @@ export async function createBackup(deps: BackupApiDeps, component: Component, re
   requireVelero(deps);
   const route = backupRoute(component);
   if (route.kind === 'blocked') throw conflict(route.reason, route.code);
+  refuseReadOnlyLocation(deps, deps.settings.storageLocation, 'a new backup');
   const idempotency = idempotencyOf(request.idempotencyKey, 'POST backup', component.key, request.body);
   // Answered from the cache when it already knows: a retry whose first try
   // is cached, or a backup visibly unfinished. The cache can miss a create
@@ -220,7 +222,10 @@ export async function deleteBackup(deps: BackupApiDeps, component: Component, ba
   requireVelero(deps);
   const backup = await ownBackup(deps, component.key, backupId);
   if (isUnfinishedBackup(backup)) throw conflict(`backup ${backupId} is still ${backup.status.phase || 'New'}: Velero deletes a backup only once it has finished`, 'backup_in_progress');
+  // Velero checks the backup's own location (backup_deletion_controller.go L183-206), not the one new backups go to.
+  refuseReadOnlyLocation(deps, backup.spec.storageLocation ?? deps.settings.storageLocation, 'deleting a backup');
   return deps.lock.withLock(component.key, async () => {
+    await refuseWhileRestoring(deps, backupId);
     const requests = (await deps.store.list('deletebackuprequests', `${VELERO_LABEL.backupName}=${veleroLabelValue(backupId)}`)).map(viewDeleteBackupRequest).filter(defined);
     const pending = requests.find((r) => r.status.phase !== 'Processed');
     if (pending) return { backup_id: backupId, delete_request: pending.metadata.name, status: pending.status.phase || 'New' };
