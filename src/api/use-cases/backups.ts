@@ -25,6 +25,7 @@ import { atRestAnswer } from './at-rest-answer.js';
 import { handOffAtRest } from './at-rest-handoff.js';
 import { unfinishedBackup } from './unfinished-backup.js';
 import { refuseReadOnlyLocation, refuseWhileRestoring } from './deletion-guards.js';
+import { stuckDeletion, stuckDeletionText } from '../../velero/deletion-retry.js';
 
 export interface CreateBackupRequest {
   desc: string;
@@ -68,6 +69,9 @@ export function recordOf(deps: BackupApiDeps, ref: ComponentRef, backup: BackupV
   const deleting = backup.status.phase !== 'Deleting' && deps.cache.deleteRequestsFor(backup.metadata.name).some((r) => r.status.phase !== 'Processed');
   const shown = deleting ? { ...backup, status: { ...backup.status, phase: 'Deleting' } } : backup;
   const record = backupRecord(shown, deps.cache.podVolumeBackupsOf(backup.metadata.name), '');
+  // A deletion Velero gave up on leaves the Backup Deleting for good (deletion-retry.ts): say so, and why.
+  const stuck = stuckDeletion(backup, deps.cache.deleteRequestsFor(backup.metadata.name));
+  if (stuck) return { ...record, failure_reason: stuckDeletionText(stuck) };
   return record.restorable ? { ...record, download_url: downloadPath(ref, backup.metadata.name) } : record;
 }
 

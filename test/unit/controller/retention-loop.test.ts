@@ -88,8 +88,9 @@ class VeleroStandIn {
       const raw = this.objects[resource].get(name);
       const meta = (patch as { metadata?: { resourceVersion?: string; annotations?: Record<string, string> } }).metadata ?? {};
       if (!raw) return Promise.reject(new Error('404'));
-      if (meta.resourceVersion !== undefined && meta.resourceVersion !== String(raw.metadata.resourceVersion ?? '')) return Promise.reject(new Error('409 Conflict'));
-      const version = Number(raw.metadata.resourceVersion ?? 0) + 1;
+      const current = typeof raw.metadata.resourceVersion === 'string' ? raw.metadata.resourceVersion : '';
+      if (meta.resourceVersion !== undefined && meta.resourceVersion !== current) return Promise.reject(new Error('409 Conflict'));
+      const version = Number(current || 0) + 1;
       raw.metadata = { ...raw.metadata, resourceVersion: String(version), annotations: { ...(raw.metadata.annotations as Record<string, string> | undefined), ...meta.annotations } };
       this.patched.push(`${resource}/${name}`);
       return Promise.resolve(raw);
@@ -266,7 +267,7 @@ test('a ReadOnly storage location pauses retention: nothing is asked of Velero, 
   t.velero.put('schedules', schedule(scheduleName({ namespace: 'acme-prod', serviceId: SID }), 'acme-prod', 1));
   for (const day of [1, 2, 3]) {
     completed(t.velero, `a-${day}`, 'acme-prod', day);
-    (t.velero.objects.backups.get(`a-${day}`) as { spec: Record<string, unknown> }).spec.storageLocation = 'default';
+    (t.velero.objects.backups.get(`a-${day}`)!.spec as Record<string, unknown>).storageLocation = 'default';
   }
   await t.pass();
   await t.pass();
@@ -319,7 +320,7 @@ test('a backup stuck in Deleting is asked for again with backoff; the attempts l
   clock.now = new Date('2026-12-10T00:02:32Z');
   await t.pass();
   expect(t.velero.created).toEqual(['DeleteBackupRequest a-1', 'DeleteBackupRequest a-1']);
-  expect(JSON.parse((t.velero.objects.backups.get('a-1')!.metadata.annotations as Record<string, string>)['backup.wutong.io/deletion-retry']!).attempts).toBe(2);
+  expect(JSON.parse((t.velero.objects.backups.get('a-1')!.metadata.annotations as Record<string, string>)['backup.wutong.io/deletion-retry']!)).toMatchObject({ attempts: 2 });
   // The requests of the two attempts have names of their own: a retry of an attempt meets AlreadyExists.
   expect(new Set(t.velero.objects.deletebackuprequests.keys()).size).toBe(2);
 });
