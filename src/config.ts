@@ -4,6 +4,7 @@ import { excludedNamespacesFrom, type ExcludedNamespaces } from './admission/exc
 import { DEFAULT_CLIENT_CERT_PREFIX } from './api/auth/client-certificate.js';
 import { electionTiming, type ElectionTiming } from './controller/leader-election.js';
 import { durationFromEnv } from './duration.js';
+import { DEFAULT_MAX_VALIDATION_AGE_MS } from './velero/storage-location-state.js';
 import { DEFAULT_POLICY_FILE } from './policy/default-policy.js';
 
 export interface Config {
@@ -83,8 +84,6 @@ const DEFAULT_BODY_BUDGET_MIB = 24;
 // Velero's download controller answers within a second when it runs; the
 // console's request should fail clearly well before a browser gives up.
 const DEFAULT_DOWNLOAD_TIMEOUT_MS = 30_000;
-/** Five of Velero's default validations (every minute) missed in a row. */
-const DEFAULT_BSL_VALIDATION_MAX_AGE_MS = 5 * 60_000;
 const DEFAULT_DELETION_RETRY_BASE_MS = 60_000;
 const DEFAULT_DELETION_RETRY_MAX_MS = 3_600_000;
 // A missed trigger (a watch event lost in a reconnect) costs at most this
@@ -224,7 +223,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     admissionBodyReadTimeoutMs: admissionBodyReadTimeout(env),
     metricsAuth: flag(env.METRICS_AUTH, 'METRICS_AUTH', true),
     downloadTimeoutMs: durationFromEnv(env, 'DOWNLOAD_TIMEOUT', DEFAULT_DOWNLOAD_TIMEOUT_MS),
-    storageLocationMaxValidationAgeMs: durationFromEnv(env, 'BSL_VALIDATION_MAX_AGE', DEFAULT_BSL_VALIDATION_MAX_AGE_MS),
+    storageLocationMaxValidationAgeMs: durationFromEnv(env, 'BSL_VALIDATION_MAX_AGE', DEFAULT_MAX_VALIDATION_AGE_MS),
     deletionRetryBaseMs: durationFromEnv(env, 'DELETION_RETRY_BASE', DEFAULT_DELETION_RETRY_BASE_MS),
     deletionRetryMaxMs: durationFromEnv(env, 'DELETION_RETRY_MAX', DEFAULT_DELETION_RETRY_MAX_MS),
     leaderElection: leaderElection(env),

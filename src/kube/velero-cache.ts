@@ -21,7 +21,7 @@ import {
   type ScheduleView,
 } from '../velero/velero-views.js';
 import { viewBytes } from '../velero/velero-views.js';
-import { storageLocationState } from '../velero/storage-location-state.js';
+import { DEFAULT_MAX_VALIDATION_AGE_MS, storageLocationState } from '../velero/storage-location-state.js';
 import type { KubeHttp } from './kube-http.js';
 import { listWatch, type ListOutcome, type ListWatch } from './list-watch.js';
 import { ViewIndex, type IndexedView } from './view-index.js';
@@ -42,9 +42,6 @@ export interface VeleroCacheOptions {
   maxValidationAgeMs?: number;
   now?: () => number;
 }
-
-/** Five of Velero's default validations (every minute, v1.11.1 pkg/cmd/server/server.go L89) missed in a row. */
-export const DEFAULT_MAX_VALIDATION_AGE_MS = 5 * 60_000;
 
 export interface CachedResourceSize {
   objects: number;

@@ -21,6 +21,9 @@ import type { BackupStorageLocationView } from './velero-views.js';
 
 export const READ_ONLY = 'ReadOnly';
 
+/** BSL_VALIDATION_MAX_AGE's default: five of Velero's default validations (every minute, v1.11.1 pkg/cmd/server/server.go L89) missed in a row. */
+export const DEFAULT_MAX_VALIDATION_AGE_MS = 5 * 60_000;
+
 export type StorageLocationState =
   | { kind: 'missing'; message: string }
   | { kind: 'unavailable'; message: string }
