@@ -226,7 +226,7 @@ export async function deleteBackup(deps: BackupApiDeps, component: Component, ba
   requireVelero(deps);
   const backup = await ownBackup(deps, component.key, backupId);
   if (isUnfinishedBackup(backup)) throw conflict(`backup ${backupId} is still ${backup.status.phase || 'New'}: Velero deletes a backup only once it has finished`, 'backup_in_progress');
-  // Velero checks the backup's own location (backup_deletion_controller.go L183-206), not the one new backups go to.
+  // Velero checks the backup's own location (backup_deletion_controller.go L184-206), not the one new backups go to.
   refuseReadOnlyLocation(deps, backup.spec.storageLocation ?? deps.settings.storageLocation, 'deleting a backup');
   return deps.lock.withLock(component.key, async () => {
     await refuseWhileRestoring(deps, backupId);
