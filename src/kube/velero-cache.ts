@@ -143,6 +143,11 @@ export function veleroCache(http: KubeHttp, options: VeleroCacheOptions, log: Lo
         const owner = backup(labels[VELERO_LABEL.backupName] ?? '');
         return owner ? backupComponent(owner) : undefined;
       }
+      case 'deletebackuprequests': {
+        // Its Backup's: a request Velero processed (a deletion that failed) is news for that component's retention.
+        const owner = backup((view as unknown as DeleteBackupRequestView).spec.backupName);
+        return owner ? backupComponent(owner) : undefined;
+      }
       case 'podvolumerestores': {
         const owner = restores.index.get(labels[VELERO_LABEL.restoreName] ?? '');
         return owner ? restoreComponent(owner, backup) : undefined;
