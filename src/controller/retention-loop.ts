@@ -1,6 +1,7 @@
 // Retention: per component (key = service_id), the completed backups beyond
 // its Schedule's keep go through DeleteBackupRequests (retention-plan.ts
-// decides which). Level-based: every pass looks at what is there now, so a
+// decides which), and backups stuck in Deleting are asked for again with
+// backoff (src/velero/deletion-retry.ts). Level-based: every pass looks at what is there now, so a
 // pass run twice, or again after a crash, asks for nothing more.
 import type { Logger } from 'pino';
 import { defined } from '../defined.js';
@@ -59,14 +60,7 @@ export function retentionLoop(deps: ControllerDeps & RetentionDeps, resyncMs: nu
   };
 }
 
-/**
- * One pass. The plan is first made from the cache (no API call: most
- * triggers, a backup's phase moving on, change nothing); only when it finds
- * something to delete are the component's Schedules, Backups, Restores and
- * deletion requests read live and the plan made again from those, since the cache may lag: a
- * keep just raised, a restore just started, a backup just deleted by hand
- * must all count before anything is deleted.
- */
+/** One pass: stuck deletions asked for again when due, then pruning beyond keep. */
 async function reconcileComponent(deps: ControllerDeps & RetentionDeps, key: ComponentKey, signal: AbortSignal, log: Logger, paused: Map<ComponentKey, string>): Promise<ReconcileResult> {
   if (!deps.cache.synced()) return { requeueAfterMs: UNSYNCED_RETRY_MS };
   const retry = await retryStuckDeletions(deps, key, signal, log, paused);
@@ -144,6 +138,15 @@ async function retryStuckDeletions(deps: ControllerDeps & RetentionDeps, key: Co
   return Number.isFinite(wake) ? { requeueAfterMs: Math.max(1_000, wake - deps.now().getTime()) } : undefined;
 }
 
+/**
+ * Pruning. The plan is first made from the cache (no API call: most
+ * triggers, a backup's phase moving on, change nothing); only when it finds
+ * something to delete are the component's Schedules, Backups, Restores,
+ * restore requests and deletion requests read live, under the component's
+ * Lease, and the plan made again from those, since the cache may lag: a keep
+ * just raised, a restore just asked for, a backup just deleted by hand must
+ * all count before anything is deleted. A ReadOnly location pauses it.
+ */
 async function pruneComponent(deps: ControllerDeps & RetentionDeps, key: ComponentKey, signal: AbortSignal, log: Logger, paused: Map<ComponentKey, string>): Promise<void> {
   const cachedKeep = keepOf(deps.cache.schedulesOf(key));
   if (cachedKeep === undefined) return;
