@@ -4,6 +4,7 @@ import { excludedNamespacesFrom, type ExcludedNamespaces } from './admission/exc
 import { DEFAULT_CLIENT_CERT_PREFIX } from './api/auth/client-certificate.js';
 import { electionTiming, type ElectionTiming } from './controller/leader-election.js';
 import { durationFromEnv } from './duration.js';
+import { DEFAULT_MAX_VALIDATION_AGE_MS } from './velero/storage-location-state.js';
 import { DEFAULT_POLICY_FILE } from './policy/default-policy.js';
 
 export interface Config {
@@ -44,6 +45,11 @@ export interface Config {
   metricsAuth: boolean;
   /** DOWNLOAD_TIMEOUT: how long a download waits for Velero's pre-signed URL. */
   downloadTimeoutMs: number;
+  /** BSL_VALIDATION_MAX_AGE: a BackupStorageLocation Velero has not validated for longer is reported unavailable (Velero not running). */
+  storageLocationMaxValidationAgeMs: number;
+  /** DELETION_RETRY_BASE / DELETION_RETRY_MAX: a backup stuck in Deleting is asked for again after base, doubling per retry up to max. */
+  deletionRetryBaseMs: number;
+  deletionRetryMaxMs: number;
   /** LEADER_ELECTION_LEASE / _RENEW / _RETRY: the controller Lease's timing (15s / 10s / 2s, as Kubernetes' own components). */
   leaderElection: ElectionTiming;
   /** CONTROLLER_RESYNC: how often every controller loop looks at every key again, whatever its triggers said. */
@@ -78,6 +84,8 @@ const DEFAULT_BODY_BUDGET_MIB = 24;
 // Velero's download controller answers within a second when it runs; the
 // console's request should fail clearly well before a browser gives up.
 const DEFAULT_DOWNLOAD_TIMEOUT_MS = 30_000;
+const DEFAULT_DELETION_RETRY_BASE_MS = 60_000;
+const DEFAULT_DELETION_RETRY_MAX_MS = 3_600_000;
 // A missed trigger (a watch event lost in a reconnect) costs at most this
 // long; each resync reads caches only, so it is cheap even at 5,000 components.
 const DEFAULT_CONTROLLER_RESYNC_MS = 5 * 60_000;
@@ -215,6 +223,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     admissionBodyReadTimeoutMs: admissionBodyReadTimeout(env),
     metricsAuth: flag(env.METRICS_AUTH, 'METRICS_AUTH', true),
     downloadTimeoutMs: durationFromEnv(env, 'DOWNLOAD_TIMEOUT', DEFAULT_DOWNLOAD_TIMEOUT_MS),
+    storageLocationMaxValidationAgeMs: durationFromEnv(env, 'BSL_VALIDATION_MAX_AGE', DEFAULT_MAX_VALIDATION_AGE_MS),
+    deletionRetryBaseMs: durationFromEnv(env, 'DELETION_RETRY_BASE', DEFAULT_DELETION_RETRY_BASE_MS),
+    deletionRetryMaxMs: durationFromEnv(env, 'DELETION_RETRY_MAX', DEFAULT_DELETION_RETRY_MAX_MS),
     leaderElection: leaderElection(env),
     controllerResyncMs: durationFromEnv(env, 'CONTROLLER_RESYNC', DEFAULT_CONTROLLER_RESYNC_MS),
     backfillRate: positiveRate(env.BACKFILL_RATE, 'BACKFILL_RATE', DEFAULT_BACKFILL_RATE),

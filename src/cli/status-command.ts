@@ -19,6 +19,9 @@ import { CliError, UsageError } from './cli-error.js';
 import { tenantLabelsFromEnv } from '../tenancy/tenant-labels.js';
 import { parseOptions } from './parse-options.js';
 import { formatUpgradeHolds, upgradeHoldRows, type UpgradeHoldRow } from './status-holds.js';
+import { formatStorageLocations, locationNeedsAttention, storageLocationRows, type StorageLocationRow } from './status-locations.js';
+import { durationFromEnv } from '../duration.js';
+import { DEFAULT_MAX_VALIDATION_AGE_MS } from '../velero/storage-location-state.js';
 
 export const STATUS_USAGE = `Usage: wutong-backup status [options]
 
@@ -30,16 +33,24 @@ the last success, plus max(1 h, half the interval)). Then every rollout held
 for a backup before an upgrade (protection.backupBeforeUpgrade): the
 workload, how long it has waited, its Backup and that Backup's phase.
 
+Then Velero's BackupStorageLocations: phase, access mode, when Velero last
+validated each, and whether it can take backups. A ReadOnly location takes no
+backup and deletes none; one not validated for longer than
+$BSL_VALIDATION_MAX_AGE (default 5m) has no Velero server running for it and
+is shown stale (unavailable), whatever its phase says.
+
 It also lists the volumes the data guard kept (reclaim policy Retain) when a
 protected component's PVCs were deleted with no backup covering its last run,
 with the record to restore from and how to release each.
 
 Exit status: 0 all protected components are fine; 1 a protected component is
-overdue or its last backup failed, or a retained volume awaits a decision;
+overdue or its last backup failed, a retained volume awaits a decision, or the
+storage location backups go to is missing, unavailable, stale or ReadOnly;
 2 the cluster could not be read.
 
 Options:
       --velero-namespace NAME   Namespace of Velero's objects (default: $VELERO_NAMESPACE, else "velero")
+      --storage-location NAME   The BackupStorageLocation backups go to (default: $BACKUP_STORAGE_LOCATION, else "default")
   -n, --namespace NAME          Namespace wutong-backup runs in, where it keeps retained-volume records (default: $POD_NAMESPACE, else "wutong-backup")
   -o, --output table|json       Output format (default table)
   -h, --help                    Show this help
@@ -47,6 +58,7 @@ Options:
 
 const OPTIONS = {
   'velero-namespace': { type: 'string' },
+  'storage-location': { type: 'string' },
   namespace: { type: 'string', short: 'n' },
   output: { type: 'string', short: 'o' },
   help: { type: 'boolean', short: 'h' },
@@ -158,7 +170,7 @@ export function formatRetainedTable(records: readonly ListedRecord[], namespace:
 
 const iso = (d: Date | undefined): string | null => (d ? d.toISOString() : null);
 
-export function formatStatusJson(rows: readonly StatusRow[], upgradeHolds: readonly UpgradeHoldRow[] = [], retainedVolumes: readonly ListedRecord[] = []): string {
+export function formatStatusJson(rows: readonly StatusRow[], upgradeHolds: readonly UpgradeHoldRow[] = [], retainedVolumes: readonly ListedRecord[] = [], storageLocations: readonly StorageLocationRow[] = []): string {
   const components = rows.map(({ component, serviceId, namespace, coverage: c }) => ({
     component,
     serviceId,
@@ -173,7 +185,7 @@ export function formatStatusJson(rows: readonly StatusRow[], upgradeHolds: reado
     failed: c.failed,
     needsAttention: needsAttention(c),
   }));
-  return `${JSON.stringify({ components, upgradeHolds, retainedVolumes }, null, 2)}\n`;
+  return `${JSON.stringify({ components, upgradeHolds, retainedVolumes, storageLocations }, null, 2)}\n`;
 }
 
 /** Reads the cluster of the current kubeconfig; loaded on demand (client-node is heavy and no other command needs it). */
@@ -216,8 +228,16 @@ export async function runStatusCommand(args: string[], io: CliIo, read: ClusterR
   const rows = statusRows(snapshot, at);
   const holds = upgradeHoldRows(snapshot);
   const retained = snapshot.retainedVolumes;
+  const locations = storageLocationRows(snapshot.storageLocations, {
+    veleroNamespace,
+    used: values['storage-location'] || io.env.BACKUP_STORAGE_LOCATION || 'default',
+    now: at.getTime(),
+    maxValidationAgeMs: durationFromEnv(io.env, 'BSL_VALIDATION_MAX_AGE', DEFAULT_MAX_VALIDATION_AGE_MS),
+  });
   io.stdout.write(
-    output === 'json' ? formatStatusJson(rows, holds, retained) : formatStatusTable(rows, at) + formatUpgradeHolds(holds, at, age) + formatRetainedTable(retained, ownNamespace, at),
+    output === 'json'
+      ? formatStatusJson(rows, holds, retained, locations)
+      : formatStatusTable(rows, at) + formatStorageLocations(locations, veleroNamespace, at, age) + formatUpgradeHolds(holds, at, age) + formatRetainedTable(retained, ownNamespace, at),
   );
-  return rows.some((r) => needsAttention(r.coverage)) || retained.length > 0 ? 1 : 0;
+  return rows.some((r) => needsAttention(r.coverage)) || retained.length > 0 || locations.some(locationNeedsAttention) ? 1 : 0;
 }

@@ -13,6 +13,10 @@ export const EVENT_REASON = {
   scheduleResumed: 'ScheduleResumed',
   scheduleDeleted: 'ScheduleDeleted',
   retentionPruned: 'RetentionPruned',
+  /** Warning: the backups' storage location is ReadOnly, so Velero would refuse every deletion (v1.11.1 backup_deletion_controller.go L199-206). */
+  retentionPaused: 'RetentionPaused',
+  /** Warning: a backup stuck in Deleting after Velero's deletion failed, asked again (v1.11.1 never reverts the phase). */
+  deletionRetried: 'DeletionRetried',
   podBackfilled: 'PodBackfilled',
   // Backup before upgrade
   upgradeHeld: 'UpgradeHeld',

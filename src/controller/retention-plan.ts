@@ -21,6 +21,12 @@ export interface RetentionInput {
   /** The component's Restores, any phase. */
   restores: readonly RestoreView[];
   deleteRequestsFor: (backupName: string) => readonly DeleteBackupRequestView[];
+  /**
+   * Backups that the project's own restore requests (src/restore/) read and
+   * that have not finished: until the request reaches Restoring there is no
+   * Velero Restore to see, yet its PVCs may already be gone.
+   */
+  requestedRestores?: readonly string[];
   keep: number;
 }
 
@@ -89,7 +95,7 @@ export function retentionPlan(input: RetentionInput): RetentionPlan {
     .filter((b) => b.status.phase === 'Completed' && !onItsWay(b, input.deleteRequestsFor))
     .sort(newestCompletedFirst);
   const newestRestorable = ranked.find((b) => isRestorable(b, input.podVolumeBackupsOf(b.metadata.name)));
-  const restoring = new Set(input.restores.filter(isUnfinishedRestore).map((r) => r.spec.backupName));
+  const restoring = new Set([...input.restores.filter(isUnfinishedRestore).map((r) => r.spec.backupName), ...(input.requestedRestores ?? [])]);
   const toDelete: BackupView[] = [];
   const kept: RetentionPlan['protected'] = [];
   for (const backup of ranked.slice(Math.max(0, input.keep))) {

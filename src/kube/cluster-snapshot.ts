@@ -12,7 +12,8 @@ import { WUTONG_CREATOR, WUTONG_LABEL } from '../components/wutong-labels.js';
 import type { ComponentBackups } from '../controller/coverage.js';
 import { VELERO_LABEL, veleroLabelValue } from '../velero/velero-labels.js';
 import { veleroPath } from '../velero/velero-resources.js';
-import { viewBackup, viewPodVolumeBackup, viewSchedule, type BackupView, type PodVolumeBackupView, type ScheduleView } from '../velero/velero-views.js';
+import { viewBackup, viewBackupStorageLocation, viewPodVolumeBackup, viewSchedule, type BackupStorageLocationView, type BackupView, type PodVolumeBackupView, type ScheduleView } from '../velero/velero-views.js';
+import { defined } from '../defined.js';
 import { COMPONENT_SOURCES } from './component-watch.js';
 import type { KubeHttp } from './kube-http.js';
 import { listAllPages } from './paginated-list.js';
@@ -25,6 +26,8 @@ export interface ClusterSnapshot {
   backupsOf(component: ComponentKey): ComponentBackups;
   /** Records of volumes the data guard kept (ConfigMaps in the project's namespace). */
   retainedVolumes: readonly ListedRecord[];
+  /** Every BackupStorageLocation in Velero's namespace. */
+  storageLocations: readonly BackupStorageLocationView[];
 }
 
 export async function readClusterSnapshot(http: KubeHttp, veleroNamespace: string, pageTimeoutMs: number, ownNamespace: string, tenantLabels: TenantLabels): Promise<ClusterSnapshot> {
@@ -46,7 +49,9 @@ export async function readClusterSnapshot(http: KubeHttp, veleroNamespace: strin
       }
     });
   let retainedVolumes: ListedRecord[] = [];
+  let storageLocations: BackupStorageLocationView[] = [];
   await Promise.all([
+    listAllPages(http, veleroPath(veleroNamespace, 'backupstoragelocations'), {}, pageTimeoutMs).then((items) => (storageLocations = items.map(viewBackupStorageLocation).filter(defined))),
     listAllPages(http, '/api/v1/namespaces', { labelSelector: tenantLabels.selector }, pageTimeoutMs).then((items) => {
       for (const item of items) {
         const summary = namespaceSummary(item);
@@ -64,6 +69,7 @@ export async function readClusterSnapshot(http: KubeHttp, veleroNamespace: strin
   return {
     registry,
     retainedVolumes,
+    storageLocations,
     backupsOf: (component) => ({
       schedules: schedules.withLabel(identityOf(component).serviceId).filter((v) => scheduleComponent(v) === component),
       backups: backups.withLabel(identityOf(component).serviceId).filter((v) => backupComponent(v) === component),

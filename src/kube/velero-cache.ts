@@ -21,6 +21,7 @@ import {
   type ScheduleView,
 } from '../velero/velero-views.js';
 import { viewBytes } from '../velero/velero-views.js';
+import { DEFAULT_MAX_VALIDATION_AGE_MS, storageLocationState } from '../velero/storage-location-state.js';
 import type { KubeHttp } from './kube-http.js';
 import { listWatch, type ListOutcome, type ListWatch } from './list-watch.js';
 import { ViewIndex, type IndexedView } from './view-index.js';
@@ -37,6 +38,9 @@ export interface VeleroCacheOptions {
    * within seconds, without a restart.
    */
   maxBackoffMs?: number;
+  /** BSL_VALIDATION_MAX_AGE: a storage location Velero has not validated for longer is unavailable (storage-location-state.ts). */
+  maxValidationAgeMs?: number;
+  now?: () => number;
 }
 
 export interface CachedResourceSize {
@@ -139,6 +143,11 @@ export function veleroCache(http: KubeHttp, options: VeleroCacheOptions, log: Lo
         const owner = backup(labels[VELERO_LABEL.backupName] ?? '');
         return owner ? backupComponent(owner) : undefined;
       }
+      case 'deletebackuprequests': {
+        // Its Backup's: a request Velero processed (a deletion that failed) is news for that component's retention.
+        const owner = backup((view as unknown as DeleteBackupRequestView).spec.backupName);
+        return owner ? backupComponent(owner) : undefined;
+      }
       case 'podvolumerestores': {
         const owner = restores.index.get(labels[VELERO_LABEL.restoreName] ?? '');
         return owner ? restoreComponent(owner, backup) : undefined;
@@ -171,15 +180,13 @@ export function veleroCache(http: KubeHttp, options: VeleroCacheOptions, log: Lo
         const why = missing(cached);
         if (why) return { ready: false, missing: why };
       }
-      const location = storageLocations.index.get(options.storageLocation);
-      if (!location) return { ready: false, missing: `BackupStorageLocation ${options.namespace}/${options.storageLocation} does not exist` };
-      if (location.status.phase !== 'Available') {
-        return {
-          ready: false,
-          missing: `BackupStorageLocation ${options.namespace}/${options.storageLocation} is ${location.status.phase || 'not yet validated'}, not Available${location.status.message ? `: ${location.status.message}` : ''}`,
-        };
-      }
-      return { ready: true };
+      const state = storageLocationState(storageLocations.index.get(options.storageLocation), {
+        ref: `${options.namespace}/${options.storageLocation}`,
+        now: (options.now ?? Date.now)(),
+        maxValidationAgeMs: options.maxValidationAgeMs ?? DEFAULT_MAX_VALIDATION_AGE_MS,
+      });
+      // ReadOnly is ready: restores, records and downloads work there; the use cases refuse what Velero would refuse.
+      return state.kind === 'available' ? { ready: true } : { ready: false, missing: state.message };
     },
     backupsOf: (component) => backups.index.withLabel(identityOf(component).serviceId).filter((b) => backupComponent(b) === component),
     backup: (name) => backups.index.get(name),

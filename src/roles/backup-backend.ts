@@ -50,7 +50,7 @@ export function createBackupBackend(
   log: Logger,
 ): { backend: ApiBackend; cache: RunningVeleroCache; store: VeleroStore; atRest: AtRestDeps | undefined } {
   const { http } = parts;
-  const cache = veleroCache(http, { namespace: config.veleroNamespace, storageLocation: config.storageLocation }, log);
+  const cache = veleroCache(http, { namespace: config.veleroNamespace, storageLocation: config.storageLocation, maxValidationAgeMs: config.storageLocationMaxValidationAgeMs }, log);
   reportVeleroCacheSizes(() => cache.sizes());
   const store = kubeVeleroStore(http, config.veleroNamespace, REQUEST_TIMEOUT_MS);
   const lock = leaseLock(http, { namespace: cluster.namespace, holder: process.env.POD_NAME || hostname(), requestTimeoutMs: REQUEST_TIMEOUT_MS }, log);

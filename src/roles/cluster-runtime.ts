@@ -46,7 +46,7 @@ import { atRestRequestWriter, watchAtRestRequests } from '../kube/at-rest-reques
 import { atRestRequestLoop } from '../controller/at-rest-request-loop.js';
 import { RestoreRequestIndex } from '../restore/restore-request-index.js';
 import { isFinalStage, stageOf } from '../restore/restore-request.js';
-import { restoreRequestWriter, watchRestoreRequests } from '../kube/restore-requests.js';
+import { restoreRequestStore, restoreRequestWriter, watchRestoreRequests } from '../kube/restore-requests.js';
 import { restoreRequestLoop } from '../controller/restore-request-loop.js';
 
 // Writes the controller makes outside a console request: bounded like the API's.
@@ -204,7 +204,16 @@ function controllerLoops(deps: ControllerDeps, config: Config, http: KubeHttp, p
       scheduleLoop(deps, config.controllerResyncMs, namespaceReader(http, REQUEST_TIMEOUT_MS), (key) => parts.restoreIndex.of(key).some((r) => !isFinalStage(stageOf(r)))),
       backupAnnouncementLoop(deps, { resyncMs: config.controllerResyncMs }),
       backupCoverageLoop({ ...deps, pods: componentPodReader(http, REQUEST_TIMEOUT_MS), volumes: volumeStore(http, REQUEST_TIMEOUT_MS), resyncMs: config.controllerResyncMs }),
-      retentionLoop(deps, config.controllerResyncMs),
+      retentionLoop(
+        {
+          ...deps,
+          restoreIndex: parts.restoreIndex,
+          restoreRequests: restoreRequestStore(http, parts.namespace, REQUEST_TIMEOUT_MS),
+          lock: parts.atRest.lock,
+          deletionBackoff: { baseMs: config.deletionRetryBaseMs, maxMs: config.deletionRetryMaxMs },
+        },
+        config.controllerResyncMs,
+      ),
       backfill,
       runMarkLoop({ ...deps, claims }, config.controllerResyncMs),
       upgradeHoldLoop({ ...deps, workloads: workloadPatcher(http, REQUEST_TIMEOUT_MS) }, config.controllerResyncMs),

@@ -43,6 +43,8 @@ export const VELERO_ANNOTATION = {
   safetyBackup: 'backup.wutong.io/safety-backup',
   /** ours, on finished Backups of a component: the claims expected and why any was skipped (backup-coverage.ts) */
   coverage: 'backup.wutong.io/coverage',
+  /** ours, on a Backup stuck in Deleting: the controller's retries of its deletion ({"attempts","lastAttemptAt"} JSON, src/velero/deletion-retry.ts) */
+  deletionRetry: 'backup.wutong.io/deletion-retry',
 } as const;
 
 /** Values of VELERO_LABEL.trigger: a backup before a held upgrade, or of a protected component's data at rest after it stopped. */

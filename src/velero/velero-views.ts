@@ -70,7 +70,10 @@ export interface DeleteBackupRequestView {
 
 export interface BackupStorageLocationView {
   metadata: ViewMeta;
-  status: { phase?: string; message?: string };
+  /** accessMode: ReadWrite (Velero's default when absent) or ReadOnly; validationFrequency: a Go duration, "0s" turns validation off. */
+  spec: { accessMode?: string; validationFrequency?: string };
+  /** lastValidationTime: when Velero's BackupStorageLocation controller last validated it (and wrote phase). */
+  status: { phase?: string; message?: string; lastValidationTime?: string };
 }
 
 export interface DownloadRequestView {
@@ -232,8 +235,13 @@ export function viewDeleteBackupRequest(raw: unknown): DeleteBackupRequestView |
 export function viewBackupStorageLocation(raw: unknown): BackupStorageLocationView | undefined {
   const base = metaOf(raw);
   if (base === undefined) return undefined;
+  const spec = objectAt(base.object.spec);
   const status = objectAt(base.object.status);
-  return { metadata: base.metadata, status: defined({ phase: stringAt(status.phase), message: stringAt(status.message) }) };
+  return {
+    metadata: base.metadata,
+    spec: defined({ accessMode: stringAt(spec.accessMode), validationFrequency: stringAt(spec.validationFrequency) }),
+    status: defined({ phase: stringAt(status.phase), message: stringAt(status.message), lastValidationTime: stringAt(status.lastValidationTime) }),
+  };
 }
 
 export function viewDownloadRequest(raw: unknown): DownloadRequestView | undefined {

@@ -106,6 +106,14 @@ beforeAll(async () => {
     return pods.items.filter((p) => p.status?.phase === 'Running').length === 3 ? true : undefined;
   }, 'three pods running', 60_000);
 
+  // What Velero's BackupStorageLocation controller keeps: Available, validated just now (v1.11.1
+  // backup_storage_location_controller.go L125-144). Without one, status says the location backups go to is missing.
+  await createVelero('backupstoragelocations', {
+    kind: 'BackupStorageLocation',
+    metadata: { name: 'default' },
+    spec: { provider: 'aws', default: true, objectStorage: { bucket: 'status' } },
+    status: { phase: 'Available', lastValidationTime: ago(0) },
+  });
   await schedule('db', '@every 1h');
   await backup('db', 'db-fresh', 'Completed', 20 * 60_000, 83_000_000);
   // Daily at 03:00, last success three days ago: overdue whatever the hour now.
@@ -164,4 +172,38 @@ test('a failed last backup of a protected component exits 1 too (what WutongBack
   const run = await runStatus();
   expect(rowsOf(run.stdout).find((r) => r[0] === 'statustest/prod/db')?.[5]).toMatch(/^PartiallyFailed \d+s ago$/);
   expect(run.code).toBe(1);
+});
+
+// Velero v1.11.1: a ReadOnly location fails every backup's validation (backup_controller.go L394-397),
+// refuses deletions (backup_deletion_controller.go L199-206) and stops expiry (gc_controller.go L150-157);
+// lastValidationTime moves on every validation, every minute by default (backup_storage_location_controller.go
+// L125-144, pkg/cmd/server/server.go L89), so one older than BSL_VALIDATION_MAX_AGE means no Velero is running.
+test('the storage location backups go to: ReadOnly is shown with why and exits 1; a stale validation is not Available; fixed, exit 0 again', async () => {
+  const patchLocation = async (body: Record<string, unknown>): Promise<void> => {
+    const res = await apiRequest(clusterInfo(), 'PATCH', `/apis/velero.io/v1/namespaces/${velero}/backupstoragelocations/default`, body, 'application/merge-patch+json');
+    if (res.status !== 200) throw new Error(`patching the location: HTTP ${res.status} ${res.body}`);
+  };
+  type Location = { name: string; accessMode: string; state: string; message: string; used: boolean };
+  const locations = async (): Promise<{ code: number; list: Location[] }> => {
+    const run = await runStatus('-o', 'json');
+    return { code: run.code, list: (JSON.parse(run.stdout) as { storageLocations: Location[] }).storageLocations };
+  };
+  // The failed backup of the test above: a fresh success makes the components fine again.
+  await backup('db', 'db-ok', 'Completed', 60_000);
+  await patchLocation({ status: { lastValidationTime: ago(0) } });
+  expect(await locations()).toEqual({ code: 0, list: [expect.objectContaining({ name: 'default', accessMode: 'ReadWrite', state: 'available', used: true })] });
+
+  await patchLocation({ spec: { accessMode: 'ReadOnly' } });
+  const table = await runStatus();
+  expect(table.code).toBe(1);
+  expect(table.stdout).toMatch(new RegExp(`^${velero}/default +Available +ReadOnly +\\d+s ago +yes +read-only$`, 'm'));
+  expect(table.stdout).toContain(`BackupStorageLocation ${velero}/default has accessMode ReadOnly: Velero takes no backup there and deletes none of its backups (retention is paused)`);
+
+  await patchLocation({ spec: { accessMode: 'ReadWrite' }, status: { lastValidationTime: ago(10 * 60_000) } });
+  const stale = await locations();
+  expect(stale.code).toBe(1);
+  expect(stale.list[0]).toMatchObject({ state: 'stale', message: expect.stringMatching(/was last validated (10m|6\d\ds) ago \(more than 5m\): no Velero server is validating it/) as unknown });
+
+  await patchLocation({ status: { lastValidationTime: ago(0) } });
+  expect((await locations()).code).toBe(0);
 });

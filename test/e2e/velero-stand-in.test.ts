@@ -324,6 +324,58 @@ test('deleting a backup whose object store is unreachable leaves it Deleting and
   expect((await read('backups', 'offline-location'))?.status?.phase).toBe('Deleting');
 });
 
+// vmware-tanzu/velero v1.11.1 pkg/controller/backup_controller.go L394-397 (validation) and
+// backup_deletion_controller.go L184-206 (deletion): a ReadOnly location takes no backup and gives none up.
+test('a ReadOnly location: a new backup there is FailedValidation, a deletion is refused and the backup left as it was', async () => {
+  await standIn.setStorageLocation('archive', 'Available');
+  await create('backups', 'Backup', 'archived', backupSpec({ storageLocation: 'archive' }));
+  await inPhase('backups', 'archived', ['Completed']);
+  await send('PATCH', veleroPath('backupstoragelocations', 'archive'), { spec: { accessMode: 'ReadOnly' } }, 'application/merge-patch+json');
+  try {
+    await create('backups', 'Backup', 'into-read-only', backupSpec({ storageLocation: 'archive' }));
+    const invalid = await inPhase('backups', 'into-read-only', ['FailedValidation']);
+    expect(invalid.status?.validationErrors).toEqual(["backup can't be created because backup storage location archive is currently in read-only mode"]);
+    expect(invalid.status?.startTimestamp).toBeUndefined();
+
+    await create('deletebackuprequests', 'DeleteBackupRequest', 'delete-archived', { backupName: 'archived' });
+    const refused = await inPhase('deletebackuprequests', 'delete-archived', ['Processed']);
+    expect(refused.status?.errors).toEqual(['cannot delete backup because backup storage location archive is currently in read-only mode']);
+    const kept = await read('backups', 'archived');
+    expect(kept?.status?.phase).toBe('Completed');
+    expect(await podVolumeBackups('archived')).toHaveLength(2);
+  } finally {
+    await send('PATCH', veleroPath('backupstoragelocations', 'archive'), { spec: { accessMode: 'ReadWrite' } }, 'application/merge-patch+json');
+  }
+});
+
+// backup_deletion_controller.go L324-351: the Restores are listed and each whose spec.backupName is the
+// backup is deleted, with no look at its phase.
+test('deleting a backup deletes a Restore that is still reading it', async () => {
+  await create('backups', 'Backup', 'being-read', backupSpec());
+  await inPhase('backups', 'being-read', ['Completed']);
+  // A Restore Velero is in the middle of (v1.11.1's CRDs have no status subresource: the status is created with it).
+  const res = await send('POST', veleroPath('restores'), { apiVersion: 'velero.io/v1', kind: 'Restore', metadata: { name: 'reading' }, spec: { backupName: 'being-read' }, status: { phase: 'InProgress' } });
+  expect(res.status).toBe(201);
+  expect((await read('restores', 'reading'))?.status?.phase).toBe('InProgress');
+  await create('deletebackuprequests', 'DeleteBackupRequest', 'delete-being-read', { backupName: 'being-read' });
+  await gone('backups', 'being-read');
+  await gone('restores', 'reading');
+});
+
+// backup_storage_location_controller.go L125-144 writes lastValidationTime on every validation;
+// internal/storage/storagelocation.go IsReadyToValidate L48-75 says when: every spec.validationFrequency
+// (default 1 minute), never again for 0.
+test('a location is validated again every spec.validationFrequency (lastValidationTime moves on); with 0, never again', async () => {
+  await standIn.setStorageLocation('frequent', 'Available');
+  await standIn.setStorageLocation('once', 'Available');
+  await send('PATCH', veleroPath('backupstoragelocations', 'frequent'), { spec: { validationFrequency: '1s' } }, 'application/merge-patch+json');
+  await send('PATCH', veleroPath('backupstoragelocations', 'once'), { spec: { validationFrequency: '0s' } }, 'application/merge-patch+json');
+  const validatedAt = async (name: string): Promise<string> => ((await read('backupstoragelocations', name))?.status as { lastValidationTime?: string } | undefined)?.lastValidationTime ?? '';
+  const first = { frequent: await validatedAt('frequent'), once: await validatedAt('once') };
+  await eventually(async () => ((await validatedAt('frequent')) > first.frequent ? true : undefined), 'frequent validated again', 10_000, 200);
+  expect(await validatedAt('once')).toBe(first.once);
+});
+
 test('a Backup object deleted directly comes back from the object store with its PodVolumeBackups (backup sync), as with Velero', async () => {
   await create('backups', 'Backup', 'bare-deleted', backupSpec(), { labels: { 'wutong.io/service_id': SERVICE } });
   const first = await inPhase('backups', 'bare-deleted', ['Completed']);

@@ -24,6 +24,8 @@ import { createNamed } from './create-named.js';
 import { atRestAnswer } from './at-rest-answer.js';
 import { handOffAtRest } from './at-rest-handoff.js';
 import { unfinishedBackup } from './unfinished-backup.js';
+import { refuseReadOnlyLocation, refuseWhileRestoring } from './deletion-guards.js';
+import { stuckDeletion, stuckDeletionText } from '../../velero/deletion-retry.js';
 
 export interface CreateBackupRequest {
   desc: string;
@@ -67,6 +69,9 @@ export function recordOf(deps: BackupApiDeps, ref: ComponentRef, backup: BackupV
   const deleting = backup.status.phase !== 'Deleting' && deps.cache.deleteRequestsFor(backup.metadata.name).some((r) => r.status.phase !== 'Processed');
   const shown = deleting ? { ...backup, status: { ...backup.status, phase: 'Deleting' } } : backup;
   const record = backupRecord(shown, deps.cache.podVolumeBackupsOf(backup.metadata.name), '');
+  // A deletion Velero gave up on leaves the Backup Deleting for good (deletion-retry.ts): say so, and why.
+  const stuck = stuckDeletion(backup, deps.cache.deleteRequestsFor(backup.metadata.name));
+  if (stuck) return { ...record, failure_reason: stuckDeletionText(stuck) };
   return record.restorable ? { ...record, download_url: downloadPath(ref, backup.metadata.name) } : record;
 }
 
@@ -81,6 +86,7 @@ export async function createBackup(deps: BackupApiDeps, component: Component, re
   requireVelero(deps);
   const route = backupRoute(component);
   if (route.kind === 'blocked') throw conflict(route.reason, route.code);
+  refuseReadOnlyLocation(deps, deps.settings.storageLocation, 'a new backup');
   const idempotency = idempotencyOf(request.idempotencyKey, 'POST backup', component.key, request.body);
   // Answered from the cache when it already knows: a retry whose first try
   // is cached, or a backup visibly unfinished. The cache can miss a create
@@ -220,7 +226,10 @@ export async function deleteBackup(deps: BackupApiDeps, component: Component, ba
   requireVelero(deps);
   const backup = await ownBackup(deps, component.key, backupId);
   if (isUnfinishedBackup(backup)) throw conflict(`backup ${backupId} is still ${backup.status.phase || 'New'}: Velero deletes a backup only once it has finished`, 'backup_in_progress');
+  // Velero checks the backup's own location (backup_deletion_controller.go L184-206), not the one new backups go to.
+  refuseReadOnlyLocation(deps, backup.spec.storageLocation ?? deps.settings.storageLocation, 'deleting a backup');
   return deps.lock.withLock(component.key, async () => {
+    await refuseWhileRestoring(deps, backupId);
     const requests = (await deps.store.list('deletebackuprequests', `${VELERO_LABEL.backupName}=${veleroLabelValue(backupId)}`)).map(viewDeleteBackupRequest).filter(defined);
     const pending = requests.find((r) => r.status.phase !== 'Processed');
     if (pending) return { backup_id: backupId, delete_request: pending.metadata.name, status: pending.status.phase || 'New' };

@@ -51,13 +51,20 @@ import {
  *   Completed PVB of the backup) → Completed with progress
  *   {totalItems, itemsRestored}.
  * - backup_deletion_controller.go: a DeleteBackupRequest first deletes the
- *   other requests for the same backup, refuses a backup still being backed up
- *   ("backup is still in progress") or missing ("backup not found"), then
- *   InProgress (labels velero.io/backup-name, velero.io/backup-uid), Backup
- *   phase Deleting, deletes the Restores of that backup and the Backup (the
- *   garbage collector removes its PodVolumeBackups through their owner
- *   references), Processed, and on success deletes every request for that
- *   backup — itself included — right away, as Velero does.
+ *   other requests for the same backup (L153-157, L426-448), refuses a backup
+ *   still being backed up ("backup is still in progress", L159-166) or missing
+ *   ("backup not found", L168-182), one whose storage location is missing or
+ *   ReadOnly ("cannot delete backup because backup storage location … is
+ *   currently in read-only mode", L184-206: Processed, the Backup untouched),
+ *   then InProgress (labels velero.io/backup-name, velero.io/backup-uid), Backup
+ *   phase Deleting (L228-236), deletes every Restore whose spec.backupName is
+ *   that backup, whatever its phase (L324-351), and the Backup (the garbage
+ *   collector removes its PodVolumeBackups through their owner references),
+ *   Processed, and on success deletes every request for that backup — itself
+ *   included — right away, as Velero does (L373-389). When a step fails (the
+ *   object store unreachable: the location Unavailable) the request is
+ *   Processed with the errors (L366-371) and the Backup stays Deleting: v1.11.1
+ *   never sets the phase back.
  * - download_request_controller.go: status.downloadURL (a pre-signed-looking
  *   URL), phase Processed, expiration now + 10 min; a missing backup leaves the
  *   request unprocessed and retried with controller-runtime's backoff;
@@ -68,8 +75,14 @@ import {
  *   InProgress, Backup `<schedule>-<yyyyMMddHHmmss>` from spec.template, with
  *   the template's labels (else the Schedule's), velero.io/schedule-name, the
  *   Schedule's annotations; status.lastBackup.
- * - backup_storage_location_controller.go: status.phase/message/lastValidationTime
- *   kept at what the test sets.
+ * - backup_storage_location_controller.go L125-144: status.phase/message kept at
+ *   what the test sets (setStorageLocation), lastValidationTime written on every
+ *   validation: at once, then every spec.validationFrequency or Velero's default
+ *   1 minute, never again when it is 0 (internal/storage/storagelocation.go
+ *   IsReadyToValidate L48-75). A stopped stand-in validates nothing, so the
+ *   time ages as it does when no Velero server runs. spec.accessMode ReadOnly is
+ *   the test's to set: backups there fail validation and deletions are refused
+ *   (below).
  * - backup_sync_controller.go: the stand-in keeps what Velero uploads (a
  *   finished backup's metadata and PodVolumeBackups) as its "object store";
  *   every sync period (1 min, scaled by timeScale) a stored backup of an
@@ -170,6 +183,8 @@ const DEFAULT_CSI_SNAPSHOT_TIMEOUT = '10m0s';
 const DOWNLOAD_URL_TTL_MS = 10 * 60_000;
 const DELETE_BACKUP_REQUEST_MAX_AGE_MS = 24 * 3_600_000;
 const SCHEDULE_SYNC_PERIOD_MS = 60_000;
+/** Velero's --store-validation-frequency default (pkg/cmd/server/server.go L89): how often a location is validated again. */
+const STORE_VALIDATION_FREQUENCY_MS = 60_000;
 /** Velero's --backup-sync-period default. */
 const BACKUP_SYNC_PERIOD_MS = 60_000;
 const RETRY_BASE_MS = 5;
@@ -257,7 +272,7 @@ type PersistentVolume = Obj<{ hostPath?: unknown }>;
 type DeleteBackupRequest = Obj<{ backupName?: string }, { phase?: string }>;
 type DownloadRequest = Obj<{ target?: { kind?: string; name?: string } }, { phase?: string; expiration?: string }>;
 type Schedule = Obj<{ schedule?: string; paused?: boolean; useOwnerReferencesInBackup?: boolean; template?: { metadata?: { labels?: Record<string, string> } } & Record<string, unknown> }, { phase?: string; lastBackup?: string }>;
-type StorageLocation = Obj<{ accessMode?: string; default?: boolean }, { phase?: string }>;
+type StorageLocation = Obj<{ accessMode?: string; default?: boolean; validationFrequency?: string }, { phase?: string; lastValidationTime?: string }>;
 
 class Stopped extends Error {}
 
@@ -407,9 +422,23 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
   };
 
   // ---- BackupStorageLocations (backup_storage_location_controller.go) ----
+  /**
+   * internal/storage/storagelocation.go IsReadyToValidate L48-75: a location never validated is due at
+   * once; else every spec.validationFrequency, or the server's --store-validation-frequency (1 minute,
+   * pkg/cmd/server/server.go L89); a frequency of 0 turns validation off after the first.
+   */
+  const dueForValidation = (location: StorageLocation): boolean => {
+    const last = location.status?.lastValidationTime === undefined ? Number.NaN : Date.parse(location.status.lastValidationTime);
+    if (Number.isNaN(last)) return true;
+    const own = location.spec?.validationFrequency === undefined ? undefined : parseGoDuration(location.spec.validationFrequency);
+    const frequency = own === undefined || own < 0 ? STORE_VALIDATION_FREQUENCY_MS : own;
+    if (frequency === 0) return false;
+    return Date.now() >= last + frequency;
+  };
   const keepLocation = async (name: string, phase: 'Available' | 'Unavailable'): Promise<void> => {
     // Go's omitempty: an Available location has no message (null removes it in a merge patch).
     const message = phase === 'Available' ? undefined : `BackupStorageLocation "${name}" is unavailable: stand-in: the object store is unreachable`;
+    // backup_storage_location_controller.go L125-144: every validation writes phase, message and lastValidationTime.
     const status = { phase, lastValidationTime: kubeTime(), ...(message ? { message } : {}) };
     const current = await getVelero<StorageLocation>('backupstoragelocations', name);
     if (!current) {
@@ -420,7 +449,7 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
         spec: { provider: 'aws', default: name === 'default', objectStorage: { bucket: 'velero-stand-in' }, config: { region: 'stand-in' } },
         status,
       }), `creating BackupStorageLocation ${name}`, [409]);
-    } else if (current.status?.phase !== phase) {
+    } else if (current.status?.phase !== phase || dueForValidation(current)) {
       await patch('backupstoragelocations', name, { status: { ...status, message: message ?? null } }, [404]);
     }
   };
@@ -1233,16 +1262,19 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
     if (!backup) return processed(['backup not found']);
     const locationName = backup.spec?.storageLocation ?? '';
     const location = await getVelero<StorageLocation>('backupstoragelocations', locationName);
+    // L184-206: a missing or ReadOnly location refuses the deletion before anything is touched.
     if (!location) return processed([`backup storage location ${locationName} not found`]);
     if (location.spec?.accessMode === 'ReadOnly') return processed([`cannot delete backup because backup storage location ${locationName} is currently in read-only mode`]);
     const labels = { ...(dbr.metadata.labels?.[LABEL.backupName] ? {} : { [LABEL.backupName]: veleroLabelValue(backupName) }), ...(dbr.metadata.labels?.[LABEL.backupUid] ? {} : { [LABEL.backupUid]: backup.metadata.uid }) };
     if ((await patch('deletebackuprequests', name, { metadata: { labels }, status: { phase: 'InProgress' } }, [404])).status === 404) return;
+    // L228-236: Deleting before anything is deleted; nothing below ever sets it back (a failed step leaves it).
     await patch('backups', backupName, { status: { phase: 'Deleting' } }, [404]);
     await step();
     const errors: string[] = [];
     // The object store holds the backup and restore files: an unreachable one fails each deletion there.
     const storeError = location.status?.phase === 'Unavailable' ? `stand-in: BackupStorageLocation "${locationName}" is Unavailable` : undefined;
     if (storeError) errors.push(`error deleting backup ${backupName} from backup storage: ${storeError}`);
+    // L324-351: every Restore of the backup goes, whatever its phase (an unfinished one too).
     for (const restore of await list<Restore>(path('restores'))) {
       if (restore.spec?.backupName !== backupName) continue;
       if (storeError) errors.push(`error deleting restore ${restore.metadata.name} from backup storage: ${storeError}`);

@@ -11,7 +11,7 @@ import { tenantDirectory } from '../tenancy/tenant-fixtures.js';
 import type { ClusterSnapshot } from '../../../src/kube/cluster-snapshot.js';
 import type { ListedRecord } from '../../../src/kube/retained-records.js';
 import { VELERO_LABEL } from '../../../src/velero/velero-labels.js';
-import type { BackupView, PodVolumeBackupView, ScheduleView } from '../../../src/velero/velero-views.js';
+import { viewBackupStorageLocation, type BackupStorageLocationView, type BackupView, type PodVolumeBackupView, type ScheduleView } from '../../../src/velero/velero-views.js';
 import { cli } from './run-cli-in-process.js';
 
 const NOW = new Date('2026-03-10T12:00:00Z');
@@ -45,7 +45,15 @@ const volume = (backupName: string, totalBytes: number): PodVolumeBackupView => 
 });
 
 /** A cluster as one-shot lists would find it: five components in one tenant environment. */
-function snapshot(over: Partial<Record<Alias, { schedules?: ScheduleView[]; backups?: BackupView[] }>> = {}, retainedVolumes: ListedRecord[] = []): ClusterSnapshot {
+/** A BackupStorageLocation as the status command reads it; Velero validated `default` 40 s before NOW. */
+const storageLocation = (name: string, spec: Record<string, unknown> = {}, status: Record<string, unknown> = { phase: 'Available', lastValidationTime: '2026-03-10T11:59:20Z' }): BackupStorageLocationView =>
+  viewBackupStorageLocation({ metadata: { name, namespace: 'velero', uid: `u-${name}`, creationTimestamp: '2026-01-01T00:00:00Z' }, spec: { provider: 'aws', ...spec }, status })!;
+
+function snapshot(
+  over: Partial<Record<Alias, { schedules?: ScheduleView[]; backups?: BackupView[] }>> = {},
+  retainedVolumes: ListedRecord[] = [],
+  storageLocations: BackupStorageLocationView[] = [storageLocation('default')],
+): ClusterSnapshot {
   const registry = new ComponentRegistry(tenantDirectory());
   const claim = (alias: Alias) => registry.upsert(claimSummary({ kind: 'PersistentVolumeClaim', namespace: 'acme-prod', name: `data-${alias}-0`, uid: `c-${alias}`, labels: labels(alias), phase: 'Bound', finalizers: [] }));
   const pod = (alias: Alias) => registry.upsert(podRecord({ kind: 'Pod', namespace: 'acme-prod', name: `${alias}-0`, uid: `p-${alias}`, labels: labels(alias), phase: 'Running', ready: true }));
@@ -70,6 +78,7 @@ function snapshot(over: Partial<Record<Alias, { schedules?: ScheduleView[]; back
   return {
     registry,
     retainedVolumes,
+    storageLocations,
     backupsOf: (key) => {
       const { serviceId } = identityOf(key);
       const alias = (Object.keys(ids) as Alias[]).find((a) => ids[a] === serviceId) ?? 'web';
@@ -96,6 +105,9 @@ test('the table: one row per component, protected or not, with its schedule, las
       'acme/prod/web      acme-prod   running   no             -             -                        -        -',
       '',
       '5 components, 4 protected, 1 overdue, 1 with a failed last backup: acme/prod/broken, acme/prod/late',
+      '',
+      'STORAGE LOCATION   PHASE       ACCESS MODE   LAST VALIDATED   USED   STATE',
+      'velero/default     Available   ReadWrite     40s ago          yes    available',
       '',
     ].join('\n'),
   );
@@ -226,4 +238,49 @@ test('usage: --help exits 0, a bad --output is a usage error (exit 2)', async ()
   expect(help.stdout.startsWith('Usage: wutong-backup status [options]')).toBe(true);
   expect(await cli(['status', '-o', 'yaml'])).toEqual({ code: 2, stdout: '', stderr: 'wutong-backup: --output must be table or json, got "yaml" (see: wutong-backup status --help)\n' });
   await expect(status([], async () => Promise.reject(new CliError('boom', 2)))).rejects.toMatchObject({ exitCode: 2 });
+});
+
+// Velero v1.11.1: a ReadOnly location fails every backup's validation (backup_controller.go L394-397) and
+// refuses deletions (backup_deletion_controller.go L199-206); its BackupStorageLocation controller writes
+// lastValidationTime on every validation, every minute by default (backup_storage_location_controller.go
+// L125-144, pkg/cmd/server/server.go L89), so a much older one means no Velero server is running.
+describe('storage locations', () => {
+  const fine = (locations: BackupStorageLocationView[]) =>
+    snapshot(
+      {
+        late: { schedules: [schedule('late', '0 */6 * * *')], backups: [backup('late', 'late-2', 'Completed', '2026-03-10T06:00:00Z', '2026-03-10T06:10:00Z')] },
+        broken: { schedules: [schedule('broken', '0 3 * * *')], backups: [backup('broken', 'broken-2', 'Completed', '2026-03-10T03:00:00Z', '2026-03-10T03:30:00Z')] },
+      },
+      [],
+      locations,
+    );
+
+  test('a ReadOnly location backups go to is shown read-only with why, and exits 1; another ReadOnly one does not', async () => {
+    const { code, stdout } = await status([], () => Promise.resolve(fine([storageLocation('default', { accessMode: 'ReadOnly' }), storageLocation('archive', { accessMode: 'ReadOnly' })])));
+    expect(stdout).toContain('velero/archive     Available   ReadOnly      40s ago          no     read-only\n');
+    expect(stdout).toContain('velero/default     Available   ReadOnly      40s ago          yes    read-only\n');
+    expect(stdout).toContain('  BackupStorageLocation velero/default has accessMode ReadOnly: Velero takes no backup there and deletes none of its backups (retention is paused)\n');
+    expect(code).toBe(1);
+    expect((await status([], () => Promise.resolve(fine([storageLocation('default'), storageLocation('archive', { accessMode: 'ReadOnly' })])))).code).toBe(0);
+    expect((await status(['--storage-location', 'archive'], () => Promise.resolve(fine([storageLocation('default'), storageLocation('archive', { accessMode: 'ReadOnly' })])))).code).toBe(1);
+  });
+
+  test('an Available phase Velero has not revalidated within BSL_VALIDATION_MAX_AGE is stale, not Available, and exits 1', async () => {
+    const old = storageLocation('default', {}, { phase: 'Available', lastValidationTime: '2026-03-10T11:50:00Z' });
+    const { code, stdout } = await status([], () => Promise.resolve(fine([old])));
+    expect(stdout).toContain('velero/default     Available   ReadWrite     10m ago          yes    stale\n');
+    expect(stdout).toContain('  BackupStorageLocation velero/default was last validated 10m ago (more than 5m): no Velero server is validating it, so it is unavailable, not Available\n');
+    expect(code).toBe(1);
+    // A wider bound from the environment: fine again.
+    expect((await status([], () => Promise.resolve(fine([old])), { BSL_VALIDATION_MAX_AGE: '15m' })).code).toBe(0);
+  });
+
+  test('a missing location is named; --output json carries every location with its state', async () => {
+    const { code, stdout } = await status(['-o', 'json'], () => Promise.resolve(fine([storageLocation('archive', { accessMode: 'ReadOnly' })])));
+    expect(code).toBe(1);
+    expect((JSON.parse(stdout) as { storageLocations: unknown[] }).storageLocations).toEqual([
+      { name: 'archive', phase: 'Available', accessMode: 'ReadOnly', lastValidationTime: '2026-03-10T11:59:20Z', used: false, state: 'read-only', message: 'BackupStorageLocation velero/archive has accessMode ReadOnly: Velero takes no backup there and deletes none of its backups (retention is paused)' },
+      { name: 'default', phase: '', accessMode: '', lastValidationTime: null, used: true, state: 'missing', message: 'BackupStorageLocation velero/default does not exist' },
+    ]);
+  });
 });

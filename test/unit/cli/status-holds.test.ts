@@ -39,7 +39,7 @@ function snapshot(): ClusterSnapshot {
     spec: {},
     status: { phase: 'InProgress' },
   };
-  return { registry, backupsOf: (key) => ({ schedules: [], backups: key === componentKey('acme-prod', ids.db) ? [running] : [], podVolumeBackupsOf: () => [] }), retainedVolumes: [] };
+  return { registry, backupsOf: (key) => ({ schedules: [], backups: key === componentKey('acme-prod', ids.db) ? [running] : [], podVolumeBackupsOf: () => [] }), retainedVolumes: [], storageLocations: [] };
 }
 
 test('status lists the held rollouts (not the released ones): workload, how long, the Backup and its phase', () => {
@@ -62,7 +62,7 @@ test('status lists the held rollouts (not the released ones): workload, how long
     expect.stringMatching(new RegExp(`^acme/prod/db\\s+acme-prod\\s+StatefulSet/db\\s+5m\\s+${ids.db}-upgrade-20261202080000\\s+InProgress\\s+image mysql:8.0.36 → mysql:8.0.37$`)),
     '1 rollout held for a backup',
   ]);
-  expect(JSON.parse(formatStatusJson([], rows))).toEqual({ components: [], upgradeHolds: rows, retainedVolumes: [] });
+  expect(JSON.parse(formatStatusJson([], rows))).toEqual({ components: [], upgradeHolds: rows, retainedVolumes: [], storageLocations: [] });
 });
 
 test('nothing held: no section at all', () => {

@@ -19,7 +19,10 @@ import {
   type DeleteBackupRequestView,
   type RestoreView,
   type ScheduleView,
+  type BackupStorageLocationView,
 } from '../../../src/velero/velero-views.js';
+import { restoreRequestObject, readRestoreRequest, type RestoreRequestRecord, type RestoreStage } from '../../../src/restore/restore-request.js';
+import type { ComponentLock } from '../../../src/components/component-lock.js';
 import { claimSummary } from '../components/summaries.js';
 import { tenantDirectory } from '../tenancy/tenant-fixtures.js';
 
@@ -43,6 +46,9 @@ class VeleroStandIn {
     deletebackuprequests: new Map(), downloadrequests: new Map(), backupstoragelocations: new Map(),
   };
   readonly created: string[] = [];
+  readonly patched: string[] = [];
+  /** BackupStorageLocations by name, as the cache's view would have them. */
+  readonly locations = new Map<string, BackupStorageLocationView>();
   readonly listeners = new Set<(change: VeleroChange) => void>();
 
   put(resource: VeleroResource, raw: Raw): void {
@@ -77,7 +83,18 @@ class VeleroStandIn {
       this.put(resource, raw);
       return Promise.resolve(raw);
     },
-    patch: () => Promise.reject(new Error('not used')),
+    // A JSON merge patch of metadata.annotations, refused (409, as the API server) when its resourceVersion is not the object's.
+    patch: (resource, name, patch) => {
+      const raw = this.objects[resource].get(name);
+      const meta = (patch as { metadata?: { resourceVersion?: string; annotations?: Record<string, string> } }).metadata ?? {};
+      if (!raw) return Promise.reject(new Error('404'));
+      const current = typeof raw.metadata.resourceVersion === 'string' ? raw.metadata.resourceVersion : '';
+      if (meta.resourceVersion !== undefined && meta.resourceVersion !== current) return Promise.reject(new Error('409 Conflict'));
+      const version = Number(current || 0) + 1;
+      raw.metadata = { ...raw.metadata, resourceVersion: String(version), annotations: { ...(raw.metadata.annotations as Record<string, string> | undefined), ...meta.annotations } };
+      this.patched.push(`${resource}/${name}`);
+      return Promise.resolve(raw);
+    },
     remove: () => Promise.reject(new Error('not used')),
   };
 
@@ -93,7 +110,7 @@ class VeleroStandIn {
     schedulesOf: (key) => this.schedules().filter((s) => scheduleComponent(s) === key),
     scheduleComponents: () => [...new Set(this.schedules().map(scheduleComponent).filter((k) => k !== undefined))],
     deleteRequestsFor: (name) => this.requests().filter((r) => r.spec.backupName === name),
-    storageLocation: () => undefined,
+    storageLocation: (name) => this.locations.get(name),
     remember: () => undefined,
     forget: () => undefined,
     subscribe: (listener) => {
@@ -119,8 +136,24 @@ const completed = (velero: VeleroStandIn, name: string, namespace: string, day: 
   velero.put('podvolumebackups', { metadata: { name: `${name}-pvb`, namespace: 'velero', labels: { 'velero.io/backup-name': name } }, spec: { volume: 'data' }, status: { phase: 'Completed' } });
 };
 
-function setup() {
+/** A restore request record of ours (src/restore/) for component A, at `stage`, reading `backupName`. */
+function restoreRequest(name: string, backupName: string, stage: RestoreStage): Record<string, unknown> {
+  const object = restoreRequestObject(name, {
+    restoreName: name,
+    component: { namespace: 'acme-prod', serviceId: SID, serviceAlias: 'gr0a1b2c' },
+    backupName,
+    operator: 'alice',
+    requestedAt: '2026-12-09T00:00:00Z',
+  }) as { metadata: Record<string, unknown>; data: Record<string, string> };
+  object.metadata.uid = `u-${name}`;
+  object.data.progress = JSON.stringify({ stage, message: '', since: '2026-12-09T00:00:00Z' });
+  return object;
+}
+
+function setup(clock = { now: new Date('2026-12-10T00:00:00Z') }) {
   const velero = new VeleroStandIn();
+  const records: Record<string, unknown>[] = [];
+  const lockTaken: string[] = [];
   const registry = new ComponentRegistry(tenantDirectory({ 'acme-prod': ['acme', 'prod'], 'mallory-dev': ['mallory', 'dev'] }));
   for (const namespace of ['acme-prod', 'mallory-dev']) {
     registry.upsert(claimSummary({ kind: 'PersistentVolumeClaim', namespace, name: 'data-0', uid: `u-${namespace}`, labels }));
@@ -135,10 +168,24 @@ function setup() {
     policy: {} as PolicyStore,
     events: recorder,
     settings: { veleroNamespace: 'velero', storageLocation: 'default' },
-    now: () => new Date('2026-12-10T00:00:00Z'),
+    now: () => clock.now,
     log: pino({ level: 'silent' }),
   };
-  const loop = retentionLoop(deps, 60_000);
+  const lock: ComponentLock = {
+    withLock: (key, work) => {
+      lockTaken.push(key);
+      return work();
+    },
+  };
+  const retention = {
+    ...deps,
+    restoreIndex: { of: (key: string) => (key === A ? records.map(readRestoreRequest).filter((r): r is RestoreRequestRecord => r !== undefined) : []) },
+    restoreRequests: { list: () => Promise.resolve([...records]) },
+    lock,
+    deletionBackoff: { baseMs: 60_000, maxMs: 4 * 60_000 },
+  };
+  const newLoop = (): ReturnType<typeof retentionLoop> => retentionLoop(retention, 60_000);
+  let loop = newLoop();
   /** A full pass: every component the loop would look at on a resync, and both components besides. */
   const pass = async (): Promise<void> => {
     loop.queue.start();
@@ -146,7 +193,11 @@ function setup() {
     await loop.queue.idle();
     loop.queue.stop();
   };
-  return { velero, events, loop, pass };
+  /** A controller restart: a new loop, nothing kept in memory. */
+  const restart = (): void => {
+    loop = newLoop();
+  };
+  return { velero, events, get loop() { return loop; }, pass, records, lockTaken, clock, restart };
 }
 
 test('another namespace\'s Schedule with the same service_id label and a keep never prunes this component\'s backups', async () => {
@@ -191,4 +242,98 @@ test('a restore counts for the component its scope names (a region-API one, for 
   await t.pass();
   expect(t.velero.created).toEqual(['DeleteBackupRequest a-2']);
   expect(t.events).toEqual(['acme-prod/data-0 RetentionPruned: deleted 1 of 3 completed backups (keep 1): a-2; kept beyond keep: a-1 (unfinished restore)']);
+});
+
+// Velero v1.11.1 deletes every Restore of a backup it deletes (pkg/controller/backup_deletion_controller.go
+// L324-351). Our restore requests reach a Velero Restore only in their Restoring stage: before that the
+// record is all there is to see, and its PVCs may already be gone.
+test('a restore request of ours that has not finished keeps the backup it reads, though no Velero Restore exists yet', async () => {
+  const t = setup();
+  t.velero.put('schedules', schedule(scheduleName({ namespace: 'acme-prod', serviceId: SID }), 'acme-prod', 1));
+  for (const day of [1, 2, 3]) completed(t.velero, `a-${day}`, 'acme-prod', day);
+  t.records.push(restoreRequest('restore-x', 'a-1', 'ReplacingVolumes'), restoreRequest('restore-y', 'a-2', 'Completed'));
+  await t.pass();
+  expect(t.velero.created).toEqual(['DeleteBackupRequest a-2']);
+  expect(t.events).toEqual(['acme-prod/data-0 RetentionPruned: deleted 1 of 3 completed backups (keep 1): a-2; kept beyond keep: a-1 (unfinished restore)']);
+  // The decision was made under the API's component lock, so a restore asked for meanwhile counts.
+  expect(t.lockTaken).toEqual([A]);
+});
+
+// Velero v1.11.1 refuses every DeleteBackupRequest of a backup in a ReadOnly location
+// (pkg/controller/backup_deletion_controller.go L199-206) and stops expiring them (gc_controller.go L150-157).
+test('a ReadOnly storage location pauses retention: nothing is asked of Velero, one Warning names the location and its mode', async () => {
+  const t = setup();
+  t.velero.locations.set('default', { metadata: { name: 'default', namespace: 'velero', uid: 'u-bsl', resourceVersion: '1', creationTimestamp: '', labels: {}, annotations: {} }, spec: { accessMode: 'ReadOnly' }, status: { phase: 'Available', lastValidationTime: '2026-12-09T23:59:30Z' } });
+  t.velero.put('schedules', schedule(scheduleName({ namespace: 'acme-prod', serviceId: SID }), 'acme-prod', 1));
+  for (const day of [1, 2, 3]) {
+    completed(t.velero, `a-${day}`, 'acme-prod', day);
+    (t.velero.objects.backups.get(`a-${day}`)!.spec as Record<string, unknown>).storageLocation = 'default';
+  }
+  await t.pass();
+  await t.pass();
+  expect(t.velero.created).toEqual([]);
+  expect(t.events).toHaveLength(1);
+  expect(t.events[0]).toMatch(/^acme-prod\/data-0 RetentionPaused: retention paused: BackupStorageLocation velero\/default has accessMode ReadOnly: Velero neither deletes nor expires its backups/);
+  // Back to ReadWrite: pruning goes on.
+  t.velero.locations.set('default', { ...t.velero.locations.get('default')!, spec: {} });
+  await t.pass();
+  expect(t.velero.created.sort()).toEqual(['DeleteBackupRequest a-1', 'DeleteBackupRequest a-2']);
+});
+
+// Velero v1.11.1 sets Deleting before deleting anything (backup_deletion_controller.go L228-236) and never
+// reverts it: a failed deletion leaves the Backup Deleting and the request Processed with its errors (L366-371).
+test('a backup stuck in Deleting is asked for again with backoff; the attempts live on the Backup, so a restart neither repeats nor forgets one', async () => {
+  const clock = { now: new Date('2026-12-10T00:00:00Z') };
+  const t = setup(clock);
+  // No Schedule keeps a number: the user deleted it through the API, and that failed.
+  t.velero.put('backups', {
+    metadata: { name: 'a-1', namespace: 'velero', uid: 'u-a-1', resourceVersion: '7', labels: { 'wutong.io/service_id': SID } },
+    spec: { includedNamespaces: ['acme-prod'] },
+    status: { phase: 'Deleting' },
+  });
+  t.velero.put('deletebackuprequests', {
+    metadata: { name: 'a-1-delete-0000', namespace: 'velero', uid: 'u-d', creationTimestamp: '2026-12-09T23:59:30Z', labels: { 'velero.io/backup-name': 'a-1', 'wutong.io/service_id': SID } },
+    spec: { backupName: 'a-1' },
+    status: { phase: 'Processed', errors: ['error deleting backup a-1 from backup storage: connection refused'] },
+  });
+  expect(t.loop.keys()).toEqual([A]);
+  await t.pass();
+  // 30 s after the failure, the first wait (1 min) has not passed.
+  expect(t.velero.created).toEqual([]);
+
+  clock.now = new Date('2026-12-10T00:00:31Z');
+  await t.pass();
+  expect(t.velero.created).toEqual(['DeleteBackupRequest a-1']);
+  expect(JSON.parse((t.velero.objects.backups.get('a-1')!.metadata.annotations as Record<string, string>)['backup.wutong.io/deletion-retry']!)).toEqual({ attempts: 1, lastAttemptAt: '2026-12-10T00:00:31.000Z' });
+  expect(t.events).toEqual(['acme-prod/data-0 DeletionRetried: backup a-1 stuck in Deleting (error deleting backup a-1 from backup storage: connection refused): asked Velero again, attempt 1']);
+
+  // Velero processed the retry, and it failed again (Velero deletes the older requests first, L426-448).
+  for (const [name, raw] of t.velero.objects.deletebackuprequests) {
+    if (name === 'a-1-delete-0000') t.velero.objects.deletebackuprequests.delete(name);
+    else Object.assign(raw, { metadata: { ...raw.metadata, creationTimestamp: '2026-12-10T00:00:32Z' }, status: { phase: 'Processed', errors: ['still refused'] } });
+  }
+  // A restart right after: the second wait (2 min from the first retry) still holds, nothing is asked twice.
+  t.restart();
+  clock.now = new Date('2026-12-10T00:02:00Z');
+  await t.pass();
+  expect(t.velero.created).toHaveLength(1);
+  clock.now = new Date('2026-12-10T00:02:32Z');
+  await t.pass();
+  expect(t.velero.created).toEqual(['DeleteBackupRequest a-1', 'DeleteBackupRequest a-1']);
+  expect(JSON.parse((t.velero.objects.backups.get('a-1')!.metadata.annotations as Record<string, string>)['backup.wutong.io/deletion-retry']!)).toMatchObject({ attempts: 2 });
+  // The requests of the two attempts have names of their own: a retry of an attempt meets AlreadyExists.
+  expect(new Set(t.velero.objects.deletebackuprequests.keys()).size).toBe(2);
+});
+
+test('a backup in Deleting whose request Velero has not processed yet is Velero\'s to finish: no retry', async () => {
+  const clock = { now: new Date('2026-12-10T05:00:00Z') };
+  const t = setup(clock);
+  t.velero.put('backups', { metadata: { name: 'a-1', namespace: 'velero', uid: 'u-a-1', resourceVersion: '7', labels: { 'wutong.io/service_id': SID } }, spec: { includedNamespaces: ['acme-prod'] }, status: { phase: 'Deleting' } });
+  t.velero.put('deletebackuprequests', {
+    metadata: { name: 'a-1-delete-0000', namespace: 'velero', uid: 'u-d', creationTimestamp: '2026-12-09T23:59:30Z', labels: { 'velero.io/backup-name': 'a-1' } },
+    spec: { backupName: 'a-1' },
+    status: { phase: 'InProgress' },
+  });
+  await t.pass();
+  expect(t.velero.created).toEqual([]);
 });

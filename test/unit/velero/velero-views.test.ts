@@ -174,8 +174,8 @@ test('Restore, Schedule, PodVolumeBackup/Restore, DeleteBackupRequest, BSL and D
   expect(viewPodVolumeRestore(podVolume)).toEqual(podVolumeView);
   expect(viewDeleteBackupRequest({ metadata: meta('d'), spec: { backupName: 'b' }, status: { phase: 'Processed', errors: ['gone'] } }))
     .toEqual({ metadata: kept('d'), spec: { backupName: 'b' }, status: { phase: 'Processed', errors: ['gone'] } });
-  expect(viewBackupStorageLocation({ metadata: meta('default'), spec: { provider: 'aws', objectStorage: { bucket: 'b' }, credential: { name: 'cloud-credentials', key: 'cloud' } }, status: { phase: 'Available', lastValidationTime: 'x', message: 'ok' } }))
-    .toEqual({ metadata: kept('default'), status: { phase: 'Available', message: 'ok' } });
+  expect(viewBackupStorageLocation({ metadata: meta('default'), spec: { provider: 'aws', accessMode: 'ReadOnly', objectStorage: { bucket: 'b' }, credential: { name: 'cloud-credentials', key: 'cloud' } }, status: { phase: 'Available', lastValidationTime: 'x', message: 'ok' } }))
+    .toEqual({ metadata: kept('default'), spec: { accessMode: 'ReadOnly' }, status: { phase: 'Available', message: 'ok', lastValidationTime: 'x' } });
   expect(viewDownloadRequest({ metadata: meta('dl'), spec: { target: { kind: 'BackupContents', name: 'b' } }, status: { phase: 'Processed', downloadURL: 'https://s3/x?sig', expiration: '2024-06-02T00:10:00Z' } }))
     .toEqual({ metadata: kept('dl'), status: { phase: 'Processed', downloadURL: 'https://s3/x?sig', expiration: '2024-06-02T00:10:00Z' } });
 });
