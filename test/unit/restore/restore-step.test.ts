@@ -153,3 +153,9 @@ test('an unreadable request fails, saying why', () => {
   const bad: RestoreRequestRecord = { name: 'restore-x', uid: 'u', resourceVersion: '1', creationTimestamp: '', request: undefined, unreadable: 'data.request is not a JSON object' };
   expect(restoreStep(bad, world())).toEqual({ kind: 'finish', verdict: { phase: 'Failed', message: 'the restore request restore-x cannot be read (data.request is not a JSON object): nothing was changed' } });
 });
+
+test('Velero refused the Restore (FailedValidation, reasons in status.validationErrors, failureReason empty: v1.11.1 pkg/controller/restore_controller.go L172-173): the verdict names the reasons', () => {
+  const refused = viewRestore({ metadata: { name: RESTORE, namespace: 'velero', labels: { 'wutong.io/service_id': SID } }, spec: { backupName: BACKUP, includedNamespaces: [NS] }, status: { phase: 'FailedValidation', validationErrors: [`Error retrieving backup: backups.velero.io "${BACKUP}" not found`] } })!;
+  const step = restoreStep(record(at('Restoring')), world({ restore: refused }));
+  expect(step.kind === 'finish' && step.verdict).toEqual({ phase: 'Failed', message: `Velero ended the restore FailedValidation: Error retrieving backup: backups.velero.io "${BACKUP}" not found; it wrote 0 of 2 volumes; missing data-0 (no PodVolumeRestore), logs-0 (no PodVolumeRestore)` });
+});
