@@ -11,6 +11,7 @@ import { describeComponent } from '../components/component.js';
 import { backUpAtRest, type AtRestDeps } from '../holder/at-rest-backup.js';
 import type { HolderIndex } from '../holder/holder-index.js';
 import { atRestRequestRefusal } from '../holder/at-rest-request-check.js';
+import { restoreMarkerPod } from '../holder/restore-marker-pod.js';
 import type { ClaimPatcher } from '../kube/claim-patcher.js';
 import type { RequestRecordWriter } from '../request-record-ports.js';
 import { progressPatch, readRestoreRequest, type RestoreProgress, type RestoreRequest, type RestoreRequestRecord } from '../restore/restore-request.js';
@@ -52,7 +53,7 @@ function ownBackup(deps: RestoreRequestDeps, key: ComponentKey, name: string | u
 
 function world(deps: RestoreRequestDeps, record: RestoreRequestRecord, request: RestoreRequest | undefined): RestoreWorld {
   const base = { now: deps.now(), keepMs: deps.keepMs };
-  const empty = { component: undefined, restoredPods: [], holder: undefined, backup: undefined, backupVolumes: [], safety: undefined, safetyVolumes: [], restore: undefined, restoreVolumes: [] };
+  const empty = { component: undefined, restoredPods: [], holder: undefined, markerHolder: undefined, backup: undefined, backupVolumes: [], safety: undefined, safetyVolumes: [], restore: undefined, restoreVolumes: [] };
   if (!request) return { ...base, ...empty, tenantNamespace: false };
   const key = componentKey(request.component.namespace, request.component.serviceId);
   const component = deps.registry.get(key);
@@ -67,14 +68,18 @@ function world(deps: RestoreRequestDeps, record: RestoreRequestRecord, request: 
   ]
     .filter((p) => p.deletionTimestamp === undefined)
     .map((p) => ({ name: p.name, uid: p.uid, phase: p.phase || 'Pending' }));
-  const otherHolder = holders.find((h) => h.restoreName !== restoreLabel);
+  const marker = holders.find((h) => h.clearsRestoreMarkers === request.restoreName);
+  const otherHolder = holders.find((h) => h.restoreName !== restoreLabel && h !== marker);
   const safetyName = request.safetyBackup?.metadata.name;
   return {
     ...base,
     tenantNamespace: deps.tenants.isTenantNamespace(request.component.namespace),
     component,
     restoredPods,
-    holder: otherHolder ? { name: otherHolder.name, serving: otherHolder.restoreName ? `restore ${otherHolder.restoreName}` : `backup ${otherHolder.backupName}` } : undefined,
+    holder: otherHolder ? { name: otherHolder.name, serving: otherHolder.restoreName ? `restore ${otherHolder.restoreName}` : otherHolder.clearsRestoreMarkers ? `restore ${otherHolder.clearsRestoreMarkers}'s markers` : `backup ${otherHolder.backupName}` } : undefined,
+    markerHolder: marker
+      ? { name: marker.name, uid: marker.uid, phase: marker.phase || 'Pending', creationTimestamp: marker.creationTimestamp, ...(marker.waiting ? { waiting: marker.waiting } : {}) }
+      : undefined,
     backup: ownBackup(deps, key, request.backupName),
     backupVolumes: deps.cache.podVolumeBackupsOf(request.backupName),
     safety: ownBackup(deps, key, safetyName),
@@ -159,6 +164,14 @@ async function run(deps: RestoreRequestDeps, log: Logger, record: RestoreRequest
         // Created by an earlier try whose answer was lost: the next step finds it in the cache.
         if (!(err instanceof AlreadyExists)) throw err;
       }
+      return { requeueAfterMs: CONFLICT_RETRY_MS };
+    }
+    case 'clear-markers': {
+      const live = deps.registry.get(componentKey(namespace, serviceId))?.claims ?? [];
+      const labels = live.find((c) => c.name === step.claims[0]?.name)?.labels ?? {};
+      const pod = restoreMarkerPod({ serviceId, namespace, componentLabels: labels, claims: step.claims, restoreName: request.restoreName, image: await deps.atRest.holderImage() });
+      const created = await deps.atRest.holders.create(pod);
+      log.info({ claims: step.claims.map((c) => c.name), created }, "marker holder: removing the .velero folders Velero left in the restored volumes");
       return { requeueAfterMs: CONFLICT_RETRY_MS };
     }
     case 'clean-up':
