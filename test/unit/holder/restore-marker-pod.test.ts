@@ -57,7 +57,7 @@ test('the holder sweep leaves a marker holder to the restore loop, and ends one 
   const view = viewHolderPod({ ...pod, metadata: { ...pod.metadata, namespace: 'acme-prod', uid: 'u', creationTimestamp: '2026-12-07T10:05:00Z' }, status: { phase: 'Running' } })!;
   const component = { key: componentKey('acme-prod', SID), serviceId: SID, namespace: 'acme-prod', ref: { tenantName: 'acme', tenantEnvName: 'prod', serviceAlias: 'gr0a1b2c' }, labels: {}, pods: [], runningPods: [], state: 'stopped' as const,
     claims: view.claims.map((name) => ({ kind: 'PersistentVolumeClaim' as const, namespace: 'acme-prod', name, uid: name, labels: {}, annotations: {}, resourceVersion: '1', phase: 'Bound', finalizers: [], accessModes: ['ReadWriteOnce'], creationTimestamp: '' })) };
-  const input: SweepInput = { holder: view, backup: undefined, restore: undefined, component: component as SweepInput['component'], now: new Date('2026-12-07T10:05:30Z'), backupGraceMs: 90_000, maxAgeMs: 6 * 3_600_000 };
+  const input: SweepInput = { holder: view, backup: undefined, restore: undefined, component: component, now: new Date('2026-12-07T10:05:30Z'), backupGraceMs: 90_000, maxAgeMs: 6 * 3_600_000 };
   expect(sweepDecision(input)).toEqual({ remove: false, recheckAfterMs: 60_000 });
   expect(sweepDecision({ ...input, now: new Date('2026-12-07T10:07:00Z') })).toMatchObject({ remove: true, reason: 'orphaned', message: expect.stringContaining(`Restore ${RESTORE}'s markers`) as unknown });
 });
