@@ -16,7 +16,7 @@ import type { ClaimPatcher } from '../kube/claim-patcher.js';
 import type { RequestRecordWriter } from '../request-record-ports.js';
 import { progressPatch, readRestoreRequest, type RestoreProgress, type RestoreRequest, type RestoreRequestRecord } from '../restore/restore-request.js';
 import type { RestoreRequestIndex } from '../restore/restore-request-index.js';
-import { restoreStep, type RestoredPod, type RestoreStep, type RestoreWorld } from '../restore/restore-step.js';
+import { note, restoreStep, type RestoredPod, type RestoreStep, type RestoreWorld } from '../restore/restore-step.js';
 import type { RestoreVerdict } from '../restore/restore-verdict.js';
 import { buildRestore } from '../velero/restore-object.js';
 import { AlreadyExists } from '../velero/velero-ports.js';
@@ -170,8 +170,17 @@ async function run(deps: RestoreRequestDeps, log: Logger, record: RestoreRequest
       const live = deps.registry.get(componentKey(namespace, serviceId))?.claims ?? [];
       const labels = live.find((c) => c.name === step.claims[0]?.name)?.labels ?? {};
       const pod = restoreMarkerPod({ serviceId, namespace, componentLabels: labels, claims: step.claims, restoreName: request.restoreName, image: await deps.atRest.holderImage() });
-      const created = await deps.atRest.holders.create(pod);
-      log.info({ claims: step.claims.map((c) => c.name), created }, "marker holder: removing the .velero folders Velero left in the restored volumes");
+      let created: 'created' | 'exists';
+      try {
+        created = await deps.atRest.holders.create(pod);
+      } catch (err) {
+        // Refused for good (a pod security admission that forbids its root init container, a quota): the data is restored all the same.
+        // The port's errors carry the HTTP status (src/kube/kube-http.ts KubeHttpError); anything else, or a 5xx/429, is retried.
+        const status = (err as { status?: unknown }).status;
+        if (typeof status !== 'number' || status >= 500 || status === 429) throw err;
+        return finish(deps, log, record, request, note(step.verdict, `the .velero folders Velero left in ${step.claims.map((c) => c.name).join(', ')} were not removed: the marker holder was refused (${(err as Error).message})`));
+      }
+      log.info({ claims: step.claims.map((c) => c.name), created }, 'marker holder: removing the .velero folders Velero left in the restored volumes');
       return { requeueAfterMs: CONFLICT_RETRY_MS };
     }
     case 'clean-up':

@@ -94,8 +94,8 @@ export type RestoreStep =
   | { kind: 'back-up-current-data' }
   | { kind: 'delete-claims'; claims: readonly PodRef[] }
   | { kind: 'create-restore' }
-  /** Start the marker holder on these claims (the ones Velero restored). */
-  | { kind: 'clear-markers'; claims: readonly PodRef[] }
+  /** Start the marker holder on these claims (the ones Velero restored); the verdict to write if the cluster refuses the pod. */
+  | { kind: 'clear-markers'; claims: readonly PodRef[]; verdict: RestoreVerdict }
   /** Write the verdict (on the Velero Restore when there is one, and into the record). */
   | { kind: 'finish'; verdict: RestoreVerdict }
   | { kind: 'clean-up'; pods: readonly PodRef[] }
@@ -203,7 +203,7 @@ function afterVelero(world: RestoreWorld, verdict: RestoreVerdict): RestoreStep 
   if (!holder) {
     // Another holder (a backup on stop) has the one holder name: after it.
     if (world.holder) return recheck;
-    return { kind: 'clear-markers', claims: restored.map((c) => ({ name: c.name, uid: c.uid })) };
+    return { kind: 'clear-markers', claims: restored.map((c) => ({ name: c.name, uid: c.uid })), verdict };
   }
   if (holder.phase === 'Running' || holder.phase === 'Succeeded') return { kind: 'finish', verdict };
   if (holder.phase === 'Failed') return { kind: 'finish', verdict: note(verdict, `the .velero folders Velero left in ${names(restored)} could not be removed (marker holder ${holder.name} failed: kubectl logs ${holder.name} -c clear-restore-markers)`) };
@@ -215,6 +215,7 @@ function afterVelero(world: RestoreWorld, verdict: RestoreVerdict): RestoreStep 
   return recheck;
 }
 
-function note(verdict: RestoreVerdict, text: string): RestoreVerdict {
+/** The verdict with what happened to Velero's .velero folders added. */
+export function note(verdict: RestoreVerdict, text: string): RestoreVerdict {
   return { phase: verdict.phase, message: `${verdict.message}; ${text}` };
 }

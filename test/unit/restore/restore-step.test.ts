@@ -179,7 +179,7 @@ describe('after Velero: its pods go, then the marker holder clears the .velero f
   });
 
   test('then the marker holder on the restored claims; the verdict once it runs; it is deleted after', () => {
-    expect(restoreStep(record(at('Restoring')), finished())).toEqual({ kind: 'clear-markers', claims: [{ name: 'data-0', uid: 'c1' }, { name: 'logs-0', uid: 'c2' }] });
+    expect(restoreStep(record(at('Restoring')), finished())).toEqual({ kind: 'clear-markers', claims: [{ name: 'data-0', uid: 'c1' }, { name: 'logs-0', uid: 'c2' }], verdict: completed });
     expect(restoreStep(record(at('Restoring')), finished({ markerHolder: { ...markerRunning, phase: 'Pending' } }))).toEqual({ kind: 'wait', ms: RESTORE_RECHECK_MS });
     expect(restoreStep(record(at('Restoring')), finished({ markerHolder: markerRunning }))).toEqual({ kind: 'finish', verdict: completed });
     expect(restoreStep(record(at('Completed')), world({ markerHolder: markerRunning }))).toEqual({ kind: 'clean-up', pods: [{ name: HOLDER, uid: 'mh' }] });
