@@ -226,6 +226,7 @@ describe('PostgreSQL as a Wutong StatefulSet', () => {
     await startWutongComponent(bed.apps, bed.core, pg(), workload());
     await ready();
     expect(existsSync(join(await volumeDir(pg()), POSTGRESQL_DUMP_FILE))).toBe(false);
+    expect(existsSync(join(await volumeDir(pg()), '.velero'))).toBe(false);
     expect(await sql('SELECT id, item FROM orders ORDER BY id')).toBe('1|apple\n2|pear');
     expect(await sql("SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'")).toBe('orders');
     await stopWutongComponent(bed.apps, bed.core, pg());
