@@ -1,10 +1,12 @@
 import type { CompiledPolicy, CompiledRule, HookKind } from '../policy/compiled-policy.js';
-import { hookAnnotations, userOwnsHook } from './hook-annotations.js';
+import { HOOK_PREFIX } from '../policy/hook-kinds.js';
+import { hasOwnHookKeys, hookAnnotations, userOwnsHook } from './hook-annotations.js';
 import { matchRule } from './match-rule.js';
 import { MANAGED_ANNOTATION, managedMarker, withoutOwned } from './ownership.js';
 import type { Container, Pod } from './pod.js';
 import { resolveServiceId, SERVICE_ID_LABEL } from './service-id.js';
 import { dataDirOf, FSB_EXCLUDE_ANNOTATION, FSB_INCLUDE_ANNOTATION, isHostPathVolume, isPvcVolume, selectFsbVolumes } from './volumes.js';
+import { legacyBackupHookKeys, LEGACY_BACKUP_HOOK_PREFIX } from './velero-hook-rules.js';
 import type { MutationWarning } from './warnings.js';
 
 /** A pod (or its namespace) opts out with this label set to "false". */
@@ -142,6 +144,8 @@ export function mutatePod(pod: Pod, policy: CompiledPolicy, namespace: string): 
       }
       injected.push(hook.kind);
     }
+    const legacyKept = legacyHookWarning(selected.rule, userAnnotations);
+    if (legacyKept) warnings.push(legacyKept);
     audit.rule = selected.rule.name;
     audit['hook-container'] = selected.container.name;
     if (injected.length > 0) audit.hooks = injected.join(',');
@@ -152,8 +156,39 @@ export function mutatePod(pod: Pod, policy: CompiledPolicy, namespace: string): 
     });
   }
 
+  const legacyIgnored = legacyIgnoredWarning(userAnnotations);
+  if (legacyIgnored) warnings.push(legacyIgnored);
+
   if (written.length > 0) annotations[MANAGED_ANNOTATION] = managedMarker(written);
   return { handled: true, labels, annotations, added, warnings, audit };
+}
+
+const PRE_BACKUP_COMMAND = `${HOOK_PREFIX['pre-backup']}command`;
+
+/**
+ * Velero v1.11.1 runs the legacy `hook.backup.velero.io/*` keys as the pre
+ * hook only while `pre.hook.backup.velero.io/command` is absent
+ * (internal/hook/item_hook_handler.go L214-219). The webhook therefore never
+ * writes `pre.*` keys next to them (userOwnsHook); this says so when a rule
+ * had a pre-backup hook for the pod, so the user knows whose hook runs.
+ */
+function legacyHookWarning(rule: CompiledRule, user: Record<string, string>): MutationWarning | undefined {
+  if (legacyBackupHookKeys(user).length === 0 || hasOwnHookKeys('pre-backup', user)) return undefined;
+  if (!rule.hooks.some((h) => h.kind === 'pre-backup')) return undefined;
+  const profile = rule.profile !== undefined ? `, and profile ${rule.profile} adds none of its hooks (they only work together)` : '';
+  return {
+    reason: 'legacy-hook',
+    message: `the pod's own pre-backup hook in Velero's legacy keys ${LEGACY_BACKUP_HOOK_PREFIX}* is kept: rule "${rule.name}" adds no ${HOOK_PREFIX['pre-backup']}* keys, since Velero would run ${PRE_BACKUP_COMMAND} instead of the pod's hook${profile}`,
+  };
+}
+
+/** The pod has both: Velero runs its `pre.*` command and never the legacy keys (L214-219). */
+function legacyIgnoredWarning(user: Record<string, string>): MutationWarning | undefined {
+  if (legacyBackupHookKeys(user).length === 0 || !user[PRE_BACKUP_COMMAND]) return undefined;
+  return {
+    reason: 'legacy-hook',
+    message: `Velero never runs this pod's legacy ${LEGACY_BACKUP_HOOK_PREFIX}* keys: it uses them only when ${PRE_BACKUP_COMMAND} is absent, and the pod has one`,
+  };
 }
 
 function hasUserBackupHook(annotations: Record<string, string>): boolean {

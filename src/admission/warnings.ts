@@ -5,7 +5,9 @@ export type WarningReason =
   | 'crash-consistent-only'
   | 'host-path-volume'
   | 'container-not-found'
-  | 'no-data-volume';
+  | 'no-data-volume'
+  /** The pod has Velero's legacy hook.backup.velero.io/* keys: kept as its pre-backup hook, or never run next to a pre.* command. */
+  | 'legacy-hook';
 
 export interface MutationWarning {
   reason: WarningReason;

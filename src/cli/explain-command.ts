@@ -67,6 +67,7 @@ function hookLines(hook: HookExplanation): string[] {
       out.push(`      ${key}: ${value}`);
     }
   }
+  for (const note of hook.notes) out.push(`      note: ${note}`);
   return out;
 }
 

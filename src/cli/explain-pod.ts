@@ -1,5 +1,6 @@
 import { containerMatches, matchRule, podMismatch, type PodMismatch } from '../admission/match-rule.js';
 import { userOwnsHook } from '../admission/hook-annotations.js';
+import { effectiveOnError, legacyBackupHookKeys, LEGACY_BACKUP_HOOK_PREFIX } from '../admission/velero-hook-rules.js';
 import { withoutOwned, writtenAnnotations } from '../admission/ownership.js';
 import type { Container, Pod } from '../admission/pod.js';
 import { dataDirOf, FSB_EXCLUDE_ANNOTATION as FSB_EXCLUDE, FSB_INCLUDE_ANNOTATION as FSB_INCLUDE } from '../admission/volumes.js';
@@ -28,6 +29,8 @@ export interface HookExplanation {
   /** "policy": written by the webhook from the policy (this time, or again: it is its own); "pod": the user's, kept as they are. */
   source: 'policy' | 'pod';
   annotations: Array<[string, string]>;
+  /** What Velero makes of these annotations where a reader could guess wrong (legacy keys, an unset on-error). */
+  notes: string[];
 }
 
 export interface PodExplanation {
@@ -163,11 +166,26 @@ function untouchedFsb(m: ManifestMutation): string {
 function hooksOf(m: ManifestMutation, rule: CompiledRule | undefined): { hooks: HookExplanation[]; note: string | undefined } {
   const { user, written } = ownership(m);
   const hooks: HookExplanation[] = [];
+  const legacy = legacyBackupHookKeys(user);
   for (const { kind, prefix } of HOOK_KINDS) {
     const ours = Object.entries(written).filter(([key]) => key.startsWith(prefix));
     const theirs = Object.entries(user).filter(([key]) => key.startsWith(prefix));
-    if (ours.length > 0) hooks.push({ kind, source: 'policy', annotations: ours });
-    else if (theirs.length > 0) hooks.push({ kind, source: 'pod', annotations: theirs });
+    if (ours.length > 0) hooks.push({ kind, source: 'policy', annotations: ours, notes: onErrorNotes(kind, prefix, ours) });
+    else if (theirs.length > 0) hooks.push({ kind, source: 'pod', annotations: theirs, notes: onErrorNotes(kind, prefix, theirs) });
+    else if (kind === 'pre-backup' && legacy.length > 0) {
+      hooks.push({
+        kind,
+        source: 'pod',
+        annotations: legacy,
+        notes: [
+          `Velero's legacy keys (${LEGACY_BACKUP_HOOK_PREFIX}*, no phase): Velero v1.11.1 runs them as the pre-backup hook because ${prefix}command is absent (internal/hook/item_hook_handler.go L214-219), so the policy adds no ${prefix}* keys`,
+          ...onErrorNotes(kind, LEGACY_BACKUP_HOOK_PREFIX, legacy),
+        ],
+      });
+    }
+  }
+  if (legacy.length > 0 && user[`${HOOK_KINDS[0].prefix}command`]) {
+    hooks.push({ kind: 'pre-backup', source: 'pod', annotations: legacy, notes: [`never run by Velero: it uses these legacy keys only when ${HOOK_KINDS[0].prefix}command is absent (item_hook_handler.go L214-219)`] });
   }
   const owned = rule?.hooks.filter((h) => userOwnsHook(h.kind, user)) ?? [];
   const note =
@@ -175,6 +193,19 @@ function hooksOf(m: ManifestMutation, rule: CompiledRule | undefined): { hooks: 
       ? `profile ${rule.profile} added no hook: the pod has its own ${owned.map((h) => h.kind).join(', ')} annotations, and a profile's hooks only work together`
       : undefined;
   return { hooks, note };
+}
+
+/**
+ * An exec hook without `on-error` goes on after a failure in Velero, whatever
+ * Velero's docs and its own log line say (velero-hook-rules.ts): say so, since
+ * a reader of the annotations would expect Fail.
+ */
+function onErrorNotes(kind: HookKind, prefix: string, annotations: ReadonlyArray<[string, string]>): string[] {
+  if (kind === 'init-restore') return [];
+  const value = annotations.find(([key]) => key === `${prefix}on-error`)?.[1];
+  if (effectiveOnError(value) === 'Fail' || value === 'Continue') return [];
+  const what = value === undefined ? 'no on-error' : `on-error "${value}" (neither Fail nor Continue)`;
+  return [`${what}: a failure of this hook is logged and Velero goes on (Continue), although its docs say Fail (Velero v1.11.1 internal/hook/item_hook_handler.go L230, L312-315)`];
 }
 
 /** The controller's choice (component-protection.ts) for a component whose pods look like this one. */

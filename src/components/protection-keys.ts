@@ -12,6 +12,8 @@ export const PROTECTION_ANNOTATION = {
   retained: 'backup.wutong.io/retained',
   /** On a holder pod: the Backup it lets Velero read the stopped component's volumes for. */
   holderBackup: 'backup.wutong.io/holder-backup',
+  /** On a marker holder (src/holder/restore-marker-pod.ts): the Restore whose .velero folders its init container removes. */
+  clearsRestoreMarkers: 'backup.wutong.io/clears-restore-markers',
   /** On a stopped component's first PVC: the backup on stop it tried and could not start (its holder never ran), so one stop gets one try. */
   stopBackup: 'backup.wutong.io/stop-backup',
   /** On PVCs the data guard keeps (H3): the policy rule that protected them, so a deletion is still judged by it after the component's Schedule is gone. */

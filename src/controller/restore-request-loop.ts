@@ -11,11 +11,12 @@ import { describeComponent } from '../components/component.js';
 import { backUpAtRest, type AtRestDeps } from '../holder/at-rest-backup.js';
 import type { HolderIndex } from '../holder/holder-index.js';
 import { atRestRequestRefusal } from '../holder/at-rest-request-check.js';
+import { restoreMarkerPod } from '../holder/restore-marker-pod.js';
 import type { ClaimPatcher } from '../kube/claim-patcher.js';
 import type { RequestRecordWriter } from '../request-record-ports.js';
 import { progressPatch, readRestoreRequest, type RestoreProgress, type RestoreRequest, type RestoreRequestRecord } from '../restore/restore-request.js';
 import type { RestoreRequestIndex } from '../restore/restore-request-index.js';
-import { restoreStep, type RestoredPod, type RestoreStep, type RestoreWorld } from '../restore/restore-step.js';
+import { note, restoreStep, type RestoredPod, type RestoreStep, type RestoreWorld } from '../restore/restore-step.js';
 import type { RestoreVerdict } from '../restore/restore-verdict.js';
 import { buildRestore } from '../velero/restore-object.js';
 import { AlreadyExists } from '../velero/velero-ports.js';
@@ -52,7 +53,7 @@ function ownBackup(deps: RestoreRequestDeps, key: ComponentKey, name: string | u
 
 function world(deps: RestoreRequestDeps, record: RestoreRequestRecord, request: RestoreRequest | undefined): RestoreWorld {
   const base = { now: deps.now(), keepMs: deps.keepMs };
-  const empty = { component: undefined, restoredPods: [], holder: undefined, backup: undefined, backupVolumes: [], safety: undefined, safetyVolumes: [], restore: undefined, restoreVolumes: [] };
+  const empty = { component: undefined, restoredPods: [], holder: undefined, markerHolder: undefined, backup: undefined, backupVolumes: [], safety: undefined, safetyVolumes: [], restore: undefined, restoreVolumes: [] };
   if (!request) return { ...base, ...empty, tenantNamespace: false };
   const key = componentKey(request.component.namespace, request.component.serviceId);
   const component = deps.registry.get(key);
@@ -67,14 +68,18 @@ function world(deps: RestoreRequestDeps, record: RestoreRequestRecord, request: 
   ]
     .filter((p) => p.deletionTimestamp === undefined)
     .map((p) => ({ name: p.name, uid: p.uid, phase: p.phase || 'Pending' }));
-  const otherHolder = holders.find((h) => h.restoreName !== restoreLabel);
+  const marker = holders.find((h) => h.clearsRestoreMarkers === request.restoreName);
+  const otherHolder = holders.find((h) => h.restoreName !== restoreLabel && h !== marker);
   const safetyName = request.safetyBackup?.metadata.name;
   return {
     ...base,
     tenantNamespace: deps.tenants.isTenantNamespace(request.component.namespace),
     component,
     restoredPods,
-    holder: otherHolder ? { name: otherHolder.name, serving: otherHolder.restoreName ? `restore ${otherHolder.restoreName}` : `backup ${otherHolder.backupName}` } : undefined,
+    holder: otherHolder ? { name: otherHolder.name, serving: otherHolder.restoreName ? `restore ${otherHolder.restoreName}` : otherHolder.clearsRestoreMarkers ? `restore ${otherHolder.clearsRestoreMarkers}'s markers` : `backup ${otherHolder.backupName}` } : undefined,
+    markerHolder: marker
+      ? { name: marker.name, uid: marker.uid, phase: marker.phase || 'Pending', creationTimestamp: marker.creationTimestamp, ...(marker.waiting ? { waiting: marker.waiting } : {}) }
+      : undefined,
     backup: ownBackup(deps, key, request.backupName),
     backupVolumes: deps.cache.podVolumeBackupsOf(request.backupName),
     safety: ownBackup(deps, key, safetyName),
@@ -159,6 +164,23 @@ async function run(deps: RestoreRequestDeps, log: Logger, record: RestoreRequest
         // Created by an earlier try whose answer was lost: the next step finds it in the cache.
         if (!(err instanceof AlreadyExists)) throw err;
       }
+      return { requeueAfterMs: CONFLICT_RETRY_MS };
+    }
+    case 'clear-markers': {
+      const live = deps.registry.get(componentKey(namespace, serviceId))?.claims ?? [];
+      const labels = live.find((c) => c.name === step.claims[0]?.name)?.labels ?? {};
+      const pod = restoreMarkerPod({ serviceId, namespace, componentLabels: labels, claims: step.claims, restoreName: request.restoreName, image: await deps.atRest.holderImage() });
+      let created: 'created' | 'exists';
+      try {
+        created = await deps.atRest.holders.create(pod);
+      } catch (err) {
+        // Refused for good (a pod security admission that forbids its root init container, a quota): the data is restored all the same.
+        // The port's errors carry the HTTP status (src/kube/kube-http.ts KubeHttpError); anything else, or a 5xx/429, is retried.
+        const status = (err as { status?: unknown }).status;
+        if (typeof status !== 'number' || status >= 500 || status === 429) throw err;
+        return finish(deps, log, record, request, note(step.verdict, `the .velero folders Velero left in ${step.claims.map((c) => c.name).join(', ')} were not removed: the marker holder was refused (${(err as Error).message})`));
+      }
+      log.info({ claims: step.claims.map((c) => c.name), created }, 'marker holder: removing the .velero folders Velero left in the restored volumes');
       return { requeueAfterMs: CONFLICT_RETRY_MS };
     }
     case 'clean-up':

@@ -85,6 +85,12 @@ export function sweepDecision(input: SweepInput): SweepDecision {
   }
   const untilMax = input.maxAgeMs - age;
 
+  if (holder.clearsRestoreMarkers !== undefined) {
+    // The restore loop deletes a marker holder as soon as its init container has run: this ends one a crash left behind.
+    if (age < input.backupGraceMs) return keep(input.backupGraceMs - age);
+    return { remove: true, reason: 'orphaned', message: `holder pod ${name} removed: it cleared Restore ${holder.clearsRestoreMarkers}'s markers long ago` };
+  }
+
   if (holder.restoreName !== undefined) {
     if (restore === undefined) {
       // Velero creates the Restore before the pod it restores: an absent one was deleted.

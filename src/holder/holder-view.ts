@@ -17,6 +17,8 @@ export interface HolderPodView {
   backupName: string;
   /** Velero's velero.io/restore-name label: set on a holder Velero restored from a backup. */
   restoreName?: string;
+  /** PROTECTION_ANNOTATION.clearsRestoreMarkers: a marker holder, started after that Restore (restore-marker-pod.ts). */
+  clearsRestoreMarkers?: string;
   phase: string;
   /** Why it is not running yet, when the pod says (ImagePullBackOff: …, Unschedulable: …). */
   waiting?: string;
@@ -80,6 +82,7 @@ export function viewHolderPod(raw: unknown): HolderPodView | undefined {
   const deletionTimestamp = stringAt(meta.deletionTimestamp);
   const restoreName = stringAt(labels[VELERO_LABEL.restoreName]);
   const waiting = waitingReason(status);
+  const clearsRestoreMarkers = stringAt(objectAt(meta.annotations)[PROTECTION_ANNOTATION.clearsRestoreMarkers]);
   return {
     namespace: stringAt(meta.namespace) ?? '',
     name,
@@ -89,6 +92,7 @@ export function viewHolderPod(raw: unknown): HolderPodView | undefined {
     serviceId,
     backupName: stringAt(objectAt(meta.annotations)[PROTECTION_ANNOTATION.holderBackup]) ?? '',
     ...(restoreName ? { restoreName } : {}),
+    ...(clearsRestoreMarkers ? { clearsRestoreMarkers } : {}),
     phase: stringAt(status.phase) ?? '',
     ...(waiting ? { waiting } : {}),
     claims: arrayAt(objectAt(object.spec).volumes)

@@ -19,11 +19,17 @@
 //      Velero runs them.
 //   5. Verdict, once Velero's Restore has finished (hooks included): the
 //      PodVolumeRestores against the Backup's PodVolumeBackups
-//      (restore-verdict.ts); then the pods Velero created are deleted, so the
-//      component is stopped, as Wutong expects, on the backup's data.
+//      (restore-verdict.ts). Then the pods Velero created are deleted, so the
+//      component is stopped, as Wutong expects, on the backup's data; then a
+//      marker holder (src/holder/restore-marker-pod.ts) removes the
+//      `.velero` folder Velero's node agent left in each restored volume
+//      (its restore-wait, non-root, cannot: velero#8973); only then is the
+//      verdict written, so a component started on a Completed restore never
+//      finds the folder.
 import type { ComponentSnapshot } from '../components/component-registry.js';
 import { describeComponent } from '../components/component.js';
 import { copiedClaim, isRestorable, isUnfinishedBackup, isUnfinishedRestore } from '../velero/backup-phases.js';
+import { VELERO_LABEL } from '../velero/velero-labels.js';
 import type { BackupView, PodVolumeBackupView, PodVolumeRestoreView, RestoreView } from '../velero/velero-views.js';
 import { isFinalStage, stageOf, type RestoreRequestRecord, type RestoreStage } from './restore-request.js';
 import { restoreVerdict, type RestoreVerdict } from './restore-verdict.js';
@@ -58,8 +64,10 @@ export interface RestoreWorld {
   component: ComponentSnapshot | undefined;
   /** The pods this restore's Velero Restore created, still there (velero.io/restore-name). */
   restoredPods: readonly RestoredPod[];
-  /** A holder pod of the component that is up (not one this restore created), and what it serves. */
+  /** A holder pod of the component that is up (not one this restore created, nor its marker holder), and what it serves. */
   holder: { name: string; serving: string } | undefined;
+  /** This restore's marker holder (PROTECTION_ANNOTATION.clearsRestoreMarkers), once created. */
+  markerHolder: MarkerHolder | undefined;
   backup: BackupView | undefined;
   backupVolumes: readonly PodVolumeBackupView[];
   safety: BackupView | undefined;
@@ -68,6 +76,17 @@ export interface RestoreWorld {
   restoreVolumes: readonly PodVolumeRestoreView[];
 }
 
+/** The marker holder as the step reads it: Running (or beyond) means its init container removed the folders. */
+export interface MarkerHolder extends PodRef {
+  phase: string;
+  creationTimestamp: string;
+  /** Why it does not run yet, when the pod says (ImagePullBackOff: …). */
+  waiting?: string;
+}
+
+/** How long a marker holder may take to run (pull, schedule, attach) before the restore finishes without it, saying so. */
+export const MARKER_HOLDER_TIMEOUT_MS = 120_000;
+
 export type RestoreStep =
   | { kind: 'wait'; ms: number }
   /** Write the stage into the record (then look again at once). */
@@ -75,6 +94,8 @@ export type RestoreStep =
   | { kind: 'back-up-current-data' }
   | { kind: 'delete-claims'; claims: readonly PodRef[] }
   | { kind: 'create-restore' }
+  /** Start the marker holder on these claims (the ones Velero restored); the verdict to write if the cluster refuses the pod. */
+  | { kind: 'clear-markers'; claims: readonly PodRef[]; verdict: RestoreVerdict }
   /** Write the verdict (on the Velero Restore when there is one, and into the record). */
   | { kind: 'finish'; verdict: RestoreVerdict }
   | { kind: 'clean-up'; pods: readonly PodRef[] }
@@ -94,13 +115,9 @@ export function restoreStep(record: RestoreRequestRecord, world: RestoreWorld): 
   if (isFinalStage(stage)) {
     const since = Date.parse(record.progress?.since ?? '');
     const age = world.now.getTime() - (Number.isFinite(since) ? since : 0);
-    if (world.restoredPods.length > 0) {
-      // Velero calls the Restore done once its node agent wrote the data, but its restore-wait removes the
-      // .velero done files from the volumes only when it sees them (within a second): a pod deleted before it
-      // runs leaves them behind. Running means every init container ended.
-      const done = world.restoredPods.filter((p) => p.phase !== 'Pending' || age >= RESTORED_POD_GRACE_MS);
-      return done.length > 0 ? { kind: 'clean-up', pods: done.map(({ name, uid }) => ({ name, uid })) } : recheck;
-    }
+    // The marker holder has done its part once the verdict is written.
+    if (world.markerHolder) return { kind: 'clean-up', pods: [{ name: world.markerHolder.name, uid: world.markerHolder.uid }] };
+    if (world.restoredPods.length > 0) return cleanUpRestoredPods(world.restoredPods, age);
     const left = world.keepMs - age;
     return left <= 0 ? { kind: 'remove' } : { kind: 'wait', ms: left };
   }
@@ -113,7 +130,8 @@ export function restoreStep(record: RestoreRequestRecord, world: RestoreWorld): 
     if (isUnfinishedRestore(world.restore)) {
       return stage === 'Restoring' ? recheck : { kind: 'advance', stage: 'Restoring', message: `Velero is restoring backup ${request.backupName}` };
     }
-    return { kind: 'finish', verdict: restoreVerdict(world.restore, world.backupVolumes, world.restoreVolumes) };
+    const verdict = restoreVerdict(world.restore, world.backupVolumes, world.restoreVolumes);
+    return afterVelero(world, verdict);
   }
 
   const replace = claimsToReplace(world.component, world.backupVolumes);
@@ -151,4 +169,53 @@ export function restoreStep(record: RestoreRequestRecord, world: RestoreWorld): 
   if (world.holder) return recheck;
   if (replace.length === 0) return { kind: 'create-restore' };
   return { kind: 'advance', stage: 'ReplacingVolumes', message: `deleting PVCs ${replace.map((c) => c.name).join(', ')} so Velero recreates them with exactly the backup's data${kept}` };
+}
+
+/**
+ * Velero's pods that are done with (Running: every init container ended, its
+ * restore-wait included), or stuck before that longer than the grace.
+ */
+function cleanUpRestoredPods(pods: readonly RestoredPod[], age: number): RestoreStep {
+  const done = pods.filter((p) => p.phase !== 'Pending' || age >= RESTORED_POD_GRACE_MS);
+  return done.length > 0 ? { kind: 'clean-up', pods: done.map(({ name, uid }) => ({ name, uid })) } : recheck;
+}
+
+const names = (claims: readonly PodRef[]): string => claims.map((c) => c.name).join(', ');
+
+/**
+ * Velero has finished: its pods go (they mount the volumes: restore-wait, the
+ * restore hooks), then the marker holder removes the `.velero` folders from
+ * the claims Velero restored, then the verdict is written, with a note when
+ * the folders could not be removed.
+ */
+function afterVelero(world: RestoreWorld, verdict: RestoreVerdict): RestoreStep {
+  const completed = Date.parse(world.restore?.status.completionTimestamp ?? '');
+  const sinceVelero = Number.isFinite(completed) ? world.now.getTime() - completed : RESTORED_POD_GRACE_MS;
+  if (world.restoredPods.length > 0) return cleanUpRestoredPods(world.restoredPods, sinceVelero);
+  const restored = claimsToReplace(world.component, world.backupVolumes).filter((c) => c.deletionTimestamp === undefined);
+  // Nothing written, nothing to clear (Velero refused, or wrote no volume).
+  if (restored.length === 0 || !world.restoreVolumes.some((v) => v.status.phase === 'Completed')) return { kind: 'finish', verdict };
+  // The component started meanwhile: its pods own the volumes now; the holder must not start beside them.
+  // Velero's pods (velero.io/restore-name) are on their way out: they are not the component starting.
+  const started = world.component?.workload ?? world.component?.pods.find((p) => p.labels[VELERO_LABEL.restoreName] === undefined && p.deletionTimestamp === undefined);
+  const holder = world.markerHolder;
+  if (started && !holder) return { kind: 'finish', verdict: note(verdict, `the .velero folders Velero left in ${names(restored)} were not removed: the component was started (${started.kind} ${started.name})`) };
+  if (!holder) {
+    // Another holder (a backup on stop) has the one holder name: after it.
+    if (world.holder) return recheck;
+    return { kind: 'clear-markers', claims: restored.map((c) => ({ name: c.name, uid: c.uid })), verdict };
+  }
+  if (holder.phase === 'Running' || holder.phase === 'Succeeded') return { kind: 'finish', verdict };
+  if (holder.phase === 'Failed') return { kind: 'finish', verdict: note(verdict, `the .velero folders Velero left in ${names(restored)} could not be removed (marker holder ${holder.name} failed: kubectl logs ${holder.name} -c clear-restore-markers)`) };
+  const created = Date.parse(holder.creationTimestamp);
+  const age = Number.isFinite(created) ? world.now.getTime() - created : 0;
+  if (age >= MARKER_HOLDER_TIMEOUT_MS) {
+    return { kind: 'finish', verdict: note(verdict, `the .velero folders Velero left in ${names(restored)} were not removed: marker holder ${holder.name} did not run in ${MARKER_HOLDER_TIMEOUT_MS / 1000} s${holder.waiting ? ` (${holder.waiting})` : ''}`) };
+  }
+  return recheck;
+}
+
+/** The verdict with what happened to Velero's .velero folders added. */
+export function note(verdict: RestoreVerdict, text: string): RestoreVerdict {
+  return { phase: verdict.phase, message: `${verdict.message}; ${text}` };
 }

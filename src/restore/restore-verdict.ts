@@ -6,6 +6,7 @@
 // Restore is Completed with no byte written. So the verdict compares what
 // the Backup holds (its Completed PodVolumeBackups) with what Velero wrote
 // (this Restore's Completed PodVolumeRestores), volume by volume.
+import { failureReasonOf } from '../velero/failure-reason.js';
 import type { PodVolumeBackupView, PodVolumeRestoreView, RestoreView } from '../velero/velero-views.js';
 
 export type RestoreVerdict = { phase: 'Completed'; message: string } | { phase: 'Failed'; message: string };
@@ -21,12 +22,14 @@ export function restoreVerdict(restore: RestoreView, backupVolumes: readonly Pod
   const missing: string[] = [];
   for (const volume of expected) {
     const restored = written.get(volumeKey(volume));
-    if (!restored) missing.push(`${volumeName(volume)} (no PodVolumeRestore: a pod ${volume.spec.pod.name} existed already, so Velero wrote no data through it)`);
+    // Only a Restore Velero completed tells that the pod existed already; one it ended otherwise (refused, failed) may never have got there.
+    if (!restored) missing.push(`${volumeName(volume)} (no PodVolumeRestore${phase === 'Completed' ? `: a pod ${volume.spec.pod.name} existed already, so Velero wrote no data through it` : ''})`);
     else if (restored.status.phase !== 'Completed') missing.push(`${volumeName(volume)} (PodVolumeRestore ${restored.metadata.name} ${restored.status.phase || 'New'}${restored.status.message ? `: ${restored.status.message}` : ''})`);
   }
   const count = `${expected.length - missing.length} of ${expected.length} volume${expected.length === 1 ? '' : 's'}`;
   if (phase !== 'Completed') {
-    const why = restore.status.failureReason ? `: ${restore.status.failureReason}` : '';
+    const reason = failureReasonOf(restore.status);
+    const why = reason ? `: ${reason}` : '';
     return { phase: 'Failed', message: `Velero ended the restore ${phase || 'New'}${why}; it wrote ${count}${missing.length > 0 ? `; missing ${missing.join(', ')}` : ''}` };
   }
   if (missing.length > 0) return { phase: 'Failed', message: `Velero wrote ${count} of backup ${restore.spec.backupName}; missing ${missing.join(', ')}` };

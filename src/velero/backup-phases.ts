@@ -1,9 +1,10 @@
 // Which Backups and Restores still count as running, so a component gets at
 // most one of each at a time. Listed the other way round (what is finished)
-// on purpose: Velero adds unfinished phases over time (1.17 added Queued and
-// ReadyToStart), and an unknown phase must block a second backup rather than
-// let two run on the same volumes. A phase of '' is a Backup Velero has not
-// picked up yet.
+// on purpose: Velero adds unfinished phases over time (v1.18.0 added Queued
+// and ReadyToStart: pkg/apis/velero/v1/backup_types.go L299-303 at v1.18.0,
+// absent at v1.17.2; the v1.18.1 CRD's phase enum lists them), and an
+// unknown phase must block a second backup rather than let two run on the
+// same volumes. A phase of '' is a Backup Velero has not picked up yet.
 import { VELERO_LABEL } from './velero-labels.js';
 import type { BackupView, PodVolumeBackupView, RestoreView } from './velero-views.js';
 

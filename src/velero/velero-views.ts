@@ -31,6 +31,8 @@ export interface BackupView {
     expiration?: string;
     progress?: { totalItems?: number; itemsBackedUp?: number };
     failureReason?: string;
+    /** Why Velero refused it (phase FailedValidation; failureReason stays empty then): failure-reason.ts. */
+    validationErrors?: string[];
   };
 }
 
@@ -43,6 +45,8 @@ export interface RestoreView {
     completionTimestamp?: string;
     progress?: { totalItems?: number; itemsRestored?: number };
     failureReason?: string;
+    /** Why Velero refused it (phase FailedValidation; failureReason stays empty then): failure-reason.ts. */
+    validationErrors?: string[];
   };
 }
 
@@ -166,6 +170,7 @@ export function viewBackup(raw: unknown): BackupView | undefined {
       expiration: stringAt(status.expiration),
       progress,
       failureReason: stringAt(status.failureReason),
+      validationErrors: stringsAt(status.validationErrors),
     }),
   };
 }
@@ -187,6 +192,7 @@ export function viewRestore(raw: unknown): RestoreView | undefined {
       completionTimestamp: stringAt(status.completionTimestamp),
       progress,
       failureReason: stringAt(status.failureReason),
+      validationErrors: stringsAt(status.validationErrors),
     }),
   };
 }

@@ -123,6 +123,19 @@ test("the webhook's warnings reach the client that created the pod", async () =>
   );
 });
 
+// Velero v1.11.1 internal/hook/item_hook_handler.go L214-219: the legacy hook.backup.velero.io/* keys are the pre hook
+// only while pre.hook.backup.velero.io/command is absent; the stored pod must keep the user's hook the one Velero runs.
+test("a pod with Velero's legacy hook keys is stored with them as its only pre-backup hook, and the client is told why", async () => {
+  const pod = wutongMysqlPod('legacy-hook');
+  pod.metadata!.annotations = { 'hook.backup.velero.io/command': '["/usr/local/bin/my-backup"]', 'hook.backup.velero.io/container': 'gr3a9f1c' };
+  const { pod: stored, warnings } = await createPodCapturingWarnings(namespace, pod);
+  const velero = veleroAnnotations(stored);
+  expect(Object.keys(velero).filter((k) => k.startsWith('pre.hook.backup.velero.io/'))).toEqual([]);
+  expect(velero['hook.backup.velero.io/command']).toBe('["/usr/local/bin/my-backup"]');
+  expect(velero['backup.velero.io/backup-volumes']).toBe('data');
+  expect(warnings).toContainEqual(expect.stringContaining("legacy keys hook.backup.velero.io/* is kept"));
+});
+
 describe('reinvocation', () => {
   let second: Server;
 

@@ -197,6 +197,16 @@ describe('backups', () => {
     await waitForBackup((next.json as Bean<BackupRecordJson>).bean.backup_id, 'Completed');
   });
 
+  // Velero v1.11.1 pkg/controller/backup_controller.go L250-252: a refused Backup is FailedValidation with its
+  // reasons in status.validationErrors and no failureReason; the record must still say why.
+  test('a FailedValidation backup: the record\'s failure_reason is Velero\'s validation errors', async () => {
+    velero.failNextBackup('FailedValidation', 'backup can\'t be created because the test said so');
+    const refused = await call('POST', `${component.path}/backup`, { body: { desc: 'will be refused' } });
+    expect(refused.status).toBe(200);
+    const record = await waitForBackup((refused.json as Bean<BackupRecordJson>).bean.backup_id, 'FailedValidation');
+    expect(record).toMatchObject({ failure_reason: 'backup can\'t be created because the test said so', restorable: false });
+  });
+
   test('download: a DownloadRequest answered by Velero with a pre-signed URL (JSON, or a 302 to it)', async () => {
     const json = await call('GET', `${component.path}/backup/${first}/download`);
     expect(json.status).toBe(200);

@@ -217,7 +217,34 @@ suite('the data-bearing node', () => {
     expect(order).toBe('first\nsecond\nsecond\napp\n');
   });
 
-  test("Velero's restore-wait init container waits for every volume's .velero/<restore uid> file, then removes them (velero-restore-helper.go v1.11.1)", async () => {
+  test("Velero's restore-wait init container waits for every volume's .velero/<restore uid> file, then tries to remove them as its image's user, nonroot 65532, and cannot: the node agent (root) made them (velero-restore-helper.go v1.11.1 L39-45, L83-104; Dockerfile L77; velero#8973); as root it can", async () => {
+    const restoreUid = '0c2f4a9e-restore';
+    const restoreWait = (runAsUser?: number): Parameters<typeof podOnNode>[1] => ({
+      initContainers: [{
+        name: 'restore-wait',
+        image: 'velero/velero:v1.11.1',
+        command: ['/velero-restore-helper'],
+        args: [restoreUid],
+        ...(runAsUser !== undefined ? { securityContext: { runAsUser } } : {}),
+        volumeMounts: [{ name: 'a', mountPath: '/restores/a' }],
+      }],
+      containers: [{ name: 'app', image: 'nginx:1.25' }],
+      volumes: [{ name: 'a', emptyDir: {} }],
+    });
+    // Velero's plugin ConfigMap (secCtxRunAsUser "0", pod_volume_restore_action.go L143-152) is how a user makes it root.
+    for (const [name, runAsUser, left] of [['as-nonroot', undefined, true], ['as-root', 0, false]] as const) {
+      await core.createNamespacedPod({ namespace, body: podOnNode(name, restoreWait(runAsUser)) });
+      await eventually(async () => ((await readPod(name)).status?.initContainerStatuses?.[0]?.state?.running ? true : undefined), `${name} restore-wait to run`);
+      const dir = node.runtime.volumeDir(await podUid(name), 'a') ?? '';
+      mkdirSync(join(dir, '.velero'), { mode: 0o755 });
+      writeFileSync(join(dir, '.velero', restoreUid), '', { mode: 0o644 });
+      const done = await whenReady(name, 15_000);
+      expect(done.status?.initContainerStatuses?.[0]?.state?.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
+      expect([name, existsSync(join(dir, '.velero', restoreUid))]).toEqual([name, left]);
+    }
+  });
+
+  test("Velero's restore-wait init container waits for every volume's .velero/<restore uid> file (velero-restore-helper.go v1.11.1)", async () => {
     const restoreUid = '0c2f4a9e-restore';
     await core.createNamespacedPod({
       namespace,
@@ -252,8 +279,6 @@ suite('the data-bearing node', () => {
     writeFileSync(doneFile('b'), '');
     const ready = await whenReady('restored', 15_000);
     expect(ready.status?.initContainerStatuses?.[0]?.state?.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
-    expect(existsSync(join(node.runtime.volumeDir(uid, 'a') ?? '', '.velero'))).toBe(false);
-    expect(existsSync(join(node.runtime.volumeDir(uid, 'b') ?? '', '.velero'))).toBe(false);
   });
 
   test('the provisioner deletes a Delete-policy volume and its directory once its claim is gone, and keeps a Retain one', async () => {

@@ -196,6 +196,9 @@ describe('MariaDB as a Wutong StatefulSet', () => {
     expect(await sql('SELECT id, item FROM shop.orders ORDER BY id')).toBe('1\tapple\n2\tpear');
     expect(await sql('SHOW TABLES FROM shop')).toBe('orders');
     expect(await sql("SHOW GLOBAL STATUS LIKE 'Uptime'")).toMatch(/^Uptime\t\d+$/);
+    // No .velero folder of Velero's in the data directory, where MariaDB would list it as a database (velero#2722, #8973).
+    expect(existsSync(join(await volumeDir(c()), '.velero'))).toBe(false);
+    expect(await sql('SHOW DATABASES')).not.toMatch(/velero/);
 
     // The safety backup holds the state the restore replaced.
     await stopWutongComponent(bed.apps, bed.core, c());
@@ -205,6 +208,8 @@ describe('MariaDB as a Wutong StatefulSet', () => {
     await ready();
     expect(await sql('SELECT id, item FROM shop.orders ORDER BY id')).toBe('1\tplum\n2\tpear\n3\tfig');
     expect(await sql('SHOW TABLES FROM shop')).toBe('extra\norders');
+    // Restored through a holder pod (the safety backup was taken at rest): no .velero left either.
+    expect(existsSync(join(await volumeDir(c()), '.velero'))).toBe(false);
   });
 });
 
@@ -232,6 +237,7 @@ describe('PostgreSQL as a Wutong StatefulSet', () => {
     await expectStopped(pg());
     // The profile's post-restore hook loaded the dump and removed it (Velero's log says what the hook printed).
     expect({ dumpLeft: existsSync(join(await claimDir(pg()), POSTGRESQL_DUMP_FILE)), log: bed.velero.log(id).filter((l) => l.includes('hook')) }).toMatchObject({ dumpLeft: false });
+    expect(existsSync(join(await claimDir(pg()), '.velero'))).toBe(false);
     await startWutongComponent(bed.apps, bed.core, pg(), workload());
     await ready();
     expect(await sql('SELECT id, item FROM orders ORDER BY id')).toBe('1|apple\n2|pear');
@@ -265,7 +271,12 @@ describe('a plain volume', () => {
     expect(record.status).toBe('Completed');
     await expectStopped(files());
     await startWutongComponent(bed.apps, bed.core, files(), workload());
-    expect(tree(await volumeDir(files()))).toEqual(atBackup);
+    // Velero's node agent (root) left .velero/<restore uid> in the volume and its restore-wait, as nonroot 65532,
+    // could not remove it (v1.11.1 pod_volume_restore_controller.go L301-312, velero-restore-helper.go L83-104,
+    // Dockerfile L77; velero#8973): the marker holder did, before the record said Completed. Every other byte is the backup's.
+    const restoredDir = await volumeDir(files());
+    expect(existsSync(join(restoredDir, '.velero'))).toBe(false);
+    expect(tree(restoredDir)).toEqual(atBackup);
     await stopWutongComponent(bed.apps, bed.core, files());
   });
 

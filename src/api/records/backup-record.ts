@@ -4,6 +4,7 @@
 // document's download_url at the end. Built from cached views: no API call.
 import { coverageOf, describeCoverage, isPartial } from '../../velero/backup-coverage.js';
 import { isRestorable } from '../../velero/backup-phases.js';
+import { failureReasonOf } from '../../velero/failure-reason.js';
 import { DATA_STATE, VELERO_ANNOTATION, VELERO_LABEL } from '../../velero/velero-labels.js';
 import type { BackupView, PodVolumeBackupView } from '../../velero/velero-views.js';
 import { humanBytes, progressRate, recordTime, ttlText } from './record-format.js';
@@ -77,7 +78,8 @@ export function backupRecord(backup: BackupView, volumes: readonly PodVolumeBack
     // The region API declared this field and never set it (always false); it means what mode says.
     scheduled: mode === 'Scheduled',
     status: status.phase ?? '',
-    failure_reason: status.failureReason ?? '',
+    // A FailedValidation Backup has its reasons in validationErrors, not failureReason.
+    failure_reason: failureReasonOf(status),
     operator: annotations[VELERO_ANNOTATION.creator] ?? '',
     restorable: isRestorable(backup, volumes),
     download_url: downloadUrl,

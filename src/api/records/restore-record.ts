@@ -5,6 +5,7 @@
 // phase says Completed also when it wrote nothing: restore-verdict.ts).
 import { isFinalStage, stageOf, type RestoreRequestRecord, type RestoreStage } from '../../restore/restore-request.js';
 import { isObject } from '../../is-object.js';
+import { failureReasonOf } from '../../velero/failure-reason.js';
 import { VELERO_ANNOTATION, VELERO_LABEL } from '../../velero/velero-labels.js';
 import type { PodVolumeRestoreView, RestoreView } from '../../velero/velero-views.js';
 import { humanBytes, progressRate, recordTime } from './record-format.js';
@@ -78,7 +79,7 @@ export function restoreRecord(restore: RestoreView | undefined, volumes: readonl
     completed_items: status.progress?.itemsRestored ?? 0,
     total_items: status.progress?.totalItems ?? 0,
     status: phase,
-    failure_reason: failed ? (request?.progress?.message ?? verdict?.message ?? status.failureReason ?? '') : (status.failureReason ?? ''),
+    failure_reason: failed ? (request?.progress?.message ?? verdict?.message ?? failureReasonOf(status)) : failureReasonOf(status),
     operator: asked?.operator ?? restore?.metadata.annotations[VELERO_ANNOTATION.creator] ?? '',
     stage: stage ?? '',
     message: request?.progress?.message ?? verdict?.message ?? '',

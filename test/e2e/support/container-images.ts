@@ -279,14 +279,21 @@ export function imageProgram(container: ContainerShape, context: ImageContext): 
     };
   }
   // Velero v1.11.1 pkg/restore/restic_restore_action.go (the init container it adds): image
-  // velero/velero(-restore-helper), command /velero-restore-helper, args [restore uid].
+  // velero/velero(-restore-helper), command /velero-restore-helper, args [restore uid]. Both images
+  // are built from the one Dockerfile, whose last line is `USER nonroot:nonroot` (L77; Makefile L126,
+  // L182-199: `container BIN=velero-restore-helper`): distroless's nonroot, uid/gid 65532. The init
+  // container gets no securityContext of its own unless Velero's plugin ConfigMap sets one
+  // (pod_volume_restore_action.go L143-152), so it runs as 65532 unless the pod says otherwise, and
+  // cannot remove the .velero folder the node agent (root) wrote (velero#8973).
   if (/^(.*\/)?velero\/velero(-restore-helper)?$/.test(repository) || repository === 'velero-restore-helper') {
     const argv = [...(container.command ?? ['/velero-restore-helper']), ...(container.args ?? [])];
     if (argv[0] !== '/velero-restore-helper') return undefined;
+    const run = privileges(container, { uid: 65532, gid: 65532 });
     return {
       ...common,
       kind: 'velero-restore-helper',
-      script: `exec /velero-restore-helper/node /velero-restore-helper/main.cjs ${argvLine(argv.slice(1))}`,
+      script: `exec ${run.setpriv} -- /velero-restore-helper/node /velero-restore-helper/main.cjs ${argvLine(argv.slice(1))}`,
+      user: { uid: run.uid, gid: run.gid },
       imageEnv: { PATH: IMAGE_PATH },
       tmpfs: ['/restores'],
       binds: [

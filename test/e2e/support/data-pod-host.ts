@@ -126,8 +126,19 @@ class DataPod {
   ) {
     this.pod = pod;
     const context = { nodeBinDir: host.binDir };
-    this.init = (pod.spec?.initContainers ?? []).map((c) => new ContainerRun(c, true, imageProgram(c, context)));
-    this.app = (pod.spec?.containers ?? []).map((c) => new ContainerRun(c, false, imageProgram(c, context)));
+    // kubernetes v1.20 pkg/securitycontext/util.go DetermineEffectiveSecurityContext: the pod's runAsUser and
+    // runAsGroup apply to a container that sets none of its own.
+    const podUser = pod.spec?.securityContext;
+    const effective = (c: V1Container): V1Container => ({
+      ...c,
+      securityContext: {
+        ...(podUser?.runAsUser !== undefined ? { runAsUser: podUser.runAsUser } : {}),
+        ...(podUser?.runAsGroup !== undefined ? { runAsGroup: podUser.runAsGroup } : {}),
+        ...c.securityContext,
+      },
+    });
+    this.init = (pod.spec?.initContainers ?? []).map((c) => new ContainerRun(c, true, imageProgram(effective(c), context)));
+    this.app = (pod.spec?.containers ?? []).map((c) => new ContainerRun(c, false, imageProgram(effective(c), context)));
   }
 
   get uid(): string {

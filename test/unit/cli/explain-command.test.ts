@@ -4,6 +4,20 @@ import { cli } from './run-cli-in-process.js';
 
 const FIXTURES = join(PACKAGE_ROOT, 'test', 'fixtures', 'cli');
 
+/** A MySQL pod of a Wutong component with these annotations (a YAML flow map). */
+const podWith = (annotations: string): string =>
+  [
+    'apiVersion: v1',
+    'kind: Pod',
+    'metadata:',
+    '  name: p',
+    '  labels: { creator: Wutong, service_id: 5f3c1b2a9d8e4f60a7b1c2d3e4f5a6b7 }',
+    `  annotations: ${annotations}`,
+    'spec:',
+    '  containers: [{ name: db, image: mysql:8, volumeMounts: [{ name: d, mountPath: /var/lib/mysql }] }]',
+    '  volumes: [{ name: d, persistentVolumeClaim: { claimName: d } }]',
+  ].join('\n');
+
 describe('wutong-backup explain', () => {
   test('says why each rule did or did not take the pod, and what autoProfiles picked', async () => {
     const run = await cli(['explain', '-f', join(FIXTURES, 'mixed.yaml'), '--policy', join(FIXTURES, 'team-policy.yaml')]);
@@ -77,6 +91,31 @@ describe('wutong-backup explain', () => {
       "  note: profile mysql added no hook: the pod has its own pre-backup annotations, and a profile's hooks only work together",
     );
     expect(run.stdout).not.toContain('post-restore');
+  });
+
+  // Velero v1.11.1 internal/hook/item_hook_handler.go L230, L312-315: only an explicit on-error Fail fails the item.
+  test('a hook without on-error is said to go on after a failure (Continue), as Velero does, not Fail as its docs say', async () => {
+    const run = await cli(['explain', '-f', '-'], podWith("{ pre.hook.backup.velero.io/command: '[\"/bin/my-dump\"]' }"));
+    expect(run.stdout).toContain(
+      '      note: no on-error: a failure of this hook is logged and Velero goes on (Continue), although its docs say Fail (Velero v1.11.1 internal/hook/item_hook_handler.go L230, L312-315)',
+    );
+  });
+
+  test("the profiles' hooks carry on-error explicitly: no note", async () => {
+    const run = await cli(['explain', '-f', '-'], podWith('{}'));
+    expect(run.stdout).toContain('pre.hook.backup.velero.io/on-error: Fail');
+    expect(run.stdout).not.toContain('note: no on-error');
+  });
+
+  // Velero v1.11.1 internal/hook/item_hook_handler.go L214-219: the legacy keys are the pre hook while pre.*command is absent.
+  test("Velero's legacy hook keys are shown as the pod's pre-backup hook, and why the policy adds none", async () => {
+    const run = await cli(['explain', '-f', '-'], podWith("{ hook.backup.velero.io/command: '[\"/bin/my-dump\"]', hook.backup.velero.io/on-error: Fail }"));
+    expect(run.stdout).toContain("    pre-backup, the pod's own annotations, kept as they are:\n      hook.backup.velero.io/command: [\"/bin/my-dump\"]\n      hook.backup.velero.io/on-error: Fail\n");
+    expect(run.stdout).toContain(
+      "      note: Velero's legacy keys (hook.backup.velero.io/*, no phase): Velero v1.11.1 runs them as the pre-backup hook because pre.hook.backup.velero.io/command is absent (internal/hook/item_hook_handler.go L214-219), so the policy adds no pre.hook.backup.velero.io/* keys",
+    );
+    expect(run.stdout).not.toContain('pre.hook.backup.velero.io/command:');
+    expect(run.stdout).toContain('rule "mysql" adds no pre.hook.backup.velero.io/* keys');
   });
 
   test('a rule that matches a container without a data volume is reported as not used, with the reason', async () => {

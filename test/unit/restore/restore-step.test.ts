@@ -49,6 +49,7 @@ const world = (over: Partial<RestoreWorld> = {}): RestoreWorld => ({
   component: component([claim('data-0', 'c1'), claim('logs-0', 'c2')]),
   restoredPods: [],
   holder: undefined,
+  markerHolder: undefined,
   backup: backupView(BACKUP, 'Completed'),
   backupVolumes: [pvb(BACKUP, 'db-0', 'data', 'data-0', 'old1'), pvb(BACKUP, 'db-0', 'logs', 'logs-0', 'old2')],
   safety: undefined,
@@ -122,20 +123,23 @@ test('the backup gone or not restorable before anything changed: failed', () => 
 const restoreView = (phase: string) => viewRestore({ metadata: { name: RESTORE, namespace: 'velero', labels: { 'wutong.io/service_id': SID } }, spec: { backupName: BACKUP, includedNamespaces: [NS] }, status: { phase } })!;
 const pvr = (pod: string, volume: string, phase = 'Completed') => viewPodVolumeRestore({ metadata: { name: `${RESTORE}-${volume}`, namespace: 'velero', labels: { 'velero.io/restore-name': RESTORE } }, spec: { volume, pod: { name: pod, namespace: NS } }, status: { phase } })!;
 
+const HOLDER = `wutong-backup-holder-${SID}`;
+const markerRunning = { name: HOLDER, uid: 'mh', phase: 'Running', creationTimestamp: '2026-12-07T10:04:50Z' };
+
 test('Velero restoring: stage Restoring, then the verdict compares what Velero wrote with what the backup holds', () => {
   expect(restoreStep(record(at('ReplacingVolumes')), world({ restore: restoreView('InProgress'), component: undefined }))).toEqual({ kind: 'advance', stage: 'Restoring', message: `Velero is restoring backup ${BACKUP}` });
   expect(restoreStep(record(at('Restoring')), world({ restore: restoreView('InProgress') }))).toEqual({ kind: 'wait', ms: RESTORE_RECHECK_MS });
-  const done = world({ restore: restoreView('Completed'), restoreVolumes: [pvr('db-0', 'data'), pvr('db-0', 'logs')] });
+  const done = world({ restore: restoreView('Completed'), restoreVolumes: [pvr('db-0', 'data'), pvr('db-0', 'logs')], markerHolder: markerRunning });
   expect(restoreStep(record(at('Restoring')), done)).toEqual({ kind: 'finish', verdict: { phase: 'Completed', message: `Velero wrote 2 of 2 volumes of backup ${BACKUP}` } });
 });
 
 test('Velero Completed with a volume it never wrote (a pod of that name existed): Failed, naming the volume and why', () => {
-  const short = world({ restore: restoreView('Completed'), restoreVolumes: [pvr('db-0', 'data')] });
+  const short = world({ restore: restoreView('Completed'), restoreVolumes: [pvr('db-0', 'data')], markerHolder: markerRunning });
   expect(restoreStep(record(at('Restoring')), short)).toEqual({
     kind: 'finish',
     verdict: { phase: 'Failed', message: `Velero wrote 1 of 2 volumes of backup ${BACKUP}; missing logs-0 (no PodVolumeRestore: a pod db-0 existed already, so Velero wrote no data through it)` },
   });
-  const failedVolume = world({ restore: restoreView('PartiallyFailed'), restoreVolumes: [pvr('db-0', 'data'), pvr('db-0', 'logs', 'Failed')] });
+  const failedVolume = world({ restore: restoreView('PartiallyFailed'), restoreVolumes: [pvr('db-0', 'data'), pvr('db-0', 'logs', 'Failed')], markerHolder: markerRunning });
   const step = restoreStep(record(at('Restoring')), failedVolume);
   expect(step.kind === 'finish' && step.verdict).toEqual({ phase: 'Failed', message: `Velero ended the restore PartiallyFailed; it wrote 1 of 2 volumes; missing logs-0 (PodVolumeRestore ${RESTORE}-logs Failed)` });
 });
@@ -152,4 +156,50 @@ test('finished: the pods Velero created are deleted once past their init contain
 test('an unreadable request fails, saying why', () => {
   const bad: RestoreRequestRecord = { name: 'restore-x', uid: 'u', resourceVersion: '1', creationTimestamp: '', request: undefined, unreadable: 'data.request is not a JSON object' };
   expect(restoreStep(bad, world())).toEqual({ kind: 'finish', verdict: { phase: 'Failed', message: 'the restore request restore-x cannot be read (data.request is not a JSON object): nothing was changed' } });
+});
+
+test('Velero refused the Restore (FailedValidation, reasons in status.validationErrors, failureReason empty: v1.11.1 pkg/controller/restore_controller.go L172-173): the verdict names the reasons', () => {
+  const refused = viewRestore({ metadata: { name: RESTORE, namespace: 'velero', labels: { 'wutong.io/service_id': SID } }, spec: { backupName: BACKUP, includedNamespaces: [NS] }, status: { phase: 'FailedValidation', validationErrors: [`Error retrieving backup: backups.velero.io "${BACKUP}" not found`] } })!;
+  const step = restoreStep(record(at('Restoring')), world({ restore: refused }));
+  expect(step.kind === 'finish' && step.verdict).toEqual({ phase: 'Failed', message: `Velero ended the restore FailedValidation: Error retrieving backup: backups.velero.io "${BACKUP}" not found; it wrote 0 of 2 volumes; missing data-0 (no PodVolumeRestore), logs-0 (no PodVolumeRestore)` });
+});
+
+// Velero v1.11.1's node agent leaves <volume>/.velero/<restore uid> (pod_volume_restore_controller.go L301-312) that its
+// non-root restore-wait cannot remove (Dockerfile L77 USER nonroot; velero-restore-helper.go L83-104; velero#8973):
+// after Velero's pods are gone and before the verdict is written, a marker holder removes it.
+describe('after Velero: its pods go, then the marker holder clears the .velero folders, then the verdict', () => {
+  const finished = (over: Partial<RestoreWorld> = {}): RestoreWorld =>
+    world({ restore: viewRestore({ metadata: { name: RESTORE, namespace: 'velero', labels: { 'wutong.io/service_id': SID } }, spec: { backupName: BACKUP, includedNamespaces: [NS] }, status: { phase: 'Completed', completionTimestamp: '2026-12-07T10:04:30Z' } })!, restoreVolumes: [pvr('db-0', 'data'), pvr('db-0', 'logs')], ...over });
+  const completed = { phase: 'Completed' as const, message: `Velero wrote 2 of 2 volumes of backup ${BACKUP}` };
+
+  test("Velero's pods first: Running ones at once, Pending ones after the grace from Velero's completion", () => {
+    expect(restoreStep(record(at('Restoring')), finished({ restoredPods: [{ name: 'db-0', uid: 'p1', phase: 'Running' }] }))).toEqual({ kind: 'clean-up', pods: [{ name: 'db-0', uid: 'p1' }] });
+    expect(restoreStep(record(at('Restoring')), finished({ restoredPods: [{ name: 'db-0', uid: 'p1', phase: 'Pending' }] }))).toEqual({ kind: 'wait', ms: RESTORE_RECHECK_MS });
+    expect(restoreStep(record(at('Restoring')), finished({ now: new Date('2026-12-07T10:06:30Z'), restoredPods: [{ name: 'db-0', uid: 'p1', phase: 'Pending' }] }))).toEqual({ kind: 'clean-up', pods: [{ name: 'db-0', uid: 'p1' }] });
+  });
+
+  test('then the marker holder on the restored claims; the verdict once it runs; it is deleted after', () => {
+    expect(restoreStep(record(at('Restoring')), finished())).toEqual({ kind: 'clear-markers', claims: [{ name: 'data-0', uid: 'c1' }, { name: 'logs-0', uid: 'c2' }], verdict: completed });
+    expect(restoreStep(record(at('Restoring')), finished({ markerHolder: { ...markerRunning, phase: 'Pending' } }))).toEqual({ kind: 'wait', ms: RESTORE_RECHECK_MS });
+    expect(restoreStep(record(at('Restoring')), finished({ markerHolder: markerRunning }))).toEqual({ kind: 'finish', verdict: completed });
+    expect(restoreStep(record(at('Completed')), world({ markerHolder: markerRunning }))).toEqual({ kind: 'clean-up', pods: [{ name: HOLDER, uid: 'mh' }] });
+  });
+
+  test('a marker holder that failed, or did not run in time: the verdict stands, with a note saying the folders stayed', () => {
+    const failed = restoreStep(record(at('Restoring')), finished({ markerHolder: { ...markerRunning, phase: 'Failed' } }));
+    expect(failed).toEqual({ kind: 'finish', verdict: { phase: 'Completed', message: `${completed.message}; the .velero folders Velero left in data-0, logs-0 could not be removed (marker holder ${HOLDER} failed: kubectl logs ${HOLDER} -c clear-restore-markers)` } });
+    const stuck = restoreStep(record(at('Restoring')), finished({ now: new Date('2026-12-07T10:07:00Z'), markerHolder: { ...markerRunning, phase: 'Pending', creationTimestamp: '2026-12-07T10:04:50Z', waiting: 'ImagePullBackOff: no pull' } }));
+    expect(stuck).toEqual({ kind: 'finish', verdict: { phase: 'Completed', message: `${completed.message}; the .velero folders Velero left in data-0, logs-0 were not removed: marker holder ${HOLDER} did not run in 120 s (ImagePullBackOff: no pull)` } });
+  });
+
+  test('another holder has the name (a backup on stop): after it; the component started meanwhile: no holder beside it, the note says so', () => {
+    expect(restoreStep(record(at('Restoring')), finished({ holder: { name: HOLDER, serving: 'backup x' } }))).toEqual({ kind: 'wait', ms: RESTORE_RECHECK_MS });
+    const started = finished({ component: component([claim('data-0', 'c1'), claim('logs-0', 'c2')], [pod('db-0')], true) });
+    expect(restoreStep(record(at('Restoring')), started)).toEqual({ kind: 'finish', verdict: { phase: 'Completed', message: `${completed.message}; the .velero folders Velero left in data-0, logs-0 were not removed: the component was started (StatefulSet gr0123)` } });
+  });
+
+  test('nothing written (Velero refused the Restore): no holder, the verdict at once', () => {
+    const refused = world({ restore: restoreView('FailedValidation') });
+    expect(restoreStep(record(at('Restoring')), refused).kind).toBe('finish');
+  });
 });

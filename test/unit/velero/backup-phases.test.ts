@@ -1,3 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
 import { isRestorable, isUnfinishedBackup, isUnfinishedRestore } from '../../../src/velero/backup-phases.js';
 import { viewBackup, viewPodVolumeBackup, viewRestore } from '../../../src/velero/velero-views.js';
 
@@ -47,5 +51,31 @@ describe('isRestorable', () => {
 
   test.each(['PartiallyFailed', 'Failed', 'InProgress', 'Deleting', undefined])('a backup in phase %s is not restorable, even with volume data', (phase) => {
     expect(isRestorable(backup(phase), [volume])).toBe(false);
+  });
+});
+
+// The phase enums of the CRDs the e2e cluster installs (<repo>/../shared/velero-crds, as test/e2e/cluster/cluster.ts
+// reads them): every phase a supported Velero can write is classified, and the two Backup phases added since v1.11.1
+// (Queued and ReadyToStart, new in v1.18.0: vmware-tanzu/velero v1.18.0 pkg/apis/velero/v1/backup_types.go L299-303,
+// absent at v1.17.2) block a second backup.
+describe('the phases of the Velero CRDs', () => {
+  const crdDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'shared', 'velero-crds');
+  const phasesOf = (version: string, kind: 'backups' | 'restores'): string[] => {
+    const crd = parse(readFileSync(join(crdDir, version, `velero.io_${kind}.yaml`), 'utf8')) as {
+      spec: { versions: Array<{ schema: { openAPIV3Schema: { properties: { status: { properties: { phase: { enum: string[] } } } } } } }> };
+    };
+    return crd.spec.versions[0]?.schema.openAPIV3Schema.properties.status.properties.phase.enum ?? [];
+  };
+
+  test('v1.18.1 added exactly Queued and ReadyToStart to the Backup phases of v1.11.1, and both block a new backup', () => {
+    const added = phasesOf('v1.18.1', 'backups').filter((p) => !phasesOf('v1.11.1', 'backups').includes(p));
+    expect(added).toEqual(['Queued', 'ReadyToStart']);
+    for (const phase of added) expect(isUnfinishedBackup(backup(phase))).toBe(true);
+  });
+
+  test.each(['v1.11.1', 'v1.18.1'])('every Backup and Restore phase of %s is either running or finished as Velero means it', (version) => {
+    const finished = ['Completed', 'PartiallyFailed', 'Failed', 'FailedValidation'];
+    for (const phase of phasesOf(version, 'backups')) expect(isUnfinishedBackup(backup(phase))).toBe(![...finished, 'Deleting'].includes(phase));
+    for (const phase of phasesOf(version, 'restores')) expect(isUnfinishedRestore(restore(phase))).toBe(!finished.includes(phase));
   });
 });

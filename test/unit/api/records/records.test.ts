@@ -157,3 +157,28 @@ describe('restores that replace (src/restore/): the record follows the controlle
     expect(restoreRecord(veleroCompleted, [])).toMatchObject({ status: 'Failed', stage: 'Failed', failure_reason: 'Velero wrote 0 of 1 volume', safety_backup_id: 'safe', completed_at: '2026-12-07 10:06:00' });
   });
 });
+
+// Velero v1.11.1 refuses a Backup or Restore before starting it with phase FailedValidation and its reasons in
+// status.validationErrors, leaving failureReason empty (pkg/controller/backup_controller.go L250-252,
+// pkg/controller/restore_controller.go L172-173): the record's failure_reason must say why all the same.
+describe('a FailedValidation backup or restore shows Velero\'s validation errors as its failure_reason', () => {
+  const readOnly = 'backup can\'t be created because backup storage location default is currently in read-only mode';
+
+  test('backup: the reasons, joined', () => {
+    const refused = viewBackup({ metadata: { name: 'b' }, status: { phase: 'FailedValidation', validationErrors: [readOnly, 'encountered labelSelector as well as orLabelSelectors in backup spec, only one can be specified'] } })!;
+    expect(backupRecord(refused, [], '')).toMatchObject({
+      status: 'FailedValidation',
+      failure_reason: `${readOnly}; encountered labelSelector as well as orLabelSelectors in backup spec, only one can be specified`,
+    });
+  });
+
+  test('restore made elsewhere (no request record): the reasons', () => {
+    const refused = viewRestore({ metadata: { name: 'r', labels: { 'wutong.io/service_id': SID } }, spec: { backupName: 'b' }, status: { phase: 'FailedValidation', validationErrors: ['Error retrieving backup: backups.velero.io "b" not found'] } })!;
+    expect(restoreRecord(refused, [])).toMatchObject({ status: 'FailedValidation', failure_reason: 'Error retrieving backup: backups.velero.io "b" not found' });
+  });
+
+  test('a failureReason, when Velero wrote one, is what the record shows', () => {
+    const failed = viewBackup({ metadata: { name: 'b' }, status: { phase: 'Failed', failureReason: 'get a backup with status "InProgress" during the server starting, mark it as "Failed"', validationErrors: ['old'] } })!;
+    expect(backupRecord(failed, [], '').failure_reason).toBe('get a backup with status "InProgress" during the server starting, mark it as "Failed"');
+  });
+});
