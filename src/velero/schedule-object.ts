@@ -8,6 +8,8 @@ import type { BackupTtl } from './backup-ttl.js';
 import { backupLabels, backupSpec } from './backup-object.js';
 import { VELERO_ANNOTATION, VELERO_LABEL } from './velero-labels.js';
 import { VELERO_API_VERSION, VELERO_KINDS, type VeleroObject } from './velero-resources.js';
+import { quietCronStatus } from './schedule-cron-change.js';
+import type { ScheduleView } from './velero-views.js';
 
 export interface ScheduleInput {
   name: string;
@@ -45,10 +47,11 @@ export function buildSchedule(input: ScheduleInput): VeleroObject {
  * JSON merge patch (application/merge-patch+json) for PUT /backup/schedule:
  * what the region API's update changes (cron, TTL, desc, last modifier),
  * plus defaultVolumesToFsBackup false (see backupSpec), nothing else, so
- * Velero's status and other fields are left alone. The creator stays who
- * created it.
+ * Velero's status and other fields are left alone, except status.lastBackup
+ * when the new cron would make Velero back up at once (schedule-cron-change.ts).
+ * The creator stays who created it.
  */
-export function scheduleUpdatePatch(change: {
+export function scheduleUpdatePatch(existing: ScheduleView, now: Date, change: {
   cron: string;
   ttl: BackupTtl;
   desc: string;
@@ -58,6 +61,7 @@ export function scheduleUpdatePatch(change: {
   /** Ours (rule, keep); null removes one. */
   annotations?: Record<string, string | null>;
 }): Record<string, unknown> {
+  const status = quietCronStatus(existing, change.cron, now);
   return {
     metadata: {
       labels: { [VELERO_LABEL.backupTtl]: change.ttl.label, ...change.labels },
@@ -65,5 +69,6 @@ export function scheduleUpdatePatch(change: {
     },
     // A Schedule made before Backups read the webhook's include list is brought to it on its next update.
     spec: { schedule: change.cron, template: { ttl: change.ttl.spec, defaultVolumesToFsBackup: false } },
+    ...(status !== undefined ? { status } : {}),
   };
 }

@@ -4,7 +4,7 @@ import { buildDeleteBackupRequest } from '../../../src/velero/delete-backup-requ
 import { buildDownloadRequest } from '../../../src/velero/download-request.js';
 import { buildRestore, RESTORE_EXCLUDED_RESOURCES } from '../../../src/velero/restore-object.js';
 import { buildSchedule, scheduleUpdatePatch } from '../../../src/velero/schedule-object.js';
-import { viewBackup } from '../../../src/velero/velero-views.js';
+import { viewBackup, viewSchedule } from '../../../src/velero/velero-views.js';
 
 const SID = '0123456789abcdef0123456789abcdef';
 const TTL_30D = parseBackupTtl('30d')!;
@@ -88,7 +88,8 @@ test("Schedule: its template is exactly the Backup's spec, its labels the Backup
 });
 
 test('Schedule update: a merge patch of cron, TTL (label and spec), desc and last modifier; never the creator', () => {
-  expect(scheduleUpdatePatch({ cron: '@daily', ttl: parseBackupTtl('7d')!, desc: 'daily now', operator: 'carol' })).toEqual({
+  const existing = viewSchedule({ metadata: { name: 's', creationTimestamp: '2026-01-01T00:00:00Z' }, spec: { schedule: '0 2 * * *' } })!;
+  expect(scheduleUpdatePatch(existing, new Date('2026-01-01T00:10:00Z'), { cron: '@daily', ttl: parseBackupTtl('7d')!, desc: 'daily now', operator: 'carol' })).toEqual({
     metadata: { labels: { 'wutong.io/backup-ttl': '7d' }, annotations: { 'wutong.io/desc': 'daily now', 'wutong.io/last_modifier': 'carol' } },
     spec: { schedule: '@daily', template: { ttl: '168h0m0s', defaultVolumesToFsBackup: false } },
   });
