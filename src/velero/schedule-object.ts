@@ -2,6 +2,8 @@
 // makes both), so a scheduled Backup and a manual one back up the same thing.
 // Velero copies the Schedule's labels onto each Backup it makes and adds
 // velero.io/schedule-name: that is how records tell Scheduled from Manual.
+// It copies every annotation too (v1.11.1 pkg/builder/backup_builder.go
+// L112-114), so a Schedule carries only SCHEDULE_ANNOTATIONS.
 // template.metadata stays unset on purpose: when it has labels, newer Velero
 // uses those instead of the Schedule's (pkg/builder BackupBuilder.FromSchedule).
 import type { BackupTtl } from './backup-ttl.js';
@@ -10,6 +12,28 @@ import { VELERO_ANNOTATION, VELERO_LABEL } from './velero-labels.js';
 import { VELERO_API_VERSION, VELERO_KINDS, type VeleroObject } from './velero-resources.js';
 import { quietCronStatus } from './schedule-cron-change.js';
 import type { ScheduleView } from './velero-views.js';
+
+/**
+ * Every annotation a Schedule of ours carries, each read on the Schedule:
+ * desc, creator, last modifier by the schedule record (the console's
+ * BackupSchedule), rule by the policy side (which rule protects a stopped
+ * component), keep by retention. On each Backup Velero copies them to, desc
+ * and creator are what the backup record shows (desc, operator), as with
+ * the region API's Schedules; rule, keep and last modifier are read from no
+ * Backup. Nothing a Backup reader takes as the Backup's own (its data
+ * state, coverage, announced phase, request digest, safety links) is ever
+ * put on a Schedule: every scheduled Backup would carry it.
+ */
+export const SCHEDULE_ANNOTATIONS = [
+  VELERO_ANNOTATION.desc,
+  VELERO_ANNOTATION.creator,
+  VELERO_ANNOTATION.lastModifier,
+  VELERO_ANNOTATION.scheduleRule,
+  VELERO_ANNOTATION.keep,
+] as const;
+
+/** Ours beyond desc, creator and last modifier (which the builders set from the request). */
+type OwnScheduleAnnotation = typeof VELERO_ANNOTATION.scheduleRule | typeof VELERO_ANNOTATION.keep;
 
 export interface ScheduleInput {
   name: string;
@@ -24,7 +48,7 @@ export interface ScheduleInput {
   /** Ours, beside the Backup labels (schedule source): Velero copies them onto each Backup too. */
   labels?: Record<string, string>;
   /** Ours (rule, keep). */
-  annotations?: Record<string, string>;
+  annotations?: Partial<Record<OwnScheduleAnnotation, string>>;
   /** Created paused: a stopped component's data cannot change. */
   paused?: boolean;
 }
@@ -58,8 +82,8 @@ export function scheduleUpdatePatch(existing: ScheduleView, now: Date, change: {
   operator: string;
   /** Ours (schedule source); null removes one. */
   labels?: Record<string, string | null>;
-  /** Ours (rule, keep); null removes one. */
-  annotations?: Record<string, string | null>;
+  /** Ours (rule, keep), and the creator when the API takes a policy Schedule over; null removes one. */
+  annotations?: Partial<Record<OwnScheduleAnnotation | typeof VELERO_ANNOTATION.creator, string | null>>;
 }): Record<string, unknown> {
   const status = quietCronStatus(existing, change.cron, now);
   return {
