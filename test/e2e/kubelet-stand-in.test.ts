@@ -76,5 +76,10 @@ test('a pod with a readiness gate is Running but not Ready until the gate\'s con
   expect((await apiRequest(clusterInfo(), 'PATCH', `/api/v1/namespaces/${namespace}/pods/gated/status`, { status: { conditions: [{ type: gate, status: 'False' }] } }, 'application/strategic-merge-patch+json')).status).toBe(200);
   await eventually(async () => ((await readyOf())?.message === `the status of pod readiness gate "${gate}" is not "True", but False` ? true : undefined), 'Ready False naming the gate\'s status');
   expect((await apiRequest(clusterInfo(), 'PATCH', `/api/v1/namespaces/${namespace}/pods/gated/status`, { status: { conditions: [{ type: gate, status: 'True' }] } }, 'application/strategic-merge-patch+json')).status).toBe(200);
-  await eventually(async () => ((await readyOf())?.status === 'True' ? true : undefined), 'Ready once the gate is True');
+  const ready = await eventually(async () => {
+    const c = await readyOf();
+    return c?.status === 'True' ? c : undefined;
+  }, 'Ready once the gate is True');
+  expect(ready.reason).toBeUndefined();
+  expect(ready.message).toBeUndefined();
 });

@@ -133,8 +133,11 @@ export async function startKubeletStandIn(nodeName: string, options: KubeletStan
     const { name, namespace } = pod.metadata ?? {};
     if (!name || !namespace) return;
     const ready = podReadyCondition(pod, now());
-    if (pod.status?.conditions?.find((c) => c.type === 'Ready')?.status === ready.status) return;
-    ok(await apiRequest(info, 'PATCH', `/api/v1/namespaces/${namespace}/pods/${name}/status`, { status: { conditions: [ready] } }, 'application/strategic-merge-patch+json'),
+    const current = pod.status?.conditions?.find((c) => c.type === 'Ready');
+    if (current?.status === ready.status && current.reason === ready.reason && current.message === ready.message) return;
+    // A strategic merge patch merges into the condition of that type: null removes a reason and message that no longer hold.
+    const condition = { ...ready, reason: ready.reason ?? null, message: ready.message ?? null };
+    ok(await apiRequest(info, 'PATCH', `/api/v1/namespaces/${namespace}/pods/${name}/status`, { status: { conditions: [condition] } }, 'application/strategic-merge-patch+json'),
       `reporting ${namespace}/${name} Ready ${ready.status}`, [404]);
   };
 
