@@ -100,6 +100,15 @@ test('the same edit with status.lastBackup set to the time of the edit, in the o
   expect((await readSchedule('quiet-edit')).status?.phase).toBe('Enabled');
 });
 
+test('after a run of its own, a status.lastBackup someone else writes is read as Velero reads it (L246-257: status, not memory)', async () => {
+  const now = Date.now();
+  await schedule('rewritten', dailyAt(now - HOUR), now - 2 * HOUR);
+  await oneBackup('rewritten');
+  // Its last backup said to be two hours back, and a spec with a run an hour back: due again at once.
+  await patchSchedule('rewritten', { spec: { schedule: dailyAt(now - HOUR + 60_000) }, status: { lastBackup: kubeTime(now - 2 * HOUR) } });
+  await eventually(async () => ((await backupsOf('rewritten')).length === 2 ? true : undefined), 'a second backup from the rewritten lastBackup', 15_000, 100);
+});
+
 test('paused: ignored (L73-79); resumed after a missed run: one backup at once (skipImmediately is v1.13)', async () => {
   const now = Date.now();
   await schedule('resumed', dailyAt(now - HOUR), now - 2 * HOUR, { paused: true });
