@@ -5,8 +5,17 @@
 // One Schedule per component. A Schedule set through the API (source api,
 // or one the region API made, which has no source label) overrides the
 // policy: the policy side never changes or deletes it, only pauses it while
-// the component is stopped and resumes it when it runs; it goes when the
+// the component is stopped and resumes it once it is Ready; it goes when the
 // component is deleted. A policy Schedule follows its rule's protection.
+//
+// Resumed only once every replica is Ready (component-readiness.ts): Velero
+// v1.11.1 computes the next run from status.lastBackup
+// (pkg/controller/schedule_controller.go L246-257; skipImmediately came with
+// v1.13), so resuming after a missed run backs up at once, and the backup's
+// hooks must find a database that answers. That one catch-up backup is
+// wanted: it is the first copy of what the component wrote since it started
+// again, and it runs once the component is Ready. Velero makes one, never
+// one per missed run (L229-231).
 import type { ComponentState } from '../components/component-registry.js';
 import type { ComponentProtection } from './component-protection.js';
 import { EVENT_REASON } from './event-reasons.js';
@@ -30,6 +39,8 @@ export interface ScheduleSubject {
   serviceId: string;
   namespace: string;
   state: ComponentState;
+  /** Running with every replica Ready (componentReady): only then is a paused Schedule resumed. */
+  ready: boolean;
 }
 
 export interface ScheduleSettings {
@@ -76,8 +87,8 @@ function onVersion(schedule: ScheduleView, patch: Record<string, unknown>): Reco
   return { ...patch, metadata: { ...metadata, resourceVersion: schedule.metadata.resourceVersion } };
 }
 
-function updateAction(schedule: ScheduleView, protection: ComponentProtection): ScheduleAction {
-  const patch = scheduleUpdatePatch({
+function updateAction(schedule: ScheduleView, protection: ComponentProtection, now: Date): ScheduleAction {
+  const patch = scheduleUpdatePatch(schedule, now, {
     cron: protection.schedule,
     ttl: protection.ttl,
     desc: policyDesc(protection),
@@ -93,18 +104,25 @@ function updateAction(schedule: ScheduleView, protection: ComponentProtection): 
   };
 }
 
-function pauseAction(schedule: ScheduleView, paused: boolean): ScheduleAction | undefined {
-  if ((schedule.spec.paused ?? false) === paused) return undefined;
+/** Paused while stopped, resumed once Ready; a running component that is not Ready yet keeps what it has (undefined). */
+function wantsPaused(component: ScheduleSubject): boolean | undefined {
+  if (component.state === 'stopped') return true;
+  return component.ready ? false : undefined;
+}
+
+function pauseAction(schedule: ScheduleView, paused: boolean | undefined): ScheduleAction | undefined {
+  if (paused === undefined || (schedule.spec.paused ?? false) === paused) return undefined;
   const name = schedule.metadata.name;
   // No version precondition: pausing follows the component whichever source the Schedule has.
   return paused
     ? { kind: 'patch', name, patch: { spec: { paused: true } }, reason: EVENT_REASON.schedulePaused, message: `Schedule ${name} paused: the component is stopped` }
-    : { kind: 'patch', name, patch: { spec: { paused: false } }, reason: EVENT_REASON.scheduleResumed, message: `Schedule ${name} resumed: the component is running` };
+    : { kind: 'patch', name, patch: { spec: { paused: false } }, reason: EVENT_REASON.scheduleResumed, message: `Schedule ${name} resumed: every replica of the component is Ready` };
 }
 
 function createAction(component: ScheduleSubject, protection: ComponentProtection, settings: ScheduleSettings): ScheduleAction {
   const name = scheduleName(component);
-  const paused = component.state === 'stopped';
+  // Created paused unless Ready: resuming is then the one place that decides when backups start.
+  const paused = wantsPaused(component) !== false;
   return {
     kind: 'create',
     object: buildSchedule({
@@ -122,7 +140,7 @@ function createAction(component: ScheduleSubject, protection: ComponentProtectio
       paused,
     }),
     reason: EVENT_REASON.scheduleCreated,
-    message: `Schedule ${name} created from policy rule ${protection.rule}: cron ${protection.schedule}, ttl ${protection.ttl.label}, keep ${protection.keep ?? 'all'}${paused ? ', paused: the component is stopped' : ''}`,
+    message: `Schedule ${name} created from policy rule ${protection.rule}: cron ${protection.schedule}, ttl ${protection.ttl.label}, keep ${protection.keep ?? 'all'}${paused ? `, paused: the component is ${component.state === 'stopped' ? 'stopped' : 'not Ready yet'}` : ''}`,
   };
 }
 
@@ -138,12 +156,14 @@ const remove = (schedule: ScheduleView, why: string): ScheduleAction => ({
  * none when they already are. `component` undefined means nothing of it is
  * left; `existing` are every Schedule of it (its service_id label and its
  * namespace as the scope: velero-scope.ts), never another namespace's.
+ * `now` is when a cron change takes effect (schedule-cron-change.ts).
  */
 export function desiredSchedule(
   component: ScheduleSubject | undefined,
   protection: ComponentProtection | undefined,
   existing: readonly ScheduleView[],
   settings: ScheduleSettings,
+  now: Date,
 ): ScheduleAction[] {
   const live = existing.filter((s) => s.metadata.deletionTimestamp === undefined);
   if (component === undefined || component.state === 'deleted') return live.map((s) => remove(s, 'the component is deleted'));
@@ -155,9 +175,9 @@ export function desiredSchedule(
   }
   if (scheduleSource(keeper) === SCHEDULE_SOURCE.policy) {
     if (protection === undefined) return [...actions, remove(keeper, 'no policy rule protects the component any more')];
-    if (!followsProtection(keeper, protection)) actions.push(updateAction(keeper, protection));
+    if (!followsProtection(keeper, protection)) actions.push(updateAction(keeper, protection, now));
   }
-  const pause = pauseAction(keeper, component.state === 'stopped');
+  const pause = pauseAction(keeper, wantsPaused(component));
   if (pause !== undefined) actions.push(pause);
   return actions;
 }

@@ -1,7 +1,9 @@
 // Keeps every component's Velero Schedule as desired-schedule.ts says:
 // created for what a policy rule protects, paused while the component is
 // stopped, resumed when it runs, deleted with the component or its
-// protection. Keyed by component, (namespace, service_id); the periodic
+// protection. Resumed only once every replica is Ready (component-readiness.ts:
+// the registry's pods carry their Ready condition, so a pod turning Ready
+// queues its component). Keyed by component, (namespace, service_id); the periodic
 // resync looks at every component and at every component a cached Schedule
 // is scoped to, which is the
 // sweep that removes Schedules a crash (or the region API) left behind.
@@ -10,6 +12,7 @@ import type { Logger } from 'pino';
 import { AlreadyExists } from '../velero/velero-ports.js';
 import type { ComponentSnapshot } from '../components/component-registry.js';
 import { scheduleComponent } from '../velero/velero-scope.js';
+import { componentReady } from '../components/component-readiness.js';
 import { identityOf, type ComponentKey } from '../components/component-key.js';
 import { viewSchedule, type ScheduleView } from '../velero/velero-views.js';
 import { componentProtection, scheduleRule } from './component-protection.js';
@@ -27,7 +30,7 @@ const SYNC_POLL_MS = 1_000;
 
 function decide(deps: ControllerDeps, component: ComponentSnapshot | undefined, schedules: readonly ScheduleView[]): ScheduleAction[] {
   const protection = componentProtection(deps.policy.current(), component, scheduleRule(schedules));
-  return desiredSchedule(component, protection, schedules, deps.settings);
+  return desiredSchedule(component && { ...component, ready: componentReady(component) }, protection, schedules, deps.settings, new Date());
 }
 
 async function perform(deps: ControllerDeps, action: ScheduleAction): Promise<void> {

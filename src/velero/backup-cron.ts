@@ -14,7 +14,8 @@
 //   - @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly;
 //   - @every <Go duration> (time.ParseDuration), above zero.
 // It rejects what robfig tolerates but nobody means: empty list items ("1,,2"),
-// signs ("+5"), "*-5", leading or trailing whitespace, negative or zero @every.
+// signs ("+5"), "*-5", leading or trailing whitespace, negative or zero @every,
+// and (isBackupCron) a spec that never runs, which Velero runs every minute.
 // Run times (parseBackupCron(...).next) are robfig's Schedule.Next in UTC,
 // checked against real Go output (test/fixtures/go-robfig-next): coverage
 // needs them to say when a component's next backup is due. The Velero
@@ -159,6 +160,13 @@ export function parseBackupCron(text: string): BackupCron | undefined {
   return fieldsSchedule(parsed);
 }
 
+/**
+ * Whether Velero runs the spec as its author means it. One with no run
+ * within five years ("0 0 30 2 *") is accepted by robfig, whose Next then
+ * gives the zero time, and Velero v1.11.1 finds now after it: due at every
+ * check, a backup a minute (pkg/controller/schedule_controller.go L246-257):
+ * refused.
+ */
 export function isBackupCron(text: string): boolean {
-  return parseBackupCron(text) !== undefined;
+  return parseBackupCron(text)?.next(new Date()) !== undefined;
 }

@@ -1,7 +1,8 @@
 import { jest } from '@jest/globals';
 import type { CoreV1Api } from '@kubernetes/client-node';
 import { apiStatus } from '../../src/kube/api-error.js';
-import { clients, createNamespace, deleteNamespace } from './support/kube.js';
+import { apiRequest } from './cluster/cluster.js';
+import { clients, clusterInfo, createNamespace, deleteNamespace } from './support/kube.js';
 import { startKubeletStandIn, type KubeletStandIn } from './support/kubelet-stand-in.js';
 import { plainPod } from './support/pods.js';
 import { eventually } from './support/wait.js';
@@ -61,4 +62,24 @@ test('completes a deletion like a kubelet: the pod stays for its grace period, t
   }, 'the pod to be gone', 30_000);
   // deletionTimestamp has one-second resolution: allow that much early.
   expect(Date.now() - deletedAt).toBeGreaterThanOrEqual(3_000);
+});
+
+test('a pod with a readiness gate is Running but not Ready until the gate\'s condition is True (kubernetes v1.20 pkg/kubelet/status/generate.go GeneratePodReadyCondition)', async () => {
+  const gate = 'example.com/answers';
+  const body = plainPod('gated', { run: 'yes' });
+  body.spec = { ...body.spec!, readinessGates: [{ conditionType: gate }] };
+  await core.createNamespacedPod({ namespace, body });
+  const readyOf = async () => (await core.readNamespacedPod({ namespace, name: 'gated' })).status?.conditions?.find((c) => c.type === 'Ready');
+  const unready = await eventually(async () => ((await core.readNamespacedPod({ namespace, name: 'gated' })).status?.phase === 'Running' ? readyOf() : undefined), 'gated Running');
+  expect(unready).toMatchObject({ status: 'False', reason: 'ReadinessGatesNotReady', message: `corresponding condition of pod readiness gate "${gate}" does not exist.` });
+  // Another party (a load balancer controller, here the test) writes the gate's condition; the kubelet then reports Ready.
+  expect((await apiRequest(clusterInfo(), 'PATCH', `/api/v1/namespaces/${namespace}/pods/gated/status`, { status: { conditions: [{ type: gate, status: 'False' }] } }, 'application/strategic-merge-patch+json')).status).toBe(200);
+  await eventually(async () => ((await readyOf())?.message === `the status of pod readiness gate "${gate}" is not "True", but False` ? true : undefined), 'Ready False naming the gate\'s status');
+  expect((await apiRequest(clusterInfo(), 'PATCH', `/api/v1/namespaces/${namespace}/pods/gated/status`, { status: { conditions: [{ type: gate, status: 'True' }] } }, 'application/strategic-merge-patch+json')).status).toBe(200);
+  const ready = await eventually(async () => {
+    const c = await readyOf();
+    return c?.status === 'True' ? c : undefined;
+  }, 'Ready once the gate is True');
+  expect(ready.reason).toBeUndefined();
+  expect(ready.message).toBeUndefined();
 });

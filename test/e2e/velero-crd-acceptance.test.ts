@@ -144,11 +144,17 @@ describe.each(['1.11.1', '1.18.1'] as const)('Velero %s CRDs', (version) => {
       operator: 'bob',
     };
     const schedule = buildSchedule(input);
-    expect(lostFields(schedule, await createAndRead(conn(), 'schedules', schedule, name))).toEqual([]);
+    const created = await createAndRead(conn(), 'schedules', schedule, name);
+    expect(lostFields(schedule, created)).toEqual([]);
 
     const weekly = parseBackupTtl('7d');
     if (weekly === undefined) throw new Error('7d must parse');
-    const patch = scheduleUpdatePatch({ cron: '@every 12h', ttl: weekly, desc: 'twice a day', operator: 'carol' });
+    // Made 13 hours "ago": under @every 12h Velero would back up at once, so the patch carries status.lastBackup
+    // (schedule-cron-change.ts), which lands only because v1.11.1's Schedule CRD has no status subresource.
+    const existing = viewSchedule(created);
+    if (existing === undefined) throw new Error('the stored Schedule must have a view');
+    const patch = scheduleUpdatePatch(existing, new Date(Date.parse(existing.metadata.creationTimestamp) + 13 * 3_600_000), { cron: '@every 12h', ttl: weekly, desc: 'twice a day', operator: 'carol' });
+    expect(patch).toHaveProperty(['status', 'lastBackup']);
     expectStatus(await apiRequest(conn(), 'PATCH', veleroPath(NAMESPACE, 'schedules', name), patch, 'application/merge-patch+json'), 200, 'patch schedule');
     const res = await apiRequest(conn(), 'GET', veleroPath(NAMESPACE, 'schedules', name));
     expectStatus(res, 200, 'get schedule');

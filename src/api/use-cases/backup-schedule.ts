@@ -43,7 +43,7 @@ export function getSchedule(deps: BackupApiDeps, component: Component): BackupSc
 async function writeApiSchedule(deps: BackupApiDeps, existing: ScheduleView, request: ScheduleRequest): Promise<BackupSchedule> {
   const takeover = scheduleSource(existing) === SCHEDULE_SOURCE.policy;
   const keep = request.keep !== undefined ? String(request.keep) : takeover ? null : undefined;
-  const patch = scheduleUpdatePatch({
+  const patch = scheduleUpdatePatch(existing, new Date(), {
     cron: request.cron,
     ttl: request.ttl ?? DEFAULT_BACKUP_TTL,
     desc: request.desc,

@@ -76,6 +76,8 @@ export interface TestbedOptions {
    * stand-in copies its volumes with restic and runs its hooks (data mode).
    */
   data?: { workload: Omit<WutongWorkload, 'storageClassName'> };
+  /** The Velero stand-in's schedule clock speed (default 60: a minute a second); 1 runs Schedules on the real clock the controller reads. */
+  veleroTimeScale?: number;
 }
 
 /** The example ClusterRole the README tells platform teams to bind for the console. */
@@ -133,7 +135,7 @@ export async function startBackupApiTestbed(options: TestbedOptions): Promise<Ba
       node = await startDataNode(nodeName);
       kubelet = node.kubelet;
     }
-    velero = await startVeleroStandIn(info, { namespace: VELERO_NAMESPACE, timeScale: 60, stepMs: 100, ...(node ? { nodes: [node.runtime] } : {}) });
+    velero = await startVeleroStandIn(info, { namespace: VELERO_NAMESPACE, timeScale: options.veleroTimeScale ?? 60, stepMs: 100, ...(node ? { nodes: [node.runtime] } : {}) });
     await velero.setStorageLocation('default', 'Available');
     namespace = await createNamespace(core, options.suite, options.env ? { tenant: { name: E2E_TENANT, env: options.env } } : {});
     consoleNamespace = await createNamespace(core, `${options.suite}-console`, { tenant: false });

@@ -12,7 +12,8 @@ import { clusterInfo } from './kube.js';
  * a test helper that never misses an event is worth more than its latency.
  *
  * Without options it pretends: no process runs, every pod is reported
- * Running and Ready at once. Given a PodHost (the data-bearing node,
+ * Running at once, and Ready unless a readiness gate of it is not True
+ * (podReadyCondition; the test plays whoever writes the gate's condition). Given a PodHost (the data-bearing node,
  * data-node.ts), the host runs the pods for real and says what their status
  * is; the loop reports it, completes deletions once the host has stopped
  * the containers, and tells the host of pods gone from the API
@@ -29,8 +30,29 @@ export interface KubeletStandIn {
 
 export interface PodJson {
   metadata?: { name?: string; namespace?: string; uid?: string; deletionTimestamp?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec?: { nodeName?: string; containers?: { name: string; image?: string }[] };
-  status?: { phase?: string; conditions?: { type: string; status: string }[] };
+  spec?: { nodeName?: string; containers?: { name: string; image?: string }[]; readinessGates?: { conditionType: string }[] };
+  status?: { phase?: string; conditions?: { type: string; status: string; reason?: string; message?: string }[] };
+}
+
+/**
+ * The pod's Ready condition once its containers are ready, as the kubelet
+ * generates it (kubernetes v1.20 pkg/kubelet/status/generate.go
+ * GeneratePodReadyCondition): True only when the condition of every
+ * spec.readinessGates entry is present and "True" (another party, not the
+ * kubelet, writes those), else False with reason ReadinessGatesNotReady and
+ * the same messages.
+ */
+export function podReadyCondition(pod: PodJson, t: string): { type: string; status: string; lastTransitionTime: string; reason?: string; message?: string } {
+  const conditions = pod.status?.conditions ?? [];
+  const unready: string[] = [];
+  for (const gate of pod.spec?.readinessGates ?? []) {
+    const c = conditions.find((k) => k.type === gate.conditionType);
+    if (c === undefined) unready.push(`corresponding condition of pod readiness gate "${gate.conditionType}" does not exist.`);
+    else if (c.status !== 'True') unready.push(`the status of pod readiness gate "${gate.conditionType}" is not "True", but ${c.status}`);
+  }
+  return unready.length === 0
+    ? { type: 'Ready', status: 'True', lastTransitionTime: t }
+    : { type: 'Ready', status: 'False', reason: 'ReadinessGatesNotReady', message: unready.join(', '), lastTransitionTime: t };
 }
 
 /** What runs the pods of a node that runs them for real (data-pod-host.ts). */
@@ -91,7 +113,7 @@ export async function startKubeletStandIn(nodeName: string, options: KubeletStan
     }
     if (host) return; // the host reports its status on the next tick
     const t = now();
-    const conditions = ['PodScheduled', 'Initialized', 'ContainersReady', 'Ready'].map((type) => ({ type, status: 'True', lastTransitionTime: t }));
+    const conditions = [...['PodScheduled', 'Initialized', 'ContainersReady'].map((type) => ({ type, status: 'True', lastTransitionTime: t })), podReadyCondition(pod, t)];
     ok(await apiRequest(info, 'PATCH', `${base}/status`, {
       status: {
         phase: 'Running',
@@ -104,6 +126,19 @@ export async function startKubeletStandIn(nodeName: string, options: KubeletStan
         })),
       },
     }, 'application/strategic-merge-patch+json'), `reporting ${namespace}/${name} Running`, [404]);
+  };
+
+  // A readiness gate's condition changed (someone else writes it): the kubelet generates Ready again on its next sync of the pod.
+  const regate = async (pod: PodJson): Promise<void> => {
+    const { name, namespace } = pod.metadata ?? {};
+    if (!name || !namespace) return;
+    const ready = podReadyCondition(pod, now());
+    const current = pod.status?.conditions?.find((c) => c.type === 'Ready');
+    if (current?.status === ready.status && current.reason === ready.reason && current.message === ready.message) return;
+    // A strategic merge patch merges into the condition of that type: null removes a reason and message that no longer hold.
+    const condition = { ...ready, reason: ready.reason ?? null, message: ready.message ?? null };
+    ok(await apiRequest(info, 'PATCH', `/api/v1/namespaces/${namespace}/pods/${name}/status`, { status: { conditions: [condition] } }, 'application/strategic-merge-patch+json'),
+      `reporting ${namespace}/${name} Ready ${ready.status}`, [404]);
   };
 
   const finishDeletion = (pod: PodJson): void => {
@@ -161,6 +196,7 @@ export async function startKubeletStandIn(nodeName: string, options: KubeletStan
       for (const pod of items) {
         if (pod.metadata?.deletionTimestamp) finishDeletion(pod);
         else if (pod.status?.phase !== 'Running') await run(pod);
+        else if (pod.spec?.readinessGates?.length) await regate(pod);
       }
     }
     for (const { namespace, labelSelector } of told) {

@@ -70,11 +70,18 @@ import {
  *   request unprocessed and retried with controller-runtime's backoff;
  *   expired requests are deleted.
  * - schedule_controller.go: robfig/cron v1.1.0 ParseStandard → Enabled or
- *   FailedValidation; paused schedules are ignored; checked every minute (scaled
- *   by timeScale) and on change; when due and none of its backups is New or
- *   InProgress, Backup `<schedule>-<yyyyMMddHHmmss>` from spec.template, with
- *   the template's labels (else the Schedule's), velero.io/schedule-name, the
- *   Schedule's annotations; status.lastBackup.
+ *   FailedValidation; paused schedules are ignored (L73-79: nothing happens
+ *   while paused, so a resume is checked like any change); checked every
+ *   minute (scaled by timeScale) and on a spec change (L81); due when now is
+ *   after cron.Next(status.lastBackup, else creationTimestamp) under the spec
+ *   as it is now (L246-257), so a resume after a missed run and a cron edit
+ *   whose new spec has a run in between back up at once, once (L228-231), and
+ *   a spec with no run within five years (robfig's zero time) is always due;
+ *   skipped while one of its backups is New or InProgress, phase "" (not yet
+ *   picked up by the backup controller) not counted (L201-205); Backup
+ *   `<schedule>-<yyyyMMddHHmmss>` from spec.template, with the template's
+ *   labels (else the Schedule's), velero.io/schedule-name, the Schedule's
+ *   annotations (pkg/builder/backup_builder.go L84-126); status.lastBackup.
  * - backup_storage_location_controller.go L125-144: status.phase/message kept at
  *   what the test sets (setStorageLocation), lastValidationTime written on every
  *   validation: at once, then every spec.validationFrequency or Velero's default
@@ -361,8 +368,14 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
   };
   let lastError: unknown;
   const downloadRetries = new Map<string, { failures: number; notBefore: number }>();
-  const scheduleSeen = new Map<string, number>();
-  const scheduleLastRun = new Map<string, number>();
+  /** The spec each Schedule was last reconciled with, by uid. */
+  const scheduleSeen = new Map<string, string>();
+  /**
+   * Each Schedule's last run on the scaled clock, with the status.lastBackup the stand-in wrote for it: metav1.Time
+   * keeps whole seconds, which timeScale would stretch into a minute (a "* * * * *" schedule firing twice). Used only
+   * while status.lastBackup is still what the stand-in wrote; a lastBackup someone else wrote is read as Velero reads it.
+   */
+  const scheduleLastRun = new Map<string, { written: string; at: number }>();
   let lastScheduleSync = 0;
   let lastBackupSync = Date.now();
   /** The object store: what Velero uploaded for each backup (its metadata and PodVolumeBackups), by backup name. */
@@ -1355,11 +1368,16 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
     }
     if (!cron) return;
     const realNow = Date.now();
-    const last = scheduleLastRun.get(uid) ?? virtual(Date.parse(schedule.status?.lastBackup ?? schedule.metadata.creationTimestamp ?? kubeTime(startedAt)));
+    // L246-257: from status.lastBackup, else the creation time; cron.Next under the spec as it is now.
+    const lastBackup = schedule.status?.lastBackup;
+    const own = scheduleLastRun.get(uid);
+    const last = own !== undefined && own.written === lastBackup ? own.at : virtual(Date.parse(lastBackup ?? schedule.metadata.creationTimestamp ?? kubeTime(startedAt)));
     const next = cron.next(new Date(last));
-    if (!next || virtual(realNow) <= next.getTime()) return;
+    // robfig v1.1.0 Next gives the zero time when nothing matches within five years, and now is after it: due.
+    if (next !== undefined && virtual(realNow) <= next.getTime()) return;
     const backups = await list<Backup>(path('backups'), `${LABEL.scheduleName}=${name}`);
-    if (backups.some((b) => !b.status?.phase || b.status.phase === 'New' || b.status.phase === 'InProgress')) return;
+    // L201-205 checkIfBackupInNewOrProgress: New or InProgress only; a Backup with no phase yet does not count.
+    if (backups.some((b) => b.status?.phase === 'New' || b.status?.phase === 'InProgress')) return;
     const at = new Date(virtual(realNow));
     const stamp = at.toISOString().replace(/[-:T]|\.\d+Z$/g, '').slice(0, 14);
     const template = spec.template ?? {};
@@ -1376,8 +1394,9 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
       },
       spec: template,
     }), `creating the backup of Schedule ${name}`);
-    scheduleLastRun.set(uid, at.getTime());
-    await patch('schedules', name, { status: { lastBackup: kubeTime(realNow) } }, [404]);
+    const written = kubeTime(realNow);
+    scheduleLastRun.set(uid, { written, at: at.getTime() });
+    await patch('schedules', name, { status: { lastBackup: written } }, [404]);
   };
 
   // ---- the loop ----
@@ -1483,9 +1502,12 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
       for (const schedule of await list<Schedule>(path('schedules'))) {
         // Velero's event filter drops paused schedules before anything else.
         if (schedule.spec?.paused) continue;
-        const changed = scheduleSeen.get(schedule.metadata.uid) !== schedule.metadata.generation;
+        // L81 SpecChangePredicate: an update is reconciled when its spec changed, not its status (without a status
+        // subresource every status write bumps metadata.generation, so that cannot tell).
+        const spec = JSON.stringify(schedule.spec ?? {});
+        const changed = scheduleSeen.get(schedule.metadata.uid) !== spec;
         if (!periodic && !changed) continue;
-        scheduleSeen.set(schedule.metadata.uid, schedule.metadata.generation ?? 0);
+        scheduleSeen.set(schedule.metadata.uid, spec);
         await reconcileSchedule(schedule);
       }
     },

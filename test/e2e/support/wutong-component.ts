@@ -33,6 +33,8 @@ export interface WutongWorkload {
   mountPath: string;
   /** The claim template's StorageClass (a data-bearing node's provisioner); unset: the cluster's default (none here). */
   storageClassName?: string;
+  /** spec.readinessGates condition types: the pod is Ready only once each condition is True (whoever writes them); the start then waits for Running only. */
+  readinessGates?: string[];
 }
 
 export const MYSQL_WORKLOAD: WutongWorkload = { image: 'mysql:8.0.36', mountPath: '/var/lib/mysql' };
@@ -56,6 +58,7 @@ export async function startWutongComponent(apps: AppsV1Api, core: CoreV1Api, c: 
         template: {
           metadata: { labels },
           spec: {
+            ...(workload.readinessGates ? { readinessGates: workload.readinessGates.map((conditionType) => ({ conditionType })) } : {}),
             containers: [
               {
                 name: c.alias,
@@ -78,7 +81,8 @@ export async function startWutongComponent(apps: AppsV1Api, core: CoreV1Api, c: 
   await eventually(async () => {
     const pods = await core.listNamespacedPod({ namespace: c.namespace, labelSelector: `service_id=${c.serviceId}` });
     const pod = pods.items.length === 1 ? pods.items[0] : undefined;
-    return pod?.status?.phase === 'Running' && pod.status.conditions?.some((k) => k.type === 'Ready' && k.status === 'True') ? true : undefined;
+    const ready = workload.readinessGates !== undefined || pod?.status?.conditions?.some((k) => k.type === 'Ready' && k.status === 'True') === true;
+    return pod?.status?.phase === 'Running' && ready ? true : undefined;
   }, `component ${c.alias} running`, 180_000);
 }
 

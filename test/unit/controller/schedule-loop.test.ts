@@ -117,13 +117,13 @@ class VeleroStandIn {
   };
 }
 
-function runningComponent(registry: ComponentRegistry, namespace = 'acme-prod'): void {
+function runningComponent(registry: ComponentRegistry, namespace = 'acme-prod', ready = true): void {
   const workload: WorkloadSummary = workloadSummary({
     kind: 'StatefulSet', namespace, name: 'gr0a1b2c', uid: 'u-sts', labels, replicas: 1,
     template: { labels, containers: [{ name: 'db', image: 'mysql:8.0' }] },
   });
   const claim: ClaimSummary = claimSummary({ kind: 'PersistentVolumeClaim', namespace, name: 'data-gr0a1b2c-0', uid: 'u-pvc', labels, phase: 'Bound', finalizers: [] });
-  const pod: PodRecord = podRecord({ kind: 'Pod', namespace, name: 'gr0a1b2c-0', uid: 'u-pod', labels, phase: 'Running', ready: true });
+  const pod: PodRecord = podRecord({ kind: 'Pod', namespace, name: 'gr0a1b2c-0', uid: 'u-pod', labels, phase: 'Running', ready });
   registry.upsert(workload);
   registry.upsert(claim);
   registry.upsert(pod);
@@ -212,7 +212,7 @@ describe('schedule loop', () => {
     t.unwatch();
   });
 
-  test('follows the component: stopped pauses, running again resumes; a policy change updates; gone deletes', async () => {
+  test('follows the component: stopped pauses, running again resumes once Ready; a policy change updates; gone deletes', async () => {
     const t = setup();
     t.velero.listed = true;
     t.state.componentsListed = true;
@@ -230,6 +230,13 @@ describe('schedule loop', () => {
     t.policy.replace(loadPolicy(policyText('0 4 * * *'), 'policy', 2));
     await t.loop.queue.idle();
     expect(t.velero.objects.get(OURS)?.spec).toMatchObject({ schedule: '0 4 * * *', paused: true });
+    // Started again: its pod runs but is not Ready (the database still starting): Velero v1.11.1 would back up at once on a resume.
+    const writesWhileStopped = t.velero.writes.length;
+    runningComponent(t.registry, 'acme-prod', false);
+    await t.loop.queue.idle();
+    expect(t.velero.writes.slice(writesWhileStopped)).toEqual([]);
+    expect(t.velero.objects.get(OURS)?.spec).toMatchObject({ paused: true });
+    // The pod's Ready condition turns True: resumed.
     runningComponent(t.registry);
     await t.loop.queue.idle();
     expect(t.velero.writes.at(-1)).toBe(`patch ${OURS} {"paused":false}`);

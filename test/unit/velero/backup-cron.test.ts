@@ -10,7 +10,8 @@ interface GoCron {
 const robfig = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'test', 'fixtures', 'go-cron', 'expected.json'), 'utf8')) as GoCron;
 
 // What robfig/cron accepts and we refuse on purpose (see backup-cron.ts): nobody means these.
-const DELIBERATELY_STRICTER = [/^\s|\s$/, /,,/, /\+/, /\*-/, /^@every (0s|-)/];
+// The last: no run within five years, which Velero v1.11.1 takes as due at every check (isBackupCron).
+const DELIBERATELY_STRICTER = [/^\s|\s$/, /,,/, /\+/, /\*-/, /^@every (0s|-)/, /^0 0 30 2 \*$/];
 
 // Each accepted spec is one robfig/cron ParseStandard accepts (its parser_test.go and README use most of them).
 test.each([
@@ -69,6 +70,8 @@ test.each([
   ['@daily ', 'descriptor with a trailing space (robfig rejects it)'],
   ['1,,2 * * * *', 'empty list item'],
   ['+5 * * * *', 'sign'],
+  ['0 0 30 2 *', 'never runs: robfig Next gives the zero time, and Velero v1.11.1 backs up at every check (schedule_controller.go L246-257)'],
+  ['0 0 31 4,6,9,11 *', 'never runs either'],
 ])('rejects "%s" (%s)', (spec) => {
   expect(isBackupCron(spec)).toBe(false);
 });

@@ -3,8 +3,9 @@ import { parseBackupTtl } from '../../../src/velero/backup-ttl.js';
 import { buildDeleteBackupRequest } from '../../../src/velero/delete-backup-request.js';
 import { buildDownloadRequest } from '../../../src/velero/download-request.js';
 import { buildRestore, RESTORE_EXCLUDED_RESOURCES } from '../../../src/velero/restore-object.js';
-import { buildSchedule, scheduleUpdatePatch } from '../../../src/velero/schedule-object.js';
-import { viewBackup } from '../../../src/velero/velero-views.js';
+import { buildSchedule, SCHEDULE_ANNOTATIONS, scheduleUpdatePatch } from '../../../src/velero/schedule-object.js';
+import { VELERO_ANNOTATION } from '../../../src/velero/velero-labels.js';
+import { viewBackup, viewSchedule } from '../../../src/velero/velero-views.js';
 
 const SID = '0123456789abcdef0123456789abcdef';
 const TTL_30D = parseBackupTtl('30d')!;
@@ -88,7 +89,8 @@ test("Schedule: its template is exactly the Backup's spec, its labels the Backup
 });
 
 test('Schedule update: a merge patch of cron, TTL (label and spec), desc and last modifier; never the creator', () => {
-  expect(scheduleUpdatePatch({ cron: '@daily', ttl: parseBackupTtl('7d')!, desc: 'daily now', operator: 'carol' })).toEqual({
+  const existing = viewSchedule({ metadata: { name: 's', creationTimestamp: '2026-01-01T00:00:00Z' }, spec: { schedule: '0 2 * * *' } })!;
+  expect(scheduleUpdatePatch(existing, new Date('2026-01-01T00:10:00Z'), { cron: '@daily', ttl: parseBackupTtl('7d')!, desc: 'daily now', operator: 'carol' })).toEqual({
     metadata: { labels: { 'wutong.io/backup-ttl': '7d' }, annotations: { 'wutong.io/desc': 'daily now', 'wutong.io/last_modifier': 'carol' } },
     spec: { schedule: '@daily', template: { ttl: '168h0m0s', defaultVolumesToFsBackup: false } },
   });
@@ -181,4 +183,21 @@ test("DeleteBackupRequest of a Backup named longer than a label value: the label
   const request = buildDeleteBackupRequest({ name: 'd', veleroNamespace: 'velero', backup: long });
   expect(request.metadata.labels).toEqual({ 'velero.io/backup-name': 'nightly-database-backup-for-the-production-cluster-in-reg46bf3c', 'velero.io/backup-uid': 'u-1' });
   expect(request.spec).toEqual({ backupName: name });
+});
+
+test('a Schedule carries only SCHEDULE_ANNOTATIONS, none of which a Backup reader takes as a Backup\'s own: Velero v1.11.1 copies them all onto each Backup (pkg/builder/backup_builder.go L112-114)', () => {
+  const ttl7 = parseBackupTtl('7d')!;
+  const made = buildSchedule({
+    name: 's', veleroNamespace: 'velero', storageLocation: 'default', serviceId: SID, componentNamespace: 'shop', cron: '0 2 * * *', ttl: ttl7,
+    desc: 'nightly', operator: 'alice', annotations: { 'backup.wutong.io/rule': 'orders-db', 'backup.wutong.io/keep': '7' },
+  });
+  const existing = viewSchedule({ ...made, metadata: { ...made.metadata, creationTimestamp: '2026-01-01T00:00:00Z' } })!;
+  const patch = scheduleUpdatePatch(existing, new Date('2026-01-01T00:10:00Z'), { cron: '0 3 * * *', ttl: ttl7, desc: 'later', operator: 'bob', annotations: { 'backup.wutong.io/keep': null } });
+  const written = [...Object.keys(made.metadata.annotations ?? {}), ...Object.keys((patch.metadata as { annotations: object }).annotations)];
+  expect(written.filter((key) => !(SCHEDULE_ANNOTATIONS as readonly string[]).includes(key))).toEqual([]);
+  const readOnBackups = [
+    VELERO_ANNOTATION.announcedPhase, VELERO_ANNOTATION.dataState, VELERO_ANNOTATION.coverage, VELERO_ANNOTATION.requestDigest,
+    VELERO_ANNOTATION.safetyFor, VELERO_ANNOTATION.safetyBackup, VELERO_ANNOTATION.restoreVerdict,
+  ];
+  expect(SCHEDULE_ANNOTATIONS.filter((key) => (readOnBackups as readonly string[]).includes(key))).toEqual([]);
 });
