@@ -21,6 +21,7 @@ Commands:
   status                    Which components are backed up, from the current kubeconfig's cluster
   release-finalizers        Take the data guard's finalizer off every Wutong PVC (uninstall)
   hold                      Wait for SIGTERM (what the controller's holder pods run)
+  serve-archive             Serve restored volumes as one tar, once (what download holder pods run)
 
 Run "wutong-backup COMMAND --help" for a command's options.
 `;
@@ -84,6 +85,10 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
       // Loaded on demand: a holder pod should start as little code as it can.
       const { runHoldCommand } = await import('./hold-command.js');
       return runHoldCommand(rest, io);
+    }
+    case 'serve-archive': {
+      const { runServeArchiveCommand } = await import('./serve-archive-command.js');
+      return runServeArchiveCommand(rest, io);
     }
     default:
       throw new UsageError(`unknown command "${command}"`, '');
