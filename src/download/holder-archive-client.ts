@@ -32,7 +32,7 @@ function pinnedSocket(address: HolderAddress, timeoutMs: number): Promise<TLSSoc
     // No CA can vouch for a per-download certificate: the chain is not checked, the fingerprint is, before anything is written.
     const socket = connect({ host: address.host, port: address.port, rejectUnauthorized: false, servername: undefined, timeout: timeoutMs });
     socket.once('timeout', () => socket.destroy(new HolderArchiveError(`the download holder at ${address.host}:${address.port} did not answer within ${timeoutMs} ms`)));
-    socket.once('error', (err) => reject(err instanceof HolderArchiveError ? err : new HolderArchiveError(`cannot reach the download holder at ${address.host}:${address.port}: ${err.message}`)));
+    socket.once('error', (err: Error) => reject(err instanceof HolderArchiveError ? err : new HolderArchiveError(`cannot reach the download holder at ${address.host}:${address.port}: ${err.message}`)));
     socket.once('secureConnect', () => {
       const presented = socket.getPeerCertificate().fingerprint256 ?? '';
       if (normalized(presented) !== normalized(address.fingerprint)) {

@@ -32,7 +32,7 @@ describe('the download stream between the API and the holder pod', () => {
     mkdirSync(join(dir, 'data'));
     writeFileSync(join(dir, 'data', 'dump.sql'), 'INSERT INTO t VALUES (1);\n'.repeat(5_000));
   });
-  afterEach(async () => {
+  afterEach(() => {
     running?.server.close();
     running?.server.closeAllConnections();
     running = undefined;

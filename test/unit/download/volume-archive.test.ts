@@ -25,7 +25,7 @@ function tree(root: string, skip: (rel: string) => boolean = () => false): Recor
   return out;
 }
 
-async function drain(stream: NodeJS.ReadableStream, into: string): Promise<number> {
+async function drain(stream: AsyncIterable<unknown>, into: string): Promise<number> {
   let bytes = 0;
   for await (const chunk of stream) {
     appendFileSync(into, chunk as Buffer);
