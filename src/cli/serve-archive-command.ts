@@ -7,16 +7,12 @@
 // and mounts them from a Secret in the scratch namespace.
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { startArchiveServer } from '../download/archive-server.js';
+import { ARCHIVE_SECRET_DIR, SERVE_ARCHIVE_PORT, startArchiveServer } from '../download/archive-server.js';
 import { planVolumeArchive, type ArchivedVolume } from '../download/volume-archive.js';
 import { durationMs, GO_DURATION } from '../duration.js';
 import { CliError, UsageError } from './cli-error.js';
 import type { CliIo } from './cli-io.js';
 import { parseOptions } from './parse-options.js';
-
-/** Where the holder pod mounts the controller's Secret. */
-export const ARCHIVE_SECRET_DIR = '/etc/wutong-backup/download';
-export const SERVE_ARCHIVE_PORT = 8443;
 
 export const SERVE_ARCHIVE_USAGE = `Usage: wutong-backup serve-archive --volume CLAIM=PATH... [options]
 

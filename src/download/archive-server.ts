@@ -9,6 +9,9 @@ import type { AddressInfo } from 'node:net';
 import { archiveTokenMatches } from './archive-token.js';
 import { packVolumeArchive, type VolumeArchivePlan } from './volume-archive.js';
 
+/** Where the holder pod mounts the controller's Secret (tls.crt, tls.key, token-sha256). */
+export const ARCHIVE_SECRET_DIR = '/etc/wutong-backup/download';
+export const SERVE_ARCHIVE_PORT = 8443;
 /** The one path the holder answers. */
 export const ARCHIVE_PATH = '/archive';
 /** Set on the archive's answer: how many regular files it holds (the exact byte size is Content-Length). */

@@ -4,7 +4,7 @@
 // builders; the controller creates both once Velero's restored pods are gone.
 import { X509Certificate } from 'node:crypto';
 import { caCommonName, issueCa, issueServingCertificate } from '../certificates/issue-certificates.js';
-import { ARCHIVE_SECRET_DIR, SERVE_ARCHIVE_PORT } from '../cli/serve-archive-command.js';
+import { ARCHIVE_SECRET_DIR, SERVE_ARCHIVE_PORT } from './archive-server.js';
 import { HOLDER_GRACE_SECONDS, HOLDER_MOUNT_ROOT } from '../holder/holder-pod.js';
 
 export const DOWNLOAD_HOLDER_NAME = 'wutong-backup-download-holder';

@@ -4,7 +4,7 @@
 // Restore named after it, its PodVolumeRestores, the pods in the scratch
 // namespace, the holder's Secret and pod), so a controller that restarts
 // anywhere decides the same step again, and a step already done is seen done.
-import { SERVE_ARCHIVE_PORT } from '../cli/serve-archive-command.js';
+import { SERVE_ARCHIVE_PORT } from './archive-server.js';
 import { coverageOf } from '../velero/backup-coverage.js';
 import { isUnfinishedRestore } from '../velero/backup-phases.js';
 import { restoredPodProblem } from '../velero/download-restore.js';
