@@ -102,17 +102,26 @@ export function downloadStep(record: DownloadRequestRecord, world: DownloadWorld
   if (!world.namespace) return stage === 'New' ? { kind: 'create-namespace' } : { kind: 'fail', message: `the scratch namespace ${request.scratchNamespace} was deleted under the download` };
   if (world.namespace.terminating) return { kind: 'fail', message: `the scratch namespace ${request.scratchNamespace} is being deleted` };
   if (!world.restore) return stage === 'New' ? { kind: 'create-restore' } : { kind: 'fail', message: `the Velero Restore ${request.scratchNamespace} is gone` };
-  if (isUnfinishedRestore(world.restore)) {
-    return stage === 'Restoring' ? recheck : { kind: 'advance', stage: 'Restoring', message: `Velero is restoring backup ${request.backupName} into ${request.scratchNamespace}` };
-  }
 
   if (stage === 'New' || stage === 'Restoring') {
+    // The data is there once every copied volume has a Completed PodVolumeRestore, whatever the
+    // Restore's phase: a pod with post-restore exec hooks (the MariaDB profile's) keeps the Restore
+    // InProgress for ever here, because its containers never start and a hook without waitTimeout
+    // waits indefinitely (internal/hook/wait_exec_hook_handler.go L92-98, L262-275); deleting the
+    // pods ends that wait (L196-199), which the Starting stage does.
     const phase = world.restore.status.phase ?? '';
+    const unfinished = isUnfinishedRestore(world.restore);
     const restored = new Map(world.restoreVolumes.map((v) => [`${v.spec.pod.name}\u0000${v.spec.volume}`, v]));
-    const unwritten = copied.filter((v) => restored.get(`${v.spec.pod.name}\u0000${v.spec.volume}`)?.status.phase !== 'Completed');
-    if (phase !== 'Completed' || unwritten.length > 0) {
-      const names = unwritten.map((v) => v.spec.claimName ?? v.spec.volume).join(', ');
-      return { kind: 'fail', message: `Velero ended the restore ${phase || 'New'}${world.restore.status.failureReason ? `: ${world.restore.status.failureReason}` : ''}${names ? `; not written: ${names}` : ''}` };
+    const phaseOf = (v: PodVolumeBackupView): string => restored.get(`${v.spec.pod.name}\u0000${v.spec.volume}`)?.status.phase ?? '';
+    const unwritten = copied.filter((v) => phaseOf(v) !== 'Completed');
+    const broken = copied.filter((v) => phaseOf(v) === 'Failed');
+    const names = (list: readonly PodVolumeBackupView[]): string => list.map((v) => v.spec.claimName ?? v.spec.volume).join(', ');
+    if (broken.length > 0) return { kind: 'fail', message: `Velero could not write ${names(broken)}` };
+    if ((!unfinished && unwritten.length > 0) || phase === 'Failed' || phase === 'FailedValidation') {
+      return { kind: 'fail', message: `Velero ended the restore ${phase || 'New'}${world.restore.status.failureReason ? `: ${world.restore.status.failureReason}` : ''}${unwritten.length > 0 ? `; not written: ${names(unwritten)}` : ''}` };
+    }
+    if (unwritten.length > 0) {
+      return stage === 'Restoring' ? recheck : { kind: 'advance', stage: 'Restoring', message: `Velero is restoring backup ${request.backupName} into ${request.scratchNamespace}` };
     }
     const volumes = [...new Set(copied.map((v) => v.spec.claimName).filter((c): c is string => c !== undefined))].sort();
     return { kind: 'advance', stage: 'Starting', message: `Velero wrote ${volumes.length} volume${volumes.length === 1 ? '' : 's'}; starting the download holder`, volumes, missing };

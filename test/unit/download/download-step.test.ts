@@ -59,8 +59,8 @@ describe('the controller’s next step for a download', () => {
   it('creates the scratch namespace, then the Velero Restore into it, then waits for it', () => {
     expect(downloadStep(record(), world({ namespace: undefined, restore: undefined }))).toEqual({ kind: 'create-namespace' });
     expect(downloadStep(record(), world({ restore: undefined }))).toEqual({ kind: 'create-restore' });
-    expect(downloadStep(record(), world({ restore: restore('InProgress') }))).toMatchObject({ kind: 'advance', stage: 'Restoring' });
-    expect(downloadStep(record({ stage: 'Restoring' }), world({ restore: restore('InProgress') }))).toEqual({ kind: 'wait', ms: 2_000 });
+    expect(downloadStep(record(), world({ restore: restore('InProgress'), restoreVolumes: [] }))).toMatchObject({ kind: 'advance', stage: 'Restoring' });
+    expect(downloadStep(record({ stage: 'Restoring' }), world({ restore: restore('InProgress'), restoreVolumes: [pvr('data', 'InProgress')] }))).toEqual({ kind: 'wait', ms: 2_000 });
   });
 
   it('fails at once, deleting the namespace, when a restored pod does not start with our hold (a pod annotation replaced the hook: item_hook_handler.go L134-138)', () => {
@@ -82,9 +82,15 @@ describe('the controller’s next step for a download', () => {
     });
   });
 
+  it('goes on once the data is written though the Restore is still InProgress: it waits for post-restore exec hooks of pods whose containers never start here (wait_exec_hook_handler.go L92-98, L262-275)', () => {
+    expect(downloadStep(record({ stage: 'Restoring' }), world({ restore: restore('InProgress') }))).toMatchObject({ kind: 'advance', stage: 'Starting', volumes: ['data'] });
+  });
+
   it('fails when Velero did not write a volume the backup holds: no archive with a silently empty volume', () => {
-    expect(failure(downloadStep(record({ stage: 'Restoring' }), world({ restoreVolumes: [pvr('data', 'Failed')] })))).toContain('not written: data');
-    expect(downloadStep(record({ stage: 'Restoring' }), world({ restore: restore('PartiallyFailed') }))).toMatchObject({ kind: 'fail' });
+    expect(failure(downloadStep(record({ stage: 'Restoring' }), world({ restoreVolumes: [pvr('data', 'Failed')] })))).toBe('Velero could not write data');
+    expect(failure(downloadStep(record({ stage: 'Restoring' }), world({ restore: restore('PartiallyFailed'), restoreVolumes: [] })))).toContain('not written: data');
+    expect(failure(downloadStep(record({ stage: 'Restoring' }), world({ restore: restore('InProgress'), restoreVolumes: [pvr('data', 'Failed')] })))).toBe('Velero could not write data');
+    expect(failure(downloadStep(record({ stage: 'Restoring' }), world({ restore: restore('Failed') })))).toContain('Velero ended the restore Failed');
   });
 
   it('deletes the restored pods, creates the Secret and the holder on the restored claims, and is Ready with the holder’s IP and certificate fingerprint', () => {
