@@ -68,7 +68,7 @@ async function world(deps: DownloadRequestDeps, record: DownloadRequestRecord, r
     restore: ownRestore,
     restoreVolumes: ownRestore ? deps.cache.podVolumeRestoresOf(scratchName) : [],
     restoredPods: live.filter((p) => p.name !== DOWNLOAD_HOLDER_NAME).map(({ name, uid, phase, initContainers }) => ({ name, uid, phase, initContainers })),
-    secretFingerprint: own ? await deps.scratch.secretFingerprint(scratchName) : undefined,
+    secretFingerprint: record.progress?.fingerprint,
     holder: holder ? { phase: holder.phase, ...(holder.podIP ? { podIP: holder.podIP } : {}) } : undefined,
   };
 }
@@ -145,8 +145,12 @@ async function run(deps: DownloadRequestDeps, log: Logger, record: DownloadReque
       return { requeueAfterMs: CONFLICT_RETRY_MS };
     case 'create-secret': {
       const certificate = issueDownloadCertificate(left + CERTIFICATE_MARGIN_MS, now);
-      await deps.scratch.createSecret(downloadSecretObject(scratch, certificate, request.tokenDigest));
-      return { requeueAfterMs: CONFLICT_RETRY_MS };
+      if ((await deps.scratch.createSecret(downloadSecretObject(scratch, certificate, request.tokenDigest))) === 'exists') {
+        // A leader that died between the create and the record's write: its key is gone with it, and this one may not read Secrets.
+        return run(deps, log, record, request, { kind: 'fail', message: 'the download holder\'s Secret was made by a controller that stopped before keeping its fingerprint; download again' }, image);
+      }
+      const kept = record.progress ?? { stage: 'Starting' as const, message: '', since: now.toISOString() };
+      return progress(deps, log, record, { ...kept, fingerprint: certificate.fingerprint });
     }
     case 'create-holder': {
       const seconds = Math.ceil(left / 1_000);

@@ -60,6 +60,13 @@ export interface DownloadProgress {
   volumes?: string[];
   /** The claims the backup has no data of (a partial backup), and why. */
   missing?: MissingVolume[];
+  /**
+   * From Starting on, once the holder's Secret is created: its certificate's
+   * sha256 fingerprint. Kept here, not read back from the Secret, so that the
+   * controller needs no `get secrets` (cluster-wide, that would read every
+   * Secret, Velero's credentials included).
+   */
+  fingerprint?: string;
 }
 
 export interface DownloadRequestRecord {
@@ -147,5 +154,6 @@ function readProgress(text: unknown): DownloadProgress | undefined {
     : undefined;
   const volumes = Array.isArray(value.volumes) ? value.volumes.filter(isText) : undefined;
   const missing = Array.isArray(value.missing) ? value.missing.filter((m): m is MissingVolume => isObject(m) && isText(m.claim) && typeof m.why === 'string') : undefined;
-  return { stage, message: value.message, since: value.since, ...(holder ? { holder } : {}), ...(volumes ? { volumes } : {}), ...(missing ? { missing } : {}) };
+  const fingerprint = isText(value.fingerprint) ? value.fingerprint : undefined;
+  return { stage, message: value.message, since: value.since, ...(holder ? { holder } : {}), ...(volumes ? { volumes } : {}), ...(missing ? { missing } : {}), ...(fingerprint ? { fingerprint } : {}) };
 }

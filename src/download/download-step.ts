@@ -35,7 +35,7 @@ export interface DownloadWorld {
   restoreVolumes: readonly PodVolumeRestoreView[];
   /** Pods Velero restored into the scratch namespace (every pod there but the holder). */
   restoredPods: readonly ScratchPod[];
-  /** The holder Secret's certificate (PEM) fingerprint, once the Secret exists. */
+  /** The holder Secret's certificate fingerprint as the record keeps it (written once the Secret is created). */
   secretFingerprint: string | undefined;
   holder: { phase: string; podIP?: string } | undefined;
 }
@@ -47,7 +47,7 @@ export type DownloadStep =
   | { kind: 'create-restore' }
   /** Delete these pods now (the tenant's code must never run on the restored data; the holder needs the claims). */
   | { kind: 'delete-pods'; pods: readonly { name: string; uid: string }[] }
-  /** Issue the certificate and create the Secret (the token digest from the record). */
+  /** Issue the certificate, create the Secret (the token digest from the record) and keep its fingerprint in the record; a Secret already there whose fingerprint the record lacks fails the download. */
   | { kind: 'create-secret' }
   | { kind: 'create-holder'; claims: string[] }
   /** Delete the scratch namespace (everything in it goes with it), then fail the record with this reason. */

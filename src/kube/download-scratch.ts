@@ -1,10 +1,9 @@
 // The cluster objects of a download outside Velero's (src/download/): the
 // scratch namespaces (found by their label), the pods in one (Velero's
-// restored pods and the holder) and the holder's Secret. Read live, not
+// restored pods and the holder) and the holder's Secret (created only,
+// never read: its fingerprint is kept in the record). Read live, not
 // from a watch: a handful of downloads at a time, each decided every few
 // seconds. Every call bounded by timeoutMs.
-import { X509Certificate } from 'node:crypto';
-import { DOWNLOAD_SECRET_NAME } from '../download/download-holder-pod.js';
 import { SCRATCH_NAMESPACE_LABEL } from '../download/download-request.js';
 import { isObject } from '../is-object.js';
 import { unexpectedAnswer, type KubeHttp } from './kube-http.js';
@@ -36,8 +35,6 @@ export interface DownloadScratch {
   createPod(object: Record<string, unknown>): Promise<'created' | 'exists'>;
   /** Deletes at once (grace 0): nothing in the pod may run on. uid precondition. */
   deletePod(namespace: string, name: string, uid: string): Promise<boolean>;
-  /** The fingerprint of the holder Secret's certificate, undefined when there is no Secret (or no certificate in it). */
-  secretFingerprint(namespace: string): Promise<string | undefined>;
   createSecret(object: Record<string, unknown>): Promise<'created' | 'exists'>;
 }
 
@@ -106,15 +103,6 @@ export function downloadScratch(http: KubeHttp, timeoutMs: number): DownloadScra
       if (response.status === 200 || response.status === 202) return true;
       if (response.status === 404 || response.status === 409) return false;
       throw unexpectedAnswer(response, `delete pod ${namespace}/${name}`);
-    },
-    async secretFingerprint(namespace) {
-      const response = await http.send('GET', `${nsPath(namespace)}/secrets/${DOWNLOAD_SECRET_NAME}`, undefined, timeoutMs);
-      if (response.status === 404) return undefined;
-      if (response.status !== 200) throw unexpectedAnswer(response, `get secret ${namespace}/${DOWNLOAD_SECRET_NAME}`);
-      const data = isObject(response.body) && isObject(response.body.data) ? response.body.data : {};
-      const pem = Buffer.from(text(data['tls.crt']), 'base64').toString('utf8');
-      if (!pem) return undefined;
-      return new X509Certificate(pem).fingerprint256;
     },
     createSecret: (object) => {
       const meta = (object.metadata ?? {}) as { namespace?: string; name?: string };
