@@ -4,25 +4,26 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { jest } from '@jest/globals';
-import { CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
+import type { V1Pod } from '@kubernetes/client-node';
 import { apiStatus } from '../../src/kube/api-error.js';
 import { MYSQL_DUMP_FILE } from '../../src/policy/profiles/mysql-family-profiles.js';
-import { archiveTokenDigest, newArchiveToken } from '../../src/download/archive-token.js';
-import { downloadHolderPod, downloadSecretObject, issueDownloadCertificate, DOWNLOAD_HOLDER_NAME } from '../../src/download/download-holder-pod.js';
-import { scratchNamespaceObject } from '../../src/download/download-request.js';
-import { fetchHolderArchive } from '../../src/download/holder-archive-client.js';
-import { buildDownloadRestore, restoredPodProblem } from '../../src/velero/download-restore.js';
-import { HOUR_MS } from '../../src/certificates/issue-certificates.js';
-import { startBackupApiTestbed, VELERO_NAMESPACE, type BackupApiTestbed } from './support/backup-api-testbed.js';
-import { adminKubeConfig } from './support/kube.js';
+import { DOWNLOAD_HOLDER_NAME } from '../../src/download/download-holder-pod.js';
+import { downloadRequestName, readDownloadRequest } from '../../src/download/download-request.js';
+import { prepareDownload, type DownloadPorts } from '../../src/download/prepare-download.js';
+import { apiRequest } from './cluster/cluster.js';
+import { startBackupApiTestbed, type BackupApiTestbed } from './support/backup-api-testbed.js';
+import { clusterInfo } from './support/kube.js';
+import { SHIPPED } from './support/shipped-install.js';
 import { eventually } from './support/wait.js';
 import { claimNameOf, type WutongWorkload } from './support/wutong-component.js';
 
-// A download's data path on J's data-bearing testbed (README "Downloads that
-// hold the data"): the test plays the controller's part (its loop is not
-// built yet) with the project's own builders, and Velero (the stand-in in
-// data mode, restic for real), the kubelet (processes, real directories)
-// and the holder (`wutong-backup serve-archive`, the built CLI) do theirs.
+// A download on J's data-bearing testbed (README "Downloads that hold the
+// data"): the shipped controller process carries out the request record
+// (its download loop), the test plays the API's part with the API's own
+// code (prepareDownload: the route is not switched yet), and Velero (the
+// stand-in in data mode, restic for real), the kubelet (processes, real
+// directories) and the holder (`wutong-backup serve-archive`, the built
+// CLI) do theirs.
 // The archive's files are compared with the volume's files at backup time.
 
 jest.setTimeout(600_000);
@@ -30,7 +31,6 @@ jest.setTimeout(600_000);
 const SID = 'f1a2b3c4d5e6f708192a3b4c5d6e7f81';
 const ALIAS = 'grdlmaria';
 const PASSWORD = 'download-pw';
-const IMAGE = 'wutong-backup:0.1.0';
 let bed: BackupApiTestbed;
 const mariadb: Omit<WutongWorkload, 'storageClassName'> = { image: 'mariadb:10.11', env: { MARIADB_ROOT_PASSWORD: PASSWORD }, mountPath: '/var/lib/mysql' };
 
@@ -53,7 +53,7 @@ async function podOf(namespace: string, selector: string): Promise<V1Pod> {
 }
 const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
 
-test('the archive’s files are the volume’s files at backup time (the pre-backup hook’s dump and a plain file), the tenant’s containers never start in the scratch namespace, and the namespace is gone after', async () => {
+test('a download carried out by the controller: the archive holds manifests.tar.gz and the volume’s files at backup time (the pre-backup hook’s dump and a plain file), no .velero; the Restore and the scratch namespace are gone after', async () => {
   const c = bed.component;
   const app = await podOf(c.namespace, `service_id=${SID},!backup.wutong.io/holder`);
   const ref = { namespace: c.namespace, name: app.metadata?.name ?? '', uid: app.metadata?.uid ?? '' };
@@ -83,52 +83,60 @@ test('the archive’s files are the volume’s files at backup time (the pre-bac
   // Changed after the backup: the archive must not have this.
   writeFileSync(join(volume, 'files', 'plain.bin'), 'changed after the backup');
 
-  // The controller's part, with its builders.
-  const scratch = `wutong-backup-dl-${randomBytes(4).toString('hex')}`;
-  await bed.core.createNamespace({ body: scratchNamespaceObject(scratch, 'download-test') });
-  node().kubelet.runPods(scratch, `service_id=${SID}`);
-  node().kubelet.runPods(scratch, `app.kubernetes.io/name=${DOWNLOAD_HOLDER_NAME}`);
-  const custom = adminKubeConfig().makeApiClient(CustomObjectsApi);
-  const restore = buildDownloadRestore({ name: scratch, veleroNamespace: VELERO_NAMESPACE, component: { namespace: c.namespace, serviceId: SID }, backupName: backupId, scratchNamespace: scratch, recordName: 'download-test', image: IMAGE });
-  await custom.createNamespacedCustomObject({ group: 'velero.io', version: 'v1', namespace: VELERO_NAMESPACE, plural: 'restores', body: restore });
-  await eventually(async () => {
-    const pvrs = await bed.veleroObjects('podvolumerestores', `velero.io/restore-name=${scratch}`);
-    const phases = pvrs.map((p) => (p as unknown as { status?: { phase?: string } }).status?.phase);
-    if (phases.includes('Failed')) throw new Error('a PodVolumeRestore failed');
-    return pvrs.length > 0 && phases.every((p) => p === 'Completed') ? true : undefined;
-  }, 'the PodVolumeRestores Completed', 180_000, 500);
-
-  const restored = await podOf(scratch, `service_id=${SID}`);
-  const inits = (restored.spec?.initContainers ?? []).map((i) => ({ name: i.name, image: i.image ?? '' }));
-  expect(restoredPodProblem({ name: restored.metadata?.name ?? '', initContainers: inits }, IMAGE)).toBeUndefined();
-  expect(inits.map((i) => i.name).slice(0, 2)).toEqual(['restore-wait', 'wutong-backup-download-hold']);
-  // The tenant's container never started: the hold comes before it and never exits.
-  const live = await bed.core.readNamespacedPod({ namespace: scratch, name: restored.metadata?.name ?? '' });
-  expect(live.status?.containerStatuses?.every((s) => s.state?.running === undefined && s.state?.terminated === undefined)).toBe(true);
-  await bed.core.deleteNamespacedPod({ namespace: scratch, name: restored.metadata?.name ?? '', gracePeriodSeconds: 0 });
-
-  const token = newArchiveToken();
-  const certificate = issueDownloadCertificate(HOUR_MS);
+  // The API's part, with its own code (prepareDownload; the route still answers with Velero's URL): the record in the project's namespace,
+  // as the api role writes it. The controller's part is the shipped controller process's loop.
+  const info = clusterInfo();
+  const records = `/api/v1/namespaces/${SHIPPED.namespace}/configmaps`;
+  // The stand-in keeps no object storage Velero's BackupContents could be fetched from: the test hands the API's manifests port these bytes.
+  const manifests = Buffer.from('manifests of the backup (the object store is not stood in)');
+  const ports: DownloadPorts = {
+    async createRecord(object) {
+      const answer = await apiRequest(info, 'POST', records, object);
+      if (answer.status === 409) return 'exists';
+      if (answer.status !== 201) throw new Error(`creating the record: ${answer.status} ${answer.body.slice(0, 200)}`);
+      return 'created';
+    },
+    async readRecord(name) {
+      const answer = await apiRequest(info, 'GET', `${records}/${name}`);
+      return answer.status === 404 ? undefined : answer.json;
+    },
+    async removeRecord(name) {
+      await apiRequest(info, 'DELETE', `${records}/${name}`);
+    },
+    manifests: () => Promise.resolve(manifests),
+  };
+  // The kubelet stand-in runs pods only where it is told: the scratch namespace, once the record names it.
+  let scratch = '';
+  const told = eventually(async () => {
+    const record = readDownloadRequest((await apiRequest(info, 'GET', `${records}/${downloadRequestName(SID)}`)).json);
+    if (!record?.request) return undefined;
+    scratch = record.request.scratchNamespace;
+    node().kubelet.runPods(scratch, `service_id=${SID}`);
+    node().kubelet.runPods(scratch, `app.kubernetes.io/name=${DOWNLOAD_HOLDER_NAME}`);
+    return true;
+  }, 'the download request record', 60_000, 100);
+  const started = Date.now();
+  const download = await prepareDownload(ports, { timeLimitMs: 20 * 60_000, readyTimeoutMs: 8 * 60_000, pollMs: 500, maxManifestBytes: 1 << 20 }, { component: { namespace: c.namespace, serviceId: SID, serviceAlias: ALIAS }, backupName: backupId, operator: 'erin' });
+  await told;
+  process.stdout.write(`download Ready after ${Date.now() - started} ms\n`);
   const claim = claimNameOf(c);
-  await bed.core.createNamespacedSecret({ namespace: scratch, body: downloadSecretObject(scratch, certificate, archiveTokenDigest(token)) });
-  await bed.core.createNamespacedPod({ namespace: scratch, body: downloadHolderPod({ namespace: scratch, image: IMAGE, claims: [claim], activeDeadlineSeconds: 600, wait: '3m' }) });
-  const holder = await eventually(async () => {
-    const pod = await bed.core.readNamespacedPod({ namespace: scratch, name: DOWNLOAD_HOLDER_NAME });
-    if (pod.status?.phase === 'Failed') throw new Error('the holder failed');
-    return pod.status?.phase === 'Running' && pod.status.podIP ? pod : undefined;
-  }, 'the holder Running', 60_000, 250);
-  const archive = await eventually(() => fetchHolderArchive({ host: holder.status?.podIP ?? '', port: 8443, fingerprint: certificate.fingerprint }, token, 5_000).catch(() => undefined), 'the holder serving', 60_000, 250);
+  expect(download.missing).toEqual([]);
+  expect(download.fileName).toBe(`${ALIAS}-${backupId}.tar`);
+  // The restored pod never ran the tenant's container: the controller deleted it with the hold still in front.
+  const restoreObject = (await bed.veleroObjects('restores')).find((o) => o.metadata.name === scratch) as unknown as { spec: { hooks: { resources: { postHooks: { init: { initContainers: { name: string }[] } }[] }[] } } } | undefined;
+  expect(restoreObject?.spec.hooks.resources[0]?.postHooks[0]?.init.initContainers.map((i) => i.name)).toEqual(['wutong-backup-download-hold']);
 
   const dir = mkdtempSync(join(tmpdir(), 'download-data-'));
   try {
     const chunks: Buffer[] = [];
-    for await (const chunk of archive.body) chunks.push(chunk as Buffer);
-    const tarFile = join(dir, 'volumes.tar');
+    for await (const chunk of download.stream) chunks.push(chunk as Buffer);
+    const tarFile = join(dir, 'download.tar');
     writeFileSync(tarFile, Buffer.concat(chunks));
-    expect(statSync(tarFile).size).toBe(archive.size);
+    expect(statSync(tarFile).size).toBe(download.size);
     const out = join(dir, 'out');
     mkdirSync(out);
     execFileSync('tar', ['-xf', tarFile, '-C', out]);
+    expect(readFileSync(join(out, 'manifests.tar.gz'))).toEqual(manifests);
     const root = join(out, 'volumes', claim);
     const files: string[] = [];
     const walk = (d: string): void => {
@@ -142,11 +150,10 @@ test('the archive’s files are the volume’s files at backup time (the pre-bac
     expect({ [MYSQL_DUMP_FILE]: sha256(join(root, MYSQL_DUMP_FILE)), 'files/plain.bin': sha256(join(root, 'files', 'plain.bin')) }).toEqual(atBackup);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    // What the route does when the response closes, however: the record goes, and the controller's sweep with it the namespace and the Restore.
+    await download.finish();
   }
-  // Served once, then the holder exits.
-  await eventually(async () => ((await bed.core.readNamespacedPod({ namespace: scratch, name: DOWNLOAD_HOLDER_NAME })).status?.phase === 'Succeeded' ? true : undefined), 'the holder Succeeded', 60_000, 250);
-
-  await bed.core.deleteNamespace({ name: scratch });
+  await eventually(async () => ((await bed.veleroObjects('restores')).some((o) => o.metadata.name === scratch) ? undefined : true), 'the download Restore deleted', 120_000, 500);
   await eventually(async () => {
     try {
       await bed.core.readNamespace({ name: scratch });
