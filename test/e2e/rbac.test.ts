@@ -313,9 +313,9 @@ test.each(['webhook', 'controller'] as const)('the %s role\'s policy watch is au
   expect(new Set(policyCalls.map((c) => c.verb))).toEqual(new Set(['list', 'watch']));
 });
 
-test('the project\'s records: the api role creates at-rest backup and restore requests, reads them by name, watches and lists them by label, deletes a finished restore\'s; the controller lists and watches records by label, answers (patch) and deletes only requests', () => {
+test('the project\'s records: the api role creates at-rest backup and restore requests, reads them by name, watches and lists them by label, deletes a finished restore\'s; the controller lists and watches records by label, answers (patch) and deletes only requests (at-rest, restore and download)', () => {
   const records = (role: ShippedRole): Call[] => [...calls[role].values()].map((c) => c.call).filter((c) => c.resource === 'configmaps' && c.name !== SHIPPED.policyConfigMap);
-  const request = (name: string): boolean => name.startsWith('at-rest-') || name.startsWith('restore-');
+  const request = (name: string): boolean => name.startsWith('at-rest-') || name.startsWith('restore-') || name.startsWith('download-');
   expect(records('api').every((c) => c.namespace === SHIPPED.namespace)).toBe(true);
   expect(new Set(records('api').map((c) => c.verb))).toEqual(new Set(['create', 'get', 'list', 'watch', 'delete']));
   expect(records('api').filter((c) => c.verb === 'get' || c.verb === 'delete').every((c) => request(c.name))).toBe(true);
