@@ -66,6 +66,10 @@ export interface Config {
   atRestRequestKeepMs: number;
   /** RESTORE_REQUEST_KEEP: how long a finished restore's request record stays (its stage and message in records; a restore that failed before Velero's Restore existed has nothing else). */
   restoreRequestKeepMs: number;
+  /** DOWNLOAD_TIME_LIMIT: a download's whole time (restore, holder, stream); its record and scratch namespace go after it, whatever the stage. */
+  downloadTimeLimitMs: number;
+  /** DOWNLOAD_KEEP: how long a failed download's record stays (the API answers with its reason). */
+  downloadKeepMs: number;
   /** ROLE: what this process does (roles/role.ts); all of them by default. */
   roles: ReadonlySet<Role>;
   /** Which namespaces are tenant envs and which (TENANT_NAMESPACE_SELECTOR, TENANT_NAME_LABEL, TENANT_ENV_NAME_LABEL). */
@@ -101,6 +105,11 @@ const DEFAULT_HOLDER_MAX_AGE_MS = 6 * 3_600_000;
 // a busy cluster's namespace does not fill with answered records.
 const DEFAULT_AT_REST_REQUEST_KEEP_MS = 10 * 60_000;
 const DEFAULT_RESTORE_REQUEST_KEEP_MS = 7 * 24 * 3_600_000;
+// Restoring and streaming a few GiB takes minutes; a scratch namespace that
+// holds a copy of a tenant's data must not outlive a working day's download.
+const DEFAULT_DOWNLOAD_TIME_LIMIT_MS = 2 * 3_600_000;
+// The API polls the record every second or so: a minute is plenty to read a failure's reason.
+const DEFAULT_DOWNLOAD_KEEP_MS = 60_000;
 
 // A console that mistypes its token retries a handful of times; a script
 // guessing tokens, or one leaking a revoked one in a loop, makes thousands of
@@ -234,6 +243,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     holderMaxAgeMs: durationFromEnv(env, 'HOLDER_MAX_AGE', DEFAULT_HOLDER_MAX_AGE_MS),
     atRestRequestKeepMs: durationFromEnv(env, 'AT_REST_REQUEST_KEEP', DEFAULT_AT_REST_REQUEST_KEEP_MS),
     restoreRequestKeepMs: durationFromEnv(env, 'RESTORE_REQUEST_KEEP', DEFAULT_RESTORE_REQUEST_KEEP_MS),
+    downloadTimeLimitMs: durationFromEnv(env, 'DOWNLOAD_TIME_LIMIT', DEFAULT_DOWNLOAD_TIME_LIMIT_MS),
+    downloadKeepMs: durationFromEnv(env, 'DOWNLOAD_KEEP', DEFAULT_DOWNLOAD_KEEP_MS),
     tenantLabels: tenantLabelsFromEnv(env),
     roles: rolesFromEnv(env.ROLE),
   };

@@ -22,6 +22,7 @@ Commands:
   release-finalizers        Take the data guard's finalizer off every Wutong PVC (uninstall)
   hold                      Wait for SIGTERM (what the controller's holder pods run)
   clear-restore-markers DIR...  Remove DIR/.velero, Velero's done files, from restored volumes (the marker holder runs it)
+  serve-archive             Serve restored volumes as one tar, once (what download holder pods run)
 
 Run "wutong-backup COMMAND --help" for a command's options.
 `;
@@ -89,6 +90,10 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
     case 'clear-restore-markers': {
       const { runClearRestoreMarkersCommand } = await import('./clear-restore-markers-command.js');
       return runClearRestoreMarkersCommand(rest, io);
+    }
+    case 'serve-archive': {
+      const { runServeArchiveCommand } = await import('./serve-archive-command.js');
+      return runServeArchiveCommand(rest, io);
     }
     default:
       throw new UsageError(`unknown command "${command}"`, '');

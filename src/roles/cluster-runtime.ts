@@ -48,6 +48,10 @@ import { RestoreRequestIndex } from '../restore/restore-request-index.js';
 import { isFinalStage, stageOf } from '../restore/restore-request.js';
 import { restoreRequestStore, restoreRequestWriter, watchRestoreRequests } from '../kube/restore-requests.js';
 import { restoreRequestLoop } from '../controller/restore-request-loop.js';
+import { DownloadRequestIndex } from '../download/download-request-index.js';
+import { downloadRequestWriter, watchDownloadRequests } from '../kube/download-requests.js';
+import { downloadScratch } from '../kube/download-scratch.js';
+import { downloadRequestLoop } from '../controller/download-request-loop.js';
 
 // Writes the controller makes outside a console request: bounded like the API's.
 const REQUEST_TIMEOUT_MS = 5_000;
@@ -149,8 +153,11 @@ function controllerParts(deps: ControllerDeps, config: Config, http: KubeHttp, c
   // The API's requests to back up stopped components, watched on every replica so a new leader starts with the list.
   const requestIndex = new AtRestRequestIndex();
   const requestWatch = watchAtRestRequests(http, cluster.namespace, requestIndex, log);
+  // The API's download requests, watched on every replica so a new leader starts with the list.
+  const downloadIndex = new DownloadRequestIndex();
+  const downloadWatch = watchDownloadRequests(http, cluster.namespace, downloadIndex, log);
   // Every loop of the controller, in one list.
-  const { loops, podHook } = controllerLoops(deps, config, http, { namespace: cluster.namespace, atRest: own.atRest, holderIndex, requestIndex, restoreIndex: own.restoreIndex, tenants: own.tenants });
+  const { loops, podHook } = controllerLoops(deps, config, http, { namespace: cluster.namespace, atRest: own.atRest, holderIndex, requestIndex, restoreIndex: own.restoreIndex, downloadIndex, tenants: own.tenants });
   const elector = leaseElector(http, { namespace: cluster.namespace, identity: electorIdentity(), timing: config.leaderElection }, log.child({ component: 'leader-election' }));
   let controller: { stop(): void } | undefined;
   return {
@@ -159,6 +166,7 @@ function controllerParts(deps: ControllerDeps, config: Config, http: KubeHttp, c
       void retainedRecords.watch.start();
       void holderWatch.start();
       void requestWatch.start();
+      void downloadWatch.start();
       controller = runController(loops, elector, deps.log);
       elector.start();
     },
@@ -172,6 +180,7 @@ function controllerParts(deps: ControllerDeps, config: Config, http: KubeHttp, c
       retainedRecords.watch.stop();
       holderWatch.stop();
       requestWatch.stop();
+      downloadWatch.stop();
     },
   };
 }
@@ -186,6 +195,7 @@ interface LoopParts {
   holderIndex: HolderIndex;
   requestIndex: AtRestRequestIndex;
   restoreIndex: RestoreRequestIndex;
+  downloadIndex: DownloadRequestIndex;
   tenants: TenantDirectory;
 }
 
@@ -240,6 +250,17 @@ function controllerLoops(deps: ControllerDeps, config: Config, http: KubeHttp, p
           claims,
           tenants: parts.tenants,
           keepMs: config.restoreRequestKeepMs,
+        },
+        config.controllerResyncMs,
+      ),
+      downloadRequestLoop(
+        {
+          ...deps,
+          requests: downloadRequestWriter(http, parts.namespace, REQUEST_TIMEOUT_MS),
+          index: parts.downloadIndex,
+          scratch: downloadScratch(http, REQUEST_TIMEOUT_MS),
+          image: parts.atRest.holderImage,
+          keepMs: config.downloadKeepMs,
         },
         config.controllerResyncMs,
       ),

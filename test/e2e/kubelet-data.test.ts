@@ -217,6 +217,38 @@ suite('the data-bearing node', () => {
     expect(order).toBe('first\nsecond\nsecond\napp\n');
   });
 
+  test('a pod IP is reachable as in a real cluster: a server in the project image bound to POD_IP (downward API status.podIP) answers there, pods get distinct IPs', async () => {
+    const server = (name: string): Promise<V1Pod> =>
+      core.createNamespacedPod({
+        namespace,
+        body: podOnNode(name, {
+          containers: [
+            {
+              name: 'serve',
+              image: PROJECT_IMAGE,
+              command: ['/nodejs/bin/node', '-e', `require('http').createServer((q, r) => r.end('${name} on ' + process.env.POD_IP)).listen(8080, process.env.POD_IP)`],
+              env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
+            },
+          ],
+        }),
+      });
+    await server('ip-a');
+    await server('ip-b');
+    const [a, b] = [await whenReady('ip-a'), await whenReady('ip-b')];
+    const ipA = a.status?.podIP ?? '';
+    expect(ipA).toMatch(/^127\./);
+    expect(b.status?.podIP).not.toBe(ipA);
+    const answer = await eventually(async () => {
+      try {
+        const response = await fetch(`http://${ipA}:8080/`);
+        return await response.text();
+      } catch {
+        return undefined;
+      }
+    }, 'the server on the pod IP to answer');
+    expect(answer).toBe(`ip-a on ${ipA}`);
+  });
+
   test("Velero's restore-wait init container waits for every volume's .velero/<restore uid> file, then tries to remove them as its image's user, nonroot 65532, and cannot: the node agent (root) made them (velero-restore-helper.go v1.11.1 L39-45, L83-104; Dockerfile L77; velero#8973); as root it can", async () => {
     const restoreUid = '0c2f4a9e-restore';
     const restoreWait = (runAsUser?: number): Parameters<typeof podOnNode>[1] => ({

@@ -1,5 +1,8 @@
 import { jest } from '@jest/globals';
 import { namespaceTag, scheduleName } from '../../src/velero/object-names.js';
+import { archiveTokenDigest, newArchiveToken } from '../../src/download/archive-token.js';
+import { DOWNLOAD_HOLDER_NAME } from '../../src/download/download-holder-pod.js';
+import { downloadRequestObject, SCRATCH_NAMESPACE_PREFIX } from '../../src/download/download-request.js';
 import { readFileSync } from 'node:fs';
 import { apiRequest } from './cluster/cluster.js';
 import { startBackupApiTestbed, VELERO_NAMESPACE, type BackupApiTestbed } from './support/backup-api-testbed.js';
@@ -123,6 +126,46 @@ async function exerciseWebhook(installed: ShippedInstall): Promise<void> {
 
 type Bean<T> = { bean: T };
 
+/**
+ * A download's controller half (the route still answers with Velero's URL,
+ * so the test writes the request record as the API does): the controller
+ * creates the scratch namespace (create namespaces) and the Velero Restore
+ * into it (create restores), deletes the restored pod, creates the holder's
+ * Secret (create secrets) and pod; once the record is gone, its sweep
+ * deletes the Restore and the namespace (delete restores, namespaces).
+ */
+async function exerciseDownloadController(backupId: string): Promise<void> {
+  const { component } = bed;
+  const scratch = `${SCRATCH_NAMESPACE_PREFIX}rbac${process.pid.toString(16)}`;
+  const now = Date.now();
+  const record = downloadRequestObject({
+    component: { namespace: component.namespace, serviceId: component.serviceId, serviceAlias: component.alias },
+    backupName: backupId,
+    operator: 'rbac',
+    scratchNamespace: scratch,
+    tokenDigest: archiveTokenDigest(newArchiveToken()),
+    requestedAt: new Date(now).toISOString(),
+    expiresAt: new Date(now + 10 * 60_000).toISOString(),
+  });
+  const recordName = (record.metadata as { name: string }).name;
+  const created = await apiRequest(clusterInfo(), 'POST', `/api/v1/namespaces/${SHIPPED.namespace}/configmaps`, record);
+  if (created.status !== 201) throw new Error(`creating the download request record: ${created.status} ${created.body.slice(0, 200)}`);
+  await eventually(async () => {
+    const progress = (await apiRequest(clusterInfo(), 'GET', `/api/v1/namespaces/${SHIPPED.namespace}/configmaps/${recordName}`)).json as { data?: { progress?: string } };
+    if (progress.data?.progress?.includes('"Failed"')) throw new Error(`the download failed: ${progress.data.progress}`);
+    const holder = await apiRequest(clusterInfo(), 'GET', `/api/v1/namespaces/${scratch}/pods/${DOWNLOAD_HOLDER_NAME}`);
+    return holder.status === 200 ? true : undefined;
+  }, 'the download holder pod created', 90_000, 250);
+  const removed = await apiRequest(clusterInfo(), 'DELETE', `/api/v1/namespaces/${SHIPPED.namespace}/configmaps/${recordName}`);
+  if (removed.status !== 200) throw new Error(`removing the download request record: ${removed.status}`);
+  await eventually(async () => {
+    const ns = await apiRequest(clusterInfo(), 'GET', `/api/v1/namespaces/${scratch}`);
+    const deleting = ns.status === 404 || (ns.json as { metadata?: { deletionTimestamp?: string } }).metadata?.deletionTimestamp !== undefined;
+    const restoreGone = !(await bed.veleroObjects('restores')).some((o) => o.metadata.name === scratch);
+    return deleting && restoreGone ? true : undefined;
+  }, 'the scratch namespace and the download Restore deleted by the sweep', 60_000, 250);
+}
+
 /** The component's rule with protection (a Schedule, the backup before upgrade) and `extra` protection fields. */
 const protectedPolicy = (extra: string): string => `${policyText('1m')}  - name: db\n    profile: mysql\n    protection: { schedule: '@daily', backupBeforeUpgrade: true${extra} }\n`;
 
@@ -158,6 +201,7 @@ async function exerciseBackupApi(): Promise<void> {
   }, `backup ${backupId} Completed`, 90_000);
   await ok('GET', `/backup/${backupId}/download`);
   await ok('GET', '/backup/no-such-backup/download', undefined, 404);
+  await exerciseDownloadController(backupId);
   await ok('DELETE', '/restore/no-such-restore', undefined, 404);
   await ok('GET', '/restore/records');
   await ok('POST', '/backup/schedule', { cron: '@daily', desc: 'rbac' });
@@ -269,9 +313,9 @@ test.each(['webhook', 'controller'] as const)('the %s role\'s policy watch is au
   expect(new Set(policyCalls.map((c) => c.verb))).toEqual(new Set(['list', 'watch']));
 });
 
-test('the project\'s records: the api role creates at-rest backup and restore requests, reads them by name, watches and lists them by label, deletes a finished restore\'s; the controller lists and watches records by label, answers (patch) and deletes only requests', () => {
+test('the project\'s records: the api role creates at-rest backup and restore requests, reads them by name, watches and lists them by label, deletes a finished restore\'s; the controller lists and watches records by label, answers (patch) and deletes only requests (at-rest, restore and download)', () => {
   const records = (role: ShippedRole): Call[] => [...calls[role].values()].map((c) => c.call).filter((c) => c.resource === 'configmaps' && c.name !== SHIPPED.policyConfigMap);
-  const request = (name: string): boolean => name.startsWith('at-rest-') || name.startsWith('restore-');
+  const request = (name: string): boolean => name.startsWith('at-rest-') || name.startsWith('restore-') || name.startsWith('download-');
   expect(records('api').every((c) => c.namespace === SHIPPED.namespace)).toBe(true);
   expect(new Set(records('api').map((c) => c.verb))).toEqual(new Set(['create', 'get', 'list', 'watch', 'delete']));
   expect(records('api').filter((c) => c.verb === 'get' || c.verb === 'delete').every((c) => request(c.name))).toBe(true);

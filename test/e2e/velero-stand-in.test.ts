@@ -293,6 +293,27 @@ test('a restore: absent pods come back from the backup (restore labels, no node,
   expect(invalid.status?.validationErrors).toEqual([`Error retrieving backup: can't find backup ${velero}/no-such-backup: backups.velero.io "no-such-backup" not found`]);
 });
 
+test('a restore with namespaceMapping and an init restore hook: the pod lands in the mapped namespace with restore-wait first, then the hook\'s container, then its own (init_restorehook_pod_action.go L48-57, item_hook_handler.go L124-131, L147-154, L169)', async () => {
+  await inPhase('backups', 'fsb-all', ['Completed']);
+  const mapped = await createNamespace(core, 'velero-si-mapped');
+  try {
+    const hold = { name: 'hold-here', image: 'example/hold:1', command: ['/hold'] };
+    await create('restores', 'Restore', 'restore-hooked', {
+      backupName: 'fsb-all',
+      includedNamespaces: [app],
+      namespaceMapping: { [app]: mapped },
+      // Matched against the mapped namespace, as Velero does.
+      hooks: { resources: [{ name: 'hold', includedNamespaces: [mapped], includedResources: ['pods'], postHooks: [{ init: { initContainers: [hold] } }] }] },
+    });
+    await inPhase('restores', 'restore-hooked', ['Completed']);
+    const restored = await core.readNamespacedPod({ namespace: mapped, name: 'db-0' });
+    expect((restored.spec?.initContainers ?? []).map((c) => c.name).slice(0, 2)).toEqual(['restore-wait', 'hold-here']);
+    expect(restored.spec?.initContainers?.[1]).toMatchObject({ image: 'example/hold:1', command: ['/hold'] });
+  } finally {
+    await deleteNamespace(core, mapped);
+  }
+});
+
 test('a DeleteBackupRequest removes the Backup, its Restores and (through owner references) its PodVolumeBackups, then itself; a second one for the same backup goes with it', async () => {
   await create('backups', 'Backup', 'doomed', backupSpec());
   const backup = await inPhase('backups', 'doomed', ['Completed']);

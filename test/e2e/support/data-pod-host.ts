@@ -399,10 +399,24 @@ export interface DataPodHost extends PodHost {
   killAll(): Promise<void>;
 }
 
+/**
+ * A pod IP other pods (and the test) can reach, as a real cluster's pod IPs
+ * are: an address on the loopback (Linux routes all of 127.0.0.0/8 to lo),
+ * 127.<from the pid>.<n>: two data nodes in two test processes get
+ * different addresses. A container on the node's network (this project's
+ * image) that binds its POD_IP (downward API status.podIP) is reachable
+ * there; 10.245.0.x, what this stand-in gave before, reached nothing.
+ */
+export function reachablePodIP(n: number, pid = process.pid): string {
+  const block = 2 + (pid % 250);
+  const index = n % (250 * 254);
+  return `127.${block}.${Math.floor(index / 254)}.${1 + (index % 254)}`;
+}
+
 /** The pods a data-bearing node runs, as the kubelet's pod workers would: one DataPod per pod uid. */
 export function dataPodHost(options: DataPodHostOptions): DataPodHost {
   const pods = new Map<string, DataPod>();
-  let ip = 2;
+  let ip = 0;
   const podsRoot = join(options.root, 'pods');
   const logsRoot = join(options.root, 'logs');
 
@@ -486,7 +500,7 @@ export function dataPodHost(options: DataPodHostOptions): DataPodHost {
       let known = pods.get(uid);
       if (!known) {
         const dirName = `${pod.metadata?.namespace ?? ''}_${pod.metadata?.name ?? ''}_${uid}`;
-        known = new DataPod(pod, join(podsRoot, uid), join(logsRoot, dirName), `10.245.0.${ip++ % 250}`, {
+        known = new DataPod(pod, join(podsRoot, uid), join(logsRoot, dirName), reachablePodIP(ip++), {
           nodeName: options.nodeName,
           nodeLabels: options.nodeLabels,
           binDir: options.binDir,

@@ -8,7 +8,7 @@ import { formatGoDuration, parseGoDuration } from './go-duration.js';
 import { clusterInfo } from './kube.js';
 import type { NodeRuntime } from './node-runtime.js';
 import { parseStandardCron } from './robfig-cron.js';
-import { backupHookFromAnnotations, runBackupHook, type RestoreHooksSpec } from './velero-hooks.js';
+import { backupHookFromAnnotations, initContainersWithRestoreHooks, runBackupHook, type InitContainer, type RestoreHooksSpec } from './velero-hooks.js';
 import { groupRestoreExecHooks, handleRestoreExecHooks, HooksContext, type RestoredPod } from './velero-restore-exec-hooks.js';
 import { resticBackup, resticRepositoryDir, resticRestore, veleroRepoIdentifier, writeRestoreDoneFile, type ResticStore, type UploaderProgress } from './velero-restic.js';
 import {
@@ -861,7 +861,7 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
   const restorePods = async (
     pods: readonly Pod[],
     volumes: readonly PodVolumeBackup[],
-    restore: { name: string; uid: string; backupName: string; targetNamespace: (ns: string) => string },
+    restore: { name: string; uid: string; backupName: string; targetNamespace: (ns: string) => string; hooks?: RestoreHooksSpec; namespaceMapping?: Record<string, string> },
   ): Promise<Map<string, Pod>> => {
     const created = new Map<string, Pod>();
     for (const pod of pods) {
@@ -899,6 +899,15 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
           ...(podSpec.initContainers ?? []),
         ];
       }
+      // Every restored pod goes through the init restore hooks, whatever the mode: v1.11.1
+      // pkg/restore/init_restorehook_pod_action.go L48-57 (HandleRestoreHooks; velero-hooks.ts).
+      const hooked = initContainersWithRestoreHooks(
+        { namespace: pod.metadata.namespace ?? '', labels: pod.metadata.labels ?? {}, annotations: pod.metadata.annotations ?? {}, initContainers: (podSpec.initContainers ?? []) as InitContainer[] },
+        restore.hooks,
+        restore.namespaceMapping,
+        () => randomBytes(4).toString('hex'),
+      );
+      if (hooked.length > 0) podSpec.initContainers = hooked;
       const answer = await call('POST', podPath, { apiVersion: 'v1', kind: 'Pod', metadata: meta, spec: podSpec });
       // 409: made meanwhile (Velero: already exists, a warning). Anything else is a restore error Velero logs and counts.
       if (answer.status === 201) created.set(`${namespace}/${pod.metadata.name}`, answer.json as Pod);
@@ -1212,7 +1221,7 @@ export async function startVeleroStandIn(kubeconfigOrConn: StandInConnection | s
     // The backup's pods come back from its manifests (when the stand-in took the backup and kept them);
     // a backup seeded by a test without them restores every volume to the pod it names, as before.
     const stored = objectStore.get(backupName)?.pods;
-    const restoredPods = stored === undefined ? undefined : await restorePods(stored, completedVolumes, { name, uid, backupName, targetNamespace });
+    const restoredPods = stored === undefined ? undefined : await restorePods(stored, completedVolumes, { name, uid, backupName, targetNamespace, ...(spec.hooks ? { hooks: spec.hooks } : {}), ...(spec.namespaceMapping ? { namespaceMapping: spec.namespaceMapping } : {}) });
     const volumes = restoredPods === undefined ? completedVolumes : completedVolumes.filter((p) => restoredPods.has(`${targetNamespace(p.spec?.pod.namespace ?? '')}/${p.spec?.pod.name ?? ''}`));
     const pvrs: { name: string; bytes: number }[] = [];
     for (const pvb of volumes) {
