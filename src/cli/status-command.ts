@@ -9,6 +9,7 @@
 // restore from it or release it); 2 the cluster could not be read, or a usage
 // mistake.
 import { humanBytes } from '../api/records/record-format.js';
+import { tableLines } from './text-table.js';
 import { describeComponent } from '../components/component.js';
 import type { ComponentSnapshot } from '../components/component-registry.js';
 import { componentCoverage, type Coverage } from '../controller/coverage.js';
@@ -126,18 +127,12 @@ export function formatStatusTable(rows: readonly StatusRow[], now: Date): string
     humanBytes(c.lastBackup?.bytes ?? 0),
     dueText(c, now),
   ]);
-  const widths = HEADERS.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i]?.length ?? 0)));
-  const line = (row: readonly string[]): string =>
-    row
-      .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
-      .join('   ')
-      .trimEnd();
   const attention = rows.filter((r) => needsAttention(r.coverage));
   const summary =
     `${rows.length} components, ${rows.filter((r) => r.coverage.protected).length} protected, ` +
     `${rows.filter((r) => r.coverage.overdue).length} overdue, ${rows.filter((r) => r.coverage.protected && r.coverage.failed).length} with a failed last backup` +
     (attention.length > 0 ? `: ${attention.map((r) => r.component).join(', ')}` : '');
-  return `${[line(HEADERS), ...cells.map(line)].join('\n')}\n\n${summary}\n`;
+  return `${tableLines(HEADERS, cells).join('\n')}\n\n${summary}\n`;
 }
 
 const RETAINED_HEADERS = ['RETAINED VOLUME', 'COMPONENT', 'CLAIM', 'KEPT', 'RECORD', 'WHY'] as const;
@@ -153,15 +148,9 @@ export function formatRetainedTable(records: readonly ListedRecord[], namespace:
     r.recordName,
     r.reason,
   ]);
-  const widths = RETAINED_HEADERS.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i]?.length ?? 0)));
-  const line = (row: readonly string[]): string =>
-    row
-      .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
-      .join('   ')
-      .trimEnd();
   const example = records[0]?.recordName ?? '<record>';
   return (
-    `\n${[line(RETAINED_HEADERS), ...cells.map(line)].join('\n')}\n\n` +
+    `\n${tableLines(RETAINED_HEADERS, cells).join('\n')}\n\n` +
     `${records.length} retained volume${records.length === 1 ? '' : 's'}: no backup covered the component's last run, so the data was kept (see README "Deletion safety").\n` +
     `  restore: kubectl -n ${namespace} get configmap ${example} -o jsonpath='{.data.persistentvolume\\.json}' | kubectl apply -f -   (then the same for persistentvolumeclaim.json)\n` +
     `  release: kubectl patch pv <volume> -p '{"spec":{"persistentVolumeReclaimPolicy":"Delete"}}' (if it still exists), then kubectl -n ${namespace} delete configmap ${example}\n`

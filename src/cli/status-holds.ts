@@ -4,6 +4,7 @@
 // where its Backup is. Read from the same registry summaries the controller
 // acts on.
 import { describeComponent } from '../components/component.js';
+import { tableLines } from './text-table.js';
 import { activeHold } from '../components/upgrade-hold.js';
 import type { ClusterSnapshot } from '../kube/cluster-snapshot.js';
 
@@ -45,7 +46,5 @@ export function formatUpgradeHolds(rows: readonly UpgradeHoldRow[], now: Date, a
   if (rows.length === 0) return '';
   const headers = ['HELD ROLLOUT', 'NAMESPACE', 'WORKLOAD', 'HELD FOR', 'BACKUP', 'PHASE', 'CHANGE'];
   const cells = rows.map((r) => [r.component, r.namespace, r.workload, age(now.getTime() - Date.parse(r.heldAt)), r.backup, r.backupPhase || 'New', r.reason]);
-  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i]?.length ?? 0)));
-  const line = (row: readonly string[]): string => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('   ').trimEnd();
-  return `\n${[line(headers), ...cells.map(line)].join('\n')}\n\n${rows.length} rollout${rows.length === 1 ? '' : 's'} held for a backup\n`;
+  return `\n${tableLines(headers, cells).join('\n')}\n\n${rows.length} rollout${rows.length === 1 ? '' : 's'} held for a backup\n`;
 }

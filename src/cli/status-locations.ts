@@ -5,6 +5,7 @@
 // gc_controller.go L150-157); one whose lastValidationTime is older than
 // BSL_VALIDATION_MAX_AGE has no Velero server validating it.
 import { READ_ONLY, storageLocationState, type StorageLocationState } from '../velero/storage-location-state.js';
+import { tableLines } from './text-table.js';
 import type { BackupStorageLocationView } from '../velero/velero-views.js';
 
 export interface StorageLocationRow {
@@ -66,12 +67,6 @@ export function formatStorageLocations(rows: readonly StorageLocationRow[], vele
     r.used ? 'yes' : 'no',
     r.state,
   ]);
-  const widths = HEADERS.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i]?.length ?? 0)));
-  const line = (row: readonly string[]): string =>
-    row
-      .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
-      .join('   ')
-      .trimEnd();
   const notes = rows.filter((r) => r.message !== '').map((r) => `  ${r.message}\n`);
-  return `\n${[line(HEADERS), ...cells.map(line)].join('\n')}\n${notes.length > 0 ? `\n${notes.join('')}` : ''}`;
+  return `\n${tableLines(HEADERS, cells).join('\n')}\n${notes.length > 0 ? `\n${notes.join('')}` : ''}`;
 }
