@@ -106,10 +106,13 @@ test('after a run of its own, a status.lastBackup someone else writes is read as
   await oneBackup('rewritten');
   // Finished first: while it is New or InProgress the Schedule is skipped (L201-205) and only the next
   // minute's periodic check would see the patch (a loaded machine runs the backup slower than the patch comes).
+  // And the run recorded: Velero creates the Backup, then patches status.lastBackup (schedule_controller.go submitBackup
+  // L224-243); a patch of ours before that one lands would be overwritten by it.
   await eventually(async () => {
     const [first] = await backupsOf('rewritten');
-    return first?.status?.phase === 'Completed' ? true : undefined;
-  }, 'the first backup Completed', 30_000, 100);
+    const recorded = Date.parse((await readSchedule('rewritten')).status?.lastBackup ?? '') > now - HOUR;
+    return first?.status?.phase === 'Completed' && recorded ? true : undefined;
+  }, 'the first backup Completed and recorded in status.lastBackup', 30_000, 100);
   // Its last backup said to be two hours back, and a spec with a run an hour back: due again at once.
   await patchSchedule('rewritten', { spec: { schedule: dailyAt(now - HOUR + 60_000) }, status: { lastBackup: kubeTime(now - 2 * HOUR) } });
   await eventually(async () => ((await backupsOf('rewritten')).length === 2 ? true : undefined), 'a second backup from the rewritten lastBackup', 15_000, 100);
