@@ -241,9 +241,10 @@ describe.each(['1.11.1', '1.18.1'] as const)('Velero %s CRDs', (version) => {
     {
       resource: 'backupstoragelocations',
       kind: 'BackupStorageLocation',
-      spec: { provider: 'aws', objectStorage: { bucket: 'velero' } },
-      status: { phase: 'Unavailable', message: 'BackupStorageLocation "default" is unavailable: bucket not found' },
-      viewSpec: undefined,
+      // accessMode and validationFrequency: what the guard rails read (ReadOnly refusals, staleness bound).
+      spec: { provider: 'aws', objectStorage: { bucket: 'velero' }, accessMode: 'ReadOnly', validationFrequency: '30s' },
+      status: { phase: 'Unavailable', message: 'BackupStorageLocation "default" is unavailable: bucket not found', lastValidationTime: T1 },
+      viewSpec: { accessMode: 'ReadOnly', validationFrequency: '30s' },
       view: viewBackupStorageLocation,
     },
     {
