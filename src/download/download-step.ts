@@ -10,7 +10,7 @@ import { isUnfinishedRestore } from '../velero/backup-phases.js';
 import { restoredPodProblem } from '../velero/download-restore.js';
 import type { BackupView, PodVolumeBackupView, PodVolumeRestoreView, RestoreView } from '../velero/velero-views.js';
 import type { MissingVolume } from './download-archive.js';
-import { downloadStageOf, type DownloadRequestRecord, type DownloadStage, type HolderEndpoint } from './download-request.js';
+import { downloadStageOf, SCRATCH_NAMESPACE_PREFIX, type DownloadRequestRecord, type DownloadStage, type HolderEndpoint } from './download-request.js';
 
 export const DOWNLOAD_RECHECK_MS = 2_000;
 
@@ -145,5 +145,7 @@ export function downloadStep(record: DownloadRequestRecord, world: DownloadWorld
 
 /** Scratch namespaces (by their label's record name) whose record is gone: the sweep deletes them (an API or controller killed mid-way). */
 export function orphanScratchNamespaces(namespaces: readonly { name: string; record: string; terminating: boolean }[], records: ReadonlySet<string>): string[] {
-  return namespaces.filter((ns) => !ns.terminating && !records.has(ns.record)).map((ns) => ns.name);
+  // The label alone is a claim anyone who may label a namespace can make: only a namespace also named
+  // as the API names scratch namespaces is ever deleted, so a labelled tenant env is left alone.
+  return namespaces.filter((ns) => ns.name.startsWith(SCRATCH_NAMESPACE_PREFIX) && !ns.terminating && !records.has(ns.record)).map((ns) => ns.name);
 }

@@ -129,6 +129,8 @@ describe('the controller’s next step for a download', () => {
       { name: 'wutong-backup-dl-1', record: 'download-a', terminating: false },
       { name: 'wutong-backup-dl-2', record: 'download-b', terminating: false },
       { name: 'wutong-backup-dl-3', record: 'download-c', terminating: true },
+      // A tenant env someone labelled as a scratch namespace: never deleted.
+      { name: 'shop-prod', record: 'download-d', terminating: false },
     ];
     expect(orphanScratchNamespaces(namespaces, new Set(['download-a']))).toEqual(['wutong-backup-dl-2']);
   });
